@@ -1,0 +1,278 @@
+//! Builds the daemon (listener, pool, migrations, tasks) and runs it until it is stopped.
+//!
+//! Order of start-up: bind the listener (fail fast when the port is taken), reach PostgreSQL
+//! (with retry), migrate, start serving, then tell systemd `READY=1`. Stop is the reverse:
+//! `STOPPING=1`, the listener closes, in-flight requests finish by the deadline, the pool closes.
+
+use arc_swap::ArcSwap;
+use futures_util::StreamExt;
+use slog::{error, info, o, warn, Logger};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{self, Config, ConfigErrors, ConfigSource, LoadedConfig};
+use crate::db::{self, migrate, Pool};
+use crate::http::server::{self, BindError, HttpStats, PublicListener, ServeOptions};
+use crate::lifecycle::signals::{self, SignalAction};
+use crate::lifecycle::Lifecycle;
+use crate::logging::LogHandle;
+
+/// The running configuration; reload swaps it atomically.
+pub type SharedConfig = Arc<ArcSwap<LoadedConfig>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    #[error(transparent)]
+    Migrate(#[from] migrate::MigrateError),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// What every part of the running daemon shares.
+pub struct AppState {
+    config: SharedConfig,
+    pub config_source: ConfigSource,
+    pub pool: Pool,
+    pub log: Logger,
+    pub log_handle: LogHandle,
+    pub started_at: Instant,
+    pub lifecycle: Lifecycle,
+    pub http: Arc<HttpStats>,
+    pub listen_addr: SocketAddr,
+    /// Highest migration version applied at start-up.
+    pub schema_version: i32,
+}
+
+impl AppState {
+    /// The configuration in force now (with its file and load time).
+    pub fn config(&self) -> Arc<LoadedConfig> {
+        self.config.load_full()
+    }
+
+    pub fn config_handle(&self) -> SharedConfig {
+        self.config.clone()
+    }
+
+    /// Re-reads and validates the configuration, then swaps it in. A rejected configuration
+    /// leaves the running one untouched. Returns the keys that changed but need a restart.
+    pub fn reload(&self) -> Result<Vec<&'static str>, ConfigErrors> {
+        self.lifecycle.notifier.reloading();
+        let result = config::load(&self.config_source);
+        let outcome = match result {
+            Ok(fresh) => {
+                let old = self.config.load_full();
+                let pending = restart_required(&old.config, &fresh.config);
+                self.log_handle.set_level(fresh.config.log_level());
+                self.config.store(Arc::new(fresh));
+                info!(self.log, "configuration reloaded"; "needs_restart" => pending.join(", "));
+                Ok(pending)
+            }
+            Err(errors) => {
+                error!(self.log, "configuration rejected; keeping the running one"; "errors" => %errors);
+                Err(errors)
+            }
+        };
+        self.lifecycle.notifier.ready(&self.status_line());
+        outcome
+    }
+
+    /// The systemd `STATUS=` text for the current phase.
+    pub fn status_line(&self) -> String {
+        use std::sync::atomic::Ordering;
+        let phase = self.lifecycle.phase();
+        match phase {
+            crate::lifecycle::Phase::Ready => format!("ready: serving on {}", self.listen_addr),
+            _ => format!(
+                "{}: {} requests in flight",
+                phase.name(),
+                self.http.in_flight.load(Ordering::Relaxed)
+            ),
+        }
+    }
+}
+
+/// Settings that a reload cannot change in a running process.
+fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    let mut differs = |changed: bool, key: &'static str| {
+        if changed {
+            keys.push(key);
+        }
+    };
+    differs(old.server.host != new.server.host, "server.host");
+    differs(old.server.port != new.server.port, "server.port");
+    differs(
+        old.server.header_read_timeout_secs != new.server.header_read_timeout_secs,
+        "server.header_read_timeout_secs",
+    );
+    differs(old.database != new.database, "database");
+    differs(old.log.file != new.log.file, "log.file");
+    differs(old.log.stderr != new.log.stderr, "log.stderr");
+    differs(old.admin.socket != new.admin.socket, "admin.socket");
+    keys
+}
+
+/// How to run: the binary uses [`RunOptions::for_binary`]; in-process tests set their own.
+pub struct RunOptions {
+    pub loaded: LoadedConfig,
+    pub source: ConfigSource,
+    pub log: Logger,
+    pub log_handle: LogHandle,
+    pub lifecycle: Lifecycle,
+    /// Install TERM/INT/HUP/USR1 handlers (the binary); tests drive the lifecycle instead.
+    pub handle_signals: bool,
+    /// Routes to serve; tests may add their own to the daemon's.
+    pub routes: poem::Route,
+    /// Told the state once the daemon is ready (tests learn the bound port from it).
+    pub on_ready: Option<tokio::sync::oneshot::Sender<Arc<AppState>>>,
+}
+
+/// Applies pending migrations and returns the schema version.
+pub async fn migrate_only(cfg: &Config, log: &Logger) -> Result<migrate::Report, AppError> {
+    let pool = db::connect(&cfg.database, log, |_, _| {}).await?;
+    Ok(migrate::run(&pool, log).await?)
+}
+
+/// Runs the daemon until stopped.
+pub async fn run(opts: RunOptions) -> Result<(), AppError> {
+    let RunOptions {
+        loaded,
+        source,
+        log,
+        log_handle,
+        lifecycle,
+        handle_signals,
+        routes,
+        on_ready,
+    } = opts;
+    let cfg = loaded.config.clone();
+    let notifier = lifecycle.notifier.clone();
+    info!(log, "starting"; "version" => crate::VERSION,
+        "config" => loaded.path.as_ref().map_or("(built-in defaults)".into(), |p| p.display().to_string()));
+
+    // Signals first: a TERM during a slow start must still stop us cleanly.
+    let signal_stream = if handle_signals {
+        Some(signals::listen().map_err(AppError::Signals)?)
+    } else {
+        None
+    };
+
+    notifier.status("starting: binding the listener");
+    let listener = match PublicListener::from_systemd()? {
+        Some(l) => {
+            info!(log, "using the listening socket passed by systemd"; "addr" => %l.local_addr);
+            l
+        }
+        None => {
+            let host: IpAddr = cfg.server.host.parse().expect("validated host");
+            PublicListener::bind(SocketAddr::new(host, cfg.server.port)).await?
+        }
+    };
+
+    notifier.status("starting: connecting to PostgreSQL");
+    // Each retry may wait; keep systemd's start timeout ahead of our own deadline.
+    notifier.extend_timeout(Duration::from_secs(cfg.database.startup_deadline_secs + 30));
+    let pool = db::connect(&cfg.database, &log, |attempt, reason| {
+        notifier.status(&format!(
+            "starting: waiting for PostgreSQL (attempt {attempt}: {reason})"
+        ));
+    })
+    .await?;
+
+    notifier.status("starting: migrating");
+    let report = migrate::run(&pool, &log).await?;
+    let schema_version = migrate::EMBEDDED.last().map_or(0, |m| m.0);
+    info!(log, "schema up to date"; "applied_now" => report.applied.len(), "version" => schema_version);
+
+    let state = Arc::new(AppState {
+        config: Arc::new(ArcSwap::from_pointee(loaded)),
+        config_source: source,
+        pool,
+        log: log.clone(),
+        log_handle,
+        started_at: Instant::now(),
+        lifecycle: lifecycle.clone(),
+        http: Arc::new(HttpStats::default()),
+        listen_addr: listener.local_addr,
+        schema_version,
+    });
+
+    let endpoint = crate::http::endpoint(routes, state.clone());
+    let server_task = tokio::spawn(server::serve(
+        listener,
+        endpoint,
+        ServeOptions {
+            header_read_timeout: Duration::from_secs(cfg.server.header_read_timeout_secs),
+        },
+        state.http.clone(),
+        lifecycle.subscribe(),
+        log.new(o!("component" => "listener")),
+    ));
+
+    if let Some(stream) = signal_stream {
+        tokio::spawn(handle_signals_loop(stream, state.clone()));
+    }
+    if let Some(interval) = notifier.watchdog_interval() {
+        tokio::spawn(watchdog_loop(state.clone(), interval));
+    }
+
+    lifecycle.set_ready();
+    notifier.ready(&state.status_line());
+    info!(log, "ready"; "addr" => %state.listen_addr);
+    if let Some(tx) = on_ready {
+        let _ = tx.send(state.clone());
+    }
+
+    lifecycle.stopped().await;
+    notifier.stopping(&state.status_line());
+    info!(log, "stopping: finishing in-flight requests");
+    if let Err(e) = server_task.await {
+        warn!(log, "listener task ended abnormally"; "error" => %e);
+    }
+    info!(log, "stopped"; "uptime_seconds" => state.started_at.elapsed().as_secs());
+    Ok(())
+}
+
+/// Pings the systemd watchdog at half the interval, from the runtime itself: if the runtime
+/// stalls, the pings stop and systemd restarts us.
+async fn watchdog_loop(state: Arc<AppState>, interval: Duration) {
+    let mut tick = tokio::time::interval(interval / 2);
+    loop {
+        tick.tick().await;
+        state.lifecycle.notifier.watchdog();
+    }
+}
+
+async fn handle_signals_loop(
+    mut stream: impl futures_util::Stream<Item = SignalAction> + Unpin,
+    state: Arc<AppState>,
+) {
+    while let Some(action) = stream.next().await {
+        match action {
+            SignalAction::Stop => {
+                if state.lifecycle.is_stopping() {
+                    warn!(state.log, "second stop signal: exiting now");
+                    // The async log drain may still hold lines; give it a moment.
+                    std::thread::sleep(Duration::from_millis(50));
+                    std::process::exit(1);
+                }
+                let grace = Duration::from_secs(state.config().config.server.shutdown_timeout_secs);
+                info!(state.log, "stop signal received"; "grace_secs" => grace.as_secs());
+                state.lifecycle.request_stop(Instant::now() + grace);
+            }
+            SignalAction::Reload => {
+                info!(state.log, "SIGHUP: reloading configuration");
+                let _ = state.reload();
+            }
+            SignalAction::ReopenLogs => match state.log_handle.reopen() {
+                Ok(()) => info!(state.log, "log file reopened"),
+                Err(e) => error!(state.log, "cannot reopen the log file"; "error" => %e),
+            },
+        }
+    }
+}

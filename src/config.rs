@@ -1,0 +1,864 @@
+//! Configuration: the TOML file plus environment overrides, validated into a [`Config`].
+//!
+//! Loading is `defaults <- file <- legacy env names <- GOATEDVIPS_<SECTION>__<KEY>`. Every
+//! problem found is collected (not just the first) and names the key and where its value came
+//! from, so `goatedvips check-config` can list them all like `nginx -t`. Reload is simply
+//! load + validate + swap, done by the caller.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// Where the daemon looks for its configuration when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/goatedvips/goatedvips.toml";
+
+/// Environment variables of the old Node deployment and the key each one sets.
+pub const LEGACY_ENV: &[(&str, &str)] = &[
+    ("HOST", "server.host"),
+    ("PORT", "server.port"),
+    ("NODE_ENV", "server.environment"),
+    ("DATABASE_URL", "database.url"),
+    ("SESSION_SECRET", "security.session_secret"),
+    ("ALLOWED_ORIGINS", "security.allowed_origins"),
+    ("TELEGRAM_BOT_TOKEN", "telegram.bot_token"),
+    ("TELEGRAM_WEBHOOK_SECRET", "telegram.webhook_secret"),
+];
+
+/// Prefix of the generic overrides: `GOATEDVIPS_SERVER__PORT` sets `server.port`.
+pub const ENV_PREFIX: &str = "GOATEDVIPS_";
+
+/// Keys whose values are secrets: never logged, never shown (`***`).
+pub const SECRET_KEYS: &[&str] = &[
+    "security.session_secret",
+    "telegram.bot_token",
+    "telegram.webhook_secret",
+];
+
+/// The validated configuration of the daemon.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub admin: AdminConfig,
+    pub backup: BackupConfig,
+    pub upstream: UpstreamConfig,
+    pub race: RaceConfig,
+    pub telegram: TelegramConfig,
+    pub security: SecurityConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to bind; an IP literal (`0.0.0.0`, `::`, `127.0.0.1`).
+    pub host: String,
+    /// TCP port; 0 picks a free port (tests).
+    pub port: u16,
+    /// `development` or `production`; production turns on secure cookies.
+    pub environment: String,
+    /// Longest time a handler may take before the client gets a 503 `timeout`.
+    pub request_timeout_secs: u64,
+    /// Longest time a client may take to send a request head, which is also how long an idle
+    /// keep-alive connection stays open (slowloris guard).
+    pub header_read_timeout_secs: u64,
+    /// Largest request body accepted; bigger ones get 413.
+    pub body_limit_bytes: u64,
+    /// On stop, how long in-flight requests may run before connections are cut.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".into(),
+            port: 3000,
+            environment: "development".into(),
+            request_timeout_secs: 30,
+            header_read_timeout_secs: 15,
+            body_limit_bytes: 1024 * 1024,
+            shutdown_timeout_secs: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// libpq-style URL or key=value string; the password in it is a secret.
+    pub url: String,
+    pub pool_size: u32,
+    /// Timeout of one connection attempt (and of waiting for a pooled connection).
+    pub connect_timeout_secs: u64,
+    /// At start-up, keep retrying PostgreSQL this long before giving up.
+    pub startup_deadline_secs: u64,
+    /// The health check reports the database as down past this.
+    pub health_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "postgresql:///goatedvips?host=/var/run/postgresql&user=goatedvips".into(),
+            pool_size: 16,
+            connect_timeout_secs: 5,
+            startup_deadline_secs: 60,
+            health_timeout_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// trace, debug, info, warning, error or critical.
+    pub level: String,
+    /// JSON-lines log file; empty for none.
+    pub file: String,
+    /// Human-readable lines on stderr (journald).
+    pub stderr: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            file: "/var/log/goatedvips/app.log".into(),
+            stderr: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    pub socket: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            socket: "/run/goatedvips/admin.sock".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    pub dir: String,
+    /// How many backups to keep; older ones are pruned after a successful backup.
+    pub keep: u32,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            dir: "/var/lib/goatedvips/backups".into(),
+            keep: 7,
+        }
+    }
+}
+
+/// Goated affiliate API settings (filled by the leaderboard issue).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {}
+
+/// Monthly wager race settings (filled by the leaderboard issue).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaceConfig {}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    pub bot_token: String,
+    pub webhook_secret: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    pub session_secret: String,
+    /// Origins allowed by CORS; empty allows none cross-origin.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Config {
+    pub fn is_production(&self) -> bool {
+        self.server.environment == "production"
+    }
+
+    /// Cookies get the `Secure` attribute in production.
+    pub fn secure_cookies(&self) -> bool {
+        self.is_production()
+    }
+
+    pub fn log_level(&self) -> slog::Level {
+        parse_level(&self.log.level).unwrap_or(slog::Level::Info)
+    }
+
+    /// The effective configuration as TOML with every secret replaced by `***`.
+    pub fn to_masked_toml(&self) -> String {
+        let mut value = toml::Value::try_from(self).expect("config serialises");
+        for key in SECRET_KEYS {
+            let (section, field) = key.split_once('.').expect("dotted key");
+            if let Some(v) = value
+                .get_mut(section)
+                .and_then(|s| s.as_table_mut())
+                .and_then(|t| t.get_mut(field))
+            {
+                if v.as_str().is_some_and(|s| !s.is_empty()) {
+                    *v = toml::Value::String("***".into());
+                }
+            }
+        }
+        if let Some(v) = value
+            .get_mut("database")
+            .and_then(|s| s.as_table_mut())
+            .and_then(|t| t.get_mut("url"))
+        {
+            *v = toml::Value::String(mask_database_url(&self.database.url));
+        }
+        toml::to_string_pretty(&value).expect("config serialises")
+    }
+}
+
+fn parse_level(s: &str) -> Option<slog::Level> {
+    match s {
+        "trace" => Some(slog::Level::Trace),
+        "debug" => Some(slog::Level::Debug),
+        "info" => Some(slog::Level::Info),
+        "warning" | "warn" => Some(slog::Level::Warning),
+        "error" => Some(slog::Level::Error),
+        "critical" => Some(slog::Level::Critical),
+        _ => None,
+    }
+}
+
+/// Replaces the password of a database URL (or `password=` of a key=value string) with `***`.
+pub fn mask_database_url(raw: &str) -> String {
+    if let Ok(mut url) = url::Url::parse(raw) {
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+        // Passwords can also hide in the query string.
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "password" {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        if pairs.iter().any(|(k, _)| k == "password") {
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        return url.to_string();
+    }
+    raw.split_whitespace()
+        .map(|part| match part.split_once('=') {
+            Some(("password", _)) => "password=***".to_string(),
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where a configuration value came from; errors say so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Env(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => write!(f, "built-in default"),
+            Origin::File(p) => write!(f, "{}", p.display()),
+            Origin::Env(var) => write!(f, "environment variable {var}"),
+        }
+    }
+}
+
+/// One problem with the configuration, naming the key and its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted key (`server.port`), or empty for problems with the file as a whole.
+    pub key: String,
+    pub origin: Origin,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.origin, self.message)
+        } else {
+            write!(f, "{} (from {}): {}", self.key, self.origin, self.message)
+        }
+    }
+}
+
+/// Every problem found while loading; never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        write!(f, "{}", lines.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// A validated configuration and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    /// The file read, if any (a missing default file is allowed: env-only deployments).
+    pub path: Option<PathBuf>,
+    pub loaded_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Which file to read.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    /// `--config PATH`: the file must exist.
+    Explicit(PathBuf),
+    /// The default path: used when present, built-in defaults otherwise.
+    Default,
+}
+
+impl ConfigSource {
+    pub fn from_arg(arg: Option<PathBuf>) -> Self {
+        arg.map_or(ConfigSource::Default, ConfigSource::Explicit)
+    }
+}
+
+/// Loads the configuration from `source` and the process environment.
+pub fn load(source: &ConfigSource) -> Result<LoadedConfig, ConfigErrors> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    load_with_env(source, &env)
+}
+
+/// Loads the configuration from `source` and the given environment (testable).
+pub fn load_with_env(
+    source: &ConfigSource,
+    env: &HashMap<String, String>,
+) -> Result<LoadedConfig, ConfigErrors> {
+    let (path, text) = match source {
+        ConfigSource::Explicit(p) => match std::fs::read_to_string(p) {
+            Ok(t) => (Some(p.clone()), Some(t)),
+            Err(e) => {
+                return Err(ConfigErrors(vec![ConfigError {
+                    key: String::new(),
+                    origin: Origin::File(p.clone()),
+                    message: format!("cannot read configuration file: {e}"),
+                }]))
+            }
+        },
+        ConfigSource::Default => {
+            let p = PathBuf::from(DEFAULT_CONFIG_PATH);
+            match std::fs::read_to_string(&p) {
+                Ok(t) => (Some(p), Some(t)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
+                Err(e) => {
+                    return Err(ConfigErrors(vec![ConfigError {
+                        key: String::new(),
+                        origin: Origin::File(p),
+                        message: format!("cannot read configuration file: {e}"),
+                    }]))
+                }
+            }
+        }
+    };
+    let config = build(path.as_deref(), text.as_deref(), env)?;
+    Ok(LoadedConfig {
+        config,
+        path,
+        loaded_at: chrono::Utc::now(),
+    })
+}
+
+/// Merges defaults, file text and environment, then validates.
+fn build(
+    path: Option<&Path>,
+    text: Option<&str>,
+    env: &HashMap<String, String>,
+) -> Result<Config, ConfigErrors> {
+    let mut merged = toml::Value::try_from(Config::default()).expect("defaults serialise");
+    let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
+    let mut errors = Vec::new();
+
+    if let (Some(path), Some(text)) = (path, text) {
+        let origin = Origin::File(path.to_path_buf());
+        match text.parse::<toml::Table>() {
+            Ok(table) => merge_file(&mut merged, table, &origin, &mut origins, &mut errors),
+            Err(e) => errors.push(ConfigError {
+                key: String::new(),
+                origin,
+                message: format!("not valid TOML: {}", e.to_string().trim_end()),
+            }),
+        }
+    }
+
+    for (var, key) in LEGACY_ENV {
+        if let Some(raw) = env.get(*var) {
+            apply_env(&mut merged, key, var, raw, &mut origins, &mut errors);
+        }
+    }
+    let mut generic: Vec<(&String, &String)> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__"))
+        .collect();
+    generic.sort();
+    for (var, raw) in generic {
+        let rest = &var[ENV_PREFIX.len()..];
+        let (section, field) = rest.split_once("__").expect("filtered on __");
+        let key = format!(
+            "{}.{}",
+            section.to_ascii_lowercase(),
+            field.to_ascii_lowercase()
+        );
+        if lookup(&merged, &key).is_none() {
+            errors.push(ConfigError {
+                key: key.clone(),
+                origin: Origin::Env(var.clone()),
+                message: "no such configuration key".into(),
+            });
+            continue;
+        }
+        apply_env(&mut merged, &key, var, raw, &mut origins, &mut errors);
+    }
+
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+
+    let config: Config = match serde_path_to_error::deserialize(merged) {
+        Ok(c) => c,
+        Err(e) => {
+            let key = e.path().to_string();
+            let origin = origins.get(&key).cloned().unwrap_or(Origin::Default);
+            return Err(ConfigErrors(vec![ConfigError {
+                key,
+                origin,
+                message: e.into_inner().to_string(),
+            }]));
+        }
+    };
+
+    let problems = validate(&config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(
+            problems
+                .into_iter()
+                .map(|(key, message)| ConfigError {
+                    origin: origins.get(&key).cloned().unwrap_or(Origin::Default),
+                    key,
+                    message,
+                })
+                .collect(),
+        ))
+    }
+}
+
+fn lookup<'a>(root: &'a toml::Value, key: &str) -> Option<&'a toml::Value> {
+    let (section, field) = key.split_once('.')?;
+    root.get(section)?.get(field)
+}
+
+fn type_name(v: &toml::Value) -> &'static str {
+    match v {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a number",
+        toml::Value::Boolean(_) => "true or false",
+        toml::Value::Datetime(_) => "a date-time",
+        toml::Value::Array(_) => "a list",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
+/// Whether `given` can stand where the default has `expected`'s type.
+fn same_kind(expected: &toml::Value, given: &toml::Value) -> bool {
+    use toml::Value::*;
+    matches!(
+        (expected, given),
+        (String(_), String(_))
+            | (Integer(_), Integer(_))
+            | (Float(_), Float(_) | Integer(_))
+            | (Boolean(_), Boolean(_))
+            | (Array(_), Array(_))
+            | (Table(_), Table(_))
+    )
+}
+
+fn merge_file(
+    merged: &mut toml::Value,
+    file: toml::Table,
+    origin: &Origin,
+    origins: &mut BTreeMap<String, Origin>,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (section, value) in file {
+        let Some(defaults) = merged.get_mut(&section).and_then(|v| v.as_table_mut()) else {
+            errors.push(ConfigError {
+                key: section.clone(),
+                origin: origin.clone(),
+                message: format!("unknown section [{section}]"),
+            });
+            continue;
+        };
+        let toml::Value::Table(fields) = value else {
+            errors.push(ConfigError {
+                key: section.clone(),
+                origin: origin.clone(),
+                message: format!("must be a table ([{section}]), found {}", type_name(&value)),
+            });
+            continue;
+        };
+        for (field, value) in fields {
+            let key = format!("{section}.{field}");
+            match defaults.get(&field) {
+                None => {
+                    let known: Vec<&str> = defaults.keys().map(String::as_str).collect();
+                    let message = if known.is_empty() {
+                        format!("unknown key (section [{section}] has no settings yet)")
+                    } else {
+                        format!("unknown key; [{section}] knows {}", known.join(", "))
+                    };
+                    errors.push(ConfigError {
+                        key,
+                        origin: origin.clone(),
+                        message,
+                    });
+                }
+                Some(expected) if !same_kind(expected, &value) => errors.push(ConfigError {
+                    key,
+                    origin: origin.clone(),
+                    message: format!(
+                        "expected {}, found {}",
+                        type_name(expected),
+                        type_name(&value)
+                    ),
+                }),
+                Some(_) => {
+                    defaults.insert(field, value);
+                    origins.insert(key, origin.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Converts an environment string to the type the key has and stores it.
+fn apply_env(
+    merged: &mut toml::Value,
+    key: &str,
+    var: &str,
+    raw: &str,
+    origins: &mut BTreeMap<String, Origin>,
+    errors: &mut Vec<ConfigError>,
+) {
+    let origin = Origin::Env(var.to_string());
+    let expected = lookup(merged, key).expect("known key").clone();
+    let converted = match &expected {
+        toml::Value::String(_) => Ok(toml::Value::String(raw.to_string())),
+        toml::Value::Integer(_) => raw
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| format!("expected an integer, got {raw:?}")),
+        toml::Value::Float(_) => raw
+            .trim()
+            .parse::<f64>()
+            .map(toml::Value::Float)
+            .map_err(|_| format!("expected a number, got {raw:?}")),
+        toml::Value::Boolean(_) => match raw.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "0" | "false" | "no" | "off" => Ok(toml::Value::Boolean(false)),
+            _ => Err(format!("expected true or false, got {raw:?}")),
+        },
+        // Lists come comma-separated, like the old ALLOWED_ORIGINS.
+        toml::Value::Array(_) => Ok(toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        )),
+        other => Err(format!(
+            "cannot be set from the environment ({})",
+            type_name(other)
+        )),
+    };
+    match converted {
+        Ok(value) => {
+            let (section, field) = key.split_once('.').expect("dotted key");
+            merged
+                .get_mut(section)
+                .and_then(|s| s.as_table_mut())
+                .expect("known section")
+                .insert(field.to_string(), value);
+            origins.insert(key.to_string(), origin);
+        }
+        Err(message) => errors.push(ConfigError {
+            key: key.to_string(),
+            origin,
+            message,
+        }),
+    }
+}
+
+/// Range and meaning checks; returns `(key, message)` for every problem.
+fn validate(c: &Config) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> = Vec::new();
+    let mut check = |ok: bool, key: &str, msg: &str| {
+        if !ok {
+            p.push((key.to_string(), msg.to_string()));
+        }
+    };
+
+    check(
+        c.server.host.parse::<IpAddr>().is_ok(),
+        "server.host",
+        "must be an IP address such as 0.0.0.0, 127.0.0.1 or ::",
+    );
+    check(
+        matches!(
+            c.server.environment.as_str(),
+            "development" | "production" | "test"
+        ),
+        "server.environment",
+        "must be development, production or test",
+    );
+    check(
+        (1..=3600).contains(&c.server.request_timeout_secs),
+        "server.request_timeout_secs",
+        "must be between 1 and 3600",
+    );
+    check(
+        (1..=300).contains(&c.server.header_read_timeout_secs),
+        "server.header_read_timeout_secs",
+        "must be between 1 and 300",
+    );
+    check(
+        (1024..=1024 * 1024 * 1024).contains(&c.server.body_limit_bytes),
+        "server.body_limit_bytes",
+        "must be between 1024 and 1073741824",
+    );
+    check(
+        c.server.shutdown_timeout_secs <= 3600,
+        "server.shutdown_timeout_secs",
+        "must be at most 3600",
+    );
+
+    if c.database.url.trim().is_empty() {
+        check(false, "database.url", "must not be empty");
+    } else if let Err(e) = c.database.url.parse::<tokio_postgres::Config>() {
+        // The parser's message never contains the password.
+        check(
+            false,
+            "database.url",
+            &format!("not a valid PostgreSQL connection string: {e}"),
+        );
+    }
+    check(
+        (1..=1000).contains(&c.database.pool_size),
+        "database.pool_size",
+        "must be between 1 and 1000",
+    );
+    check(
+        (1..=300).contains(&c.database.connect_timeout_secs),
+        "database.connect_timeout_secs",
+        "must be between 1 and 300",
+    );
+    check(
+        c.database.startup_deadline_secs <= 3600,
+        "database.startup_deadline_secs",
+        "must be at most 3600",
+    );
+    check(
+        (10..=60_000).contains(&c.database.health_timeout_ms),
+        "database.health_timeout_ms",
+        "must be between 10 and 60000",
+    );
+
+    check(
+        parse_level(&c.log.level).is_some(),
+        "log.level",
+        "must be one of trace, debug, info, warning, error, critical",
+    );
+    check(
+        c.log.file.is_empty() || Path::new(&c.log.file).is_absolute(),
+        "log.file",
+        "must be an absolute path, or empty for no log file",
+    );
+    check(
+        Path::new(&c.admin.socket).is_absolute(),
+        "admin.socket",
+        "must be an absolute path",
+    );
+    // sun_path holds 108 bytes including the terminating NUL.
+    check(
+        c.admin.socket.len() < 108,
+        "admin.socket",
+        "must be shorter than 108 bytes (a Unix socket path limit)",
+    );
+    check(
+        Path::new(&c.backup.dir).is_absolute(),
+        "backup.dir",
+        "must be an absolute path",
+    );
+    check(c.backup.keep >= 1, "backup.keep", "must be at least 1");
+
+    for origin in &c.security.allowed_origins {
+        let ok = origin == "*"
+            || url::Url::parse(origin)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/");
+        check(
+            ok,
+            "security.allowed_origins",
+            &format!("{origin:?} is not an origin such as https://goatedvips.gg"),
+        );
+    }
+    if c.is_production() {
+        check(
+            c.security.session_secret.len() >= 32,
+            "security.session_secret",
+            "must be at least 32 characters in production",
+        );
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn from_text(text: &str, env_pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+        build(
+            Some(Path::new("/etc/test.toml")),
+            Some(text),
+            &env(env_pairs),
+        )
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(from_text("", &[]).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn every_error_is_listed_with_key_and_file() {
+        let errs = from_text(
+            "[server]\nport = \"x\"\nprot = 1\n[nope]\na = 1\n[log]\nlevel = \"loud\"\n",
+            &[],
+        )
+        .unwrap_err();
+        let text = errs.to_string();
+        assert!(
+            text.contains("server.port (from /etc/test.toml): expected an integer, found a string"),
+            "{text}"
+        );
+        assert!(
+            text.contains("server.prot (from /etc/test.toml): unknown key"),
+            "{text}"
+        );
+        assert!(text.contains("unknown section [nope]"), "{text}");
+        assert_eq!(errs.0.len(), 3, "{text}");
+    }
+
+    #[test]
+    fn validation_collects_all_range_errors() {
+        let errs =
+            from_text("[log]\nlevel = \"loud\"\n[database]\npool_size = 0\n", &[]).unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, vec!["database.pool_size", "log.level"]);
+    }
+
+    #[test]
+    fn out_of_range_port_names_key() {
+        let errs = from_text("[server]\nport = 70000\n", &[]).unwrap_err();
+        assert_eq!(errs.0[0].key, "server.port");
+    }
+
+    #[test]
+    fn legacy_and_generic_env_overrides() {
+        let c = from_text(
+            "[server]\nport = 1\n",
+            &[
+                ("PORT", "4000"),
+                ("ALLOWED_ORIGINS", "https://a.example, https://b.example"),
+                ("NODE_ENV", "production"),
+                ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("GOATEDVIPS_LOG__FILE", ""),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.server.port, 4000);
+        assert!(c.secure_cookies());
+        assert_eq!(c.security.allowed_origins.len(), 2);
+        assert_eq!(c.log.file, "");
+        // The generic name wins over the legacy one.
+        let c = from_text("", &[("PORT", "4000"), ("GOATEDVIPS_SERVER__PORT", "5000")]).unwrap();
+        assert_eq!(c.server.port, 5000);
+    }
+
+    #[test]
+    fn bad_env_values_name_the_variable() {
+        let errs = from_text("", &[("PORT", "abc"), ("GOATEDVIPS_SERVER__NOPE", "1")]).unwrap_err();
+        let text = errs.to_string();
+        assert!(
+            text.contains("server.port (from environment variable PORT): expected an integer"),
+            "{text}"
+        );
+        assert!(text.contains("server.nope (from environment variable GOATEDVIPS_SERVER__NOPE): no such configuration key"), "{text}");
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let c = from_text(
+            "[database]\nurl = \"postgres://app:hunter2@db:5432/g\"\n[telegram]\nbot_token = \"123:ABC\"\n",
+            &[],
+        )
+        .unwrap();
+        let shown = c.to_masked_toml();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("123:ABC"),
+            "{shown}"
+        );
+        assert!(shown.contains("postgres://app:***@db:5432/g"), "{shown}");
+        assert_eq!(
+            mask_database_url("host=x password=pw user=u"),
+            "host=x password=*** user=u"
+        );
+    }
+
+    #[test]
+    fn production_requires_a_session_secret() {
+        let errs = from_text("[server]\nenvironment = \"production\"\n", &[]).unwrap_err();
+        assert_eq!(errs.0[0].key, "security.session_secret");
+    }
+}

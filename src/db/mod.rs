@@ -1,0 +1,162 @@
+//! PostgreSQL access: the bb8 pool, start-up connection with retry, and the health probe.
+
+pub mod migrate;
+
+use bb8_postgres::PostgresConnectionManager;
+use slog::{info, warn, Logger};
+use std::time::{Duration, Instant};
+use tokio_postgres::config::Host;
+use tokio_postgres::NoTls;
+
+use crate::config::DatabaseConfig;
+
+pub type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot reach PostgreSQL at {target}: {reason}")]
+    Unreachable { target: String, reason: String },
+    #[error("database.url is not a valid PostgreSQL connection string: {0}")]
+    BadUrl(String),
+    #[error("PostgreSQL error: {0}")]
+    Query(String),
+}
+
+/// A readable message for a driver error, including the server's message and detail.
+pub fn error_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => {
+            // The driver's own text plus the underlying cause (e.g. "connection refused").
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
+    }
+}
+
+/// `host:port/dbname` of a connection config, never the password.
+pub fn describe_target(cfg: &tokio_postgres::Config) -> String {
+    let host = match cfg.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        Some(Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    let db = cfg.get_dbname().or(cfg.get_user()).unwrap_or("postgres");
+    format!("{host}:{port}/{db}")
+}
+
+fn driver_config(cfg: &DatabaseConfig) -> Result<tokio_postgres::Config, DbError> {
+    let mut pg: tokio_postgres::Config = cfg
+        .url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| DbError::BadUrl(e.to_string()))?;
+    pg.connect_timeout(Duration::from_secs(cfg.connect_timeout_secs));
+    if pg.get_application_name().is_none() {
+        pg.application_name("goatedvips");
+    }
+    Ok(pg)
+}
+
+/// Connects once, retrying with back-off until `startup_deadline_secs`, then builds the pool.
+///
+/// `on_attempt` is called before each wait so the caller can report progress (sd_notify STATUS).
+pub async fn connect(
+    cfg: &DatabaseConfig,
+    log: &Logger,
+    mut on_attempt: impl FnMut(u32, &str),
+) -> Result<Pool, DbError> {
+    let pg = driver_config(cfg)?;
+    let target = describe_target(&pg);
+    let deadline = Instant::now() + Duration::from_secs(cfg.startup_deadline_secs);
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match pg.connect(NoTls).await {
+            Ok((client, connection)) => {
+                drop(client);
+                drop(connection);
+                break;
+            }
+            Err(e) => {
+                let reason = error_text(&e);
+                if Instant::now() + delay > deadline {
+                    return Err(DbError::Unreachable { target, reason });
+                }
+                warn!(log, "PostgreSQL not reachable yet, retrying";
+                    "target" => &target, "attempt" => attempt, "reason" => &reason,
+                    "retry_in_ms" => delay.as_millis() as u64);
+                on_attempt(attempt, &reason);
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    info!(log, "connected to PostgreSQL"; "target" => &target, "attempts" => attempt);
+    let manager = PostgresConnectionManager::new(pg, NoTls);
+    Ok(bb8::Pool::builder()
+        .max_size(cfg.pool_size)
+        .connection_timeout(Duration::from_secs(cfg.connect_timeout_secs))
+        .idle_timeout(Some(Duration::from_secs(600)))
+        .build_unchecked(manager))
+}
+
+/// Result of the health probe.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub ok: bool,
+    pub latency: Duration,
+    pub error: Option<String>,
+}
+
+/// Runs `SELECT 1` through the pool within `timeout`.
+pub async fn probe(pool: &Pool, timeout: Duration) -> Probe {
+    let started = Instant::now();
+    let attempt = async {
+        let conn = pool.get().await.map_err(|e| match e {
+            bb8::RunError::User(e) => error_text(&e),
+            bb8::RunError::TimedOut => "timed out waiting for a connection".to_string(),
+        })?;
+        conn.simple_query("SELECT 1")
+            .await
+            .map_err(|e| error_text(&e))?;
+        Ok::<(), String>(())
+    };
+    let error = match tokio::time::timeout(timeout, attempt).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e),
+        Err(_) => Some(format!("no answer within {} ms", timeout.as_millis())),
+    };
+    Probe {
+        ok: error.is_none(),
+        latency: started.elapsed(),
+        error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_never_shows_password() {
+        let cfg: tokio_postgres::Config = "postgres://u:secret@db.example:6543/goated"
+            .parse()
+            .unwrap();
+        assert_eq!(describe_target(&cfg), "db.example:6543/goated");
+        let cfg: tokio_postgres::Config = "postgresql:///g?host=/var/run/postgresql&user=u"
+            .parse()
+            .unwrap();
+        assert_eq!(describe_target(&cfg), "/var/run/postgresql:5432/g");
+    }
+}

@@ -1,0 +1,123 @@
+//! `GET /api/health`: is this node fit to serve? 200 `ok`, 503 `degraded` or `draining`.
+
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ApiTags;
+use crate::app::AppState;
+use crate::lifecycle::Phase;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum HealthStatus {
+    /// Serving normally.
+    Ok,
+    /// A dependency (the database) does not answer.
+    Degraded,
+    /// Being taken out of service (`goatedvips ctl drain` or stopping).
+    Draining,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct DatabaseHealth {
+    pub ok: bool,
+    /// Round trip of `SELECT 1` through the pool, in milliseconds.
+    pub latency_ms: f64,
+    /// Why the database is not ok.
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Check {
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Health {
+    pub status: HealthStatus,
+    pub version: String,
+    pub uptime_seconds: u64,
+    pub database: DatabaseHealth,
+    /// Further checks by name (`lifecycle`, `migrations`, `http`, …).
+    pub checks: BTreeMap<String, Check>,
+}
+
+#[derive(ApiResponse)]
+pub enum HealthResponse {
+    /// The node is healthy.
+    #[oai(status = 200)]
+    Ok(Json<Health>),
+    /// The node is degraded (database down) or draining; take it out of rotation.
+    #[oai(status = 503)]
+    Unavailable(Json<Health>),
+}
+
+pub struct HealthApi;
+
+#[OpenApi(tag = "ApiTags::Health")]
+impl HealthApi {
+    /// Health of this node.
+    ///
+    /// Checks the database within `database.health_timeout_ms`. Load balancers should use the
+    /// status code: 200 serve, 503 do not.
+    #[oai(path = "/api/health", method = "get", operation_id = "getHealth")]
+    async fn health(&self, state: Data<&Arc<AppState>>) -> HealthResponse {
+        let timeout = Duration::from_millis(state.config().config.database.health_timeout_ms);
+        let probe = crate::db::probe(&state.pool, timeout).await;
+        let phase = state.lifecycle.phase();
+        let status = match (&phase, probe.ok) {
+            (Phase::Draining { .. } | Phase::Stopping { .. }, _) => HealthStatus::Draining,
+            (_, false) => HealthStatus::Degraded,
+            (_, true) => HealthStatus::Ok,
+        };
+        let mut checks = BTreeMap::new();
+        checks.insert(
+            "lifecycle".to_string(),
+            Check {
+                ok: phase == Phase::Ready,
+                detail: phase.name().to_string(),
+            },
+        );
+        checks.insert(
+            "migrations".to_string(),
+            Check {
+                ok: true,
+                detail: format!("schema version {}", state.schema_version),
+            },
+        );
+        checks.insert(
+            "http".to_string(),
+            Check {
+                ok: true,
+                detail: format!(
+                    "{} connections open, {} requests in flight",
+                    state.http.open_connections.load(Ordering::Relaxed),
+                    state.http.in_flight.load(Ordering::Relaxed)
+                ),
+            },
+        );
+        let health = Health {
+            status,
+            version: crate::VERSION.to_string(),
+            uptime_seconds: state.started_at.elapsed().as_secs(),
+            database: DatabaseHealth {
+                ok: probe.ok,
+                latency_ms: (probe.latency.as_secs_f64() * 1e6).round() / 1e3,
+                error: probe.error,
+            },
+            checks,
+        };
+        if status == HealthStatus::Ok {
+            HealthResponse::Ok(Json(health))
+        } else {
+            HealthResponse::Unavailable(Json(health))
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Lifecycle of the daemon: the phase machine `Starting -> Ready <-> Draining -> Stopping`,
+//! the systemd notifications that go with each step, and the stop request from signals.
+//!
+//! Everything that must react to a phase change (the HTTP accept loop, WebSockets, the admin
+//! socket) subscribes to the phase with [`Lifecycle::subscribe`].
+
+pub mod notify;
+pub mod signals;
+
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::watch;
+
+pub use notify::Notifier;
+
+/// Where the daemon is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Connecting to the database, migrating; nothing is served yet.
+    Starting,
+    /// Serving.
+    Ready,
+    /// Health says `draining`, new connections are refused, in-flight work finishes by the deadline.
+    Draining { deadline: Instant },
+    /// Like draining, then the process exits.
+    Stopping { deadline: Instant },
+}
+
+impl Phase {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Ready => "ready",
+            Phase::Draining { .. } => "draining",
+            Phase::Stopping { .. } => "stopping",
+        }
+    }
+
+    /// The deadline for in-flight work, when draining or stopping.
+    pub fn deadline(&self) -> Option<Instant> {
+        match self {
+            Phase::Draining { deadline } | Phase::Stopping { deadline } => Some(*deadline),
+            _ => None,
+        }
+    }
+}
+
+/// Shared handle on the phase; cheap to clone.
+#[derive(Clone)]
+pub struct Lifecycle {
+    phase: Arc<watch::Sender<Phase>>,
+    pub notifier: Notifier,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self::new(Notifier::from_env())
+    }
+}
+
+impl Lifecycle {
+    pub fn new(notifier: Notifier) -> Self {
+        Self {
+            phase: Arc::new(watch::channel(Phase::Starting).0),
+            notifier,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Phase> {
+        self.phase.subscribe()
+    }
+
+    /// Starting -> Ready, or Draining -> Ready (resume). False when stopping.
+    pub fn set_ready(&self) -> bool {
+        self.phase.send_if_modified(|p| match p {
+            Phase::Starting | Phase::Draining { .. } => {
+                *p = Phase::Ready;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Ready -> Draining. False when not serving (already draining, stopping or starting).
+    pub fn set_draining(&self, deadline: Instant) -> bool {
+        self.phase.send_if_modified(|p| match p {
+            Phase::Ready => {
+                *p = Phase::Draining { deadline };
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Any phase -> Stopping; a second request keeps the first deadline unless it is earlier.
+    pub fn request_stop(&self, deadline: Instant) {
+        self.phase.send_modify(|p| {
+            let deadline = match p {
+                Phase::Stopping { deadline: first } => (*first).min(deadline),
+                _ => deadline,
+            };
+            *p = Phase::Stopping { deadline };
+        });
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        matches!(*self.phase.borrow(), Phase::Stopping { .. })
+    }
+
+    /// Resolves once a stop has been requested.
+    pub async fn stopped(&self) {
+        let mut rx = self.subscribe();
+        let _ = rx.wait_for(|p| matches!(p, Phase::Stopping { .. })).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn phases_move_only_along_allowed_edges() {
+        let lc = Lifecycle::new(Notifier::disabled());
+        let later = Instant::now() + Duration::from_secs(5);
+        assert!(!lc.set_draining(later), "cannot drain before ready");
+        assert!(lc.set_ready());
+        assert!(lc.set_draining(later));
+        assert!(!lc.set_draining(later), "already draining");
+        assert!(lc.set_ready(), "resume");
+        lc.request_stop(later);
+        assert!(!lc.set_ready(), "no way back from stopping");
+        let sooner = Instant::now();
+        lc.request_stop(sooner);
+        assert_eq!(lc.phase().deadline(), Some(sooner));
+        lc.request_stop(later);
+        assert_eq!(
+            lc.phase().deadline(),
+            Some(sooner),
+            "a later deadline does not extend"
+        );
+    }
+}
