@@ -223,7 +223,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
 
     lifecycle.set_ready();
     notifier.ready(&state.status_line());
-    info!(log, "ready"; "addr" => %state.listen_addr);
+    info!(log, "ready"; "addr" => %state.listen_addr, "pid" => std::process::id());
     if let Some(tx) = on_ready {
         let _ = tx.send(state.clone());
     }

@@ -862,3 +862,30 @@ mod tests {
         assert_eq!(errs.0[0].key, "security.session_secret");
     }
 }
+
+#[cfg(test)]
+mod shipped_file {
+    use super::*;
+
+    const SHIPPED: &str = include_str!("../etc/goatedvips/goatedvips.toml");
+
+    #[test]
+    fn shipped_file_is_the_defaults() {
+        let c = build(Some(Path::new("goatedvips.toml")), Some(SHIPPED), &HashMap::new()).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn shipped_file_lists_every_key() {
+        let shipped: toml::Table = SHIPPED.parse().unwrap();
+        let defaults = toml::Value::try_from(Config::default()).unwrap();
+        for (section, fields) in defaults.as_table().unwrap() {
+            for field in fields.as_table().unwrap().keys() {
+                assert!(
+                    shipped.get(section).and_then(|s| s.get(field)).is_some(),
+                    "{section}.{field} is missing from etc/goatedvips/goatedvips.toml"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Test harness: a fresh PostgreSQL database per test, config files in a temp dir, the real
+//! daemon binary or the daemon in-process on port 0, and waiting on conditions with deadlines.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use goatedvips::app::{self, AppState, RunOptions};
+use goatedvips::config::{self, ConfigSource};
+use goatedvips::lifecycle::{Lifecycle, Notifier};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_goatedvips");
+
+/// The server tests create databases on: `TEST_DATABASE_URL`, else `DATABASE_URL`, else the
+/// local server on 127.0.0.1:5432 as `postgres`.
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let mut u = url::Url::parse(url).expect("TEST_DATABASE_URL must be a URL");
+    u.set_path(&format!("/{name}"));
+    u.to_string()
+}
+
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to test PostgreSQL at {url}: {e}"));
+    tokio::spawn(conn);
+    client
+}
+
+/// A database that exists for one test and is dropped after it.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        let name = format!("gvt_{}", uuid::Uuid::new_v4().simple());
+        let admin = connect(&admin_url()).await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        Self {
+            url: with_database(&admin_url(), &name),
+            name,
+        }
+    }
+
+    pub async fn client(&self) -> tokio_postgres::Client {
+        connect(&self.url).await
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside a runtime; use a thread with its own to finish the DROP.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok((client, conn)) =
+                    tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await
+                {
+                    tokio::spawn(conn);
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// A temp dir with a config file for one daemon.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub db: TestDb,
+    pub config: toml::Table,
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        let db = TestDb::create().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config: toml::Table = toml::toml! {
+            [server]
+            host = "127.0.0.1"
+            port = 0
+            shutdown_timeout_secs = 10
+
+            [database]
+            connect_timeout_secs = 2
+            startup_deadline_secs = 10
+        };
+        let mut env = Self { dir, db, config };
+        let url = env.db.url.clone();
+        env.set("database.url", url);
+        env.set("log.file", env.path("app.log").display().to_string());
+        env.set("admin.socket", env.path("admin.sock").display().to_string());
+        env.set("backup.dir", env.path("backups").display().to_string());
+        env
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Sets `section.key` in the config written by [`TestEnv::write_config`].
+    pub fn set(&mut self, key: &str, value: impl Into<toml::Value>) {
+        let (section, field) = key.split_once('.').unwrap();
+        self.config
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(Default::default()))
+            .as_table_mut()
+            .unwrap()
+            .insert(field.to_string(), value.into());
+    }
+
+    pub fn write_config(&self) -> PathBuf {
+        let path = self.path("goatedvips.toml");
+        std::fs::write(&path, toml::to_string(&self.config).unwrap()).unwrap();
+        path
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.path("app.log")
+    }
+
+    /// The JSON records of the log file so far.
+    pub fn log_records(&self) -> Vec<serde_json::Value> {
+        read_log(&self.log_path())
+    }
+}
+
+pub fn read_log(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// Polls `f` until it returns `Some`, or panics naming `what` at the deadline.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A command line run of the binary with a clean environment plus `env`.
+pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Output of a short-lived command (check-config, migrate, ctl).
+pub struct CliOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> CliOutput {
+    let out = command(args, env).output().expect("run goatedvips");
+    CliOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The real binary running `serve`.
+pub struct Daemon {
+    pub child: Child,
+    stderr_path: PathBuf,
+    log_path: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `goatedvips --config <env's file> serve` with `extra_env`.
+    pub fn spawn(env: &TestEnv, extra_env: &[(&str, &str)]) -> Self {
+        let config = env.write_config();
+        Self::spawn_with(env, &config, extra_env, |_| {})
+    }
+
+    pub fn spawn_with(
+        env: &TestEnv,
+        config: &Path,
+        extra_env: &[(&str, &str)],
+        customise: impl FnOnce(&mut Command),
+    ) -> Self {
+        let stderr_path = env.path(&format!("stderr-{}.txt", uuid::Uuid::new_v4().simple()));
+        let mut cmd = command(&["--config", config.to_str().unwrap(), "serve"], extra_env);
+        cmd.stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        customise(&mut cmd);
+        let child = cmd.spawn().expect("spawn goatedvips serve");
+        Self {
+            child,
+            stderr_path,
+            log_path: env.log_path(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Waits for this process's "ready" log record and returns the address it serves on.
+    pub async fn wait_ready(&mut self) -> SocketAddr {
+        let pid = self.pid();
+        let log_path = self.log_path.clone();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(addr) = read_log(&log_path)
+                .iter()
+                .filter(|r| r["msg"] == "ready" && r["pid"] == pid)
+                .find_map(|r| r["addr"].as_str().and_then(|a| a.parse().ok()))
+            {
+                return addr;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("daemon exited before ready ({status}); stderr:\n{}", self.stderr());
+            }
+            assert!(Instant::now() < deadline, "daemon not ready in time; stderr:\n{}", self.stderr());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig).unwrap();
+    }
+
+    /// Waits for the process to exit and returns its status.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon did not exit in time; stderr:\n{}", self.stderr());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The daemon running inside the test process, for tests that add their own routes or drive
+/// the lifecycle directly.
+pub struct InProcess {
+    pub state: Arc<AppState>,
+    pub addr: SocketAddr,
+    pub task: tokio::task::JoinHandle<Result<(), app::AppError>>,
+    _logging: goatedvips::logging::Logging,
+}
+
+impl InProcess {
+    pub async fn start(env: &TestEnv, routes: poem::Route) -> Self {
+        let path = env.write_config();
+        let source = ConfigSource::Explicit(path);
+        let loaded = config::load_with_env(&source, &HashMap::new()).expect("valid test config");
+        let mut log_cfg = loaded.config.log.clone();
+        log_cfg.stderr = false;
+        let logging = goatedvips::logging::init(&log_cfg, loaded.config.log_level()).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let opts = RunOptions {
+            loaded,
+            source,
+            log: logging.logger.clone(),
+            log_handle: logging.handle.clone(),
+            lifecycle: Lifecycle::new(Notifier::disabled()),
+            handle_signals: false,
+            routes,
+            on_ready: Some(tx),
+        };
+        let task = tokio::spawn(app::run(opts));
+        let state = tokio::time::timeout(Duration::from_secs(30), rx)
+            .await
+            .expect("in-process daemon ready in time")
+            .expect("in-process daemon failed to start");
+        Self {
+            addr: state.listen_addr,
+            state,
+            task,
+            _logging: logging,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Requests a stop with `grace` for in-flight work and waits for `run` to return.
+    pub async fn stop(self, grace: Duration) -> Result<(), app::AppError> {
+        self.state.lifecycle.request_stop(Instant::now() + grace);
+        tokio::time::timeout(grace + Duration::from_secs(10), self.task)
+            .await
+            .expect("daemon stopped in time")
+            .expect("daemon task did not panic")
+    }
+}
+
+pub fn url(addr: SocketAddr, path: &str) -> String {
+    format!("http://{addr}{path}")
+}
+
+/// A client that never reuses connections, so each request is a fresh TCP connection.
+pub fn fresh_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
