@@ -871,7 +871,12 @@ mod shipped_file {
 
     #[test]
     fn shipped_file_is_the_defaults() {
-        let c = build(Some(Path::new("goatedvips.toml")), Some(SHIPPED), &HashMap::new()).unwrap();
+        let c = build(
+            Some(Path::new("goatedvips.toml")),
+            Some(SHIPPED),
+            &HashMap::new(),
+        )
+        .unwrap();
         assert_eq!(c, Config::default());
     }
 

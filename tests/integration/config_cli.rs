@@ -2,7 +2,10 @@
 
 use crate::harness::run_cli;
 
-const SHIPPED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/goatedvips/goatedvips.toml");
+const SHIPPED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/etc/goatedvips/goatedvips.toml"
+);
 
 #[test]
 fn shipped_config_passes_check() {
@@ -25,10 +28,24 @@ fn broken_file_lists_every_error_with_key_and_file() {
     let out = run_cli(&["check-config", "--config", path.to_str().unwrap()], &[]);
     assert_eq!(out.code, 78, "EX_CONFIG expected; stderr: {}", out.stderr);
     let file = path.display().to_string();
-    assert!(out.stderr.contains(&format!("server.port (from {file}): expected an integer")), "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("server.hots (from {file}): unknown key")), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("server.port (from {file}): expected an integer")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("server.hots (from {file}): unknown key")),
+        "{}",
+        out.stderr
+    );
     // Type errors stop before range checks, so fix them and see the range errors.
-    std::fs::write(&path, "[log]\nlevel = \"chatty\"\n[database]\npool_size = 0\n").unwrap();
+    std::fs::write(
+        &path,
+        "[log]\nlevel = \"chatty\"\n[database]\npool_size = 0\n",
+    )
+    .unwrap();
     let out = run_cli(&["check-config", "--config", path.to_str().unwrap()], &[]);
     assert_eq!(out.code, 78);
     assert!(out.stderr.contains("log.level"), "{}", out.stderr);
@@ -46,9 +63,16 @@ fn syntax_error_and_missing_file_are_reported() {
     assert!(out.stderr.contains("not valid TOML"), "{}", out.stderr);
 
     let missing = dir.path().join("missing.toml");
-    let out = run_cli(&["check-config", "--config", missing.to_str().unwrap()], &[]);
+    let out = run_cli(
+        &["check-config", "--config", missing.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(out.code, 78);
-    assert!(out.stderr.contains("cannot read configuration file"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot read configuration file"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -58,7 +82,10 @@ fn legacy_and_generic_env_names_override_the_file() {
         &[
             ("PORT", "4321"),
             ("HOST", "127.0.0.1"),
-            ("ALLOWED_ORIGINS", "https://goatedvips.gg,https://www.goatedvips.gg"),
+            (
+                "ALLOWED_ORIGINS",
+                "https://goatedvips.gg,https://www.goatedvips.gg",
+            ),
             ("NODE_ENV", "production"),
             ("SESSION_SECRET", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"),
             ("GOATEDVIPS_LOG__LEVEL", "debug"),
@@ -72,38 +99,68 @@ fn legacy_and_generic_env_names_override_the_file() {
     assert_eq!(c["server"]["environment"].as_str(), Some("production"));
     assert_eq!(c["log"]["level"].as_str(), Some("debug"));
     assert_eq!(c["database"]["pool_size"].as_integer(), Some(3));
-    assert_eq!(c["security"]["allowed_origins"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        c["security"]["allowed_origins"].as_array().unwrap().len(),
+        2
+    );
 }
 
 #[test]
 fn secrets_never_appear_in_output() {
     let secrets = [
-        ("DATABASE_URL", "postgres://gv:pa55word-db@127.0.0.1:5432/gv"),
+        (
+            "DATABASE_URL",
+            "postgres://gv:pa55word-db@127.0.0.1:5432/gv",
+        ),
         ("SESSION_SECRET", "session-secret-value-0123456789abcdef"),
         ("TELEGRAM_BOT_TOKEN", "123456:bot-token-value"),
         ("TELEGRAM_WEBHOOK_SECRET", "webhook-secret-value"),
     ];
     let out = run_cli(&["check-config", "--config", SHIPPED], &secrets);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    for needle in ["pa55word-db", "session-secret-value", "bot-token-value", "webhook-secret-value"] {
-        assert!(!out.stdout.contains(needle) && !out.stderr.contains(needle), "{needle} leaked:\n{}", out.stdout);
+    for needle in [
+        "pa55word-db",
+        "session-secret-value",
+        "bot-token-value",
+        "webhook-secret-value",
+    ] {
+        assert!(
+            !out.stdout.contains(needle) && !out.stderr.contains(needle),
+            "{needle} leaked:\n{}",
+            out.stdout
+        );
     }
-    assert!(out.stdout.contains("postgres://gv:***@127.0.0.1:5432/gv"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("postgres://gv:***@127.0.0.1:5432/gv"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("bot_token = \"***\""), "{}", out.stdout);
     // An invalid value next to secrets: the error names the key, still without the secret.
     let mut with_error = secrets.to_vec();
     with_error.push(("PORT", "not-a-port"));
     let out = run_cli(&["check-config", "--config", SHIPPED], &with_error);
     assert_eq!(out.code, 78);
-    assert!(out.stderr.contains("server.port (from environment variable PORT)"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("server.port (from environment variable PORT)"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("pa55word-db"));
 }
 
 #[test]
 fn serve_refuses_an_invalid_config() {
-    let out = run_cli(&["check-config", "--config", SHIPPED], &[("GOATEDVIPS_SERVER__NOPE", "1")]);
+    let out = run_cli(
+        &["check-config", "--config", SHIPPED],
+        &[("GOATEDVIPS_SERVER__NOPE", "1")],
+    );
     assert_eq!(out.code, 78);
-    let out = run_cli(&["serve", "--config", SHIPPED], &[("GOATEDVIPS_SERVER__NOPE", "1")]);
+    let out = run_cli(
+        &["serve", "--config", SHIPPED],
+        &[("GOATEDVIPS_SERVER__NOPE", "1")],
+    );
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(out.stderr.contains("server.nope (from environment variable GOATEDVIPS_SERVER__NOPE): no such configuration key"), "{}", out.stderr);
 }
@@ -112,7 +169,10 @@ fn serve_refuses_an_invalid_config() {
 fn version_and_help() {
     let out = run_cli(&["--version"], &[]);
     assert_eq!(out.code, 0);
-    assert_eq!(out.stdout.trim(), format!("goatedvips {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        out.stdout.trim(),
+        format!("goatedvips {}", env!("CARGO_PKG_VERSION"))
+    );
     let out = run_cli(&["--help"], &[]);
     assert!(out.stdout.contains("check-config") && out.stdout.contains("serve"));
     let out = run_cli(&["frobnicate"], &[]);

@@ -151,7 +151,9 @@ pub fn read_log(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}")))
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"))
+        })
         .collect()
 }
 
@@ -255,9 +257,16 @@ impl Daemon {
                 return addr;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("daemon exited before ready ({status}); stderr:\n{}", self.stderr());
+                panic!(
+                    "daemon exited before ready ({status}); stderr:\n{}",
+                    self.stderr()
+                );
             }
-            assert!(Instant::now() < deadline, "daemon not ready in time; stderr:\n{}", self.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "daemon not ready in time; stderr:\n{}",
+                self.stderr()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -273,7 +282,11 @@ impl Daemon {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "daemon did not exit in time; stderr:\n{}", self.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not exit in time; stderr:\n{}",
+                self.stderr()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -27,7 +27,9 @@ impl PgProxy {
         let (p, c) = (paused.clone(), cut.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut client, _)) = listener.accept().await else { return };
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
                 let token = c.lock().unwrap().clone();
                 if p.load(Ordering::SeqCst) {
                     // Hold the socket open and silent until resumed.
@@ -38,7 +40,9 @@ impl PgProxy {
                     continue;
                 }
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(upstream).await else { return };
+                    let Ok(mut server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                         _ = token.cancelled() => {}
@@ -65,7 +69,11 @@ impl PgProxy {
 }
 
 async fn health(addr: SocketAddr) -> (u16, serde_json::Value) {
-    let resp = fresh_client().get(url(addr, "/api/health")).send().await.unwrap();
+    let resp = fresh_client()
+        .get(url(addr, "/api/health"))
+        .send()
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap())
 }
@@ -74,11 +82,12 @@ async fn health(addr: SocketAddr) -> (u16, serde_json::Value) {
 async fn health_follows_the_database() {
     let mut env = TestEnv::new().await;
     let pg = url::Url::parse(&admin_url()).unwrap();
-    let upstream: SocketAddr = tokio::net::lookup_host((pg.host_str().unwrap(), pg.port().unwrap_or(5432)))
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
+    let upstream: SocketAddr =
+        tokio::net::lookup_host((pg.host_str().unwrap(), pg.port().unwrap_or(5432)))
+            .await
+            .unwrap()
+            .next()
+            .unwrap();
     let proxy = PgProxy::start(upstream).await;
     let mut via_proxy = url::Url::parse(&env.db.url).unwrap();
     via_proxy.set_host(Some("127.0.0.1")).unwrap();
@@ -99,10 +108,14 @@ async fn health_follows_the_database() {
     assert_eq!(body["checks"]["lifecycle"]["detail"], "ready");
 
     proxy.pause();
-    let body = wait_for("health to turn degraded", Duration::from_secs(15), || async {
-        let (status, body) = health(addr).await;
-        (status == 503).then_some(body)
-    })
+    let body = wait_for(
+        "health to turn degraded",
+        Duration::from_secs(15),
+        || async {
+            let (status, body) = health(addr).await;
+            (status == 503).then_some(body)
+        },
+    )
     .await;
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["database"]["ok"], false);

@@ -49,13 +49,22 @@ pub fn test_routes() -> Route {
 async fn assert_json_error(resp: reqwest::Response, status: u16, code: &str) -> String {
     assert_eq!(resp.status().as_u16(), status);
     let ctype = resp.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(ctype.starts_with("application/json"), "content-type {ctype}");
+    assert!(
+        ctype.starts_with("application/json"),
+        "content-type {ctype}"
+    );
     assert!(resp.headers().contains_key("x-request-id"));
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], code, "{body}");
-    let message = body["error"]["message"].as_str().expect("message is a string");
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("message is a string");
     assert!(!message.is_empty());
-    assert_eq!(body.as_object().unwrap().len(), 1, "only the error key: {body}");
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        1,
+        "only the error key: {body}"
+    );
     message.to_string()
 }
 
@@ -67,10 +76,18 @@ async fn errors_are_json_with_a_code_and_message() {
     let daemon = InProcess::start(&env, test_routes()).await;
     let client = fresh_client();
 
-    let resp = client.get(daemon.url("/no/such/thing")).send().await.unwrap();
+    let resp = client
+        .get(daemon.url("/no/such/thing"))
+        .send()
+        .await
+        .unwrap();
     assert_json_error(resp, 404, "not_found").await;
 
-    let resp = client.delete(daemon.url("/api/health")).send().await.unwrap();
+    let resp = client
+        .delete(daemon.url("/api/health"))
+        .send()
+        .await
+        .unwrap();
     assert_json_error(resp, 405, "method_not_allowed").await;
 
     let ok = client
@@ -97,7 +114,10 @@ async fn errors_are_json_with_a_code_and_message() {
         .await
         .unwrap();
     let message = assert_json_error(resp, 400, "invalid_request").await;
-    assert!(message.contains("count"), "validation message names the field: {message}");
+    assert!(
+        message.contains("count"),
+        "validation message names the field: {message}"
+    );
 
     let resp = client
         .post(daemon.url("/test/echo"))
@@ -120,23 +140,31 @@ async fn errors_are_json_with_a_code_and_message() {
     assert!(message.contains("1024"), "{message}");
 
     // Chunked: no Content-Length, the limit still holds.
-    let chunks: Vec<Result<String, std::io::Error>> =
-        big.as_bytes().chunks(512).map(|c| Ok(String::from_utf8(c.to_vec()).unwrap())).collect();
+    let chunks: Vec<Result<String, std::io::Error>> = big
+        .as_bytes()
+        .chunks(512)
+        .map(|c| Ok(String::from_utf8(c.to_vec()).unwrap()))
+        .collect();
     let resp = client
         .post(daemon.url("/test/echo"))
         .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await
         .unwrap();
     assert_json_error(resp, 413, "payload_too_large").await;
 
     // A small chunked body passes through intact.
-    let small: Vec<Result<&'static str, std::io::Error>> = vec![Ok("{\"name\":\"chu"), Ok("nked\",\"count\":2}")];
+    let small: Vec<Result<&'static str, std::io::Error>> =
+        vec![Ok("{\"name\":\"chu"), Ok("nked\",\"count\":2}")];
     let resp = client
         .post(daemon.url("/test/echo"))
         .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(small)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            small,
+        )))
         .send()
         .await
         .unwrap();
@@ -144,7 +172,11 @@ async fn errors_are_json_with_a_code_and_message() {
     let echoed: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(echoed["name"], "chunked");
 
-    let resp = client.get(daemon.url("/slow?ms=3000")).send().await.unwrap();
+    let resp = client
+        .get(daemon.url("/slow?ms=3000"))
+        .send()
+        .await
+        .unwrap();
     assert_json_error(resp, 503, "timeout").await;
 
     daemon.stop(Duration::from_secs(5)).await.unwrap();

@@ -13,17 +13,33 @@ async fn stop_lets_an_in_flight_request_finish_and_refuses_new_connections() {
     let state = daemon.state.clone();
 
     let in_flight = tokio::spawn(async move {
-        let resp = fresh_client().get(url(addr, "/slow?ms=1500")).send().await.unwrap();
+        let resp = fresh_client()
+            .get(url(addr, "/slow?ms=1500"))
+            .send()
+            .await
+            .unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     });
-    wait_for("the slow request to be in flight", Duration::from_secs(5), || async {
-        (state.http.in_flight.load(std::sync::atomic::Ordering::Relaxed) == 1).then_some(())
-    })
+    wait_for(
+        "the slow request to be in flight",
+        Duration::from_secs(5),
+        || async {
+            (state
+                .http
+                .in_flight
+                .load(std::sync::atomic::Ordering::Relaxed)
+                == 1)
+                .then_some(())
+        },
+    )
     .await;
 
     let stopping = tokio::spawn(daemon.stop(Duration::from_secs(10)));
     wait_for("the listener to close", Duration::from_secs(5), || async {
-        tokio::net::TcpStream::connect(addr).await.is_err().then_some(())
+        tokio::net::TcpStream::connect(addr)
+            .await
+            .is_err()
+            .then_some(())
     })
     .await;
 
@@ -39,13 +55,29 @@ async fn stop_deadline_cuts_requests_that_overrun_it() {
     let daemon = InProcess::start(&env, test_routes()).await;
     let addr = daemon.addr;
     let state = daemon.state.clone();
-    let in_flight = tokio::spawn(async move { fresh_client().get(url(addr, "/slow?ms=20000")).send().await });
-    wait_for("the slow request to be in flight", Duration::from_secs(5), || async {
-        (state.http.in_flight.load(std::sync::atomic::Ordering::Relaxed) == 1).then_some(())
-    })
+    let in_flight =
+        tokio::spawn(async move { fresh_client().get(url(addr, "/slow?ms=20000")).send().await });
+    wait_for(
+        "the slow request to be in flight",
+        Duration::from_secs(5),
+        || async {
+            (state
+                .http
+                .in_flight
+                .load(std::sync::atomic::Ordering::Relaxed)
+                == 1)
+                .then_some(())
+        },
+    )
     .await;
-    daemon.stop(Duration::from_millis(300)).await.expect("stop returns after the deadline");
-    assert!(in_flight.await.unwrap().is_err(), "the overrunning request was cut");
+    daemon
+        .stop(Duration::from_millis(300))
+        .await
+        .expect("stop returns after the deadline");
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the overrunning request was cut"
+    );
 }
 
 #[tokio::test]
@@ -53,11 +85,30 @@ async fn sigterm_stops_the_binary_cleanly() {
     let env = TestEnv::new().await;
     let mut daemon = Daemon::spawn(&env, &[]);
     let addr = daemon.wait_ready().await;
-    assert_eq!(fresh_client().get(url(addr, "/api/health")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        fresh_client()
+            .get(url(addr, "/api/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     daemon.signal(nix::sys::signal::Signal::SIGTERM);
     let status = daemon.wait_exit(Duration::from_secs(20)).await;
     assert_eq!(status.code(), Some(0), "stderr: {}", daemon.stderr());
-    let msgs: Vec<String> = env.log_records().iter().map(|r| r["msg"].as_str().unwrap_or("").to_string()).collect();
-    let pos = |m: &str| msgs.iter().position(|x| x == m).unwrap_or_else(|| panic!("{m} not logged: {msgs:?}"));
-    assert!(pos("stop signal received") < pos("stopped"), "log flushed through the end");
+    let msgs: Vec<String> = env
+        .log_records()
+        .iter()
+        .map(|r| r["msg"].as_str().unwrap_or("").to_string())
+        .collect();
+    let pos = |m: &str| {
+        msgs.iter()
+            .position(|x| x == m)
+            .unwrap_or_else(|| panic!("{m} not logged: {msgs:?}"))
+    };
+    assert!(
+        pos("stop signal received") < pos("stopped"),
+        "log flushed through the end"
+    );
 }

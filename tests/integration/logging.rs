@@ -17,7 +17,9 @@ async fn log_file_has_json_lines_and_one_line_per_request() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let line = wait_for("the request log line", Duration::from_secs(5), || async {
-        env.log_records().into_iter().find(|r| r["request_id"] == "log-test-1")
+        env.log_records()
+            .into_iter()
+            .find(|r| r["request_id"] == "log-test-1")
     })
     .await;
     assert_eq!(line["msg"], "request");
@@ -28,7 +30,11 @@ async fn log_file_has_json_lines_and_one_line_per_request() {
     assert_eq!(line["level"], "INFO");
     assert!(line["module"].as_str().unwrap().starts_with("goatedvips::"));
     chrono::DateTime::parse_from_rfc3339(line["ts"].as_str().unwrap()).expect("RFC 3339 timestamp");
-    let count = env.log_records().iter().filter(|r| r["request_id"] == "log-test-1").count();
+    let count = env
+        .log_records()
+        .iter()
+        .filter(|r| r["request_id"] == "log-test-1")
+        .count();
     assert_eq!(count, 1, "logged once");
     // Every line of the file is JSON (read_log panics otherwise) and start-up is there too.
     assert!(env.log_records().iter().any(|r| r["msg"] == "starting"));

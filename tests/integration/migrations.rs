@@ -8,7 +8,10 @@ async fn applied(env: &TestEnv) -> Vec<(i32, String)> {
     env.db
         .client()
         .await
-        .query("SELECT version, name FROM schema_migrations ORDER BY version", &[])
+        .query(
+            "SELECT version, name FROM schema_migrations ORDER BY version",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
@@ -19,7 +22,13 @@ async fn applied(env: &TestEnv) -> Vec<(i32, String)> {
 fn embedded_count() -> usize {
     std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sql")
+        })
         .count()
 }
 
@@ -39,7 +48,10 @@ async fn two_daemons_starting_together_apply_each_migration_once() {
         .into_iter()
         .filter(|r| r["msg"] == "migration applied" && r["migration"] == "0001_foundation.sql")
         .count();
-    assert_eq!(applied_logs, 1, "one daemon migrates, the other finds it done");
+    assert_eq!(
+        applied_logs, 1,
+        "one daemon migrates, the other finds it done"
+    );
     for d in [&a, &b] {
         d.signal(nix::sys::signal::Signal::SIGTERM);
     }
@@ -54,10 +66,24 @@ async fn migrate_command_is_idempotent() {
     let args = ["--config", config.to_str().unwrap(), "migrate"];
     let first = run_cli(&args, &[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.stdout.contains(&format!("{} applied now, 0 already applied", embedded_count())), "{}", first.stdout);
+    assert!(
+        first.stdout.contains(&format!(
+            "{} applied now, 0 already applied",
+            embedded_count()
+        )),
+        "{}",
+        first.stdout
+    );
     let second = run_cli(&args, &[]);
     assert_eq!(second.code, 0);
-    assert!(second.stdout.contains(&format!("0 applied now, {} already applied", embedded_count())), "{}", second.stdout);
+    assert!(
+        second.stdout.contains(&format!(
+            "0 applied now, {} already applied",
+            embedded_count()
+        )),
+        "{}",
+        second.stdout
+    );
     assert_eq!(applied(&env).await.len(), embedded_count());
 }
 
@@ -65,12 +91,18 @@ async fn migrate_command_is_idempotent() {
 async fn an_applied_migration_that_changed_stops_start_up() {
     let env = TestEnv::new().await;
     let config = env.write_config();
-    assert_eq!(run_cli(&["--config", config.to_str().unwrap(), "migrate"], &[]).code, 0);
+    assert_eq!(
+        run_cli(&["--config", config.to_str().unwrap(), "migrate"], &[]).code,
+        0
+    );
     // What the runner sees when someone edits an applied file: the recorded checksum differs.
     env.db
         .client()
         .await
-        .execute("UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 1", &[])
+        .execute(
+            "UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 1",
+            &[],
+        )
         .await
         .unwrap();
     let mut daemon = Daemon::spawn(&env, &[]);

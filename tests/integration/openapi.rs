@@ -17,23 +17,40 @@ async fn openapi_document_and_swagger_ui() {
         .json()
         .await
         .unwrap();
-    assert!(spec["openapi"].as_str().unwrap().starts_with("3."), "{}", spec["openapi"]);
+    assert!(
+        spec["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        spec["openapi"]
+    );
     assert_eq!(spec["info"]["version"], env!("CARGO_PKG_VERSION"));
     let health = &spec["paths"]["/api/health"]["get"];
     assert_eq!(health["tags"][0], "Health");
     assert!(health["responses"]["200"].is_object() && health["responses"]["503"].is_object());
     for tag in spec["tags"].as_array().unwrap() {
-        assert!(tag["description"].as_str().is_some_and(|d| !d.is_empty()), "tag without description: {tag}");
+        assert!(
+            tag["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "tag without description: {tag}"
+        );
     }
     // Every operation documents its responses.
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            assert!(!op["responses"].as_object().unwrap().is_empty(), "{method} {path}");
+            assert!(
+                !op["responses"].as_object().unwrap().is_empty(),
+                "{method} {path}"
+            );
         }
     }
 
-    let docs = client.get(format!("http://{addr}/docs")).send().await.unwrap();
+    let docs = client
+        .get(format!("http://{addr}/docs"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(docs.status(), 200);
-    assert!(docs.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(docs.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(docs.text().await.unwrap().contains("swagger-ui"));
 }

@@ -15,21 +15,31 @@ async fn port_in_use_fails_clearly_and_leaves_the_holder_alone() {
     assert_eq!(status.code(), Some(1));
     let stderr = daemon.stderr();
     assert!(
-        stderr.contains(&format!("port {port} is already in use (another goatedvips or other service?)")),
+        stderr.contains(&format!(
+            "port {port} is already in use (another goatedvips or other service?)"
+        )),
         "{stderr}"
     );
     // The other process still has its socket.
     holder.set_nonblocking(true).unwrap();
-    let _client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("holder still listening");
+    let _client =
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("holder still listening");
     assert!(holder.accept().is_ok());
 }
 
 #[tokio::test]
 async fn unreachable_database_gives_up_at_the_deadline_with_one_clear_line() {
     // A port with nothing listening.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut env = TestEnv::new().await;
-    env.set("database.url", format!("postgres://gv:topsecretpw@127.0.0.1:{closed}/goated"));
+    env.set(
+        "database.url",
+        format!("postgres://gv:topsecretpw@127.0.0.1:{closed}/goated"),
+    );
     env.set("database.startup_deadline_secs", 2);
     let mut daemon = Daemon::spawn(&env, &[]);
     let status = daemon.wait_exit(Duration::from_secs(30)).await;
@@ -37,7 +47,11 @@ async fn unreachable_database_gives_up_at_the_deadline_with_one_clear_line() {
     let stderr = daemon.stderr();
     let fatal: Vec<&str> = stderr
         .lines()
-        .filter(|l| l.contains(&format!("cannot reach PostgreSQL at 127.0.0.1:{closed}/goated:")))
+        .filter(|l| {
+            l.contains(&format!(
+                "cannot reach PostgreSQL at 127.0.0.1:{closed}/goated:"
+            ))
+        })
         .collect();
     assert_eq!(fatal.len(), 1, "exactly one final line expected:\n{stderr}");
     assert!(fatal[0].to_lowercase().contains("refused"), "{stderr}");
@@ -49,5 +63,7 @@ async fn unreachable_database_gives_up_at_the_deadline_with_one_clear_line() {
         .count();
     assert!(retries >= 2, "expected retries to be logged, got {retries}");
     assert!(!stderr.contains("topsecretpw"));
-    assert!(!std::fs::read_to_string(env.log_path()).unwrap().contains("topsecretpw"));
+    assert!(!std::fs::read_to_string(env.log_path())
+        .unwrap()
+        .contains("topsecretpw"));
 }
