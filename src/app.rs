@@ -29,6 +29,8 @@ pub enum AppError {
     Database(#[from] db::DbError),
     #[error(transparent)]
     Migrate(#[from] migrate::MigrateError),
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
 }
@@ -46,6 +48,9 @@ pub struct AppState {
     pub listen_addr: SocketAddr,
     /// Highest migration version applied at start-up.
     pub schema_version: i32,
+    /// The database settings the pool was built with (changing them needs a restart).
+    pub database: crate::config::DatabaseConfig,
+    pub backups: crate::backup::Backups,
 }
 
 impl AppState {
@@ -79,6 +84,14 @@ impl AppState {
         };
         self.lifecycle.notifier.ready(&self.status_line());
         outcome
+    }
+
+    /// Starts the graceful stop with the configured drain delay and grace period.
+    pub fn begin_stop(&self) {
+        let server = &self.config().config.server;
+        let refuse_at = Instant::now() + Duration::from_secs(server.drain_delay_secs);
+        let deadline = refuse_at + Duration::from_secs(server.shutdown_timeout_secs);
+        self.lifecycle.request_stop(refuse_at, deadline);
     }
 
     /// The systemd `STATUS=` text for the current phase.
@@ -174,6 +187,8 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         }
     };
 
+    let admin_listener = crate::admin::bind(std::path::Path::new(&cfg.admin.socket)).await?;
+
     notifier.status("starting: connecting to PostgreSQL");
     // Each retry may wait; keep systemd's start timeout ahead of our own deadline.
     notifier.extend_timeout(Duration::from_secs(cfg.database.startup_deadline_secs + 30));
@@ -200,7 +215,10 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         http: Arc::new(HttpStats::default()),
         listen_addr: listener.local_addr,
         schema_version,
+        database: cfg.database.clone(),
+        backups: Default::default(),
     });
+    let admin_task = tokio::spawn(crate::admin::serve(admin_listener, state.clone()));
 
     let endpoint = crate::http::endpoint(routes, state.clone());
     let server_task = tokio::spawn(server::serve(
@@ -234,6 +252,9 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     if let Err(e) = server_task.await {
         warn!(log, "listener task ended abnormally"; "error" => %e);
     }
+    // The admin socket answers until the very end (status during a stop); then its file goes.
+    admin_task.abort();
+    let _ = admin_task.await;
     info!(log, "stopped"; "uptime_seconds" => state.started_at.elapsed().as_secs());
     Ok(())
 }
@@ -261,9 +282,8 @@ async fn handle_signals_loop(
                     std::thread::sleep(Duration::from_millis(50));
                     std::process::exit(1);
                 }
-                let grace = Duration::from_secs(state.config().config.server.shutdown_timeout_secs);
-                info!(state.log, "stop signal received"; "grace_secs" => grace.as_secs());
-                state.lifecycle.request_stop(Instant::now() + grace);
+                info!(state.log, "stop signal received");
+                state.begin_stop();
             }
             SignalAction::Reload => {
                 info!(state.log, "SIGHUP: reloading configuration");

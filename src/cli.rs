@@ -49,6 +49,51 @@ pub enum Command {
     Migrate,
     /// Validate the configuration, print the effective values (secrets masked) and exit.
     CheckConfig,
+    /// Control a running daemon through its admin socket.
+    Ctl(CtlArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    disable_help_subcommand = true,
+    after_help = "Socket: --socket, else $GOATEDVIPS_ADMIN__SOCKET, else admin.socket of the \
+                  config file, else /run/goatedvips/admin.sock.\n\
+                  Exit codes: 0 ok, 1 the daemon answered an error, 69 no daemon answers, 77 permission denied."
+)]
+pub struct CtlArgs {
+    /// Admin socket path
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Print the daemon's raw JSON answer
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to wait for the answer [default: 30; drain: its deadline + 30; backup: 3600]
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    #[command(subcommand)]
+    pub command: CtlCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CtlCommand {
+    /// State, version, uptime, listener, connections, pool, config, last backup
+    Status,
+    /// Re-read and validate the configuration; a rejected one changes nothing
+    Reload,
+    /// Health 503, refuse new connections, let in-flight requests finish
+    Drain {
+        /// Seconds in-flight requests may still run [default: server.shutdown_timeout_secs]
+        #[arg(long, value_name = "SECS")]
+        deadline: Option<u64>,
+    },
+    /// Accept connections again after a drain
+    Resume,
+    /// pg_dump the database into the backup directory
+    Backup,
+    /// Reopen the log file (after logrotate)
+    ReopenLogs,
+    /// List the daemon's admin commands
+    Help,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -69,6 +114,81 @@ pub fn main() -> i32 {
         Command::CheckConfig => check_config(&source),
         Command::Serve => with_config(&source, |loaded| serve(loaded, source.clone())),
         Command::Migrate => with_config(&source, migrate),
+        Command::Ctl(args) => ctl(&source, args),
+    }
+}
+
+/// Where `ctl` finds the socket; a missing or broken config file is not an error here.
+fn ctl_socket(source: &ConfigSource, args: &CtlArgs) -> PathBuf {
+    if let Some(p) = &args.socket {
+        return p.clone();
+    }
+    if let Some(p) = std::env::var_os("GOATEDVIPS_ADMIN__SOCKET").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let path = match source {
+        ConfigSource::Explicit(p) => p.clone(),
+        ConfigSource::Default => PathBuf::from(config::DEFAULT_CONFIG_PATH),
+    };
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("admin")?.get("socket")?.as_str().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(config::AdminConfig::default().socket))
+}
+
+fn ctl(source: &ConfigSource, args: CtlArgs) -> i32 {
+    use crate::admin::client;
+    use crate::admin::protocol::Request;
+
+    let socket = ctl_socket(source, &args);
+    let (mut request, timeout) = match &args.command {
+        CtlCommand::Status => (Request::new("status"), 30),
+        CtlCommand::Reload => (Request::new("reload"), 30),
+        CtlCommand::Drain { deadline } => {
+            let mut r = Request::new("drain");
+            if let Some(d) = deadline {
+                r.args.insert("deadline_secs".into(), (*d).into());
+            }
+            // The daemon answers after its drain delay (at most 300 s) plus the deadline
+            // (at most 3600 s when not given).
+            (r, deadline.unwrap_or(3600) + 330)
+        }
+        CtlCommand::Resume => (Request::new("resume"), 30),
+        CtlCommand::Backup => (Request::new("backup"), 3600),
+        CtlCommand::ReopenLogs => (Request::new("reopen-logs"), 30),
+        CtlCommand::Help => (Request::new("help"), 30),
+    };
+    request.args.retain(|_, v| !v.is_null());
+    let timeout = std::time::Duration::from_secs(args.timeout.unwrap_or(timeout));
+    match client::call(&socket, &request, timeout) {
+        Err(e) => {
+            eprintln!("goatedvips ctl: {e}");
+            e.exit_code()
+        }
+        Ok(resp) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&resp).expect("serialises")
+                );
+            } else if resp.ok {
+                print!(
+                    "{}",
+                    client::render(
+                        &request.cmd,
+                        resp.data.as_ref().unwrap_or(&serde_json::Value::Null)
+                    )
+                );
+            } else {
+                eprint!("{}", client::render_error(&request.cmd, &resp));
+            }
+            if resp.ok {
+                client::exit::OK
+            } else {
+                client::exit::ERROR_ANSWER
+            }
+        }
     }
 }
 
@@ -197,5 +317,16 @@ fn migrate(loaded: LoadedConfig) -> i32 {
             exit::OK
         }
         Err(e) => fatal(logging, stderr_logging, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

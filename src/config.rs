@@ -69,6 +69,9 @@ pub struct ServerConfig {
     pub body_limit_bytes: u64,
     /// On stop, how long in-flight requests may run before connections are cut.
     pub shutdown_timeout_secs: u64,
+    /// On drain or stop, how long health answers 503 `draining` before new connections are
+    /// refused, so a load balancer notices first.
+    pub drain_delay_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +84,7 @@ impl Default for ServerConfig {
             header_read_timeout_secs: 15,
             body_limit_bytes: 1024 * 1024,
             shutdown_timeout_secs: 20,
+            drain_delay_secs: 2,
         }
     }
 }
@@ -152,6 +156,10 @@ pub struct BackupConfig {
     pub dir: String,
     /// How many backups to keep; older ones are pruned after a successful backup.
     pub keep: u32,
+    /// `pg_dump` to run (a full path picks a version matching the server).
+    pub pg_dump: String,
+    /// `pg_restore` used to verify each dump.
+    pub pg_restore: String,
 }
 
 impl Default for BackupConfig {
@@ -159,6 +167,8 @@ impl Default for BackupConfig {
         Self {
             dir: "/var/lib/goatedvips/backups".into(),
             keep: 7,
+            pg_dump: "pg_dump".into(),
+            pg_restore: "pg_restore".into(),
         }
     }
 }
@@ -666,6 +676,11 @@ fn validate(c: &Config) -> Vec<(String, String)> {
         "server.shutdown_timeout_secs",
         "must be at most 3600",
     );
+    check(
+        c.server.drain_delay_secs <= 300,
+        "server.drain_delay_secs",
+        "must be at most 300",
+    );
 
     if c.database.url.trim().is_empty() {
         check(false, "database.url", "must not be empty");
@@ -725,6 +740,16 @@ fn validate(c: &Config) -> Vec<(String, String)> {
         "must be an absolute path",
     );
     check(c.backup.keep >= 1, "backup.keep", "must be at least 1");
+    check(
+        !c.backup.pg_dump.is_empty(),
+        "backup.pg_dump",
+        "must not be empty",
+    );
+    check(
+        !c.backup.pg_restore.is_empty(),
+        "backup.pg_restore",
+        "must not be empty",
+    );
 
     for origin in &c.security.allowed_origins {
         let ok = origin == "*"

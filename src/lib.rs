@@ -6,10 +6,14 @@
 //! - [`db`]: PostgreSQL pool, start-up retry, health probe, embedded migrations.
 //! - [`lifecycle`]: phases, sd_notify, signals.
 //! - [`http`]: routes, OpenAPI, middleware, errors, the listener.
+//! - [`admin`]: the admin socket, its protocol and commands, and the `ctl` client.
+//! - [`backup`]: pg_dump backups, verified and pruned.
 //! - [`app`]: wires everything together and runs until stopped.
 //! - [`cli`]: command-line interface of the binary.
 
+pub mod admin;
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;

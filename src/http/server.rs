@@ -174,6 +174,9 @@ pub async fn serve(
         .header_read_timeout(options.header_read_timeout);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
+    // Connections of earlier generations finish in the background, so a resume can
+    // re-open the listener at once.
+    let mut winding_down = tokio::task::JoinSet::new();
 
     loop {
         let current = phase.borrow_and_update().clone();
@@ -195,7 +198,7 @@ pub async fn serve(
                 }
                 let generation = Generation::new();
                 let tcp = listener.listener.as_ref().expect("bound above");
-                accept_until_phase_changes(
+                accept_until_refusing(
                     tcp,
                     &generation,
                     &builder,
@@ -210,10 +213,13 @@ pub async fn serve(
                     listener.listener = None;
                 }
                 let deadline = next.deadline().unwrap_or_else(Instant::now);
-                let cut = generation.wind_down(deadline).await;
-                if cut > 0 {
-                    warn!(log, "deadline passed; connections cut"; "connections" => cut);
-                }
+                let log = log.clone();
+                winding_down.spawn(async move {
+                    let cut = generation.wind_down(deadline).await;
+                    if cut > 0 {
+                        warn!(log, "deadline passed; connections cut"; "connections" => cut);
+                    }
+                });
                 continue;
             }
             Phase::Draining { .. } => {
@@ -221,15 +227,22 @@ pub async fn serve(
                     listener.listener = None;
                 }
             }
-            Phase::Stopping { .. } => return,
+            Phase::Stopping { .. } => break,
         }
         if phase.changed().await.is_err() {
-            return;
+            break;
         }
     }
+    if !listener.activated {
+        drop(listener.listener.take());
+    }
+    while winding_down.join_next().await.is_some() {}
 }
 
-async fn accept_until_phase_changes(
+/// Accepts connections while `Ready`; after a drain or stop begins, keeps accepting until the
+/// phase's `refuse_at` (so a load balancer sees health 503 before connections are refused),
+/// unless the daemon resumes first.
+async fn accept_until_refusing(
     tcp: &TcpListener,
     generation: &Generation,
     builder: &Arc<auto::Builder<TokioExecutor>>,
@@ -242,12 +255,15 @@ async fn accept_until_phase_changes(
         tcp.local_addr().expect("bound socket has an address"),
     ));
     loop {
+        let refuse_at = phase.borrow().refuse_at();
+        let far = Instant::now() + Duration::from_secs(86_400 * 365);
         tokio::select! {
             changed = phase.changed() => {
-                if changed.is_err() || !matches!(*phase.borrow(), Phase::Ready) {
+                if changed.is_err() {
                     return;
                 }
             }
+            _ = tokio::time::sleep_until(refuse_at.unwrap_or(far).into()), if refuse_at.is_some() => return,
             accepted = tcp.accept() => {
                 let (stream, peer) = match accepted {
                     Ok(pair) => pair,

@@ -20,10 +20,17 @@ pub enum Phase {
     Starting,
     /// Serving.
     Ready,
-    /// Health says `draining`, new connections are refused, in-flight work finishes by the deadline.
-    Draining { deadline: Instant },
+    /// Health says `draining`; from `refuse_at` new connections are refused; in-flight work
+    /// finishes by `deadline`.
+    Draining {
+        refuse_at: Instant,
+        deadline: Instant,
+    },
     /// Like draining, then the process exits.
-    Stopping { deadline: Instant },
+    Stopping {
+        refuse_at: Instant,
+        deadline: Instant,
+    },
 }
 
 impl Phase {
@@ -39,7 +46,17 @@ impl Phase {
     /// The deadline for in-flight work, when draining or stopping.
     pub fn deadline(&self) -> Option<Instant> {
         match self {
-            Phase::Draining { deadline } | Phase::Stopping { deadline } => Some(*deadline),
+            Phase::Draining { deadline, .. } | Phase::Stopping { deadline, .. } => Some(*deadline),
+            _ => None,
+        }
+    }
+
+    /// When the listener stops accepting, when draining or stopping.
+    pub fn refuse_at(&self) -> Option<Instant> {
+        match self {
+            Phase::Draining { refuse_at, .. } | Phase::Stopping { refuse_at, .. } => {
+                Some(*refuse_at)
+            }
             _ => None,
         }
     }
@@ -86,24 +103,37 @@ impl Lifecycle {
     }
 
     /// Ready -> Draining. False when not serving (already draining, stopping or starting).
-    pub fn set_draining(&self, deadline: Instant) -> bool {
+    pub fn set_draining(&self, refuse_at: Instant, deadline: Instant) -> bool {
         self.phase.send_if_modified(|p| match p {
             Phase::Ready => {
-                *p = Phase::Draining { deadline };
+                *p = Phase::Draining {
+                    refuse_at,
+                    deadline,
+                };
                 true
             }
             _ => false,
         })
     }
 
-    /// Any phase -> Stopping; a second request keeps the first deadline unless it is earlier.
-    pub fn request_stop(&self, deadline: Instant) {
+    /// Any phase -> Stopping. A drain or stop already under way keeps its earlier times.
+    pub fn request_stop(&self, refuse_at: Instant, deadline: Instant) {
         self.phase.send_modify(|p| {
-            let deadline = match p {
-                Phase::Stopping { deadline: first } => (*first).min(deadline),
-                _ => deadline,
+            let (refuse_at, deadline) = match p {
+                Phase::Stopping {
+                    refuse_at: r,
+                    deadline: d,
+                }
+                | Phase::Draining {
+                    refuse_at: r,
+                    deadline: d,
+                } => ((*r).min(refuse_at), (*d).min(deadline)),
+                _ => (refuse_at, deadline),
             };
-            *p = Phase::Stopping { deadline };
+            *p = Phase::Stopping {
+                refuse_at,
+                deadline,
+            };
         });
     }
 
@@ -126,21 +156,22 @@ mod tests {
     #[test]
     fn phases_move_only_along_allowed_edges() {
         let lc = Lifecycle::new(Notifier::disabled());
-        let later = Instant::now() + Duration::from_secs(5);
-        assert!(!lc.set_draining(later), "cannot drain before ready");
+        let now = Instant::now();
+        let later = now + Duration::from_secs(5);
+        assert!(!lc.set_draining(now, later), "cannot drain before ready");
         assert!(lc.set_ready());
-        assert!(lc.set_draining(later));
-        assert!(!lc.set_draining(later), "already draining");
+        assert!(lc.set_draining(now, later));
+        assert!(!lc.set_draining(now, later), "already draining");
         assert!(lc.set_ready(), "resume");
-        lc.request_stop(later);
+        lc.request_stop(later, later);
         assert!(!lc.set_ready(), "no way back from stopping");
-        let sooner = Instant::now();
-        lc.request_stop(sooner);
-        assert_eq!(lc.phase().deadline(), Some(sooner));
-        lc.request_stop(later);
+        lc.request_stop(now, now);
+        assert_eq!(lc.phase().deadline(), Some(now));
+        assert_eq!(lc.phase().refuse_at(), Some(now));
+        lc.request_stop(later, later);
         assert_eq!(
             lc.phase().deadline(),
-            Some(sooner),
+            Some(now),
             "a later deadline does not extend"
         );
     }

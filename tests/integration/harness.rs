@@ -102,6 +102,7 @@ impl TestEnv {
             host = "127.0.0.1"
             port = 0
             shutdown_timeout_secs = 10
+            drain_delay_secs = 0
 
             [database]
             connect_timeout_secs = 2
@@ -213,20 +214,15 @@ impl Daemon {
     /// Starts `goatedvips --config <env's file> serve` with `extra_env`.
     pub fn spawn(env: &TestEnv, extra_env: &[(&str, &str)]) -> Self {
         let config = env.write_config();
-        Self::spawn_with(env, &config, extra_env, |_| {})
+        let cmd = command(&["--config", config.to_str().unwrap(), "serve"], extra_env);
+        Self::spawn_command(env, cmd)
     }
 
-    pub fn spawn_with(
-        env: &TestEnv,
-        config: &Path,
-        extra_env: &[(&str, &str)],
-        customise: impl FnOnce(&mut Command),
-    ) -> Self {
+    /// Starts `cmd` (which runs the daemon), capturing its stderr.
+    pub fn spawn_command(env: &TestEnv, mut cmd: Command) -> Self {
         let stderr_path = env.path(&format!("stderr-{}.txt", uuid::Uuid::new_v4().simple()));
-        let mut cmd = command(&["--config", config.to_str().unwrap(), "serve"], extra_env);
         cmd.stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_path).unwrap());
-        customise(&mut cmd);
         let child = cmd.spawn().expect("spawn goatedvips serve");
         Self {
             child,
@@ -348,7 +344,8 @@ impl InProcess {
 
     /// Requests a stop with `grace` for in-flight work and waits for `run` to return.
     pub async fn stop(self, grace: Duration) -> Result<(), app::AppError> {
-        self.state.lifecycle.request_stop(Instant::now() + grace);
+        let now = Instant::now();
+        self.state.lifecycle.request_stop(now, now + grace);
         tokio::time::timeout(grace + Duration::from_secs(10), self.task)
             .await
             .expect("daemon stopped in time")
@@ -367,4 +364,99 @@ pub fn fresh_client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
+}
+
+/// A stand-in for systemd's notification socket: collects every datagram the daemon sends.
+pub struct FakeSupervisor {
+    socket: tokio::net::UnixDatagram,
+    pub path: PathBuf,
+    pub received: Vec<String>,
+}
+
+impl FakeSupervisor {
+    pub fn new(env: &TestEnv) -> Self {
+        let path = env.path("notify.sock");
+        let socket = tokio::net::UnixDatagram::bind(&path).unwrap();
+        Self {
+            socket,
+            path,
+            received: Vec::new(),
+        }
+    }
+
+    /// Receives datagrams until one satisfies `pred`; returns it.
+    pub async fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.socket.recv(&mut buf)).await {
+                Ok(Ok(n)) => {
+                    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    self.received.push(msg.clone());
+                    if pred(&msg) {
+                        return msg;
+                    }
+                }
+                Ok(Err(e)) => panic!("notify socket: {e}"),
+                Err(_) => panic!(
+                    "timed out waiting for {what}; received so far: {:?}",
+                    self.received
+                ),
+            }
+        }
+    }
+
+    /// Collects datagrams for `period`.
+    pub async fn drain_for(&mut self, period: Duration) {
+        let deadline = Instant::now() + period;
+        let mut buf = vec![0u8; 4096];
+        while let Ok(Ok(n)) = tokio::time::timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            self.socket.recv(&mut buf),
+        )
+        .await
+        {
+            self.received
+                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+
+    /// Index of the first datagram at or after `from` that has the line `line`.
+    pub fn position(&self, from: usize, line: &str) -> Option<usize> {
+        self.received
+            .iter()
+            .enumerate()
+            .skip(from)
+            .find(|(_, m)| m.lines().any(|l| l == line))
+            .map(|(i, _)| i)
+    }
+}
+
+/// One request on the admin socket, as raw JSON (what `ctl` sends).
+pub async fn admin_call(socket: &Path, request: serde_json::Value) -> serde_json::Value {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::UnixStream::connect(socket)
+        .await
+        .expect("admin socket connects");
+    let (r, mut w) = stream.into_split();
+    w.write_all(format!("{request}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(r).read_line(&mut line).await.unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("admin answer is not JSON ({e}): {line}"))
+}
+
+/// `goatedvips ctl --socket <env's socket> ARGS…`.
+pub fn ctl(env: &TestEnv, args: &[&str]) -> CliOutput {
+    let socket = env.path("admin.sock");
+    let mut all = vec!["ctl", "--socket", socket.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run_cli(&all, &[])
 }

@@ -3,11 +3,18 @@
 
 mod harness;
 
+mod admin;
+mod backup;
 mod config_cli;
+mod drain;
 mod health;
 mod http_errors;
 mod lifecycle_stop;
+mod log_reopen;
 mod logging;
 mod migrations;
 mod openapi;
+mod reload;
+mod socket_activation;
 mod startup;
+mod systemd_notify;

@@ -35,8 +35,12 @@ fn embedded_count() -> usize {
 #[tokio::test]
 async fn two_daemons_starting_together_apply_each_migration_once() {
     let env = TestEnv::new().await;
+    let second_socket = env.path("admin-b.sock");
     let mut a = Daemon::spawn(&env, &[]);
-    let mut b = Daemon::spawn(&env, &[]);
+    let mut b = Daemon::spawn(
+        &env,
+        &[("GOATEDVIPS_ADMIN__SOCKET", second_socket.to_str().unwrap())],
+    );
     let addr_a = a.wait_ready().await;
     let addr_b = b.wait_ready().await;
     assert_ne!(addr_a, addr_b);

@@ -1,0 +1,38 @@
+//! `status`: what the daemon is doing, for operators and monitoring scripts.
+
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::protocol::Response;
+use crate::app::AppState;
+
+pub fn run(state: &Arc<AppState>) -> Response {
+    let loaded = state.config();
+    let pool = state.pool.state();
+    let phase = state.lifecycle.phase();
+    Response::ok(json!({
+        "state": phase.name(),
+        "version": crate::VERSION,
+        "pid": std::process::id(),
+        "uptime_seconds": state.started_at.elapsed().as_secs(),
+        "listen": state.listen_addr.to_string(),
+        "http": {
+            "connections_open": state.http.open_connections.load(Ordering::Relaxed),
+            "requests_in_flight": state.http.in_flight.load(Ordering::Relaxed),
+            "requests_total": state.http.requests_total.load(Ordering::Relaxed),
+        },
+        "database": {
+            "pool_connections": pool.connections,
+            "pool_idle": pool.idle_connections,
+            "pool_max": loaded.config.database.pool_size,
+            "schema_version": state.schema_version,
+        },
+        "config": {
+            "file": loaded.path.as_ref().map(|p| p.display().to_string()),
+            "loaded_at": loaded.loaded_at.to_rfc3339(),
+        },
+        "log_file": state.log_handle.file_path().map(|p| p.display().to_string()),
+        "last_backup": state.backups.last(),
+    }))
+}

@@ -1,0 +1,127 @@
+//! sd_notify against a fake supervisor: READY only after the database and migrations,
+//! RELOADING with MONOTONIC_USEC then READY on reload, WATCHDOG pings, STOPPING on stop.
+
+use std::time::Duration;
+
+use crate::harness::{Daemon, FakeSupervisor, TestEnv};
+
+#[tokio::test]
+async fn notifications_follow_the_lifecycle() {
+    let env = TestEnv::new().await;
+    let mut supervisor = FakeSupervisor::new(&env);
+    let notify = supervisor.path.to_str().unwrap().to_string();
+    let mut daemon = Daemon::spawn(
+        &env,
+        &[("NOTIFY_SOCKET", &notify), ("WATCHDOG_USEC", "400000")],
+    );
+
+    supervisor
+        .wait_for("READY=1", Duration::from_secs(30), |m| {
+            m.lines().any(|l| l == "READY=1")
+        })
+        .await;
+    let ready = supervisor.position(0, "READY=1").unwrap();
+    let before: Vec<&String> = supervisor.received[..ready].iter().collect();
+    let statuses: Vec<&str> = before
+        .iter()
+        .flat_map(|m| m.lines())
+        .filter_map(|l| l.strip_prefix("STATUS="))
+        .collect();
+    assert!(
+        statuses.contains(&"starting: connecting to PostgreSQL"),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&"starting: migrating"), "{statuses:?}");
+    assert!(
+        before.iter().any(|m| m.starts_with("EXTEND_TIMEOUT_USEC=")),
+        "{before:?}"
+    );
+    assert!(supervisor.received[ready].contains("STATUS=ready: serving on 127.0.0.1:"));
+    // By READY the database is migrated.
+    let migrated: i64 = env
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(migrated >= 1);
+
+    // Watchdog: pings at half of WATCHDOG_USEC.
+    supervisor.drain_for(Duration::from_millis(700)).await;
+    let pings = supervisor.received[ready..]
+        .iter()
+        .filter(|m| m.trim() == "WATCHDOG=1")
+        .count();
+    assert!(
+        pings >= 2,
+        "expected watchdog pings, got {:?}",
+        supervisor.received
+    );
+
+    daemon.signal(nix::sys::signal::Signal::SIGHUP);
+    let reloading = supervisor
+        .wait_for("RELOADING=1", Duration::from_secs(10), |m| {
+            m.lines().any(|l| l == "RELOADING=1")
+        })
+        .await;
+    let usec: u64 = reloading
+        .lines()
+        .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
+        .expect("MONOTONIC_USEC with RELOADING")
+        .parse()
+        .unwrap();
+    assert!(usec > 0);
+    let reload_at = supervisor.received.len() - 1;
+    supervisor
+        .wait_for("READY=1 after reload", Duration::from_secs(10), |m| {
+            m.lines().any(|l| l == "READY=1")
+        })
+        .await;
+    assert!(supervisor.position(reload_at, "READY=1").unwrap() > reload_at);
+
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    supervisor
+        .wait_for("STOPPING=1", Duration::from_secs(10), |m| {
+            m.lines().any(|l| l == "STOPPING=1")
+        })
+        .await;
+    assert_eq!(
+        daemon.wait_exit(Duration::from_secs(20)).await.code(),
+        Some(0)
+    );
+}
+
+#[tokio::test]
+async fn no_ready_while_the_database_is_unreachable() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = TestEnv::new().await;
+    env.set(
+        "database.url",
+        format!("postgres://postgres@127.0.0.1:{closed}/none"),
+    );
+    env.set("database.startup_deadline_secs", 2);
+    let mut supervisor = FakeSupervisor::new(&env);
+    let notify = supervisor.path.to_str().unwrap().to_string();
+    let mut daemon = Daemon::spawn(&env, &[("NOTIFY_SOCKET", &notify)]);
+    supervisor
+        .wait_for("a waiting status", Duration::from_secs(10), |m| {
+            m.contains("STATUS=starting: waiting for PostgreSQL (attempt 1")
+        })
+        .await;
+    assert_eq!(
+        daemon.wait_exit(Duration::from_secs(30)).await.code(),
+        Some(1)
+    );
+    supervisor.drain_for(Duration::from_millis(100)).await;
+    assert!(
+        supervisor.position(0, "READY=1").is_none(),
+        "{:?}",
+        supervisor.received
+    );
+}
