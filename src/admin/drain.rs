@@ -13,19 +13,20 @@ use crate::app::AppState;
 /// after that. Answers when everything finished or the deadline passed, with what was left.
 pub async fn drain(state: &Arc<AppState>, args: &Map<String, Value>) -> Response {
     let server = state.config().config.server.clone();
-    let deadline_secs =
-        match args.get("deadline_secs") {
-            None => server.shutdown_timeout_secs,
-            Some(v) => match v.as_u64() {
-                Some(s) if s <= 3600 => s,
-                _ => return Response::error(
+    let deadline_secs = match args.get("deadline_secs") {
+        None => server.shutdown_timeout_secs,
+        Some(v) => match v.as_u64() {
+            Some(s) if s <= 3600 => s,
+            _ => {
+                return Response::error(
                     "bad_request",
                     format!(
                         "deadline_secs must be a whole number of seconds from 0 to 3600, got {v}"
                     ),
-                ),
-            },
-        };
+                )
+            }
+        },
+    };
     let started = Instant::now();
     let refuse_at = started + Duration::from_secs(server.drain_delay_secs);
     let deadline = refuse_at + Duration::from_secs(deadline_secs);

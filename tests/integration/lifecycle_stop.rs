@@ -112,3 +112,30 @@ async fn sigterm_stops_the_binary_cleanly() {
         "log flushed through the end"
     );
 }
+
+#[tokio::test]
+async fn a_second_stop_signal_exits_at_once() {
+    let mut env = TestEnv::new().await;
+    // A long drain delay: the first signal alone would keep the daemon up for a minute.
+    env.set("server.drain_delay_secs", 60);
+    let mut daemon = Daemon::spawn(&env, &[]);
+    daemon.wait_ready().await;
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    wait_for(
+        "the first signal to be handled",
+        Duration::from_secs(5),
+        || async {
+            env.log_records()
+                .into_iter()
+                .find(|r| r["msg"] == "stop signal received")
+        },
+    )
+    .await;
+    daemon.signal(nix::sys::signal::Signal::SIGINT);
+    let status = daemon.wait_exit(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(1));
+    assert!(env
+        .log_records()
+        .iter()
+        .any(|r| r["msg"] == "second stop signal: exiting now"));
+}
