@@ -24,6 +24,7 @@ pub const LEGACY_ENV: &[(&str, &str)] = &[
     ("ALLOWED_ORIGINS", "security.allowed_origins"),
     ("TELEGRAM_BOT_TOKEN", "telegram.bot_token"),
     ("TELEGRAM_WEBHOOK_SECRET", "telegram.webhook_secret"),
+    ("GOATED_API_TOKEN", "upstream.token"),
 ];
 
 /// Prefix of the generic overrides: `GOATEDVIPS_SERVER__PORT` sets `server.port`.
@@ -34,7 +35,11 @@ pub const SECRET_KEYS: &[&str] = &[
     "security.session_secret",
     "telegram.bot_token",
     "telegram.webhook_secret",
+    "upstream.token",
 ];
+
+/// Keys holding decimal amounts: a TOML integer, float or string is accepted.
+const DECIMAL_KEYS: &[&str] = &["race.prize_pool", "race.min_wager"];
 
 /// The validated configuration of the daemon.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -47,6 +52,8 @@ pub struct Config {
     pub backup: BackupConfig,
     pub upstream: UpstreamConfig,
     pub race: RaceConfig,
+    pub leaderboard: LeaderboardConfig,
+    pub websocket: WebSocketConfig,
     pub telegram: TelegramConfig,
     pub security: SecurityConfig,
 }
@@ -173,15 +180,134 @@ impl Default for BackupConfig {
     }
 }
 
-/// Goated affiliate API settings (filled by the leaderboard issue).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct UpstreamConfig {}
+/// Where the leaderboard data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Goated,
+    Demo,
+}
 
-/// Monthly wager race settings (filled by the leaderboard issue).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The Goated affiliate API and the sync loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RaceConfig {}
+pub struct UpstreamConfig {
+    /// `goated`, `demo`, or `auto` (goated when a token is set, demo otherwise).
+    pub source: String,
+    pub base_url: String,
+    pub affiliate_id: String,
+    /// Bearer token of the affiliate API; a secret.
+    pub token: String,
+    pub poll_interval_secs: u64,
+    pub timeout_secs: u64,
+    pub max_body_bytes: u64,
+    /// After failures the poller backs off exponentially up to this.
+    pub max_backoff_secs: u64,
+    /// Sync records and closed races' running standings older than this are pruned.
+    pub history_retention_days: u32,
+    /// Size of the demo population.
+    pub demo_players: u32,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            source: "auto".into(),
+            base_url: "https://api.goated.com".into(),
+            affiliate_id: String::new(),
+            token: String::new(),
+            poll_interval_secs: 60,
+            timeout_secs: 15,
+            max_body_bytes: 8 * 1024 * 1024,
+            max_backoff_secs: 900,
+            history_retention_days: 30,
+            demo_players: 1800,
+        }
+    }
+}
+
+impl UpstreamConfig {
+    pub fn effective_source(&self) -> SourceKind {
+        match self.source.as_str() {
+            "goated" => SourceKind::Goated,
+            "demo" => SourceKind::Demo,
+            _ if self.token.is_empty() => SourceKind::Demo,
+            _ => SourceKind::Goated,
+        }
+    }
+}
+
+/// The monthly wager race.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaceConfig {
+    /// IANA time zone whose calendar months are the race periods.
+    pub timezone: String,
+    pub prize_pool: rust_decimal::Decimal,
+    pub currency: String,
+    /// Percent of the pool for rank 1, 2, …; at most 100 in total.
+    pub prize_percentages: Vec<rust_decimal::Decimal>,
+    /// This-month wager needed to appear in the race.
+    pub min_wager: rust_decimal::Decimal,
+    /// How many places `GET /api/wager-races/…` lists.
+    pub participants_shown: u32,
+}
+
+impl Default for RaceConfig {
+    fn default() -> Self {
+        Self {
+            timezone: "UTC".into(),
+            prize_pool: rust_decimal::Decimal::from(5000),
+            currency: "USD".into(),
+            prize_percentages: [25, 18, 14, 11, 9, 7, 6, 4, 3, 3]
+                .into_iter()
+                .map(rust_decimal::Decimal::from)
+                .collect(),
+            min_wager: rust_decimal::Decimal::ZERO,
+            participants_shown: 100,
+        }
+    }
+}
+
+impl RaceConfig {
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeaderboardConfig {
+    /// VIP tiers by all-time wager, lowest first, the first from 0.
+    pub tiers: Vec<crate::domain::tiers::Tier>,
+}
+
+impl Default for LeaderboardConfig {
+    fn default() -> Self {
+        Self {
+            tiers: crate::domain::tiers::default_tiers(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSocketConfig {
+    /// Ping interval; a client that has not answered the previous ping is dropped.
+    pub ping_interval_secs: u64,
+    /// Messages queued per client; a client whose queue is full is dropped.
+    pub send_queue: u32,
+    pub max_clients: u32,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval_secs: 30,
+            send_queue: 64,
+            max_clients: 10_000,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -557,15 +683,34 @@ fn merge_file(
                         message,
                     });
                 }
-                Some(expected) if !same_kind(expected, &value) => errors.push(ConfigError {
-                    key,
-                    origin: origin.clone(),
-                    message: format!(
-                        "expected {}, found {}",
-                        type_name(expected),
-                        type_name(&value)
-                    ),
-                }),
+                Some(_)
+                    if DECIMAL_KEYS.contains(&key.as_str())
+                        && !matches!(
+                            value,
+                            toml::Value::Integer(_)
+                                | toml::Value::Float(_)
+                                | toml::Value::String(_)
+                        ) =>
+                {
+                    errors.push(ConfigError {
+                        key,
+                        origin: origin.clone(),
+                        message: format!("expected a number, found {}", type_name(&value)),
+                    })
+                }
+                Some(expected)
+                    if !DECIMAL_KEYS.contains(&key.as_str()) && !same_kind(expected, &value) =>
+                {
+                    errors.push(ConfigError {
+                        key,
+                        origin: origin.clone(),
+                        message: format!(
+                            "expected {}, found {}",
+                            type_name(expected),
+                            type_name(&value)
+                        ),
+                    })
+                }
                 Some(_) => {
                     defaults.insert(field, value);
                     origins.insert(key, origin.clone());
@@ -749,6 +894,112 @@ fn validate(c: &Config) -> Vec<(String, String)> {
         !c.backup.pg_restore.is_empty(),
         "backup.pg_restore",
         "must not be empty",
+    );
+
+    let up = &c.upstream;
+    check(
+        matches!(up.source.as_str(), "auto" | "goated" | "demo"),
+        "upstream.source",
+        "must be goated, demo or auto",
+    );
+    if up.effective_source() == SourceKind::Goated {
+        check(
+            url::Url::parse(&up.base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
+            "upstream.base_url",
+            "must be an http(s) URL such as https://api.goated.com",
+        );
+        check(
+            !up.affiliate_id.trim().is_empty(),
+            "upstream.affiliate_id",
+            "must be set when the source is goated",
+        );
+        check(
+            !up.token.is_empty(),
+            "upstream.token",
+            "must be set when the source is goated (env GOATED_API_TOKEN)",
+        );
+    }
+    check(
+        up.poll_interval_secs >= 1,
+        "upstream.poll_interval_secs",
+        "must be at least 1",
+    );
+    check(
+        (1..=300).contains(&up.timeout_secs),
+        "upstream.timeout_secs",
+        "must be between 1 and 300",
+    );
+    check(
+        (1024..=256 * 1024 * 1024).contains(&up.max_body_bytes),
+        "upstream.max_body_bytes",
+        "must be between 1024 and 268435456",
+    );
+    check(
+        up.max_backoff_secs >= up.poll_interval_secs,
+        "upstream.max_backoff_secs",
+        "must be at least upstream.poll_interval_secs",
+    );
+    check(
+        up.history_retention_days >= 1,
+        "upstream.history_retention_days",
+        "must be at least 1",
+    );
+    check(
+        (1..=100_000).contains(&up.demo_players),
+        "upstream.demo_players",
+        "must be between 1 and 100000",
+    );
+
+    let race = &c.race;
+    check(
+        race.timezone.parse::<chrono_tz::Tz>().is_ok(),
+        "race.timezone",
+        &format!(
+            "{:?} is not an IANA time zone such as UTC or Europe/Berlin",
+            race.timezone
+        ),
+    );
+    check(
+        !race.prize_pool.is_sign_negative(),
+        "race.prize_pool",
+        "must not be negative",
+    );
+    check(
+        !race.min_wager.is_sign_negative(),
+        "race.min_wager",
+        "must not be negative",
+    );
+    check(
+        !race.currency.trim().is_empty() && race.currency.len() <= 10,
+        "race.currency",
+        "must be a short currency code such as USD",
+    );
+    if let Err(e) = crate::domain::race::validate_percentages(&race.prize_percentages) {
+        check(false, "race.prize_percentages", &e);
+    }
+    check(
+        (1..=1000).contains(&race.participants_shown),
+        "race.participants_shown",
+        "must be between 1 and 1000",
+    );
+    if let Err(e) = crate::domain::tiers::validate(&c.leaderboard.tiers) {
+        check(false, "leaderboard.tiers", &e);
+    }
+    let ws = &c.websocket;
+    check(
+        (1..=3600).contains(&ws.ping_interval_secs),
+        "websocket.ping_interval_secs",
+        "must be between 1 and 3600",
+    );
+    check(
+        (1..=10_000).contains(&ws.send_queue),
+        "websocket.send_queue",
+        "must be between 1 and 10000",
+    );
+    check(
+        ws.max_clients >= 1,
+        "websocket.max_clients",
+        "must be at least 1",
     );
 
     for origin in &c.security.allowed_origins {

@@ -3,6 +3,7 @@
 //! Crate map:
 //! - [`config`]: TOML file + environment overrides, validated into `Config`.
 //! - [`logging`]: slog to a JSON-lines file and stderr, reopenable.
+//! - [`domain`]: pure rules: amounts, ranking, tiers, race periods and prizes.
 //! - [`db`]: PostgreSQL pool, start-up retry, health probe, embedded migrations.
 //! - [`lifecycle`]: phases, sd_notify, signals.
 //! - [`http`]: routes, OpenAPI, middleware, errors, the listener.
@@ -17,6 +18,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod http;
 pub mod lifecycle;
 pub mod logging;

@@ -1,0 +1,9 @@
+//! Pure domain logic: amounts, leaderboard ranking, tiers, race periods and prizes.
+//! No I/O here; everything is unit-tested next to it.
+
+pub mod amount;
+pub mod leaderboard;
+pub mod race;
+pub mod tiers;
+
+pub use amount::Amount;
