@@ -51,6 +51,11 @@ pub struct AppState {
     /// The database settings the pool was built with (changing them needs a restart).
     pub database: crate::config::DatabaseConfig,
     pub backups: crate::backup::Backups,
+    pub clock: crate::clock::SharedClock,
+    /// The served leaderboard snapshot.
+    pub board: crate::board::Board,
+    pub ws: Arc<crate::ws::Hub>,
+    pub sync: crate::upstream::sync::SyncStatus,
 }
 
 impl AppState {
@@ -74,6 +79,8 @@ impl AppState {
                 let pending = restart_required(&old.config, &fresh.config);
                 self.log_handle.set_level(fresh.config.log_level());
                 self.config.store(Arc::new(fresh));
+                // Cached responses depend on the race and tier settings.
+                self.board.refresh();
                 info!(self.log, "configuration reloaded"; "needs_restart" => pending.join(", "));
                 Ok(pending)
             }
@@ -127,6 +134,10 @@ fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
     differs(old.log.file != new.log.file, "log.file");
     differs(old.log.stderr != new.log.stderr, "log.stderr");
     differs(old.admin.socket != new.admin.socket, "admin.socket");
+    differs(
+        old.websocket.send_queue != new.websocket.send_queue,
+        "websocket.send_queue",
+    );
     keys
 }
 
@@ -143,6 +154,8 @@ pub struct RunOptions {
     pub routes: poem::Route,
     /// Told the state once the daemon is ready (tests learn the bound port from it).
     pub on_ready: Option<tokio::sync::oneshot::Sender<Arc<AppState>>>,
+    /// The wall clock (tests drive time with a manual one).
+    pub clock: crate::clock::SharedClock,
 }
 
 /// Applies pending migrations and returns the schema version.
@@ -162,6 +175,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         handle_signals,
         routes,
         on_ready,
+        clock,
     } = opts;
     let cfg = loaded.config.clone();
     let notifier = lifecycle.notifier.clone();
@@ -217,7 +231,15 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         schema_version,
         database: cfg.database.clone(),
         backups: Default::default(),
+        ws: Arc::new(crate::ws::Hub::new(cfg.websocket.send_queue as usize, clock.clone())),
+        clock,
+        board: Default::default(),
+        sync: Default::default(),
     });
+    notifier.status("starting: loading the leaderboard");
+    crate::upstream::sync::close_due_races(&state).await;
+    let listener_task = tokio::spawn(crate::upstream::sync::listener(state.clone()));
+    let poller_task = tokio::spawn(crate::upstream::sync::poller(state.clone()));
     let admin_task = tokio::spawn(crate::admin::serve(admin_listener, state.clone()));
 
     let endpoint = crate::http::endpoint(routes, state.clone());
@@ -251,6 +273,10 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     info!(log, "stopping: finishing in-flight requests");
     if let Err(e) = server_task.await {
         warn!(log, "listener task ended abnormally"; "error" => %e);
+    }
+    for task in [listener_task, poller_task] {
+        task.abort();
+        let _ = task.await;
     }
     // The admin socket answers until the very end (status during a stop); then its file goes.
     admin_task.abort();

@@ -281,6 +281,7 @@ fn serve(loaded: LoadedConfig, source: ConfigSource) -> i32 {
         handle_signals: true,
         routes: crate::http::routes(),
         on_ready: None,
+        clock: std::sync::Arc::new(crate::clock::SystemClock),
     };
     let result = rt.block_on(app::run(opts));
     // Connections still held by the pool close with the runtime.

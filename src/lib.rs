@@ -9,19 +9,29 @@
 //! - [`http`]: routes, OpenAPI, middleware, errors, the listener.
 //! - [`admin`]: the admin socket, its protocol and commands, and the `ctl` client.
 //! - [`backup`]: pg_dump backups, verified and pruned.
+//! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
+//! - [`board`]: the served in-memory snapshot and its cached responses.
+//! - [`views`]: JSON views (leaderboards, players, races) for the API and WebSocket.
+//! - [`ws`]: the WebSocket hub.
+//! - [`clock`]: the injectable wall clock.
 //! - [`app`]: wires everything together and runs until stopped.
 //! - [`cli`]: command-line interface of the binary.
 
 pub mod admin;
 pub mod app;
 pub mod backup;
+pub mod board;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
 pub mod lifecycle;
 pub mod logging;
+pub mod upstream;
+pub mod views;
+pub mod ws;
 
 /// Version of this build, from `Cargo.toml`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,6 +1,8 @@
 //! PostgreSQL access: the bb8 pool, start-up connection with retry, and the health probe.
 
+pub mod leaderboard;
 pub mod migrate;
+pub mod races;
 
 use bb8_postgres::PostgresConnectionManager;
 use slog::{info, warn, Logger};

@@ -1,0 +1,185 @@
+//! Stored leaderboard data: each sync's snapshot of players, the running race standings, and
+//! pruning of old history.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use tokio_postgres::GenericClient;
+
+use super::{error_text, DbError, Pool};
+use crate::domain::leaderboard::{Player, Wagers};
+use crate::domain::race::RacePeriod;
+use crate::domain::Amount;
+
+/// Channel on which a stored sync is announced (payload: the sync id).
+pub const SYNC_CHANNEL: &str = "goatedvips_sync";
+
+fn q(e: tokio_postgres::Error) -> DbError {
+    DbError::Query(error_text(&e))
+}
+
+pub async fn conn(pool: &Pool) -> Result<bb8::PooledConnection<'_, bb8_postgres::PostgresConnectionManager<tokio_postgres::NoTls>>, DbError> {
+    pool.get().await.map_err(|e| match e {
+        bb8::RunError::User(e) => DbError::Query(error_text(&e)),
+        bb8::RunError::TimedOut => DbError::Query("timed out waiting for a database connection".into()),
+    })
+}
+
+struct Columns {
+    uid: Vec<String>,
+    name: Vec<String>,
+    today: Vec<Decimal>,
+    week: Vec<Decimal>,
+    month: Vec<Decimal>,
+    all: Vec<Decimal>,
+}
+
+fn columns(players: &[Player]) -> Columns {
+    Columns {
+        uid: players.iter().map(|p| p.uid.clone()).collect(),
+        name: players.iter().map(|p| p.name.clone()).collect(),
+        today: players.iter().map(|p| p.wagered.today.0).collect(),
+        week: players.iter().map(|p| p.wagered.this_week.0).collect(),
+        month: players.iter().map(|p| p.wagered.this_month.0).collect(),
+        all: players.iter().map(|p| p.wagered.all_time.0).collect(),
+    }
+}
+
+/// Stores one sync in one transaction: the sync record, every player's latest figures, the
+/// standings of the race running at `taken_at`, and a notification to every instance.
+pub async fn store_sync(
+    pool: &Pool,
+    taken_at: DateTime<Utc>,
+    source: &str,
+    players: &[Player],
+    duration_ms: i32,
+    race: &RacePeriod,
+    timezone: &str,
+) -> Result<i64, DbError> {
+    let mut conn = conn(pool).await?;
+    let tx = conn.transaction().await.map_err(q)?;
+    let sync_id: i64 = tx
+        .query_one(
+            "INSERT INTO syncs (taken_at, source, player_count, duration_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+            &[&taken_at, &source, &(players.len() as i32), &duration_ms],
+        )
+        .await
+        .map_err(q)?
+        .get(0);
+    let c = columns(players);
+    tx.execute(
+        "INSERT INTO players (uid, name, today, this_week, this_month, all_time, sync_id)
+         SELECT u, n, t, w, m, a, $7 FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[]) AS x(u, n, t, w, m, a)
+         ON CONFLICT (uid) DO UPDATE SET name = EXCLUDED.name, today = EXCLUDED.today,
+             this_week = EXCLUDED.this_week, this_month = EXCLUDED.this_month,
+             all_time = EXCLUDED.all_time, sync_id = EXCLUDED.sync_id",
+        &[&c.uid, &c.name, &c.today, &c.week, &c.month, &c.all, &sync_id],
+    )
+    .await
+    .map_err(q)?;
+    tx.execute(
+        "INSERT INTO races (id, starts_at, ends_at, timezone) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+        &[&race.id, &race.start, &race.end, &timezone],
+    )
+    .await
+    .map_err(q)?;
+    // A race already closed (a late sync from a slow instance) keeps its final standings.
+    tx.execute(
+        "INSERT INTO race_standings (race_id, uid, name, today, this_week, wagered, all_time, sync_id, taken_at)
+         SELECT $1, u, n, t, w, m, a, $8, $9
+         FROM UNNEST($2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[]) AS x(u, n, t, w, m, a)
+         WHERE EXISTS (SELECT 1 FROM races WHERE id = $1 AND closed_at IS NULL)
+         ON CONFLICT (race_id, uid) DO UPDATE SET name = EXCLUDED.name, today = EXCLUDED.today,
+             this_week = EXCLUDED.this_week, wagered = EXCLUDED.wagered, all_time = EXCLUDED.all_time,
+             sync_id = EXCLUDED.sync_id, taken_at = EXCLUDED.taken_at",
+        &[&race.id, &c.uid, &c.name, &c.today, &c.week, &c.month, &c.all, &sync_id, &taken_at],
+    )
+    .await
+    .map_err(q)?;
+    tx.execute("SELECT pg_notify($1, $2)", &[&SYNC_CHANNEL, &sync_id.to_string()])
+        .await
+        .map_err(q)?;
+    tx.commit().await.map_err(q)?;
+    Ok(sync_id)
+}
+
+/// The latest stored snapshot: the newest sync and the players it contained.
+pub struct StoredSnapshot {
+    pub sync_id: i64,
+    pub taken_at: DateTime<Utc>,
+    pub source: String,
+    pub players: Vec<Player>,
+}
+
+fn player_from_row(row: &tokio_postgres::Row, offset: usize) -> Player {
+    let amount = |i: usize| Amount(row.get::<_, Decimal>(offset + i));
+    Player {
+        uid: row.get(offset),
+        name: row.get(offset + 1),
+        wagered: Wagers {
+            today: amount(2),
+            this_week: amount(3),
+            this_month: amount(4),
+            all_time: amount(5),
+        },
+    }
+}
+
+pub async fn load_latest(pool: &Pool) -> Result<Option<StoredSnapshot>, DbError> {
+    let conn = conn(pool).await?;
+    let Some(sync) = conn
+        .query_opt("SELECT id, taken_at, source FROM syncs ORDER BY id DESC LIMIT 1", &[])
+        .await
+        .map_err(q)?
+    else {
+        return Ok(None);
+    };
+    let sync_id: i64 = sync.get(0);
+    let rows = conn
+        .query(
+            "SELECT uid, name, today, this_week, this_month, all_time FROM players WHERE sync_id = $1",
+            &[&sync_id],
+        )
+        .await
+        .map_err(q)?;
+    Ok(Some(StoredSnapshot {
+        sync_id,
+        taken_at: sync.get(1),
+        source: sync.get(2),
+        players: rows.iter().map(|r| player_from_row(r, 0)).collect(),
+    }))
+}
+
+/// The running standings of a race, as players (this-month wager in `this_month`).
+pub async fn race_standings<C: GenericClient>(client: &C, race_id: &str) -> Result<Vec<Player>, DbError> {
+    let rows = client
+        .query(
+            "SELECT uid, name, today, this_week, wagered, all_time FROM race_standings WHERE race_id = $1",
+            &[&race_id],
+        )
+        .await
+        .map_err(q)?;
+    Ok(rows.iter().map(|r| player_from_row(r, 0)).collect())
+}
+
+/// Deletes sync records older than `days` and the running standings of races closed longer
+/// ago than that (their results are kept for good).
+pub async fn prune(pool: &Pool, now: DateTime<Utc>, days: u32) -> Result<(u64, u64), DbError> {
+    let conn = conn(pool).await?;
+    let cutoff = now - chrono::Duration::days(i64::from(days));
+    let syncs = conn
+        .execute(
+            "DELETE FROM syncs WHERE taken_at < $1 AND id <> (SELECT max(id) FROM syncs)
+             AND id NOT IN (SELECT DISTINCT sync_id FROM players)",
+            &[&cutoff],
+        )
+        .await
+        .map_err(q)?;
+    let standings = conn
+        .execute(
+            "DELETE FROM race_standings WHERE race_id IN (SELECT id FROM races WHERE closed_at < $1)",
+            &[&cutoff],
+        )
+        .await
+        .map_err(q)?;
+    Ok((syncs, standings))
+}

@@ -1,0 +1,210 @@
+//! Closing monthly races exactly once, and reading closed races back.
+//!
+//! A race is closed from its running standings (the last sync taken before its end) in one
+//! transaction under an advisory lock; the `closed_at IS NULL` guard and the primary key of
+//! `race_results` make a second closer (another instance, a restart) do nothing.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::leaderboard::{conn, race_standings};
+use super::{error_text, DbError, Pool};
+use crate::config::RaceConfig;
+use crate::domain::race::{distribution, standings};
+use crate::domain::Amount;
+
+/// Channel on which a closed race is announced (payload: the race id).
+pub const RACE_CHANNEL: &str = "goatedvips_race";
+
+/// Arbitrary but fixed key of the race-closing lock ("goated" + 2).
+const CLOSE_LOCK_KEY: i64 = 0x676f_6174_6564_0002;
+
+fn q(e: tokio_postgres::Error) -> DbError {
+    DbError::Query(error_text(&e))
+}
+
+/// A race that this call closed.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub id: String,
+    pub late: bool,
+    pub participants: usize,
+}
+
+/// Closes every race whose end has passed. `late_after`: a close this long after the end is
+/// flagged `closed_late` (the daemon was down across the end). Returns what this call closed.
+pub async fn close_due(
+    pool: &Pool,
+    now: DateTime<Utc>,
+    cfg: &RaceConfig,
+    late_after: chrono::Duration,
+    closer: &str,
+) -> Result<Vec<Closed>, DbError> {
+    let mut conn = conn(pool).await?;
+    let tx = conn.transaction().await.map_err(q)?;
+    let locked: bool = tx
+        .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&CLOSE_LOCK_KEY])
+        .await
+        .map_err(q)?
+        .get(0);
+    if !locked {
+        // Another instance is closing right now; it will do the work.
+        return Ok(Vec::new());
+    }
+    let due = tx
+        .query(
+            "SELECT id, ends_at FROM races WHERE closed_at IS NULL AND ends_at <= $1 ORDER BY id FOR UPDATE",
+            &[&now],
+        )
+        .await
+        .map_err(q)?;
+    let payouts = distribution(cfg.prize_pool, &cfg.prize_percentages);
+    let mut closed = Vec::new();
+    for row in due {
+        let id: String = row.get(0);
+        let ends_at: DateTime<Utc> = row.get(1);
+        let players = race_standings(&tx, &id).await?;
+        let places = standings(&players, cfg.min_wager, &payouts);
+        let total: Decimal = places.iter().map(|s| s.wagered.0).sum();
+        for s in &places {
+            tx.execute(
+                "INSERT INTO race_results (race_id, rank, uid, name, wagered, prize) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&id, &(s.rank as i32), &s.uid, &s.name, &s.wagered.0, &s.prize.map(|p| p.0)],
+            )
+            .await
+            .map_err(q)?;
+        }
+        let late = now - ends_at > late_after;
+        let updated = tx
+            .execute(
+                "UPDATE races SET closed_at = $2, closed_by = $3, closed_late = $4,
+                    final_sync_id = (SELECT max(sync_id) FROM race_standings WHERE race_id = $1),
+                    final_taken_at = (SELECT max(taken_at) FROM race_standings WHERE race_id = $1),
+                    prize_pool = $5, currency = $6, total_wagered = $7, participant_count = $8
+                 WHERE id = $1 AND closed_at IS NULL",
+                &[&id, &now, &closer, &late, &cfg.prize_pool, &cfg.currency, &total, &(places.len() as i32)],
+            )
+            .await
+            .map_err(q)?;
+        if updated != 1 {
+            return Err(DbError::Query(format!("race {id} was closed concurrently")));
+        }
+        tx.execute("SELECT pg_notify($1, $2)", &[&RACE_CHANNEL, &id])
+            .await
+            .map_err(q)?;
+        closed.push(Closed {
+            id,
+            late,
+            participants: places.len(),
+        });
+    }
+    tx.commit().await.map_err(q)?;
+    Ok(closed)
+}
+
+/// A closed race as stored.
+#[derive(Debug, Clone)]
+pub struct ClosedRace {
+    pub id: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub closed_at: DateTime<Utc>,
+    pub closed_late: bool,
+    pub final_taken_at: Option<DateTime<Utc>>,
+    pub prize_pool: Amount,
+    pub currency: String,
+    pub total_wagered: Amount,
+    pub participant_count: i32,
+    pub results: Vec<ResultRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResultRow {
+    pub rank: i32,
+    pub uid: String,
+    pub name: String,
+    pub wagered: Amount,
+    pub prize: Option<Amount>,
+}
+
+const RACE_COLUMNS: &str = "id, starts_at, ends_at, closed_at, coalesce(closed_late, false), final_taken_at, \
+     prize_pool, currency, total_wagered, participant_count";
+
+fn race_from_row(r: &tokio_postgres::Row) -> ClosedRace {
+    ClosedRace {
+        id: r.get(0),
+        starts_at: r.get(1),
+        ends_at: r.get(2),
+        closed_at: r.get(3),
+        closed_late: r.get(4),
+        final_taken_at: r.get(5),
+        prize_pool: Amount(r.get(6)),
+        currency: r.get(7),
+        total_wagered: Amount(r.get(8)),
+        participant_count: r.get(9),
+        results: Vec::new(),
+    }
+}
+
+/// A closed race with its first `places` results.
+pub async fn closed_race(pool: &Pool, id: &str, places: i64) -> Result<Option<ClosedRace>, DbError> {
+    let conn = conn(pool).await?;
+    let Some(row) = conn
+        .query_opt(
+            &format!("SELECT {RACE_COLUMNS} FROM races WHERE id = $1 AND closed_at IS NOT NULL"),
+            &[&id],
+        )
+        .await
+        .map_err(q)?
+    else {
+        return Ok(None);
+    };
+    let mut race = race_from_row(&row);
+    race.results = conn
+        .query(
+            "SELECT rank, uid, name, wagered, prize FROM race_results WHERE race_id = $1 ORDER BY rank LIMIT $2",
+            &[&id, &places],
+        )
+        .await
+        .map_err(q)?
+        .iter()
+        .map(|r| ResultRow {
+            rank: r.get(0),
+            uid: r.get(1),
+            name: r.get(2),
+            wagered: Amount(r.get(3)),
+            prize: r.get::<_, Option<Decimal>>(4).map(Amount),
+        })
+        .collect();
+    Ok(Some(race))
+}
+
+/// The newest closed race, if any.
+pub async fn latest_closed_id(pool: &Pool) -> Result<Option<String>, DbError> {
+    let conn = conn(pool).await?;
+    Ok(conn
+        .query_opt("SELECT id FROM races WHERE closed_at IS NOT NULL ORDER BY id DESC LIMIT 1", &[])
+        .await
+        .map_err(q)?
+        .map(|r| r.get(0)))
+}
+
+/// Closed races, newest first: `(total, page)`.
+pub async fn history(pool: &Pool, offset: i64, limit: i64) -> Result<(i64, Vec<ClosedRace>), DbError> {
+    let conn = conn(pool).await?;
+    let total: i64 = conn
+        .query_one("SELECT count(*) FROM races WHERE closed_at IS NOT NULL", &[])
+        .await
+        .map_err(q)?
+        .get(0);
+    let rows = conn
+        .query(
+            &format!(
+                "SELECT {RACE_COLUMNS} FROM races WHERE closed_at IS NOT NULL ORDER BY id DESC OFFSET $1 LIMIT $2"
+            ),
+            &[&offset, &limit],
+        )
+        .await
+        .map_err(q)?;
+    Ok((total, rows.iter().map(race_from_row).collect()))
+}
