@@ -231,7 +231,10 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         schema_version,
         database: cfg.database.clone(),
         backups: Default::default(),
-        ws: Arc::new(crate::ws::Hub::new(cfg.websocket.send_queue as usize, clock.clone())),
+        ws: Arc::new(crate::ws::Hub::new(
+            cfg.websocket.send_queue as usize,
+            clock.clone(),
+        )),
         clock,
         board: Default::default(),
         sync: Default::default(),

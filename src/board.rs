@@ -55,13 +55,20 @@ pub struct Snapshot {
 impl Snapshot {
     /// The cached response under `key`, built by `build` the first time.
     pub fn cached(&self, key: &str, build: impl FnOnce(&Snapshot) -> Bytes) -> Arc<Cached> {
-        if let Some(hit) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+        {
             return hit.clone();
         }
         let fresh = Arc::new(Cached::new(build(self)));
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() < CACHE_ENTRIES {
-            cache.entry(key.to_string()).or_insert_with(|| fresh.clone());
+            cache
+                .entry(key.to_string())
+                .or_insert_with(|| fresh.clone());
         }
         fresh
     }

@@ -77,7 +77,13 @@ fn tier_name(cfg: &Config, p: &Player) -> String {
     tiers::standing(&cfg.leaderboard.tiers, p.wagered.all_time).name
 }
 
-pub fn leaderboard_page(snap: &Snapshot, cfg: &Config, period: Period, page: u32, limit: u32) -> LeaderboardPage {
+pub fn leaderboard_page(
+    snap: &Snapshot,
+    cfg: &Config,
+    period: Period,
+    page: u32,
+    limit: u32,
+) -> LeaderboardPage {
     let total = snap.rankings.len() as u64;
     let offset = (page.saturating_sub(1) as usize).saturating_mul(limit as usize);
     let entries = snap

@@ -42,7 +42,8 @@ impl Hub {
     /// `{"type", "seq", "ts", "data"}` with this hub's next sequence number.
     fn envelope(&self, kind: &str, data: Value) -> String {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        json!({"type": kind, "seq": seq, "ts": self.clock.now().to_rfc3339(), "data": data}).to_string()
+        json!({"type": kind, "seq": seq, "ts": self.clock.now().to_rfc3339(), "data": data})
+            .to_string()
     }
 
     /// Sends a message to every client; serialised once.
@@ -86,7 +87,11 @@ pub async fn serve_client(
     let (mut tx, mut rx) = socket.split();
     let send_timeout = Duration::from_secs(10);
 
-    if tx.send(Message::Text(hub.envelope("CONNECTED", hello))).await.is_err() {
+    if tx
+        .send(Message::Text(hub.envelope("CONNECTED", hello)))
+        .await
+        .is_err()
+    {
         return;
     }
     let mut ping = tokio::time::interval(Duration::from_secs(cfg.ping_interval_secs));
@@ -137,7 +142,10 @@ pub async fn serve_client(
         End::Draining => {
             let _ = tokio::time::timeout(
                 send_timeout,
-                tx.send(Message::Close(Some((CloseCode::Away, "server is going away".into())))),
+                tx.send(Message::Close(Some((
+                    CloseCode::Away,
+                    "server is going away".into(),
+                )))),
             )
             .await;
         }
@@ -145,7 +153,11 @@ pub async fn serve_client(
             if end == End::TooSlow {
                 hub.dropped_slow.fetch_add(1, Ordering::Relaxed);
             }
-            let reason = if end == End::TooSlow { "too slow" } else { "no pong" };
+            let reason = if end == End::TooSlow {
+                "too slow"
+            } else {
+                "no pong"
+            };
             let _ = tokio::time::timeout(
                 Duration::from_millis(200),
                 tx.send(Message::Close(Some((CloseCode::Policy, reason.into())))),

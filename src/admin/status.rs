@@ -33,6 +33,13 @@ pub fn run(state: &Arc<AppState>) -> Response {
             "loaded_at": loaded.loaded_at.to_rfc3339(),
         },
         "log_file": state.log_handle.file_path().map(|p| p.display().to_string()),
+        "websockets_open": state.ws.clients(),
+        "upstream": {
+            "sync": state.sync.get(),
+            "data_from": state.board.snapshot().updated_at().map(|t| t.to_rfc3339()),
+            "stale": state.board.snapshot().stale.clone(),
+            "players": state.board.snapshot().rankings.len(),
+        },
         "last_backup": state.backups.last(),
     }))
 }

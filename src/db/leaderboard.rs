@@ -17,10 +17,17 @@ fn q(e: tokio_postgres::Error) -> DbError {
     DbError::Query(error_text(&e))
 }
 
-pub async fn conn(pool: &Pool) -> Result<bb8::PooledConnection<'_, bb8_postgres::PostgresConnectionManager<tokio_postgres::NoTls>>, DbError> {
+pub async fn conn(
+    pool: &Pool,
+) -> Result<
+    bb8::PooledConnection<'_, bb8_postgres::PostgresConnectionManager<tokio_postgres::NoTls>>,
+    DbError,
+> {
     pool.get().await.map_err(|e| match e {
         bb8::RunError::User(e) => DbError::Query(error_text(&e)),
-        bb8::RunError::TimedOut => DbError::Query("timed out waiting for a database connection".into()),
+        bb8::RunError::TimedOut => {
+            DbError::Query("timed out waiting for a database connection".into())
+        }
     })
 }
 
@@ -95,9 +102,12 @@ pub async fn store_sync(
     )
     .await
     .map_err(q)?;
-    tx.execute("SELECT pg_notify($1, $2)", &[&SYNC_CHANNEL, &sync_id.to_string()])
-        .await
-        .map_err(q)?;
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&SYNC_CHANNEL, &sync_id.to_string()],
+    )
+    .await
+    .map_err(q)?;
     tx.commit().await.map_err(q)?;
     Ok(sync_id)
 }
@@ -127,7 +137,10 @@ fn player_from_row(row: &tokio_postgres::Row, offset: usize) -> Player {
 pub async fn load_latest(pool: &Pool) -> Result<Option<StoredSnapshot>, DbError> {
     let conn = conn(pool).await?;
     let Some(sync) = conn
-        .query_opt("SELECT id, taken_at, source FROM syncs ORDER BY id DESC LIMIT 1", &[])
+        .query_opt(
+            "SELECT id, taken_at, source FROM syncs ORDER BY id DESC LIMIT 1",
+            &[],
+        )
         .await
         .map_err(q)?
     else {
@@ -150,7 +163,10 @@ pub async fn load_latest(pool: &Pool) -> Result<Option<StoredSnapshot>, DbError>
 }
 
 /// The running standings of a race, as players (this-month wager in `this_month`).
-pub async fn race_standings<C: GenericClient>(client: &C, race_id: &str) -> Result<Vec<Player>, DbError> {
+pub async fn race_standings<C: GenericClient>(
+    client: &C,
+    race_id: &str,
+) -> Result<Vec<Player>, DbError> {
     let rows = client
         .query(
             "SELECT uid, name, today, this_week, wagered, all_time FROM race_standings WHERE race_id = $1",

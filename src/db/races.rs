@@ -82,7 +82,16 @@ pub async fn close_due(
                     final_taken_at = (SELECT max(taken_at) FROM race_standings WHERE race_id = $1),
                     prize_pool = $5, currency = $6, total_wagered = $7, participant_count = $8
                  WHERE id = $1 AND closed_at IS NULL",
-                &[&id, &now, &closer, &late, &cfg.prize_pool, &cfg.currency, &total, &(places.len() as i32)],
+                &[
+                    &id,
+                    &now,
+                    &closer,
+                    &late,
+                    &cfg.prize_pool,
+                    &cfg.currency,
+                    &total,
+                    &(places.len() as i32),
+                ],
             )
             .await
             .map_err(q)?;
@@ -127,7 +136,8 @@ pub struct ResultRow {
     pub prize: Option<Amount>,
 }
 
-const RACE_COLUMNS: &str = "id, starts_at, ends_at, closed_at, coalesce(closed_late, false), final_taken_at, \
+const RACE_COLUMNS: &str =
+    "id, starts_at, ends_at, closed_at, coalesce(closed_late, false), final_taken_at, \
      prize_pool, currency, total_wagered, participant_count";
 
 fn race_from_row(r: &tokio_postgres::Row) -> ClosedRace {
@@ -147,7 +157,11 @@ fn race_from_row(r: &tokio_postgres::Row) -> ClosedRace {
 }
 
 /// A closed race with its first `places` results.
-pub async fn closed_race(pool: &Pool, id: &str, places: i64) -> Result<Option<ClosedRace>, DbError> {
+pub async fn closed_race(
+    pool: &Pool,
+    id: &str,
+    places: i64,
+) -> Result<Option<ClosedRace>, DbError> {
     let conn = conn(pool).await?;
     let Some(row) = conn
         .query_opt(
@@ -183,17 +197,27 @@ pub async fn closed_race(pool: &Pool, id: &str, places: i64) -> Result<Option<Cl
 pub async fn latest_closed_id(pool: &Pool) -> Result<Option<String>, DbError> {
     let conn = conn(pool).await?;
     Ok(conn
-        .query_opt("SELECT id FROM races WHERE closed_at IS NOT NULL ORDER BY id DESC LIMIT 1", &[])
+        .query_opt(
+            "SELECT id FROM races WHERE closed_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+            &[],
+        )
         .await
         .map_err(q)?
         .map(|r| r.get(0)))
 }
 
 /// Closed races, newest first: `(total, page)`.
-pub async fn history(pool: &Pool, offset: i64, limit: i64) -> Result<(i64, Vec<ClosedRace>), DbError> {
+pub async fn history(
+    pool: &Pool,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<ClosedRace>), DbError> {
     let conn = conn(pool).await?;
     let total: i64 = conn
-        .query_one("SELECT count(*) FROM races WHERE closed_at IS NOT NULL", &[])
+        .query_one(
+            "SELECT count(*) FROM races WHERE closed_at IS NOT NULL",
+            &[],
+        )
         .await
         .map_err(q)?
         .get(0);

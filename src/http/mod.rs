@@ -2,6 +2,7 @@
 //! and the listener that serves them.
 
 pub mod api;
+pub mod cached;
 pub mod error;
 pub mod middleware;
 pub mod server;
@@ -12,13 +13,21 @@ use std::sync::Arc;
 
 use crate::app::AppState;
 use api::health::HealthApi;
+use api::leaderboard::LeaderboardApi;
+use api::players::PlayersApi;
+use api::races::RacesApi;
 
-/// Every `#[OpenApi]` impl of the daemon (a tuple once there are several).
-pub type Apis = HealthApi;
+/// Every `#[OpenApi]` impl of the daemon.
+pub type Apis = (HealthApi, LeaderboardApi, RacesApi, PlayersApi);
 
 /// The OpenAPI service (document, Swagger UI and the operations themselves).
 pub fn openapi() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(HealthApi, "GoatedVIPs API", crate::VERSION).description(
+    OpenApiService::new(
+        (HealthApi, LeaderboardApi, RacesApi, PlayersApi),
+        "GoatedVIPs API",
+        crate::VERSION,
+    )
+    .description(
         "Leaderboards, the monthly wager race and account tools of the GoatedVIPs hub. \
              Every error answers `{\"error\":{\"code\":\"…\",\"message\":\"…\"}}`.",
     )
@@ -30,6 +39,8 @@ pub fn routes() -> Route {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()
+        .at("/ws", poem::get(websocket))
+        .at("/ws/leaderboard", poem::get(websocket))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
@@ -42,4 +53,45 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
         config: state.config_handle(),
     };
     server::share(route.data(state).with(frontline))
+}
+
+/// `GET /ws` (and `/ws/leaderboard` for the old client): live updates over WebSocket.
+#[poem::handler]
+fn websocket(
+    ws: poem::web::websocket::WebSocket,
+    state: poem::web::Data<&Arc<AppState>>,
+) -> poem::Response {
+    use poem::IntoResponse;
+    let cfg = state.config().config.clone();
+    if state.ws.clients() >= cfg.websocket.max_clients as usize {
+        return error::ApiError::new(
+            poem::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "too many WebSocket clients; try again later",
+        )
+        .into_response();
+    }
+    if state.lifecycle.phase() != crate::lifecycle::Phase::Ready {
+        return error::ApiError::new(
+            poem::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the server is draining",
+        )
+        .into_response();
+    }
+    let snap = state.board.snapshot();
+    let hello = serde_json::json!({
+        "message": "connected to GoatedVIPs live updates",
+        "updated_at": snap.updated_at().map(|t| t.to_rfc3339()),
+        "version": crate::VERSION,
+    });
+    crate::ws::upgrade(
+        ws,
+        state.ws.clone(),
+        cfg.websocket.clone(),
+        state.lifecycle.subscribe(),
+        hello,
+        state.log.new(slog::o!("component" => "ws")),
+    )
+    .into_response()
 }

@@ -44,7 +44,8 @@ impl GoatedClient {
     }
 
     pub fn url(cfg: &UpstreamConfig) -> String {
-        let id: String = url::form_urlencoded::byte_serialize(cfg.affiliate_id.as_bytes()).collect();
+        let id: String =
+            url::form_urlencoded::byte_serialize(cfg.affiliate_id.as_bytes()).collect();
         format!(
             "{}/user/affiliate/referral-leaderboard/{id}",
             cfg.base_url.trim_end_matches('/')
@@ -77,7 +78,11 @@ impl GoatedClient {
             return Err(FetchError::TooLarge(limit));
         }
         let mut body = BytesMut::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| FetchError::Connect(error_chain(&e)))? {
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| FetchError::Connect(error_chain(&e)))?
+        {
             if (body.len() + chunk.len()) as u64 > limit {
                 return Err(FetchError::TooLarge(limit));
             }
@@ -86,7 +91,10 @@ impl GoatedClient {
         if !(200..300).contains(&status) {
             let text = String::from_utf8_lossy(&body);
             let snippet: String = text.chars().take(200).collect();
-            return Err(FetchError::Status { status, body: snippet });
+            return Err(FetchError::Status {
+                status,
+                body: snippet,
+            });
         }
         Ok(body.freeze())
     }

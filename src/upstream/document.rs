@@ -24,8 +24,11 @@ fn shape(msg: impl Into<String>) -> DocumentError {
 
 /// Parses and validates a document.
 pub fn parse(body: &[u8]) -> Result<Vec<Player>, DocumentError> {
-    let doc: Value = serde_json::from_slice(body).map_err(|e| DocumentError::NotJson(e.to_string()))?;
-    let obj = doc.as_object().ok_or_else(|| shape("the top level is not an object"))?;
+    let doc: Value =
+        serde_json::from_slice(body).map_err(|e| DocumentError::NotJson(e.to_string()))?;
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| shape("the top level is not an object"))?;
     match obj.get("success") {
         Some(Value::Bool(true)) => {}
         Some(Value::Bool(false)) => return Err(shape("\"success\" is false")),
@@ -41,7 +44,10 @@ pub fn parse(body: &[u8]) -> Result<Vec<Player>, DocumentError> {
         .map(|(i, row)| {
             let player = parse_row(i, row)?;
             if !seen.insert(player.uid.clone()) {
-                return Err(shape(format!("data[{i}]: uid {:?} appears twice", player.uid)));
+                return Err(shape(format!(
+                    "data[{i}]: uid {:?} appears twice",
+                    player.uid
+                )));
             }
             Ok(player)
         })
@@ -49,35 +55,55 @@ pub fn parse(body: &[u8]) -> Result<Vec<Player>, DocumentError> {
 }
 
 fn parse_row(i: usize, row: &Value) -> Result<Player, DocumentError> {
-    let obj = row.as_object().ok_or_else(|| shape(format!("data[{i}] is not an object")))?;
+    let obj = row
+        .as_object()
+        .ok_or_else(|| shape(format!("data[{i}] is not an object")))?;
     let uid = match obj.get("uid") {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => return Err(shape(format!("data[{i}]: \"uid\" is missing, empty or not a string"))),
+        _ => {
+            return Err(shape(format!(
+                "data[{i}]: \"uid\" is missing, empty or not a string"
+            )))
+        }
     };
     let name = match obj.get("name") {
         Some(Value::String(s)) => s.clone(),
         None | Some(Value::Null) => String::new(),
-        Some(_) => return Err(shape(format!("data[{i}] (uid {uid}): \"name\" is not a string"))),
+        Some(_) => {
+            return Err(shape(format!(
+                "data[{i}] (uid {uid}): \"name\" is not a string"
+            )))
+        }
     };
     let wagered = match obj.get("wagered") {
         None | Some(Value::Null) => None,
         Some(Value::Object(w)) => Some(w),
-        Some(_) => return Err(shape(format!("data[{i}] (uid {uid}): \"wagered\" is not an object"))),
+        Some(_) => {
+            return Err(shape(format!(
+                "data[{i}] (uid {uid}): \"wagered\" is not an object"
+            )))
+        }
     };
     let amount = |key: &str| -> Result<Amount, DocumentError> {
         match wagered.and_then(|w| w.get(key)) {
             None | Some(Value::Null) => Ok(Amount::ZERO),
             Some(Value::Number(n)) => {
                 let a = Amount::parse_number(&n.to_string()).ok_or_else(|| {
-                    shape(format!("data[{i}] (uid {uid}): wagered.{key} = {n} is out of range"))
+                    shape(format!(
+                        "data[{i}] (uid {uid}): wagered.{key} = {n} is out of range"
+                    ))
                 })?;
                 if a.0.is_sign_negative() && !a.0.is_zero() {
-                    return Err(shape(format!("data[{i}] (uid {uid}): wagered.{key} is negative ({n})")));
+                    return Err(shape(format!(
+                        "data[{i}] (uid {uid}): wagered.{key} is negative ({n})"
+                    )));
                 }
                 Ok(a)
             }
-            Some(other) => Err(shape(format!("data[{i}] (uid {uid}): wagered.{key} is not a number ({other})"))),
+            Some(other) => Err(shape(format!(
+                "data[{i}] (uid {uid}): wagered.{key} is not a number ({other})"
+            ))),
         }
     };
     Ok(Player {
@@ -98,17 +124,23 @@ mod tests {
 
     #[test]
     fn the_small_fixture_parses_exactly() {
-        let players = parse(include_bytes!("../../tests/fixtures/goated/leaderboard-small.json")).unwrap();
+        let players = parse(include_bytes!(
+            "../../tests/fixtures/goated/leaderboard-small.json"
+        ))
+        .unwrap();
         assert_eq!(players.len(), 12);
         let bertha = players.iter().find(|p| p.name == "big_bertha").unwrap();
         assert_eq!(bertha.wagered.today.to_string(), "98000.12345678");
-        assert!(players.iter().any(|p| p.name == "<script>alert(1)</script>"));
+        assert!(players
+            .iter()
+            .any(|p| p.name == "<script>alert(1)</script>"));
         assert!(players.iter().any(|p| p.name == "emoji🐐king"));
     }
 
     #[test]
     fn missing_amounts_are_zero() {
-        let p = parse(br#"{"success":true,"data":[{"uid":"a","name":"A","wagered":{"today":1}}]}"#).unwrap();
+        let p = parse(br#"{"success":true,"data":[{"uid":"a","name":"A","wagered":{"today":1}}]}"#)
+            .unwrap();
         assert_eq!(p[0].wagered.all_time, Amount::ZERO);
     }
 
@@ -119,8 +151,14 @@ mod tests {
         assert!(err(r#"{"success":false,"data":[]}"#).contains("success"));
         assert!(err(r#"{"success":true}"#).contains("\"data\""));
         assert!(err(r#"{"success":true,"data":[{"name":"x"}]}"#).contains("data[0]"));
-        assert!(err(r#"{"success":true,"data":[{"uid":"a","wagered":{"today":-5}}]}"#).contains("negative"));
-        assert!(err(r#"{"success":true,"data":[{"uid":"a","wagered":{"today":"lots"}}]}"#).contains("not a number"));
+        assert!(
+            err(r#"{"success":true,"data":[{"uid":"a","wagered":{"today":-5}}]}"#)
+                .contains("negative")
+        );
+        assert!(
+            err(r#"{"success":true,"data":[{"uid":"a","wagered":{"today":"lots"}}]}"#)
+                .contains("not a number")
+        );
         assert!(err(r#"{"success":true,"data":[{"uid":"a"},{"uid":"a"}]}"#).contains("twice"));
     }
 }

@@ -79,9 +79,11 @@ async fn fetch_players(
     match cfg.upstream.effective_source() {
         SourceKind::Demo => {
             let count = cfg.upstream.demo_players;
-            Ok(tokio::task::spawn_blocking(move || demo::players(count, now))
-                .await
-                .expect("demo generation does not panic"))
+            Ok(
+                tokio::task::spawn_blocking(move || demo::players(count, now))
+                    .await
+                    .expect("demo generation does not panic"),
+            )
         }
         SourceKind::Goated => {
             let body = client.fetch(&cfg.upstream).await?;
@@ -117,7 +119,15 @@ pub async fn close_due_races(state: &AppState) {
     // A close later than two polls (plus a minute) after the end means we were not running.
     let late_after = chrono::Duration::seconds((cfg.upstream.poll_interval_secs * 2 + 60) as i64);
     let closer = format!("{}:{}", hostname(), std::process::id());
-    match races::close_due(&state.pool, state.clock.now(), &cfg.race, late_after, &closer).await {
+    match races::close_due(
+        &state.pool,
+        state.clock.now(),
+        &cfg.race,
+        late_after,
+        &closer,
+    )
+    .await
+    {
         Ok(closed) => {
             for c in closed {
                 info!(state.log, "race closed"; "race" => &c.id, "late" => c.late,
@@ -160,7 +170,9 @@ pub async fn poller(state: Arc<AppState>) {
     let mut last_prune: Option<Instant> = None;
     loop {
         let cfg = state.config().config.clone();
-        state.sync.update(|s| s.source = source_name(cfg.upstream.effective_source()).into());
+        state
+            .sync
+            .update(|s| s.source = source_name(cfg.upstream.effective_source()).into());
         let Some(lock) = acquire_leadership(&state).await else {
             state.sync.update(|s| s.leader = false);
             if !pause(&state, Duration::from_secs(cfg.upstream.poll_interval_secs)).await {
@@ -175,7 +187,9 @@ pub async fn poller(state: Arc<AppState>) {
 
         while !lock.is_closed() {
             let cfg = state.config().config.clone();
-            state.sync.update(|s| s.source = source_name(cfg.upstream.effective_source()).into());
+            state
+                .sync
+                .update(|s| s.source = source_name(cfg.upstream.effective_source()).into());
             let delay = match sync_once(&state, &client).await {
                 Ok(sync_id) => {
                     let now = state.clock.now();
@@ -196,7 +210,11 @@ pub async fn poller(state: Arc<AppState>) {
                         s.last_error = Some(e.to_string());
                         s.last_error_at = Some(now);
                     });
-                    let backoff = backoff(cfg.upstream.poll_interval_secs, cfg.upstream.max_backoff_secs, failures);
+                    let backoff = backoff(
+                        cfg.upstream.poll_interval_secs,
+                        cfg.upstream.max_backoff_secs,
+                        failures,
+                    );
                     error!(log, "sync failed; serving the last good data"; "error" => %e,
                         "failures" => failures, "retry_in_secs" => backoff.as_secs());
                     state.board.set_stale(Some(e.to_string()));
@@ -206,7 +224,13 @@ pub async fn poller(state: Arc<AppState>) {
             close_due_races(&state).await;
             if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
                 last_prune = Some(Instant::now());
-                match leaderboard::prune(&state.pool, state.clock.now(), cfg.upstream.history_retention_days).await {
+                match leaderboard::prune(
+                    &state.pool,
+                    state.clock.now(),
+                    cfg.upstream.history_retention_days,
+                )
+                .await
+                {
                     Ok((syncs, standings)) if syncs + standings > 0 => {
                         info!(log, "history pruned"; "syncs" => syncs, "standings" => standings)
                     }
@@ -218,7 +242,10 @@ pub async fn poller(state: Arc<AppState>) {
                 return;
             }
         }
-        warn!(log, "lost the poller lock (database connection closed); trying again");
+        warn!(
+            log,
+            "lost the poller lock (database connection closed); trying again"
+        );
         state.sync.update(|s| s.leader = false);
     }
 }
@@ -226,7 +253,12 @@ pub async fn poller(state: Arc<AppState>) {
 /// Exponential back-off from the poll interval, capped.
 pub fn backoff(interval_secs: u64, max_secs: u64, failures: u32) -> Duration {
     let factor = 1u64 << failures.min(16);
-    Duration::from_secs(interval_secs.saturating_mul(factor).min(max_secs).max(interval_secs))
+    Duration::from_secs(
+        interval_secs
+            .saturating_mul(factor)
+            .min(max_secs)
+            .max(interval_secs),
+    )
 }
 
 fn digest(players: &[Player]) -> [u8; 32] {
@@ -235,7 +267,12 @@ fn digest(players: &[Player]) -> [u8; 32] {
         h.update(p.uid.as_bytes());
         h.update([0]);
         h.update(p.name.as_bytes());
-        for a in [p.wagered.today, p.wagered.this_week, p.wagered.this_month, p.wagered.all_time] {
+        for a in [
+            p.wagered.today,
+            p.wagered.this_week,
+            p.wagered.this_month,
+            p.wagered.all_time,
+        ] {
             h.update(a.to_string().as_bytes());
             h.update([0]);
         }
@@ -256,18 +293,35 @@ async fn reload(state: &AppState, last: &mut Option<[u8; 32]>, log: &Logger) {
     let fingerprint = digest(&stored.players);
     let changed = last.as_ref() != Some(&fingerprint);
     *last = Some(fingerprint);
-    let rankings = tokio::task::spawn_blocking(move || (Rankings::new(stored.players), stored.sync_id, stored.taken_at, stored.source))
-        .await
-        .expect("ranking does not panic");
+    let rankings = tokio::task::spawn_blocking(move || {
+        (
+            Rankings::new(stored.players),
+            stored.sync_id,
+            stored.taken_at,
+            stored.source,
+        )
+    })
+    .await
+    .expect("ranking does not panic");
     let (rankings, id, taken_at, source) = rankings;
-    state.board.replace(SyncInfo { id, taken_at, source }, rankings);
+    state.board.replace(
+        SyncInfo {
+            id,
+            taken_at,
+            source,
+        },
+        rankings,
+    );
     if changed {
         let snap = state.board.snapshot();
         let cfg = state.config().config.clone();
         let now = state.clock.now();
         let tops = poem_openapi::types::ToJSON::to_json(&crate::views::tops(&snap, &cfg, 10));
-        let race = poem_openapi::types::ToJSON::to_json(&crate::views::current_race(&snap, &cfg, now));
-        state.ws.broadcast("LEADERBOARD_UPDATE", tops.unwrap_or_default());
+        let race =
+            poem_openapi::types::ToJSON::to_json(&crate::views::current_race(&snap, &cfg, now));
+        state
+            .ws
+            .broadcast("LEADERBOARD_UPDATE", tops.unwrap_or_default());
         state.ws.broadcast("RACE_UPDATE", race.unwrap_or_default());
     }
 }
@@ -278,7 +332,8 @@ async fn announce_closed_race(state: &AppState, race_id: &str, log: &Logger) {
     match races::closed_race(&state.pool, race_id, places).await {
         Ok(Some(race)) => {
             let view = crate::views::closed_race(&race, &cfg, state.clock.now());
-            let winners = poem_openapi::types::ToJSON::to_json(&view.participants).unwrap_or_default();
+            let winners =
+                poem_openapi::types::ToJSON::to_json(&view.participants).unwrap_or_default();
             state.ws.broadcast(
                 "RACE_COMPLETED",
                 json!({"race_id": race.id, "closed_late": race.closed_late, "winners": winners}),
@@ -299,18 +354,25 @@ pub async fn listener(state: Arc<AppState>) {
             Err(_) => return,
         };
         match pg.connect(tokio_postgres::NoTls).await {
-            Err(e) => warn!(log, "cannot connect to listen for syncs; retrying"; "error" => db::error_text(&e)),
+            Err(e) => {
+                warn!(log, "cannot connect to listen for syncs; retrying"; "error" => db::error_text(&e))
+            }
             Ok((client, mut connection)) => {
                 let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {
-                    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    let mut messages =
+                        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                     while let Some(Ok(msg)) = messages.next().await {
                         if let tokio_postgres::AsyncMessage::Notification(n) = msg {
                             let _ = tx.send((n.channel().to_string(), n.payload().to_string()));
                         }
                     }
                 });
-                let listen = format!("LISTEN {}; LISTEN {}", leaderboard::SYNC_CHANNEL, races::RACE_CHANNEL);
+                let listen = format!(
+                    "LISTEN {}; LISTEN {}",
+                    leaderboard::SYNC_CHANNEL,
+                    races::RACE_CHANNEL
+                );
                 if let Err(e) = client.batch_execute(&listen).await {
                     warn!(log, "LISTEN failed; retrying"; "error" => db::error_text(&e));
                 } else {
@@ -321,7 +383,9 @@ pub async fn listener(state: Arc<AppState>) {
                             n = rx.recv() => n,
                             _ = state.lifecycle.stopped() => { driver.abort(); return; }
                         };
-                        let Some((channel, payload)) = next else { break };
+                        let Some((channel, payload)) = next else {
+                            break;
+                        };
                         if channel == leaderboard::SYNC_CHANNEL {
                             reload(&state, &mut last, &log).await;
                         } else if channel == races::RACE_CHANNEL {

@@ -308,6 +308,14 @@ pub struct InProcess {
 
 impl InProcess {
     pub async fn start(env: &TestEnv, routes: poem::Route) -> Self {
+        Self::start_with_clock(env, routes, Arc::new(goatedvips::clock::SystemClock)).await
+    }
+
+    pub async fn start_with_clock(
+        env: &TestEnv,
+        routes: poem::Route,
+        clock: goatedvips::clock::SharedClock,
+    ) -> Self {
         let path = env.write_config();
         let source = ConfigSource::Explicit(path);
         let loaded = config::load_with_env(&source, &HashMap::new()).expect("valid test config");
@@ -324,6 +332,7 @@ impl InProcess {
             handle_signals: false,
             routes,
             on_ready: Some(tx),
+            clock,
         };
         let task = tokio::spawn(app::run(opts));
         let state = tokio::time::timeout(Duration::from_secs(30), rx)
@@ -459,4 +468,148 @@ pub fn ctl(env: &TestEnv, args: &[&str]) -> CliOutput {
     let mut all = vec!["ctl", "--socket", socket.to_str().unwrap()];
     all.extend_from_slice(args);
     run_cli(&all, &[])
+}
+
+/// How the fake Goated API answers.
+#[derive(Debug, Clone)]
+pub enum FakeMode {
+    /// 200 with this body.
+    Body(Vec<u8>),
+    /// This status and body.
+    Status(u16, String),
+    /// Answers after this long (longer than the daemon's timeout).
+    Hang(Duration),
+}
+
+/// A fake Goated affiliate API on 127.0.0.1: `GET /user/affiliate/referral-leaderboard/{id}`
+/// with `Authorization: Bearer {token}`, answering as told.
+pub struct FakeGoated {
+    pub addr: SocketAddr,
+    mode: Arc<std::sync::Mutex<FakeMode>>,
+    token: Arc<std::sync::Mutex<String>>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+pub const FAKE_AFFILIATE: &str = "goatedvips";
+pub const FAKE_TOKEN: &str = "test-token-123";
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/goated/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+impl FakeGoated {
+    pub async fn start(mode: FakeMode) -> Self {
+        use poem::{handler, web::Data, web::Path as PPath, EndpointExt};
+        #[derive(Clone)]
+        struct Shared {
+            mode: Arc<std::sync::Mutex<FakeMode>>,
+            token: Arc<std::sync::Mutex<String>>,
+        }
+        #[handler]
+        async fn leaderboard(
+            PPath(id): PPath<String>,
+            req: &poem::Request,
+            Data(shared): Data<&Shared>,
+        ) -> poem::Response {
+            let expected = format!("Bearer {}", shared.token.lock().unwrap());
+            let auth = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if auth != expected {
+                return poem::Response::builder()
+                    .status(poem::http::StatusCode::UNAUTHORIZED)
+                    .body("{\"success\":false,\"message\":\"Unauthorized\"}");
+            }
+            if id != FAKE_AFFILIATE {
+                return poem::Response::builder()
+                    .status(poem::http::StatusCode::NOT_FOUND)
+                    .body("unknown affiliate");
+            }
+            let mode = shared.mode.lock().unwrap().clone();
+            match mode {
+                FakeMode::Body(b) => poem::Response::builder()
+                    .content_type("application/json")
+                    .body(b),
+                FakeMode::Status(code, body) => poem::Response::builder()
+                    .status(poem::http::StatusCode::from_u16(code).unwrap())
+                    .body(body),
+                FakeMode::Hang(d) => {
+                    tokio::time::sleep(d).await;
+                    poem::Response::builder().body("{}")
+                }
+            }
+        }
+        let shared = Shared {
+            mode: Arc::new(std::sync::Mutex::new(mode)),
+            token: Arc::new(std::sync::Mutex::new(FAKE_TOKEN.to_string())),
+        };
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let acceptor = poem::listener::TcpAcceptor::from_std(std_listener).unwrap();
+        let app = poem::Route::new()
+            .at(
+                "/user/affiliate/referral-leaderboard/:id",
+                poem::get(leaderboard),
+            )
+            .data(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
+        });
+        Self {
+            addr,
+            mode: shared.mode,
+            token: shared.token,
+            _server: server,
+        }
+    }
+
+    pub fn set(&self, mode: FakeMode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    pub fn set_token(&self, token: &str) {
+        *self.token.lock().unwrap() = token.to_string();
+    }
+
+    /// Points `env`'s daemon at this server with a 1 s poll.
+    pub fn configure(&self, env: &mut TestEnv) {
+        env.set("upstream.source", "goated");
+        env.set("upstream.base_url", format!("http://{}", self.addr));
+        env.set("upstream.affiliate_id", FAKE_AFFILIATE);
+        env.set("upstream.token", FAKE_TOKEN);
+        env.set("upstream.poll_interval_secs", 1);
+        env.set("upstream.max_backoff_secs", 8);
+        env.set("upstream.timeout_secs", 2);
+    }
+}
+
+/// GET `path` as JSON (status, body).
+pub async fn get_json(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    let resp = fresh_client().get(url(addr, path)).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}")),
+    )
+}
+
+/// Waits until the leaderboard reports `total` players.
+pub async fn wait_for_players(addr: SocketAddr, total: u64) {
+    wait_for(
+        &format!("{total} players on the leaderboard"),
+        Duration::from_secs(20),
+        || async {
+            let (_, body) = get_json(addr, "/api/leaderboard").await;
+            (body["total"] == total).then_some(())
+        },
+    )
+    .await;
 }

@@ -103,6 +103,43 @@ impl HealthApi {
                 ),
             },
         );
+        let sync = state.sync.get();
+        let snap = state.board.snapshot();
+        let cfg = state.config().config.clone();
+        let now = state.clock.now();
+        let age = snap.updated_at().map(|t| (now - t).num_seconds().max(0));
+        // Fresh: data present, no failure since, and not older than a few poll intervals.
+        let max_age = (cfg.upstream.poll_interval_secs * 3 + cfg.upstream.timeout_secs) as i64;
+        let upstream_ok = snap.stale.is_none() && age.is_some_and(|a| a <= max_age);
+        let mut detail = format!(
+            "source {}, {}",
+            if sync.source.is_empty() {
+                "-"
+            } else {
+                sync.source.as_str()
+            },
+            match (snap.updated_at(), age) {
+                (Some(t), Some(a)) => format!("data from {} ({a} s old)", t.to_rfc3339()),
+                _ => "no data yet".to_string(),
+            }
+        );
+        if let Some(reason) = snap.stale.as_ref().or(sync.last_error.as_ref()) {
+            detail.push_str(&format!("; last sync failed: {reason}"));
+        }
+        checks.insert(
+            "upstream".to_string(),
+            Check {
+                ok: upstream_ok,
+                detail,
+            },
+        );
+        checks.insert(
+            "websocket".to_string(),
+            Check {
+                ok: true,
+                detail: format!("{} clients connected", state.ws.clients()),
+            },
+        );
         let health = Health {
             status,
             version: crate::VERSION.to_string(),

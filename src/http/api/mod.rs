@@ -1,6 +1,9 @@
 //! The OpenAPI-documented API: one `#[OpenApi]` impl per tag.
 
 pub mod health;
+pub mod leaderboard;
+pub mod players;
+pub mod races;
 
 use poem_openapi::Tags;
 
@@ -8,4 +11,10 @@ use poem_openapi::Tags;
 pub enum ApiTags {
     /// Liveness and readiness of the daemon and its dependencies, for load balancers and monitoring.
     Health,
+    /// Leaderboards of the players referred by GoatedVIPs: today, this week, this month, all time.
+    Leaderboard,
+    /// The monthly wager race: live standings, prizes, and closed races.
+    Races,
+    /// Individual players: figures, ranks, VIP tier, race place; name search.
+    Players,
 }

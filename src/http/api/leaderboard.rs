@@ -1,0 +1,113 @@
+//! Leaderboards: `GET /api/leaderboard` (paged, per period) and `GET /api/affiliate/stats`
+//! (the whole document in the old web client's shape). Served from the snapshot's cache.
+
+use poem::web::Data;
+use poem_openapi::param::{Header, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use std::sync::Arc;
+
+use super::ApiTags;
+use crate::app::AppState;
+use crate::domain::leaderboard::Period;
+use crate::http::cached::{not_modified, to_bytes, CachedJson, Validated};
+use crate::http::error::ErrorBody;
+use crate::views::{self, LeaderboardPage, PeriodName, StatsDocument};
+
+/// A cacheable JSON answer.
+#[derive(ApiResponse)]
+pub enum CachedResponse<T: poem_openapi::types::Type + Send> {
+    /// The data; `ETag` and `Last-Modified` validate it.
+    #[oai(status = 200)]
+    Ok(
+        CachedJson<T>,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Last-Modified")] Option<String>,
+        #[oai(header = "Cache-Control")] String,
+    ),
+    /// Unchanged since the `ETag` given in `If-None-Match`.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
+    /// A parameter was invalid.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+}
+
+impl<T: poem_openapi::types::Type + Send> CachedResponse<T> {
+    pub fn answer(v: Validated, if_none_match: Option<&str>) -> Self {
+        if not_modified(if_none_match, &v.cached.etag) {
+            return CachedResponse::NotModified(v.cached.etag.clone());
+        }
+        CachedResponse::Ok(
+            CachedJson::new(v.cached.bytes.clone()),
+            v.cached.etag.clone(),
+            v.last_modified,
+            "no-cache".into(),
+        )
+    }
+}
+
+pub struct LeaderboardApi;
+
+#[OpenApi(tag = "ApiTags::Leaderboard")]
+impl LeaderboardApi {
+    /// One page of a leaderboard.
+    ///
+    /// Players ranked by the period's wager (descending); ties are broken by today, this week,
+    /// this month and all-time wagers, then by uid, so the order is stable. Amounts are exact
+    /// decimals.
+    #[oai(
+        path = "/api/leaderboard",
+        method = "get",
+        operation_id = "getLeaderboard"
+    )]
+    async fn leaderboard(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// `today`, `weekly`, `monthly` (default) or `all_time`.
+        period: Query<Option<PeriodName>>,
+        /// Page number from 1.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+        page: Query<Option<u32>>,
+        /// Entries per page, 1 to 100 (default 10).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> CachedResponse<LeaderboardPage> {
+        let period: Period = period.0.unwrap_or(PeriodName::Monthly).into();
+        let page = page.0.unwrap_or(1);
+        let limit = limit.0.unwrap_or(10);
+        let snap = state.board.snapshot();
+        let key = format!("leaderboard:{}:{page}:{limit}", period.api_name());
+        let cached = snap.cached(&key, |s| {
+            to_bytes(&views::leaderboard_page(
+                s,
+                &state.config().config,
+                period,
+                page,
+                limit,
+            ))
+        });
+        CachedResponse::answer(Validated::new(cached, &snap), if_none_match.0.as_deref())
+    }
+
+    /// Every player, ranked in each period (the old web client's document).
+    ///
+    /// `{"status":"success","metadata":{"totalUsers","lastUpdated"},"data":{"today":{"data":[…]},
+    /// "weekly":{…},"monthly":{…},"all_time":{…}}}`, each list sorted by its period, entries as
+    /// in the upstream document.
+    #[oai(
+        path = "/api/affiliate/stats",
+        method = "get",
+        operation_id = "getAffiliateStats"
+    )]
+    async fn affiliate_stats(
+        &self,
+        state: Data<&Arc<AppState>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> CachedResponse<StatsDocument> {
+        let snap = state.board.snapshot();
+        let cached = snap.cached("affiliate-stats", |s| to_bytes(&views::stats_document(s)));
+        CachedResponse::answer(Validated::new(cached, &snap), if_none_match.0.as_deref())
+    }
+}

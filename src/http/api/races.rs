@@ -1,0 +1,213 @@
+//! The monthly wager race: the live race, a player's position in it, and closed races.
+
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use std::sync::Arc;
+
+use super::leaderboard::CachedResponse;
+use super::ApiTags;
+use crate::app::AppState;
+use crate::domain::race::RacePeriod;
+use crate::http::cached::{to_bytes, Validated};
+use crate::http::error::{ApiError, ErrorResponse};
+use crate::views::{self, RacePosition, RaceView};
+
+#[derive(ApiResponse)]
+pub enum RaceResponse {
+    /// The race.
+    #[oai(status = 200)]
+    Ok(Json<RaceView>),
+}
+
+#[derive(ApiResponse)]
+pub enum PositionResponse {
+    /// The player's place in the live race.
+    #[oai(status = 200)]
+    Ok(Json<RacePosition>),
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct RaceHistory {
+    pub races: Vec<RaceView>,
+    pub total: u64,
+    pub page: u32,
+    pub limit: u32,
+    pub total_pages: u32,
+}
+
+#[derive(ApiResponse)]
+pub enum HistoryResponse {
+    /// Closed races, newest first.
+    #[oai(status = 200)]
+    Ok(Json<RaceHistory>),
+}
+
+fn db_error(e: crate::db::DbError) -> ErrorResponse {
+    ApiError::new(
+        poem::http::StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        e.to_string(),
+    )
+    .into()
+}
+
+pub struct RacesApi;
+
+#[OpenApi(tag = "ApiTags::Races")]
+impl RacesApi {
+    /// The race running now.
+    ///
+    /// Status is computed from the clock. Participants are ranked by this-month wager; places
+    /// paid according to `distribution`.
+    #[oai(
+        path = "/api/wager-races/current",
+        method = "get",
+        operation_id = "getCurrentRace"
+    )]
+    async fn current(
+        &self,
+        state: Data<&Arc<AppState>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> CachedResponse<RaceView> {
+        let snap = state.board.snapshot();
+        let now = state.clock.now();
+        // seconds_left changes every second: one serialisation per second at most.
+        let key = format!("race-current:{}", now.timestamp());
+        let cached = snap.cached(&key, |s| {
+            to_bytes(&views::current_race(s, &state.config().config, now))
+        });
+        CachedResponse::answer(Validated::new(cached, &snap), if_none_match.0.as_deref())
+    }
+
+    /// A player's place in the live race.
+    ///
+    /// Rank, wagered, how much more it takes to pass the next player up, and the prize if the
+    /// race ended now. 404 when the player is not in the race.
+    #[oai(
+        path = "/api/wager-races/current/position",
+        method = "get",
+        operation_id = "getRacePosition"
+    )]
+    async fn position(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// The player's Goated uid.
+        #[oai(validator(min_length = 1, max_length = 128))]
+        uid: Query<String>,
+    ) -> Result<PositionResponse, ErrorResponse> {
+        let cfg = state.config().config.clone();
+        let snap = state.board.snapshot();
+        let period = RacePeriod::containing(cfg.race.tz(), state.clock.now());
+        let standings = views::live_standings(&snap, &cfg, &period);
+        views::race_position(&standings, &period.id, &uid.0)
+            .map(|p| PositionResponse::Ok(Json(p)))
+            .ok_or_else(|| {
+                ApiError::not_found(format!("player {:?} is not in race {}", uid.0, period.id))
+                    .into()
+            })
+    }
+
+    /// The race before the current one, as closed.
+    #[oai(
+        path = "/api/wager-races/previous",
+        method = "get",
+        operation_id = "getPreviousRace"
+    )]
+    async fn previous(&self, state: Data<&Arc<AppState>>) -> Result<RaceResponse, ErrorResponse> {
+        let cfg = state.config().config.clone();
+        let now = state.clock.now();
+        let id = RacePeriod::containing(cfg.race.tz(), now)
+            .previous(cfg.race.tz())
+            .id;
+        closed(&state, &id, now)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("race {id} has no results")).into())
+    }
+
+    /// Closed races, newest first.
+    #[oai(
+        path = "/api/wager-races/history",
+        method = "get",
+        operation_id = "getRaceHistory"
+    )]
+    async fn history(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// Page number from 1.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+        page: Query<Option<u32>>,
+        /// Races per page, 1 to 50 (default 12).
+        #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
+        limit: Query<Option<u32>>,
+    ) -> Result<HistoryResponse, ErrorResponse> {
+        let cfg = state.config().config.clone();
+        let page = page.0.unwrap_or(1);
+        let limit = limit.0.unwrap_or(12);
+        let offset = i64::from(page - 1) * i64::from(limit);
+        let (total, races) = crate::db::races::history(&state.pool, offset, i64::from(limit))
+            .await
+            .map_err(db_error)?;
+        let now = state.clock.now();
+        let paid = cfg.race.prize_percentages.len().max(1) as i64;
+        let mut views_out = Vec::with_capacity(races.len());
+        for race in races {
+            // The list shows the paid places; /api/wager-races/{id} has the full standings.
+            let full = crate::db::races::closed_race(&state.pool, &race.id, paid)
+                .await
+                .map_err(db_error)?
+                .unwrap_or(race);
+            views_out.push(views::closed_race(&full, &cfg, now));
+        }
+        Ok(HistoryResponse::Ok(Json(RaceHistory {
+            races: views_out,
+            total: total as u64,
+            page,
+            limit,
+            total_pages: (total as u64).div_ceil(u64::from(limit)) as u32,
+        })))
+    }
+
+    /// One race by id (`YYYYMM`): the live one or a closed one.
+    #[oai(
+        path = "/api/wager-races/:id",
+        method = "get",
+        operation_id = "getRace"
+    )]
+    async fn by_id(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// Race id, `YYYYMM`.
+        id: Path<String>,
+    ) -> Result<RaceResponse, ErrorResponse> {
+        let cfg = state.config().config.clone();
+        let now = state.clock.now();
+        if RacePeriod::from_id(cfg.race.tz(), &id.0).is_none() {
+            return Err(ApiError::invalid(format!("{:?} is not a race id (YYYYMM)", id.0)).into());
+        }
+        let current = RacePeriod::containing(cfg.race.tz(), now);
+        if id.0 == current.id {
+            let snap = state.board.snapshot();
+            return Ok(RaceResponse::Ok(Json(views::current_race(
+                &snap, &cfg, now,
+            ))));
+        }
+        closed(&state, &id.0, now)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("race {} has no results", id.0)).into())
+    }
+}
+
+async fn closed(
+    state: &AppState,
+    id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<RaceResponse>, ErrorResponse> {
+    let cfg = state.config().config.clone();
+    let race =
+        crate::db::races::closed_race(&state.pool, id, i64::from(cfg.race.participants_shown))
+            .await
+            .map_err(db_error)?;
+    Ok(race.map(|r| RaceResponse::Ok(Json(views::closed_race(&r, &cfg, now)))))
+}

@@ -1,0 +1,248 @@
+//! The monthly race across a month boundary with a driven clock: closed exactly once from
+//! the last pre-boundary data, by a running daemon or on start after downtime, with two
+//! daemons sharing the database; previous/history/by-id; prize arithmetic; positions.
+
+use chrono::{TimeZone, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+use goatedvips::clock::ManualClock;
+
+use crate::harness::{
+    fixture, get_json, wait_for, wait_for_players, FakeGoated, FakeMode, InProcess, TestEnv,
+};
+
+fn november_doc() -> Vec<u8> {
+    fixture("leaderboard-small.json")
+}
+
+/// The same players after the boundary: the month restarted, LuckyLlama leads.
+fn december_doc() -> Vec<u8> {
+    let mut doc: serde_json::Value = serde_json::from_slice(&november_doc()).unwrap();
+    for row in doc["data"].as_array_mut().unwrap() {
+        row["wagered"]["this_month"] = serde_json::json!(0);
+        row["wagered"]["today"] = serde_json::json!(0);
+    }
+    doc["data"][0]["wagered"]["this_month"] = serde_json::json!(777);
+    doc.to_string().into_bytes()
+}
+
+async fn race_rows(env: &TestEnv) -> Vec<(String, bool, Option<bool>, i64)> {
+    env.db
+        .client()
+        .await
+        .query(
+            "SELECT r.id, r.closed_at IS NOT NULL, r.closed_late, (SELECT count(*) FROM race_results x WHERE x.race_id = r.id)
+             FROM races r ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_running_daemon_closes_the_month_from_the_last_sync_before_the_end() {
+    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
+    let mut env = TestEnv::new().await;
+    fake.configure(&mut env);
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 23, 59, 0).unwrap());
+    let daemon = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
+    let addr = daemon.addr;
+    wait_for_players(addr, 12).await;
+    let (_, live) = get_json(addr, "/api/wager-races/current").await;
+    assert_eq!(
+        (live["id"].as_str(), live["status"].as_str()),
+        (Some("202611"), Some("live"))
+    );
+    assert_eq!(live["seconds_left"], 60);
+    assert_eq!(live["participants"][0]["name"], "big_bertha");
+    assert_eq!(
+        live["participant_count"], 10,
+        "players with nothing this month are not in the race"
+    );
+
+    // The month ends; the upstream now reports December figures.
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 5).unwrap());
+    fake.set(FakeMode::Body(december_doc()));
+    let previous = wait_for("November to be closed", Duration::from_secs(20), || async {
+        let (status, body) = get_json(addr, "/api/wager-races/previous").await;
+        (status == 200).then_some(body)
+    })
+    .await;
+    assert_eq!(previous["id"], "202611");
+    assert_eq!(previous["status"], "completed");
+    assert_eq!(previous["closed_late"], false);
+    // Final standings are November's last data, not the December figures served since.
+    assert_eq!(previous["participants"][0]["name"], "big_bertha");
+    assert_eq!(previous["participants"][0]["wagered"], 1500000);
+    assert_eq!(previous["participants"][0]["prize"], 1250);
+    assert_eq!(previous["participants"][9]["prize"], 150);
+    assert_eq!(previous["total_wagered"].to_string(), "1750500.7401");
+
+    let (_, current) = get_json(addr, "/api/wager-races/current").await;
+    assert_eq!(current["id"], "202612");
+    wait_for("December standings", Duration::from_secs(20), || async {
+        let (_, c) = get_json(addr, "/api/wager-races/current").await;
+        (c["participants"][0]["name"] == "LuckyLlama").then_some(())
+    })
+    .await;
+
+    let (_, by_id) = get_json(addr, "/api/wager-races/202611").await;
+    assert_eq!(by_id["participants"], previous["participants"]);
+    let (_, history) = get_json(addr, "/api/wager-races/history").await;
+    assert_eq!(history["total"], 1);
+    assert_eq!(history["races"][0]["id"], "202611");
+    let (status, body) = get_json(addr, "/api/wager-races/202501").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, body) = get_json(addr, "/api/wager-races/2026-11").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+
+    // Later syncs do not touch the closed race.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        race_rows(&env).await[0],
+        ("202611".to_string(), true, Some(false), 10)
+    );
+    daemon.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
+async fn after_downtime_two_daemons_close_the_month_exactly_once() {
+    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
+    let mut env = TestEnv::new().await;
+    fake.configure(&mut env);
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 22, 0, 0).unwrap());
+    let before = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
+    wait_for_players(before.addr, 12).await;
+    before.stop(Duration::from_secs(5)).await.unwrap();
+
+    // Down across the boundary; two daemons come up ten minutes into December.
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 10, 0).unwrap());
+    fake.set(FakeMode::Body(december_doc()));
+    let mut second_env_socket = env.path("admin-2.sock").display().to_string();
+    let (a, b) = {
+        let first = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone());
+        let mut env_b = TestEnv {
+            dir: tempfile::tempdir().unwrap(),
+            db: crate::harness::TestDb {
+                name: env.db.name.clone(),
+                url: env.db.url.clone(),
+            },
+            config: env.config.clone(),
+        };
+        env_b.set("admin.socket", std::mem::take(&mut second_env_socket));
+        env_b.set("log.file", env.log_path().display().to_string());
+        let second = InProcess::start_with_clock(&env_b, goatedvips::http::routes(), clock.clone());
+        let (a, b) = tokio::join!(first, second);
+        // env_b shares env's database: it must not drop it.
+        std::mem::forget(env_b.db);
+        (a, b)
+    };
+    let rows = wait_for("November closed", Duration::from_secs(20), || async {
+        let rows = race_rows(&env).await;
+        rows.first().filter(|r| r.1).map(|_| rows.clone())
+    })
+    .await;
+    assert_eq!(
+        rows[0],
+        ("202611".to_string(), true, Some(true), 10),
+        "closed once, flagged late"
+    );
+    let closes = wait_for("the close to be logged", Duration::from_secs(5), || async {
+        let n = env
+            .log_records()
+            .iter()
+            .filter(|r| r["msg"] == "race closed")
+            .count();
+        (n >= 1).then_some(n)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let closes_later = env
+        .log_records()
+        .iter()
+        .filter(|r| r["msg"] == "race closed")
+        .count();
+    assert_eq!(
+        (closes, closes_later),
+        (1, 1),
+        "exactly one daemon closed the race"
+    );
+    for d in [&a, &b] {
+        let (_, previous) = get_json(d.addr, "/api/wager-races/previous").await;
+        assert_eq!(previous["closed_late"], true);
+        assert_eq!(previous["participants"][0]["name"], "big_bertha");
+    }
+    a.stop(Duration::from_secs(5)).await.unwrap();
+    b.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
+async fn prize_arithmetic_is_exact_and_positions_show_the_gap() {
+    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
+    let mut env = TestEnv::new().await;
+    fake.configure(&mut env);
+    env.set("race.prize_pool", "1000.10");
+    env.set(
+        "race.prize_percentages",
+        toml::Value::Array(
+            ["33.333", "33.333", "33.334"]
+                .iter()
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        ),
+    );
+    env.set("race.timezone", "America/New_York");
+    // 03:00 UTC on Dec 1st is still November 30th in New York.
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap());
+    let daemon =
+        InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone() as Arc<_>)
+            .await;
+    let addr = daemon.addr;
+    wait_for_players(addr, 12).await;
+    let (_, race) = get_json(addr, "/api/wager-races/current").await;
+    assert_eq!(race["id"], "202611");
+    assert_eq!(race["end"], "2026-12-01T05:00:00+00:00");
+    let amounts: Vec<String> = race["distribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["amount"].to_string())
+        .collect();
+    // 1000.10 × 33.333 % = 333.36333… -> 333.36; × 33.334 % = 333.37333… -> 333.37.
+    assert_eq!(amounts, vec!["333.36", "333.36", "333.37"]);
+    assert_eq!(race["participants"][2]["prize"].to_string(), "333.37");
+    assert!(race["participants"][3]["prize"].is_null());
+
+    let (status, pos) = get_json(
+        addr,
+        "/api/wager-races/current/position?uid=aX93kQ2mZp0LrT7vWb1c",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(pos["rank"], 3);
+    // LuckyLlama 41250.75 behind emoji🐐king 100000.
+    assert_eq!(pos["gap_to_next"].to_string(), "58749.25");
+    assert_eq!(pos["prize"].to_string(), "333.37");
+    let (status, body) = get_json(
+        addr,
+        "/api/wager-races/current/position?uid=Gv9YsA0xDb7MoP4iQr8j",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = get_json(addr, "/api/wager-races/current/position").await;
+    assert_eq!(status, 400);
+    daemon.stop(Duration::from_secs(5)).await.unwrap();
+}

@@ -1,0 +1,164 @@
+//! Sync from a fake Goated API: the happy path, every failure mode (last good data kept and
+//! marked stale, clear error, back-off), a token changed by reload, and the demo source.
+
+use std::time::Duration;
+
+use crate::harness::{
+    ctl, fixture, get_json, wait_for, wait_for_players, Daemon, FakeGoated, FakeMode, TestEnv,
+};
+
+async fn upstream_check(addr: std::net::SocketAddr) -> serde_json::Value {
+    get_json(addr, "/api/health").await.1["checks"]["upstream"].clone()
+}
+
+#[tokio::test]
+async fn every_failure_keeps_the_last_good_data_and_says_why() {
+    let fake = FakeGoated::start(FakeMode::Body(fixture("leaderboard-small.json"))).await;
+    let mut env = TestEnv::new().await;
+    fake.configure(&mut env);
+    env.set("upstream.max_body_bytes", 4096);
+    let mut daemon = Daemon::spawn(&env, &[]);
+    let addr = daemon.wait_ready().await;
+    wait_for_players(addr, 12).await;
+    assert_eq!(upstream_check(addr).await["ok"], true);
+
+    let huge = format!(
+        "{{\"success\":true,\"data\":[{}]}}",
+        "{\"uid\":\"x\"},".repeat(1000)
+    );
+    let modes: Vec<(FakeMode, &str)> = vec![
+        (
+            FakeMode::Body(b"<html>maintenance</html>".to_vec()),
+            "not JSON",
+        ),
+        (
+            FakeMode::Body(br#"{"success":true,"rows":[]}"#.to_vec()),
+            "\"data\" is missing",
+        ),
+        (
+            FakeMode::Body(
+                br#"{"success":true,"data":[{"uid":"a","name":"A","wagered":{"today":-1}}]}"#
+                    .to_vec(),
+            ),
+            "negative",
+        ),
+        (
+            FakeMode::Body(
+                br#"{"success":true,"data":[{"uid":"a","name":"A","wagered":{"today":"1k"}}]}"#
+                    .to_vec(),
+            ),
+            "not a number",
+        ),
+        (
+            FakeMode::Body(huge.into_bytes()),
+            "larger than upstream.max_body_bytes",
+        ),
+        (FakeMode::Status(500, "boom".into()), "HTTP 500"),
+        (
+            FakeMode::Status(403, "forbidden".into()),
+            "invalid or expired",
+        ),
+        (
+            FakeMode::Hang(Duration::from_secs(5)),
+            "no answer from the upstream within 2 s",
+        ),
+    ];
+    for (mode, expected) in modes {
+        fake.set(mode);
+        let check = wait_for(
+            &format!("health to report {expected:?}"),
+            Duration::from_secs(30),
+            || async {
+                let c = upstream_check(addr).await;
+                (c["ok"] == false && c["detail"].as_str().unwrap_or("").contains(expected))
+                    .then_some(c)
+            },
+        )
+        .await;
+        assert!(
+            check["detail"].as_str().unwrap().contains("source goated"),
+            "{check}"
+        );
+        let (status, page) = get_json(addr, "/api/leaderboard").await;
+        assert_eq!(status, 200);
+        assert_eq!(page["total"], 12, "last good data still served");
+        assert_eq!(page["stale"], true);
+        // Recover before the next mode, so each failure is seen on its own.
+        fake.set(FakeMode::Body(fixture("leaderboard-small.json")));
+        wait_for("recovery", Duration::from_secs(30), || async {
+            let (_, page) = get_json(addr, "/api/leaderboard").await;
+            (page["stale"] == false).then_some(())
+        })
+        .await;
+    }
+    // Each failure was logged with its reason.
+    let failures: Vec<serde_json::Value> = env
+        .log_records()
+        .into_iter()
+        .filter(|r| r["msg"] == "sync failed; serving the last good data")
+        .collect();
+    assert!(failures.len() >= 8);
+}
+
+#[tokio::test]
+async fn failures_back_off_exponentially_and_a_reloaded_token_recovers() {
+    let fake = FakeGoated::start(FakeMode::Body(fixture("leaderboard-small.json"))).await;
+    let mut env = TestEnv::new().await;
+    fake.configure(&mut env);
+    let mut daemon = Daemon::spawn(&env, &[]);
+    let addr = daemon.wait_ready().await;
+    wait_for_players(addr, 12).await;
+
+    fake.set_token("rotated-token");
+    let waits = wait_for("three failed syncs", Duration::from_secs(30), || async {
+        let waits: Vec<u64> = env
+            .log_records()
+            .iter()
+            .filter(|r| r["msg"] == "sync failed; serving the last good data")
+            .filter_map(|r| r["retry_in_secs"].as_u64())
+            .collect();
+        (waits.len() >= 3).then_some(waits)
+    })
+    .await;
+    assert_eq!(
+        &waits[..3],
+        &[2, 4, 8],
+        "doubling from the 1 s poll interval, capped at 8"
+    );
+    let check = upstream_check(addr).await;
+    assert!(
+        check["detail"].as_str().unwrap().contains("HTTP 401"),
+        "{check}"
+    );
+
+    // The operator puts the new token in the config and reloads: the next poll succeeds.
+    env.set("upstream.token", "rotated-token");
+    env.write_config();
+    assert_eq!(ctl(&env, &["reload"]).code, 0);
+    wait_for(
+        "recovery with the new token",
+        Duration::from_secs(30),
+        || async { (upstream_check(addr).await["ok"] == true).then_some(()) },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn demo_source_serves_a_living_leaderboard() {
+    let mut env = TestEnv::new().await;
+    env.set("upstream.poll_interval_secs", 1);
+    let mut daemon = Daemon::spawn(&env, &[]);
+    let addr = daemon.wait_ready().await;
+    wait_for_players(addr, 1800).await;
+    let (_, page) = get_json(addr, "/api/leaderboard?period=all_time&limit=5").await;
+    assert_eq!(page["entries"].as_array().unwrap().len(), 5);
+    let (_, race) = get_json(addr, "/api/wager-races/current").await;
+    assert_eq!(race["status"], "live");
+    assert!(race["participant_count"].as_u64().unwrap() > 100);
+    assert!(race["participants"][0]["prize"].as_f64().unwrap() > 0.0);
+    let check = upstream_check(addr).await;
+    assert!(
+        check["detail"].as_str().unwrap().contains("source demo"),
+        "{check}"
+    );
+}

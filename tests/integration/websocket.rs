@@ -1,0 +1,230 @@
+//! Live updates: CONNECTED, then LEADERBOARD_UPDATE and RACE_UPDATE after each sync that
+//! changed something (sequence numbers, timestamps); RACE_COMPLETED; pings; clients that do
+//! not answer or cannot keep up are dropped; drain closes with 1001.
+
+use futures_util::StreamExt;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::harness::{
+    admin_call, fixture, wait_for, wait_for_players, FakeGoated, FakeMode, InProcess, TestEnv,
+};
+
+type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(addr: std::net::SocketAddr, path: &str) -> Client {
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}"))
+        .await
+        .expect("websocket connects");
+    ws
+}
+
+/// The next JSON text message (answering pings on the way), within `timeout`.
+async fn next_json(ws: &mut Client, timeout: Duration) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("a message in time")
+            .expect("connection open")
+            .expect("valid frame");
+        if let Message::Text(text) = msg {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+async fn next_of_type(ws: &mut Client, kind: &str) -> serde_json::Value {
+    loop {
+        let m = next_json(ws, Duration::from_secs(20)).await;
+        if m["type"] == kind {
+            return m;
+        }
+    }
+}
+
+#[tokio::test]
+async fn updates_after_each_sync_that_changed_something() {
+    let fake = FakeGoated::start(FakeMode::Body(fixture("leaderboard-small.json"))).await;
+    let mut env = TestEnv::new().await;
+    fake.configure(&mut env);
+    let daemon = InProcess::start(&env, goatedvips::http::routes()).await;
+    wait_for_players(daemon.addr, 12).await;
+
+    let mut ws = connect(daemon.addr, "/ws").await;
+    let hello = next_json(&mut ws, Duration::from_secs(5)).await;
+    assert_eq!(hello["type"], "CONNECTED");
+    assert!(hello["seq"].as_u64().unwrap() >= 1);
+    chrono::DateTime::parse_from_rfc3339(hello["ts"].as_str().unwrap()).unwrap();
+
+    // The same document again and again: no broadcast. Then a change.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&fixture("leaderboard-small.json")).unwrap();
+    doc["data"][6]["wagered"]["today"] = serde_json::json!(500000);
+    fake.set(FakeMode::Body(doc.to_string().into_bytes()));
+    let update = next_json(&mut ws, Duration::from_secs(20)).await;
+    assert_eq!(
+        update["type"], "LEADERBOARD_UPDATE",
+        "no update before the data changed: {update}"
+    );
+    assert_eq!(update["data"]["today"][0]["name"], "zero_zoe");
+    assert_eq!(update["data"]["total"], 12);
+    let race = next_json(&mut ws, Duration::from_secs(5)).await;
+    assert_eq!(race["type"], "RACE_UPDATE");
+    assert_eq!(race["data"]["participants"][0]["name"], "big_bertha");
+    assert!(race["seq"].as_u64() > update["seq"].as_u64());
+    assert!(update["seq"].as_u64() > hello["seq"].as_u64());
+
+    // The old client's path works the same.
+    let mut old = connect(daemon.addr, "/ws/leaderboard").await;
+    assert_eq!(
+        next_json(&mut old, Duration::from_secs(5)).await["type"],
+        "CONNECTED"
+    );
+    assert_eq!(daemon.state.ws.clients(), 2);
+
+    // Drain: every client gets close code 1001.
+    let socket = env.path("admin.sock");
+    let drain = tokio::spawn(async move {
+        admin_call(
+            &socket,
+            serde_json::json!({"cmd": "drain", "args": {"deadline_secs": 5}}),
+        )
+        .await
+    });
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(
+        u16::from(close.expect("close frame with a code").code),
+        1001
+    );
+    drain.await.unwrap();
+    daemon.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
+async fn race_completed_is_broadcast() {
+    use chrono::{TimeZone, Utc};
+    let fake = FakeGoated::start(FakeMode::Body(fixture("leaderboard-small.json"))).await;
+    let mut env = TestEnv::new().await;
+    fake.configure(&mut env);
+    let clock =
+        goatedvips::clock::ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 23, 0, 0).unwrap());
+    let daemon = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
+    wait_for_players(daemon.addr, 12).await;
+    let mut ws = connect(daemon.addr, "/ws").await;
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 1).unwrap());
+    let done = next_of_type(&mut ws, "RACE_COMPLETED").await;
+    assert_eq!(done["data"]["race_id"], "202611");
+    let winners = done["data"]["winners"].as_array().unwrap();
+    assert_eq!(winners.len(), 10);
+    assert_eq!(winners[0]["name"], "big_bertha");
+    assert_eq!(winners[0]["prize"], 1250);
+    daemon.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
+async fn pings_and_dead_or_slow_clients() {
+    let mut env = TestEnv::new().await;
+    env.set("websocket.ping_interval_secs", 1);
+    env.set("websocket.send_queue", 8);
+    let daemon = InProcess::start(&env, goatedvips::http::routes()).await;
+    let hub = daemon.state.ws.clone();
+
+    // A client that keeps reading gets pings and answers them (tungstenite pongs on read).
+    let live = connect(daemon.addr, "/ws").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let live_reader = tokio::spawn(async move {
+        let mut live = live;
+        while let Some(Ok(msg)) = live.next().await {
+            let _ = tx.send(msg);
+        }
+    });
+    let mut pings = 0;
+    while pings < 3 {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("pings in time")
+        {
+            Some(Message::Ping(_)) => pings += 1,
+            Some(_) => {}
+            None => panic!("live client lost"),
+        }
+    }
+
+    // A client that never reads never pongs: dropped after a missed ping; the live one stays.
+    let silent = connect(daemon.addr, "/ws").await;
+    wait_for("two clients", Duration::from_secs(5), || async {
+        (hub.clients() == 2).then_some(())
+    })
+    .await;
+    wait_for(
+        "the silent client to be dropped",
+        Duration::from_secs(10),
+        || async { (hub.clients() == 1).then_some(()) },
+    )
+    .await;
+    drop(silent);
+
+    // A slow client: a tiny receive buffer and no reading, while big broadcasts go out.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(daemon.addr).await.unwrap();
+    let (_slow, _) = tokio_tungstenite::client_async(format!("ws://{}/ws", daemon.addr), stream)
+        .await
+        .unwrap();
+    wait_for("the slow client", Duration::from_secs(5), || async {
+        (hub.clients() == 2).then_some(())
+    })
+    .await;
+    let big = "x".repeat(256 * 1024);
+    for i in 0..40 {
+        hub.broadcast("BULK", serde_json::json!({"i": i, "pad": big}));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut got = Vec::new();
+    while got.len() < 40 {
+        match tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("bulk messages in time")
+        {
+            Some(Message::Text(t)) if t.contains("BULK") => {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                got.push(v["data"]["i"].as_u64().unwrap());
+            }
+            Some(_) => {}
+            None => panic!("live client lost during the burst"),
+        }
+    }
+    assert_eq!(
+        got,
+        (0..40).collect::<Vec<u64>>(),
+        "the reading client got every message, in order"
+    );
+    wait_for(
+        "the slow client to be dropped",
+        Duration::from_secs(30),
+        || async {
+            (hub.dropped_slow.load(Ordering::Relaxed) >= 1 && hub.clients() == 1).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        hub.dropped_slow.load(Ordering::Relaxed),
+        1,
+        "only the slow client was dropped"
+    );
+    live_reader.abort();
+    daemon.stop(Duration::from_secs(5)).await.unwrap();
+}
