@@ -1,0 +1,228 @@
+//! Load benchmark (run with `cargo bench --bench load`): the release daemon against a fake
+//! upstream serving the 1,800-player fixture; requests/s and p50/p99 latency of the hot
+//! endpoints under keep-alive load from 127.0.0.1, and the delivery latency of one broadcast to
+//! 1,000 WebSocket clients. It prints figures; it asserts nothing about speed.
+
+use futures_util::StreamExt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_goatedvips");
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+async fn fake_upstream(doc: Arc<Mutex<Vec<u8>>>) -> std::net::SocketAddr {
+    use poem::{handler, web::Data, EndpointExt};
+    #[handler]
+    fn serve(Data(doc): Data<&Arc<Mutex<Vec<u8>>>>) -> poem::Response {
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(doc.lock().unwrap().clone())
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = poem::listener::TcpAcceptor::from_std(listener).unwrap();
+    let app = poem::Route::new()
+        .at("/user/affiliate/referral-leaderboard/:id", poem::get(serve))
+        .data(doc);
+    tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
+    });
+    addr
+}
+
+async fn load(addr: std::net::SocketAddr, path: &str, connections: u64, seconds: u64) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let url = format!("http://{addr}{path}");
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match client.get(&url).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(t.elapsed().as_micros() as u64);
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await.unwrap();
+        all.extend(lat);
+        errors += e;
+    }
+    all.sort_unstable();
+    println!(
+        "{path:<36} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests, {} errors, {connections} connections, {seconds} s)",
+        all.len() as f64 / seconds as f64,
+        percentile(&all, 0.50),
+        percentile(&all, 0.99),
+        all.len(),
+        errors
+    );
+}
+
+fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard.min(65536), hard);
+    }
+}
+
+async fn broadcast_latency(addr: std::net::SocketAddr, doc: &Arc<Mutex<Vec<u8>>>, clients: usize) {
+    let mut sockets = Vec::with_capacity(clients);
+    for chunk in 0..clients.div_ceil(100) {
+        let batch: Vec<_> = (0..100.min(clients - chunk * 100))
+            .map(|_| tokio_tungstenite::connect_async(format!("ws://{addr}/ws")))
+            .collect();
+        for r in futures_util::future::join_all(batch).await {
+            sockets.push(r.expect("websocket connects").0);
+        }
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for mut ws in sockets {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = ws.next().await {
+                if let tokio_tungstenite::tungstenite::Message::Text(text) = msg {
+                    if text.contains("\"LEADERBOARD_UPDATE\"") {
+                        let received = chrono::Utc::now();
+                        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                        let sent = chrono::DateTime::parse_from_rfc3339(v["ts"].as_str().unwrap())
+                            .unwrap();
+                        let _ = tx.send(
+                            (received - sent.with_timezone(&chrono::Utc))
+                                .num_microseconds()
+                                .unwrap_or(0),
+                        );
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+    // Change one figure: the next sync broadcasts once to everyone.
+    {
+        let mut d = doc.lock().unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&d).unwrap();
+        v["data"][0]["wagered"]["today"] = serde_json::json!(123456.78);
+        *d = v.to_string().into_bytes();
+    }
+    let mut lat = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while lat.len() < clients {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(us)) => lat.push(us.max(0) as u64),
+            _ => break,
+        }
+    }
+    lat.sort_unstable();
+    println!(
+        "broadcast to {clients} websocket clients: {} received; delivery p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        lat.len(),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        lat.last().map_or(f64::NAN, |m| *m as f64 / 1000.0)
+    );
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("load benchmark: run it with `cargo bench --bench load`");
+        return;
+    }
+    raise_fd_limit();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let seconds = env_num("BENCH_SECONDS", 10);
+        let connections = env_num("BENCH_CONNECTIONS", 64);
+        let admin = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let db = format!("gv_bench_{}", uuid::Uuid::new_v4().simple());
+        let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.expect("PostgreSQL for the benchmark");
+        tokio::spawn(conn);
+        client.batch_execute(&format!("CREATE DATABASE {db}")).await.unwrap();
+        let mut db_url = url::Url::parse(&admin).unwrap();
+        db_url.set_path(&format!("/{db}"));
+
+        let fixture = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/goated/leaderboard-1800.json")).unwrap();
+        let doc = Arc::new(Mutex::new(fixture));
+        let upstream = fake_upstream(doc.clone()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("goatedvips.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nhost = \"127.0.0.1\"\nport = 0\n[database]\nurl = \"{db_url}\"\n[log]\nfile = \"{log}\"\nstderr = false\nlevel = \"warning\"\n\
+                 [admin]\nsocket = \"{sock}\"\n[upstream]\nsource = \"goated\"\nbase_url = \"http://{upstream}\"\naffiliate_id = \"bench\"\ntoken = \"bench\"\npoll_interval_secs = 1\n",
+                log = dir.path().join("app.log").display(),
+                sock = dir.path().join("admin.sock").display(),
+            ),
+        )
+        .unwrap();
+        let notify = dir.path().join("notify.sock");
+        let supervisor = tokio::net::UnixDatagram::bind(&notify).unwrap();
+        let mut child = std::process::Command::new(BIN)
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .env("NOTIFY_SOCKET", &notify)
+            .spawn()
+            .expect("start the daemon");
+        // READY=1 carries "STATUS=ready: serving on ADDR".
+        let mut buf = vec![0u8; 4096];
+        let addr: std::net::SocketAddr = loop {
+            let n = tokio::time::timeout(Duration::from_secs(60), supervisor.recv(&mut buf)).await.expect("daemon ready").unwrap();
+            let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+            if let Some(a) = msg.lines().find_map(|l| l.strip_prefix("STATUS=ready: serving on ")) {
+                break a.parse().unwrap();
+            }
+        };
+        let http = reqwest::Client::new();
+        loop {
+            let v: serde_json::Value = http.get(format!("http://{addr}/api/leaderboard")).send().await.unwrap().json().await.unwrap();
+            if v["total"] == 1800 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        println!("goatedvips {} (release), 1,800-player fixture, load from 127.0.0.1 on the same machine", env!("CARGO_PKG_VERSION"));
+        for path in ["/api/leaderboard?period=monthly", "/api/affiliate/stats", "/api/wager-races/current"] {
+            load(addr, path, connections, seconds).await;
+        }
+        broadcast_latency(addr, &doc, 1000).await;
+
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = child.wait();
+        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+    });
+}
