@@ -38,6 +38,8 @@ pub enum AppError {
 /// What every part of the running daemon shares.
 pub struct AppState {
     config: SharedConfig,
+    /// The configuration the daemon started with: what restart-only settings are in force.
+    started_with: Config,
     pub config_source: ConfigSource,
     pub pool: Pool,
     pub log: Logger,
@@ -75,8 +77,7 @@ impl AppState {
         let result = config::load(&self.config_source);
         let outcome = match result {
             Ok(fresh) => {
-                let old = self.config.load_full();
-                let pending = restart_required(&old.config, &fresh.config);
+                let pending = restart_required(&self.started_with, &fresh.config);
                 self.log_handle.set_level(fresh.config.log_level());
                 self.config.store(Arc::new(fresh));
                 // Cached responses depend on the race and tier settings.
@@ -91,14 +92,6 @@ impl AppState {
         };
         self.lifecycle.notifier.ready(&self.status_line());
         outcome
-    }
-
-    /// Starts the graceful stop with the configured drain delay and grace period.
-    pub fn begin_stop(&self) {
-        let server = &self.config().config.server;
-        let refuse_at = Instant::now() + Duration::from_secs(server.drain_delay_secs);
-        let deadline = refuse_at + Duration::from_secs(server.shutdown_timeout_secs);
-        self.lifecycle.request_stop(refuse_at, deadline);
     }
 
     /// The systemd `STATUS=` text for the current phase.
@@ -182,44 +175,61 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     info!(log, "starting"; "version" => crate::VERSION,
         "config" => loaded.path.as_ref().map_or("(built-in defaults)".into(), |p| p.display().to_string()));
 
-    // Signals first: a TERM during a slow start must still stop us cleanly.
-    let signal_stream = if handle_signals {
-        Some(signals::listen().map_err(AppError::Signals)?)
-    } else {
-        None
-    };
-
-    notifier.status("starting: binding the listener");
-    let listener = match PublicListener::from_systemd()? {
-        Some(l) => {
-            info!(log, "using the listening socket passed by systemd"; "addr" => %l.local_addr);
-            l
-        }
-        None => {
-            let host: IpAddr = cfg.server.host.parse().expect("validated host");
-            PublicListener::bind(SocketAddr::new(host, cfg.server.port)).await?
-        }
-    };
-
-    let admin_listener = crate::admin::bind(std::path::Path::new(&cfg.admin.socket)).await?;
-
-    notifier.status("starting: connecting to PostgreSQL");
-    // Each retry may wait; keep systemd's start timeout ahead of our own deadline.
-    notifier.extend_timeout(Duration::from_secs(cfg.database.startup_deadline_secs + 30));
-    let pool = db::connect(&cfg.database, &log, |attempt, reason| {
-        notifier.status(&format!(
-            "starting: waiting for PostgreSQL (attempt {attempt}: {reason})"
+    let config: SharedConfig = Arc::new(ArcSwap::from_pointee(loaded));
+    // Signals first: a TERM during a slow start must stop us too. Reload waits for the state.
+    let state_cell: Arc<std::sync::OnceLock<Arc<AppState>>> = Default::default();
+    if handle_signals {
+        let stream = signals::listen().map_err(AppError::Signals)?;
+        tokio::spawn(handle_signals_loop(
+            stream,
+            lifecycle.clone(),
+            config.clone(),
+            log_handle.clone(),
+            state_cell.clone(),
+            log.clone(),
         ));
-    })
-    .await?;
+    }
 
-    notifier.status("starting: migrating");
-    let report = migrate::run(&pool, &log).await?;
+    let startup = async {
+        notifier.status("starting: binding the listener");
+        let listener = match PublicListener::from_systemd()? {
+            Some(l) => {
+                info!(log, "using the listening socket passed by systemd"; "addr" => %l.local_addr);
+                l
+            }
+            None => {
+                let host: IpAddr = cfg.server.host.parse().expect("validated host");
+                PublicListener::bind(SocketAddr::new(host, cfg.server.port)).await?
+            }
+        };
+
+        notifier.status("starting: connecting to PostgreSQL");
+        // Each retry may wait; keep systemd's start timeout ahead of our own deadline.
+        notifier.extend_timeout(Duration::from_secs(cfg.database.startup_deadline_secs + 30));
+        let pool = db::connect(&cfg.database, &log, |attempt, reason| {
+            notifier.status(&format!(
+                "starting: waiting for PostgreSQL (attempt {attempt}: {reason})"
+            ));
+        })
+        .await?;
+
+        notifier.status("starting: migrating");
+        let report = migrate::run(&pool, &log).await?;
+        Ok::<_, AppError>((listener, pool, report))
+    };
+    let (listener, pool, report) = tokio::select! {
+        done = startup => done?,
+        _ = lifecycle.stopped() => {
+            info!(log, "stopped during start-up");
+            return Ok(());
+        }
+    };
     let schema_version = migrate::EMBEDDED.last().map_or(0, |m| m.0);
     info!(log, "schema up to date"; "applied_now" => report.applied.len(), "version" => schema_version);
 
     let state = Arc::new(AppState {
-        config: Arc::new(ArcSwap::from_pointee(loaded)),
+        config,
+        started_with: cfg.clone(),
         config_source: source,
         pool,
         log: log.clone(),
@@ -239,11 +249,14 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         board: Default::default(),
         sync: Default::default(),
     });
+    let _ = state_cell.set(state.clone());
+    // Bound once there is a state to report on, so `ctl` never waits on a starting daemon.
+    let admin_listener = crate::admin::bind(std::path::Path::new(&cfg.admin.socket)).await?;
+    let admin_task = tokio::spawn(crate::admin::serve(admin_listener, state.clone()));
     notifier.status("starting: loading the leaderboard");
     crate::upstream::sync::close_due_races(&state).await;
     let listener_task = tokio::spawn(crate::upstream::sync::listener(state.clone()));
     let poller_task = tokio::spawn(crate::upstream::sync::poller(state.clone()));
-    let admin_task = tokio::spawn(crate::admin::serve(admin_listener, state.clone()));
 
     let endpoint = crate::http::endpoint(routes, state.clone());
     let server_task = tokio::spawn(server::serve(
@@ -257,18 +270,17 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         log.new(o!("component" => "listener")),
     ));
 
-    if let Some(stream) = signal_stream {
-        tokio::spawn(handle_signals_loop(stream, state.clone()));
-    }
     if let Some(interval) = notifier.watchdog_interval() {
         tokio::spawn(watchdog_loop(state.clone(), interval));
     }
 
-    lifecycle.set_ready();
-    notifier.ready(&state.status_line());
-    info!(log, "ready"; "addr" => %state.listen_addr, "pid" => std::process::id());
-    if let Some(tx) = on_ready {
-        let _ = tx.send(state.clone());
+    // A stop requested during start-up wins: no READY then.
+    if lifecycle.set_ready() {
+        notifier.ready(&state.status_line());
+        info!(log, "ready"; "addr" => %state.listen_addr, "pid" => std::process::id());
+        if let Some(tx) = on_ready {
+            let _ = tx.send(state.clone());
+        }
     }
 
     lifecycle.stopped().await;
@@ -298,29 +310,47 @@ async fn watchdog_loop(state: Arc<AppState>, interval: Duration) {
     }
 }
 
+/// The drain delay and grace period of a stop, from the running configuration.
+fn stop_times(config: &SharedConfig) -> (Instant, Instant) {
+    let server = &config.load().config.server;
+    let refuse_at = Instant::now() + Duration::from_secs(server.drain_delay_secs);
+    (
+        refuse_at,
+        refuse_at + Duration::from_secs(server.shutdown_timeout_secs),
+    )
+}
+
 async fn handle_signals_loop(
     mut stream: impl futures_util::Stream<Item = SignalAction> + Unpin,
-    state: Arc<AppState>,
+    lifecycle: Lifecycle,
+    config: SharedConfig,
+    log_handle: LogHandle,
+    state: Arc<std::sync::OnceLock<Arc<AppState>>>,
+    log: Logger,
 ) {
     while let Some(action) = stream.next().await {
         match action {
             SignalAction::Stop => {
-                if state.lifecycle.is_stopping() {
-                    warn!(state.log, "second stop signal: exiting now");
+                if lifecycle.is_stopping() {
+                    warn!(log, "second stop signal: exiting now");
                     // The async log drain may still hold lines; give it a moment.
                     std::thread::sleep(Duration::from_millis(50));
                     std::process::exit(1);
                 }
-                info!(state.log, "stop signal received");
-                state.begin_stop();
+                info!(log, "stop signal received");
+                let (refuse_at, deadline) = stop_times(&config);
+                lifecycle.request_stop(refuse_at, deadline);
             }
-            SignalAction::Reload => {
-                info!(state.log, "SIGHUP: reloading configuration");
-                let _ = state.reload();
-            }
-            SignalAction::ReopenLogs => match state.log_handle.reopen() {
-                Ok(()) => info!(state.log, "log file reopened"),
-                Err(e) => error!(state.log, "cannot reopen the log file"; "error" => %e),
+            SignalAction::Reload => match state.get() {
+                Some(state) => {
+                    info!(log, "SIGHUP: reloading configuration");
+                    let _ = state.reload();
+                }
+                None => warn!(log, "SIGHUP ignored: still starting"),
+            },
+            SignalAction::ReopenLogs => match log_handle.reopen() {
+                Ok(()) => info!(log, "log file reopened"),
+                Err(e) => error!(log, "cannot reopen the log file"; "error" => %e),
             },
         }
     }

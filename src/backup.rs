@@ -184,6 +184,16 @@ async fn dump_and_verify(
     partial: &Path,
 ) -> Result<usize, BackupError> {
     let env = libpq_env(database)?;
+    // Dumps hold every player's data: created 0640 before pg_dump writes into the file.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o640)
+            .open(partial)
+            .map_err(|e| io("cannot create", partial, e))?;
+    }
     let output = Command::new(&backup.pg_dump)
         .arg("--format=custom")
         .arg("--no-password")

@@ -399,13 +399,46 @@ pub fn mask_database_url(raw: &str) -> String {
         }
         return url.to_string();
     }
-    raw.split_whitespace()
-        .map(|part| match part.split_once('=') {
-            Some(("password", _)) => "password=***".to_string(),
-            _ => part.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    mask_keyword_password(raw)
+}
+
+/// Masks `password=…` in a libpq key=value string, where the value may be quoted
+/// (`password='a b\'c'`).
+fn mask_keyword_password(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(pos) = rest.find("password") {
+        let (before, after) = rest.split_at(pos);
+        out.push_str(before);
+        let at_word_start = out.is_empty() || out.ends_with(char::is_whitespace);
+        let value = after["password".len()..].trim_start();
+        if !at_word_start || !value.starts_with('=') {
+            out.push_str("password");
+            rest = &after["password".len()..];
+            continue;
+        }
+        out.push_str("password=***");
+        let value = value[1..].trim_start();
+        rest = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut end = quoted.len();
+            let mut escaped = false;
+            for (i, c) in quoted.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '\'' if !escaped => {
+                        end = i + 1;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            &quoted[end.min(quoted.len())..]
+        } else {
+            value.find(char::is_whitespace).map_or("", |i| &value[i..])
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Where a configuration value came from; errors say so.
@@ -578,37 +611,69 @@ fn build(
         apply_env(&mut merged, &key, var, raw, &mut origins, &mut errors);
     }
 
-    if !errors.is_empty() {
-        return Err(ConfigErrors(errors));
+    // Values that fail to deserialise (a port of 70000, a tier without a name …) are each
+    // reported, put back to their default, and the rest is checked on, so that every problem
+    // is listed at once.
+    let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
+    let mut config = None;
+    for _ in 0..64 {
+        match serde_path_to_error::deserialize::<_, Config>(merged.clone()) {
+            Ok(c) => {
+                config = Some(c);
+                break;
+            }
+            Err(e) => {
+                let path = e.path().to_string();
+                // `leaderboard.tiers[2].min` belongs to the key `leaderboard.tiers`.
+                let key: String = path
+                    .split('.')
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(".")
+                    .split('[')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let message = e.into_inner().to_string();
+                let message = message.lines().next().unwrap_or_default().to_string();
+                let detail = if path == key {
+                    message
+                } else {
+                    format!("{path}: {message}")
+                };
+                errors.push(ConfigError {
+                    origin: origins.get(&key).cloned().unwrap_or(Origin::Default),
+                    key: key.clone(),
+                    message: detail,
+                });
+                let restored = lookup(&defaults, &key).cloned();
+                match (restored, key.split_once('.')) {
+                    (Some(value), Some((section, field))) => {
+                        if let Some(t) = merged.get_mut(section).and_then(|s| s.as_table_mut()) {
+                            t.insert(field.to_string(), value);
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        }
     }
 
-    let config: Config = match serde_path_to_error::deserialize(merged) {
-        Ok(c) => c,
-        Err(e) => {
-            let key = e.path().to_string();
-            let origin = origins.get(&key).cloned().unwrap_or(Origin::Default);
-            return Err(ConfigErrors(vec![ConfigError {
-                key,
-                origin,
-                message: e.into_inner().to_string(),
-            }]));
-        }
-    };
-
-    let problems = validate(&config);
-    if problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(ConfigErrors(
-            problems
-                .into_iter()
-                .map(|(key, message)| ConfigError {
+    if let Some(config) = &config {
+        for (key, message) in validate(config) {
+            // A key already reported was put back to its default; do not report it twice.
+            if !errors.iter().any(|e| e.key == key) {
+                errors.push(ConfigError {
                     origin: origins.get(&key).cloned().unwrap_or(Origin::Default),
                     key,
                     message,
-                })
-                .collect(),
-        ))
+                });
+            }
+        }
+    }
+    match config {
+        Some(config) if errors.is_empty() => Ok(config),
+        _ => Err(ConfigErrors(errors)),
     }
 }
 
@@ -1063,7 +1128,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("unknown section [nope]"), "{text}");
-        assert_eq!(errs.0.len(), 3, "{text}");
+        // The range check of log.level runs too, in the same pass.
+        assert!(
+            text.contains("log.level (from /etc/test.toml): must be one of"),
+            "{text}"
+        );
+        assert_eq!(errs.0.len(), 4, "{text}");
     }
 
     #[test]
@@ -1075,9 +1145,28 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_port_names_key() {
-        let errs = from_text("[server]\nport = 70000\n", &[]).unwrap_err();
-        assert_eq!(errs.0[0].key, "server.port");
+    fn out_of_range_values_are_all_listed() {
+        let errs = from_text(
+            "[server]\nport = 70000\nhost = \"not an ip\"\n[log]\nlevel = \"loud\"\n[database]\npool_size = -1\n",
+            &[],
+        )
+        .unwrap_err();
+        let mut keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                "database.pool_size",
+                "log.level",
+                "server.host",
+                "server.port"
+            ],
+            "{errs}"
+        );
+        assert!(
+            !errs.to_string().contains('\n'),
+            "one line per error: {errs}"
+        );
     }
 
     #[test]

@@ -30,8 +30,8 @@ pub enum ClientError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("no answer from the daemon within {0} s")]
-    Timeout(u64),
+    #[error("no answer from the daemon on {0} within {1} s (busy or stuck? see journalctl -u goatedvips)")]
+    Timeout(PathBuf, u64),
     #[error("the daemon sent an answer that is not valid: {0}")]
     BadAnswer(String),
 }
@@ -63,7 +63,7 @@ pub fn call(socket: &Path, request: &Request, timeout: Duration) -> Result<Respo
             e.kind(),
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
         ) {
-            ClientError::Timeout(timeout.as_secs())
+            ClientError::Timeout(socket.to_path_buf(), timeout.as_secs())
         } else {
             ClientError::Io {
                 path: socket.to_path_buf(),

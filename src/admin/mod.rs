@@ -32,6 +32,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum AdminError {
     #[error("admin socket {0} is in use by a running daemon (another goatedvips?)")]
     InUse(PathBuf),
+    #[error("admin.socket {0} exists and is not a socket; refusing to replace it")]
+    NotASocket(PathBuf),
     #[error("cannot create admin socket {path}: {source}")]
     Bind {
         path: PathBuf,
@@ -67,10 +69,15 @@ pub async fn bind(path: &Path) -> Result<AdminListener, AdminError> {
                 .map_err(err)?;
         }
     }
-    if path.exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        if !meta.file_type().is_socket() {
+            return Err(AdminError::NotASocket(path.to_path_buf()));
+        }
         if UnixStream::connect(path).await.is_ok() {
             return Err(AdminError::InUse(path.to_path_buf()));
         }
+        // A socket nobody answers on: left by a crash.
         std::fs::remove_file(path).map_err(err)?;
     }
     let listener = UnixListener::bind(path).map_err(err)?;

@@ -25,7 +25,7 @@ pub fn run(state: &Arc<AppState>) -> Response {
         "database": {
             "pool_connections": pool.connections,
             "pool_idle": pool.idle_connections,
-            "pool_max": loaded.config.database.pool_size,
+            "pool_max": state.database.pool_size,
             "schema_version": state.schema_version,
         },
         "config": {

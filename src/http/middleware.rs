@@ -143,20 +143,24 @@ impl<E: Endpoint> Endpoint for FrontlineEndpoint<E> {
                 Duration::from_secs(cfg.config.server.request_timeout_secs),
             )
         };
-        let result = match enforce_body_limit(&mut req, body_limit).await {
-            Err(e) => Ok(e.into_response()),
-            Ok(()) => match tokio::time::timeout(request_timeout, self.inner.call(req)).await {
-                Ok(r) => r.map(IntoResponse::into_response),
-                Err(_) => Ok(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "timeout",
-                    format!(
-                        "the request took longer than {} s",
-                        request_timeout.as_secs()
-                    ),
-                )
-                .into_response()),
-            },
+        // Reading the body counts against the request timeout too: a client that announces a
+        // chunked body and sends nothing is cut off like a slow handler.
+        let handle = async {
+            enforce_body_limit(&mut req, body_limit).await?;
+            Ok::<_, ApiError>(self.inner.call(req).await)
+        };
+        let result = match tokio::time::timeout(request_timeout, handle).await {
+            Ok(Err(e)) => Ok(e.into_response()),
+            Ok(Ok(r)) => r.map(IntoResponse::into_response),
+            Err(_) => Ok(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!(
+                    "the request took longer than {} s",
+                    request_timeout.as_secs()
+                ),
+            )
+            .into_response()),
         };
         let mut resp = normalise(result);
         if let Ok(v) = HeaderValue::from_str(&id) {

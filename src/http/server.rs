@@ -6,8 +6,8 @@
 
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use poem::{Endpoint, EndpointExt};
 use slog::{info, warn, Logger};
 use std::convert::Infallible;
@@ -167,12 +167,13 @@ pub async fn serve(
     mut phase: watch::Receiver<Phase>,
     log: Logger,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: the daemon sits behind a proxy or load balancer, WebSocket needs
+    // HTTP/1.1, and hyper's HTTP/1 server enforces the request-head timeout from the first
+    // byte (cleartext HTTP/2 would bring no such guard).
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     // Connections of earlier generations finish in the background, so a resume can
     // re-open the listener at once.
@@ -223,9 +224,13 @@ pub async fn serve(
                 continue;
             }
             Phase::Draining { .. } => {
-                if !listener.activated {
-                    listener.listener = None;
+                if let (true, Some(tcp)) = (listener.activated, listener.listener.as_ref()) {
+                    // systemd owns the socket and keeps it open: refuse by resetting each new
+                    // connection, rather than leaving clients hanging in the backlog.
+                    refuse_until_phase_changes(tcp, &mut phase).await;
+                    continue;
                 }
+                listener.listener = None;
             }
             Phase::Stopping { .. } => break,
         }
@@ -239,13 +244,29 @@ pub async fn serve(
     while winding_down.join_next().await.is_some() {}
 }
 
+/// Accepts and immediately resets connections until the phase changes (drain of a
+/// socket-activated listener).
+async fn refuse_until_phase_changes(tcp: &TcpListener, phase: &mut watch::Receiver<Phase>) {
+    loop {
+        tokio::select! {
+            _ = phase.changed() => return,
+            accepted = tcp.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                    drop(stream);
+                }
+            }
+        }
+    }
+}
+
 /// Accepts connections while `Ready`; after a drain or stop begins, keeps accepting until the
 /// phase's `refuse_at` (so a load balancer sees health 503 before connections are refused),
 /// unless the daemon resumes first.
 async fn accept_until_refusing(
     tcp: &TcpListener,
     generation: &Generation,
-    builder: &Arc<auto::Builder<TokioExecutor>>,
+    builder: &Arc<http1::Builder>,
     endpoint: &SharedEndpoint,
     stats: &Arc<HttpStats>,
     phase: &mut watch::Receiver<Phase>,
@@ -290,7 +311,7 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     local: poem::web::LocalAddr,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    builder: Arc<http1::Builder>,
     endpoint: SharedEndpoint,
     stats: Arc<HttpStats>,
     graceful: CancellationToken,
@@ -312,7 +333,9 @@ async fn serve_connection(
             Ok::<_, Infallible>(poem::http::Response::<ResponseBody>::from(response))
         }
     });
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => return,

@@ -71,6 +71,12 @@ async fn backup_restores_into_a_fresh_database_and_old_ones_are_pruned() {
         std::fs::metadata(&path).unwrap().len()
     );
     assert!(data["entries"].as_u64().unwrap() > 0);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode & 0o007,
+        0,
+        "the dump is not readable by others (mode {mode:o})"
+    );
     assert!(data["duration_ms"].is_u64());
     let copy = std::path::PathBuf::from(data["config_copy"].as_str().unwrap());
     assert_eq!(

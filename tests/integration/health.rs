@@ -8,10 +8,35 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use crate::harness::{admin_url, fresh_client, url, wait_for, Daemon, TestEnv};
+use crate::harness::{fresh_client, url, wait_for, Daemon, TestEnv};
 
 /// A TCP proxy in front of PostgreSQL that can be paused: paused, it cuts open connections
 /// and leaves new ones hanging (a database that stopped answering).
+/// Where the proxy forwards to: the test server's TCP address or its Unix socket.
+#[derive(Clone)]
+enum Upstream {
+    Tcp(SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+impl Upstream {
+    async fn connect(&self) -> Option<Box<dyn Io>> {
+        match self {
+            Upstream::Tcp(a) => TcpStream::connect(a)
+                .await
+                .ok()
+                .map(|s| Box::new(s) as Box<dyn Io>),
+            Upstream::Unix(p) => tokio::net::UnixStream::connect(p)
+                .await
+                .ok()
+                .map(|s| Box::new(s) as Box<dyn Io>),
+        }
+    }
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 struct PgProxy {
     addr: SocketAddr,
     paused: Arc<AtomicBool>,
@@ -19,7 +44,7 @@ struct PgProxy {
 }
 
 impl PgProxy {
-    async fn start(upstream: SocketAddr) -> Self {
+    async fn start(upstream: Upstream) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let paused = Arc::new(AtomicBool::new(false));
@@ -39,8 +64,9 @@ impl PgProxy {
                     });
                     continue;
                 }
+                let upstream = upstream.clone();
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(upstream).await else {
+                    let Some(mut server) = upstream.connect().await else {
                         return;
                     };
                     tokio::select! {
@@ -81,18 +107,32 @@ async fn health(addr: SocketAddr) -> (u16, serde_json::Value) {
 #[tokio::test]
 async fn health_follows_the_database() {
     let mut env = TestEnv::new().await;
-    let pg = url::Url::parse(&admin_url()).unwrap();
-    let upstream: SocketAddr =
-        tokio::net::lookup_host((pg.host_str().unwrap(), pg.port().unwrap_or(5432)))
-            .await
-            .unwrap()
-            .next()
-            .unwrap();
+    let pg: tokio_postgres::Config = env.db.url.parse().unwrap();
+    let port = pg.get_ports().first().copied().unwrap_or(5432);
+    let upstream = match &pg.get_hosts()[0] {
+        tokio_postgres::config::Host::Tcp(h) => Upstream::Tcp(
+            tokio::net::lookup_host((h.as_str(), port))
+                .await
+                .unwrap()
+                .next()
+                .unwrap(),
+        ),
+        tokio_postgres::config::Host::Unix(dir) => {
+            Upstream::Unix(dir.join(format!(".s.PGSQL.{port}")))
+        }
+    };
     let proxy = PgProxy::start(upstream).await;
-    let mut via_proxy = url::Url::parse(&env.db.url).unwrap();
-    via_proxy.set_host(Some("127.0.0.1")).unwrap();
-    via_proxy.set_port(Some(proxy.addr.port())).unwrap();
-    env.set("database.url", via_proxy.to_string());
+    let password = pg
+        .get_password()
+        .map(|p| format!(":{}", String::from_utf8_lossy(p)))
+        .unwrap_or_default();
+    let via_proxy = format!(
+        "postgres://{}{password}@127.0.0.1:{}/{}",
+        pg.get_user().unwrap_or("postgres"),
+        proxy.addr.port(),
+        pg.get_dbname().unwrap()
+    );
+    env.set("database.url", via_proxy);
     env.set("database.health_timeout_ms", 500);
     env.set("database.connect_timeout_secs", 1);
     let mut daemon = Daemon::spawn(&env, &[]);

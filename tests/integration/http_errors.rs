@@ -221,3 +221,59 @@ async fn request_id_is_generated_or_echoed() {
     assert_eq!(logged["path"], "/api/health");
     daemon.stop(Duration::from_secs(5)).await.unwrap();
 }
+
+/// Reads until the server closes the connection; returns what it sent.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn slow_clients_cannot_hold_a_connection() {
+    use tokio::io::AsyncWriteExt;
+    let mut env = TestEnv::new().await;
+    env.set("server.header_read_timeout_secs", 1);
+    env.set("server.request_timeout_secs", 1);
+    let daemon = InProcess::start(&env, test_routes()).await;
+    let limit = Duration::from_secs(10);
+
+    // Sends nothing at all.
+    let mut silent = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    let closed = tokio::time::timeout(limit, read_until_closed(&mut silent)).await;
+    assert!(closed.is_ok(), "a silent connection was not closed");
+
+    // Sends half a request head, then stalls.
+    let mut trickle = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    trickle
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(limit, read_until_closed(&mut trickle)).await;
+    assert!(
+        closed.is_ok(),
+        "a half-sent request head held the connection"
+    );
+
+    // Announces a chunked body and never sends it: answered 503 timeout, then closed.
+    let mut stalled = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    stalled
+        .write_all(b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(limit, read_until_closed(&mut stalled))
+        .await
+        .expect("a stalled body was cut off");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"code\":\"timeout\""), "{answer}");
+
+    // HTTP/2 prior knowledge is not spoken: the preface is answered as a bad HTTP/1 request.
+    let mut h2 = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(limit, read_until_closed(&mut h2)).await;
+    assert!(closed.is_ok(), "an HTTP/2 preface held the connection");
+    daemon.stop(Duration::from_secs(5)).await.unwrap();
+}

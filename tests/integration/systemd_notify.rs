@@ -125,3 +125,42 @@ async fn no_ready_while_the_database_is_unreachable() {
         supervisor.received
     );
 }
+
+#[tokio::test]
+async fn a_stop_during_start_up_is_obeyed() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = TestEnv::new().await;
+    env.set(
+        "database.url",
+        format!("postgres://postgres@127.0.0.1:{closed}/none"),
+    );
+    env.set("database.startup_deadline_secs", 600);
+    let mut supervisor = FakeSupervisor::new(&env);
+    let notify = supervisor.path.to_str().unwrap().to_string();
+    let mut daemon = Daemon::spawn(&env, &[("NOTIFY_SOCKET", &notify)]);
+    supervisor
+        .wait_for("a waiting status", Duration::from_secs(10), |m| {
+            m.contains("STATUS=starting: waiting for PostgreSQL")
+        })
+        .await;
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    // Long before the ten-minute start-up deadline.
+    assert_eq!(
+        daemon.wait_exit(Duration::from_secs(20)).await.code(),
+        Some(0)
+    );
+    supervisor.drain_for(Duration::from_millis(100)).await;
+    assert!(
+        supervisor.position(0, "READY=1").is_none(),
+        "{:?}",
+        supervisor.received
+    );
+    assert!(env
+        .log_records()
+        .iter()
+        .any(|r| r["msg"] == "stopped during start-up"));
+}
