@@ -20,7 +20,7 @@ fn q(e: tokio_postgres::Error) -> DbError {
 pub async fn conn(
     pool: &Pool,
 ) -> Result<
-    bb8::PooledConnection<'_, bb8_postgres::PostgresConnectionManager<tokio_postgres::NoTls>>,
+    bb8::PooledConnection<'_, bb8_postgres::PostgresConnectionManager<super::tls::Tls>>,
     DbError,
 > {
     pool.get().await.map_err(|e| match e {

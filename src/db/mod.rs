@@ -3,16 +3,16 @@
 pub mod leaderboard;
 pub mod migrate;
 pub mod races;
+pub mod tls;
 
 use bb8_postgres::PostgresConnectionManager;
 use slog::{info, warn, Logger};
 use std::time::{Duration, Instant};
 use tokio_postgres::config::Host;
-use tokio_postgres::NoTls;
 
 use crate::config::DatabaseConfig;
 
-pub type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
+pub type Pool = bb8::Pool<PostgresConnectionManager<tls::Tls>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -78,13 +78,14 @@ pub async fn connect(
     mut on_attempt: impl FnMut(u32, &str),
 ) -> Result<Pool, DbError> {
     let pg = driver_config(cfg)?;
+    let tls = tls::connector();
     let target = describe_target(&pg);
     let deadline = Instant::now() + Duration::from_secs(cfg.startup_deadline_secs);
     let mut delay = Duration::from_millis(200);
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        match pg.connect(NoTls).await {
+        match pg.connect(tls.clone()).await {
             Ok((client, connection)) => {
                 drop(client);
                 drop(connection);
@@ -105,7 +106,7 @@ pub async fn connect(
         }
     }
     info!(log, "connected to PostgreSQL"; "target" => &target, "attempts" => attempt);
-    let manager = PostgresConnectionManager::new(pg, NoTls);
+    let manager = PostgresConnectionManager::new(pg, tls);
     Ok(bb8::Pool::builder()
         .max_size(cfg.pool_size)
         .connection_timeout(Duration::from_secs(cfg.connect_timeout_secs))

@@ -353,7 +353,7 @@ pub async fn listener(state: Arc<AppState>) {
             Ok(c) => c,
             Err(_) => return,
         };
-        match pg.connect(tokio_postgres::NoTls).await {
+        match pg.connect(db::tls::connector()).await {
             Err(e) => {
                 warn!(log, "cannot connect to listen for syncs; retrying"; "error" => db::error_text(&e))
             }

@@ -67,3 +67,53 @@ async fn unreachable_database_gives_up_at_the_deadline_with_one_clear_line() {
         .unwrap()
         .contains("topsecretpw"));
 }
+
+#[tokio::test]
+async fn sslmode_require_encrypts_the_database_connections() {
+    let mut env = TestEnv::new().await;
+    let pg: tokio_postgres::Config = env.db.url.parse().unwrap();
+    if !matches!(pg.get_hosts()[0], tokio_postgres::config::Host::Tcp(_)) {
+        eprintln!(
+            "sslmode test: the test server is reached over a Unix socket; TLS does not apply"
+        );
+        return;
+    }
+    let url = format!(
+        "{}{}sslmode=require",
+        env.db.url,
+        if env.db.url.contains('?') { "&" } else { "?" }
+    );
+    env.set("database.url", url);
+    let client = env.db.client().await;
+    let ssl_on: String = client.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    let mut daemon = Daemon::spawn(&env, &[]);
+    if ssl_on != "on" {
+        let status = daemon.wait_exit(Duration::from_secs(60)).await;
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "sslmode=require against a server without TLS must fail"
+        );
+        return;
+    }
+    let addr = daemon.wait_ready().await;
+    let health: serde_json::Value = crate::harness::fresh_client()
+        .get(crate::harness::url(addr, "/api/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["database"]["ok"], true);
+    let encrypted: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = 'goatedvips' AND a.datname = current_database() AND s.ssl",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(encrypted >= 1, "no encrypted connection from the daemon");
+}
