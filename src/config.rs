@@ -1222,6 +1222,46 @@ mod tests {
     }
 
     #[test]
+    fn race_settings_are_checked() {
+        let errs = from_text(
+            "[race]\ntimezone = \"Mars/Olympus\"\nprize_percentages = [60, 40.5]\nprize_pool = -1\n",
+            &[],
+        )
+        .unwrap_err();
+        let text = errs.to_string();
+        assert!(text.contains("race.timezone"), "{text}");
+        assert!(
+            text.contains(
+                "race.prize_percentages (from /etc/test.toml): percentages add up to 100.5 %"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("race.prize_pool"), "{text}");
+        let c = from_text(
+            "[race]\nprize_pool = \"1000.10\"\ntimezone = \"Europe/Berlin\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.race.prize_pool.to_string(), "1000.10");
+        let errs = from_text("[race]\nprize_pool = true\n", &[]).unwrap_err();
+        assert!(errs.to_string().contains("expected a number"), "{errs}");
+    }
+
+    #[test]
+    fn goated_source_needs_a_token_and_affiliate() {
+        let errs = from_text("[upstream]\nsource = \"goated\"\n", &[]).unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, vec!["upstream.affiliate_id", "upstream.token"]);
+        let c = from_text(
+            "[upstream]\naffiliate_id = \"gv\"\n",
+            &[("GOATED_API_TOKEN", "t0k")],
+        )
+        .unwrap();
+        assert_eq!(c.upstream.effective_source(), SourceKind::Goated);
+        assert!(!c.to_masked_toml().contains("t0k"));
+    }
+
+    #[test]
     fn production_requires_a_session_secret() {
         let errs = from_text("[server]\nenvironment = \"production\"\n", &[]).unwrap_err();
         assert_eq!(errs.0[0].key, "security.session_secret");
