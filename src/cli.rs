@@ -256,23 +256,33 @@ fn fatal(logging: logging::Logging, stderr_logging: bool, message: String) -> i3
     exit::FAILURE
 }
 
-fn serve(loaded: LoadedConfig, source: ConfigSource) -> i32 {
-    let logging = match init_logging(&loaded) {
+/// Sets up logging and a runtime, runs `work` on it, and reports a failure once.
+fn run_logged(
+    loaded: &LoadedConfig,
+    work: impl FnOnce(&tokio::runtime::Runtime, &logging::Logging) -> Result<(), String>,
+) -> i32 {
+    let logging = match init_logging(loaded) {
         Ok(l) => l,
         Err(code) => return code,
     };
     let stderr_logging = loaded.config.log.stderr;
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            return fatal(
-                logging,
-                stderr_logging,
-                format!("cannot start the runtime: {e}"),
-            )
+    let result = match runtime() {
+        Ok(rt) => {
+            let result = work(&rt, &logging);
+            // Connections still held by the pool close with the runtime.
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+            result
         }
+        Err(e) => Err(format!("cannot start the runtime: {e}")),
     };
-    let opts = RunOptions {
+    match result {
+        Ok(()) => exit::OK,
+        Err(message) => fatal(logging, stderr_logging, message),
+    }
+}
+
+fn serve(loaded: LoadedConfig, source: ConfigSource) -> i32 {
+    let opts_for = |logging: &logging::Logging, loaded: LoadedConfig| RunOptions {
         loaded,
         source,
         log: logging.logger.clone(),
@@ -283,42 +293,25 @@ fn serve(loaded: LoadedConfig, source: ConfigSource) -> i32 {
         on_ready: None,
         clock: std::sync::Arc::new(crate::clock::SystemClock),
     };
-    let result = rt.block_on(app::run(opts));
-    // Connections still held by the pool close with the runtime.
-    rt.shutdown_timeout(std::time::Duration::from_secs(2));
-    match result {
-        Ok(()) => exit::OK,
-        Err(e) => fatal(logging, stderr_logging, e.to_string()),
-    }
+    let config = loaded.clone();
+    run_logged(&config, |rt, logging| {
+        rt.block_on(app::run(opts_for(logging, loaded)))
+            .map_err(|e| e.to_string())
+    })
 }
 
 fn migrate(loaded: LoadedConfig) -> i32 {
-    let logging = match init_logging(&loaded) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    let stderr_logging = loaded.config.log.stderr;
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            return fatal(
-                logging,
-                stderr_logging,
-                format!("cannot start the runtime: {e}"),
-            )
-        }
-    };
-    match rt.block_on(app::migrate_only(&loaded.config, &logging.logger)) {
-        Ok(report) => {
-            println!(
-                "migrations: {} applied now, {} already applied",
-                report.applied.len(),
-                report.already
-            );
-            exit::OK
-        }
-        Err(e) => fatal(logging, stderr_logging, e.to_string()),
-    }
+    run_logged(&loaded, |rt, logging| {
+        let report = rt
+            .block_on(app::migrate_only(&loaded.config, &logging.logger))
+            .map_err(|e| e.to_string())?;
+        println!(
+            "migrations: {} applied now, {} already applied",
+            report.applied.len(),
+            report.already
+        );
+        Ok(())
+    })
 }
 
 #[cfg(test)]

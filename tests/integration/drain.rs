@@ -1,7 +1,6 @@
 //! Drain under load: health turns 503 first, then new connections are refused, in-flight
 //! requests all finish; resume undoes it. The admin socket keeps answering throughout.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::harness::{admin_call, fresh_client, url, wait_for, InProcess, TestEnv};
@@ -27,11 +26,7 @@ async fn drain_finishes_in_flight_requests_and_refuses_new_ones() {
             })
         })
         .collect();
-    let state = daemon.state.clone();
-    wait_for("5 requests in flight", Duration::from_secs(10), || async {
-        (state.http.in_flight.load(Ordering::Relaxed) == 5).then_some(())
-    })
-    .await;
+    daemon.wait_in_flight(5).await;
 
     let started = Instant::now();
     let sock = socket.clone();
@@ -118,11 +113,7 @@ async fn drain_reports_what_was_left_at_the_deadline() {
     let addr = daemon.addr;
     let request =
         tokio::spawn(async move { fresh_client().get(url(addr, "/slow?ms=10000")).send().await });
-    let state = daemon.state.clone();
-    wait_for("a request in flight", Duration::from_secs(10), || async {
-        (state.http.in_flight.load(Ordering::Relaxed) == 1).then_some(())
-    })
-    .await;
+    daemon.wait_in_flight(1).await;
     let answer = admin_call(
         &env.path("admin.sock"),
         serde_json::json!({"cmd": "drain", "args": {"deadline_secs": 1}}),

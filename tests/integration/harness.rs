@@ -117,6 +117,18 @@ impl TestEnv {
         env
     }
 
+    /// Points the daemon at a port where nothing listens, giving up after `deadline_secs`.
+    /// Returns that port.
+    pub fn set_unreachable_database(&mut self, credentials: &str, deadline_secs: i64) -> u16 {
+        let port = closed_port();
+        self.set(
+            "database.url",
+            format!("postgres://{credentials}@127.0.0.1:{port}/goated"),
+        );
+        self.set("database.startup_deadline_secs", deadline_secs);
+        port
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -156,6 +168,15 @@ pub fn read_log(path: &Path) -> Vec<serde_json::Value> {
             serde_json::from_str(l).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"))
         })
         .collect()
+}
+
+/// A local TCP port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Polls `f` until it returns `Some`, or panics naming `what` at the deadline.
@@ -349,6 +370,24 @@ impl InProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Waits until exactly `n` requests are being handled.
+    pub async fn wait_in_flight(&self, n: usize) {
+        let state = self.state.clone();
+        wait_for(
+            &format!("{n} requests in flight"),
+            Duration::from_secs(10),
+            || async {
+                (state
+                    .http
+                    .in_flight
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    == n)
+                    .then_some(())
+            },
+        )
+        .await;
     }
 
     /// Requests a stop with `grace` for in-flight work and waits for `run` to return.

@@ -10,7 +10,6 @@ async fn stop_lets_an_in_flight_request_finish_and_refuses_new_connections() {
     let env = TestEnv::new().await;
     let daemon = InProcess::start(&env, test_routes()).await;
     let addr = daemon.addr;
-    let state = daemon.state.clone();
 
     let in_flight = tokio::spawn(async move {
         let resp = fresh_client()
@@ -20,19 +19,7 @@ async fn stop_lets_an_in_flight_request_finish_and_refuses_new_connections() {
             .unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     });
-    wait_for(
-        "the slow request to be in flight",
-        Duration::from_secs(5),
-        || async {
-            (state
-                .http
-                .in_flight
-                .load(std::sync::atomic::Ordering::Relaxed)
-                == 1)
-                .then_some(())
-        },
-    )
-    .await;
+    daemon.wait_in_flight(1).await;
 
     let stopping = tokio::spawn(daemon.stop(Duration::from_secs(10)));
     wait_for("the listener to close", Duration::from_secs(5), || async {
@@ -54,22 +41,9 @@ async fn stop_deadline_cuts_requests_that_overrun_it() {
     let env = TestEnv::new().await;
     let daemon = InProcess::start(&env, test_routes()).await;
     let addr = daemon.addr;
-    let state = daemon.state.clone();
     let in_flight =
         tokio::spawn(async move { fresh_client().get(url(addr, "/slow?ms=20000")).send().await });
-    wait_for(
-        "the slow request to be in flight",
-        Duration::from_secs(5),
-        || async {
-            (state
-                .http
-                .in_flight
-                .load(std::sync::atomic::Ordering::Relaxed)
-                == 1)
-                .then_some(())
-        },
-    )
-    .await;
+    daemon.wait_in_flight(1).await;
     daemon
         .stop(Duration::from_millis(300))
         .await

@@ -29,18 +29,8 @@ async fn port_in_use_fails_clearly_and_leaves_the_holder_alone() {
 
 #[tokio::test]
 async fn unreachable_database_gives_up_at_the_deadline_with_one_clear_line() {
-    // A port with nothing listening.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut env = TestEnv::new().await;
-    env.set(
-        "database.url",
-        format!("postgres://gv:topsecretpw@127.0.0.1:{closed}/goated"),
-    );
-    env.set("database.startup_deadline_secs", 2);
+    let closed = env.set_unreachable_database("gv:topsecretpw", 2);
     let mut daemon = Daemon::spawn(&env, &[]);
     let status = daemon.wait_exit(Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(1));

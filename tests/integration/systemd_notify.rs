@@ -95,17 +95,8 @@ async fn notifications_follow_the_lifecycle() {
 
 #[tokio::test]
 async fn no_ready_while_the_database_is_unreachable() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut env = TestEnv::new().await;
-    env.set(
-        "database.url",
-        format!("postgres://postgres@127.0.0.1:{closed}/none"),
-    );
-    env.set("database.startup_deadline_secs", 2);
+    env.set_unreachable_database("postgres", 2);
     let mut supervisor = FakeSupervisor::new(&env);
     let notify = supervisor.path.to_str().unwrap().to_string();
     let mut daemon = Daemon::spawn(&env, &[("NOTIFY_SOCKET", &notify)]);
@@ -128,17 +119,8 @@ async fn no_ready_while_the_database_is_unreachable() {
 
 #[tokio::test]
 async fn a_stop_during_start_up_is_obeyed() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut env = TestEnv::new().await;
-    env.set(
-        "database.url",
-        format!("postgres://postgres@127.0.0.1:{closed}/none"),
-    );
-    env.set("database.startup_deadline_secs", 600);
+    env.set_unreachable_database("postgres", 600);
     let mut supervisor = FakeSupervisor::new(&env);
     let notify = supervisor.path.to_str().unwrap().to_string();
     let mut daemon = Daemon::spawn(&env, &[("NOTIFY_SOCKET", &notify)]);
