@@ -255,7 +255,10 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     let admin_task = tokio::spawn(crate::admin::serve(admin_listener, state.clone()));
     notifier.status("starting: loading the leaderboard");
     crate::upstream::sync::close_due_races(&state).await;
-    let listener_task = tokio::spawn(crate::upstream::sync::listener(state.clone()));
+    // Serve the stored data from the first request on.
+    let mut loaded = None;
+    crate::upstream::sync::reload(&state, &mut loaded, &log, false).await;
+    let listener_task = tokio::spawn(crate::upstream::sync::listener(state.clone(), loaded));
     let poller_task = tokio::spawn(crate::upstream::sync::poller(state.clone()));
 
     let endpoint = crate::http::endpoint(routes, state.clone());

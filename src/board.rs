@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::domain::leaderboard::Rankings;
+use crate::domain::leaderboard::{Player, Rankings};
+use crate::domain::race::Standing;
 
 /// Most cached responses per snapshot (distinct page/limit/period combinations).
 const CACHE_ENTRIES: usize = 4096;
@@ -41,18 +42,82 @@ impl Cached {
     }
 }
 
+/// The stored standings of the race the data belongs to.
+#[derive(Debug, Default)]
+pub struct RaceData {
+    pub id: String,
+    /// Players with their race wager in `this_month`.
+    pub players: Vec<Player>,
+}
+
 /// One version of the served data.
 pub struct Snapshot {
     /// Changes whenever anything served changes (new data, staleness, a config reload).
     pub generation: u64,
+    /// The sync that brought this data (syncs that change nothing keep the snapshot).
     pub sync: Option<SyncInfo>,
     pub rankings: Arc<Rankings>,
+    pub race: Arc<RaceData>,
     /// Why the data may be out of date (the last sync failed), if it may.
     pub stale: Option<String>,
+    /// The race standings with prizes, computed on first use.
+    standings: std::sync::OnceLock<Arc<Vec<Standing>>>,
     cache: Mutex<HashMap<String, Arc<Cached>>>,
+    /// Responses that change with the clock (one entry per slot, replaced when its key moves).
+    timed: Mutex<HashMap<&'static str, (String, Arc<Cached>)>>,
 }
 
 impl Snapshot {
+    fn new(
+        generation: u64,
+        sync: Option<SyncInfo>,
+        rankings: Arc<Rankings>,
+        race: Arc<RaceData>,
+        stale: Option<String>,
+    ) -> Self {
+        Self {
+            generation,
+            sync,
+            rankings,
+            race,
+            stale,
+            standings: Default::default(),
+            cache: Mutex::default(),
+            timed: Mutex::default(),
+        }
+    }
+
+    /// The race standings, built by `build` once per snapshot.
+    pub fn standings(&self, build: impl FnOnce(&Snapshot) -> Vec<Standing>) -> Arc<Vec<Standing>> {
+        self.standings.get_or_init(|| Arc::new(build(self))).clone()
+    }
+
+    /// Like [`Snapshot::cached`] for a response that depends on the time: `slot` keeps only the
+    /// entry for the latest `key`.
+    pub fn cached_timed(
+        &self,
+        slot: &'static str,
+        key: String,
+        build: impl FnOnce(&Snapshot) -> Bytes,
+    ) -> Arc<Cached> {
+        if let Some((k, hit)) = self
+            .timed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(slot)
+        {
+            if *k == key {
+                return hit.clone();
+            }
+        }
+        let fresh = Arc::new(Cached::new(build(self)));
+        self.timed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(slot, (key, fresh.clone()));
+        fresh
+    }
+
     /// The cached response under `key`, built by `build` the first time.
     pub fn cached(&self, key: &str, build: impl FnOnce(&Snapshot) -> Bytes) -> Arc<Cached> {
         if let Some(hit) = self
@@ -82,19 +147,22 @@ impl Snapshot {
 pub struct Board {
     current: ArcSwap<Snapshot>,
     generations: AtomicU64,
+    /// The newest successful sync, changed data or not (freshness for health).
+    last_sync: Mutex<Option<SyncInfo>>,
 }
 
 impl Default for Board {
     fn default() -> Self {
         Self {
-            current: ArcSwap::from_pointee(Snapshot {
-                generation: 0,
-                sync: None,
-                rankings: Arc::new(Rankings::default()),
-                stale: None,
-                cache: Mutex::default(),
-            }),
+            current: ArcSwap::from_pointee(Snapshot::new(
+                0,
+                None,
+                Arc::new(Rankings::default()),
+                Arc::default(),
+                None,
+            )),
             generations: AtomicU64::new(0),
+            last_sync: Mutex::default(),
         }
     }
 }
@@ -104,33 +172,59 @@ impl Board {
         self.current.load_full()
     }
 
-    fn publish(&self, sync: Option<SyncInfo>, rankings: Arc<Rankings>, stale: Option<String>) {
+    fn publish(
+        &self,
+        sync: Option<SyncInfo>,
+        rankings: Arc<Rankings>,
+        race: Arc<RaceData>,
+        stale: Option<String>,
+    ) {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
-        self.current.store(Arc::new(Snapshot {
-            generation,
-            sync,
-            rankings,
-            stale,
-            cache: Mutex::default(),
-        }));
+        self.current.store(Arc::new(Snapshot::new(
+            generation, sync, rankings, race, stale,
+        )));
     }
 
     /// New data from a sync; clears staleness.
-    pub fn replace(&self, sync: SyncInfo, rankings: Rankings) {
-        self.publish(Some(sync), Arc::new(rankings), None);
+    pub fn replace(&self, sync: SyncInfo, rankings: Rankings, race: RaceData) {
+        self.touch(sync.clone());
+        self.publish(Some(sync), Arc::new(rankings), Arc::new(race), None);
+    }
+
+    /// A successful sync that changed nothing: the data is fresh, the snapshot stays.
+    pub fn touch(&self, sync: SyncInfo) {
+        *self.last_sync.lock().unwrap_or_else(|p| p.into_inner()) = Some(sync);
+        self.set_stale(None);
+    }
+
+    pub fn last_sync(&self) -> Option<SyncInfo> {
+        self.last_sync
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Marks the data stale (or fresh again with `None`) without changing it.
     pub fn set_stale(&self, reason: Option<String>) {
         let cur = self.snapshot();
         if cur.stale != reason {
-            self.publish(cur.sync.clone(), cur.rankings.clone(), reason);
+            self.publish(
+                cur.sync.clone(),
+                cur.rankings.clone(),
+                cur.race.clone(),
+                reason,
+            );
         }
     }
 
     /// Drops cached responses (after a reload changed how they are built).
     pub fn refresh(&self) {
         let cur = self.snapshot();
-        self.publish(cur.sync.clone(), cur.rankings.clone(), cur.stale.clone());
+        self.publish(
+            cur.sync.clone(),
+            cur.rankings.clone(),
+            cur.race.clone(),
+            cur.stale.clone(),
+        );
     }
 }

@@ -29,7 +29,9 @@ pub mod exit {
                   WebSocket live updates and the Telegram webhook, backed by PostgreSQL.\n\n\
                   Configuration: /etc/goatedvips/goatedvips.toml (or --config), overridden by environment \
                   variables GOATEDVIPS_<SECTION>__<KEY> and the legacy names PORT, HOST, DATABASE_URL, \
-                  SESSION_SECRET, TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET, ALLOWED_ORIGINS, NODE_ENV.\n\n\
+                  SESSION_SECRET, TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET, ALLOWED_ORIGINS, NODE_ENV, \
+                  GOATED_API_TOKEN; the same variables are read from /etc/goatedvips/secrets.env \
+                  (GOATEDVIPS_ENV_FILE to change, empty for none) on start and reload.\n\n\
                   Exit codes: 0 ok, 1 runtime failure, 2 usage error, 78 invalid configuration."
 )]
 pub struct Cli {

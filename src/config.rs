@@ -447,6 +447,8 @@ pub enum Origin {
     Default,
     File(PathBuf),
     Env(String),
+    /// A `KEY=VALUE` line of the environment file (`/etc/goatedvips/secrets.env`).
+    EnvFile(PathBuf, String),
 }
 
 impl fmt::Display for Origin {
@@ -455,6 +457,7 @@ impl fmt::Display for Origin {
             Origin::Default => write!(f, "built-in default"),
             Origin::File(p) => write!(f, "{}", p.display()),
             Origin::Env(var) => write!(f, "environment variable {var}"),
+            Origin::EnvFile(path, var) => write!(f, "{var} in {}", path.display()),
         }
     }
 }
@@ -515,10 +518,70 @@ impl ConfigSource {
     }
 }
 
-/// Loads the configuration from `source` and the process environment.
+/// The environment file read on every load (and so on every reload), unless
+/// `GOATEDVIPS_ENV_FILE` names another one (empty: none).
+pub const DEFAULT_ENV_FILE: &str = "/etc/goatedvips/secrets.env";
+
+/// Loads the configuration from `source`, the environment file and the process environment.
+///
+/// The daemon reads the environment file itself rather than through systemd's
+/// `EnvironmentFile=`, so that a token or secret changed there is picked up by a reload.
+/// Variables of the process environment win over the file's.
 pub fn load(source: &ConfigSource) -> Result<LoadedConfig, ConfigErrors> {
     let env: HashMap<String, String> = std::env::vars().collect();
     load_with_env(source, &env)
+}
+
+/// Parses `KEY=VALUE` lines (blank lines, `#` comments and `export ` allowed; values may be
+/// quoted).
+pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let l = l.strip_prefix("export ").unwrap_or(l);
+            let (k, v) = l.split_once('=')?;
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+                .unwrap_or(v);
+            Some((k.trim().to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Adds the environment file's variables to `env` (the process's win); returns their origins.
+fn read_env_file(
+    env: &mut HashMap<String, String>,
+) -> Result<HashMap<String, Origin>, ConfigError> {
+    let (path, required) = match env.get("GOATEDVIPS_ENV_FILE") {
+        Some(p) if p.is_empty() => return Ok(HashMap::new()),
+        Some(p) => (PathBuf::from(p), true),
+        None => (PathBuf::from(DEFAULT_ENV_FILE), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            return Ok(HashMap::new())
+        }
+        Err(e) => {
+            return Err(ConfigError {
+                key: String::new(),
+                origin: Origin::File(path),
+                message: format!("cannot read the environment file: {e}"),
+            })
+        }
+    };
+    let mut origins = HashMap::new();
+    for (k, v) in parse_env_file(&text) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = env.entry(k.clone()) {
+            origins.insert(k.clone(), Origin::EnvFile(path.clone(), k));
+            slot.insert(v);
+        }
+    }
+    Ok(origins)
 }
 
 /// Loads the configuration from `source` and the given environment (testable).
@@ -552,7 +615,9 @@ pub fn load_with_env(
             }
         }
     };
-    let config = build(path.as_deref(), text.as_deref(), env)?;
+    let mut env = env.clone();
+    let env_origins = read_env_file(&mut env).map_err(|e| ConfigErrors(vec![e]))?;
+    let config = build(path.as_deref(), text.as_deref(), &env, &env_origins)?;
     Ok(LoadedConfig {
         config,
         path,
@@ -565,6 +630,7 @@ fn build(
     path: Option<&Path>,
     text: Option<&str>,
     env: &HashMap<String, String>,
+    env_origins: &HashMap<String, Origin>,
 ) -> Result<Config, ConfigErrors> {
     let mut merged = toml::Value::try_from(Config::default()).expect("defaults serialise");
     let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
@@ -584,7 +650,15 @@ fn build(
 
     for (var, key) in LEGACY_ENV {
         if let Some(raw) = env.get(*var) {
-            apply_env(&mut merged, key, var, raw, &mut origins, &mut errors);
+            apply_env(
+                &mut merged,
+                key,
+                var,
+                raw,
+                env_origins,
+                &mut origins,
+                &mut errors,
+            );
         }
     }
     let mut generic: Vec<(&String, &String)> = env
@@ -603,12 +677,23 @@ fn build(
         if lookup(&merged, &key).is_none() {
             errors.push(ConfigError {
                 key: key.clone(),
-                origin: Origin::Env(var.clone()),
+                origin: env_origins
+                    .get(var)
+                    .cloned()
+                    .unwrap_or_else(|| Origin::Env(var.clone())),
                 message: "no such configuration key".into(),
             });
             continue;
         }
-        apply_env(&mut merged, &key, var, raw, &mut origins, &mut errors);
+        apply_env(
+            &mut merged,
+            &key,
+            var,
+            raw,
+            env_origins,
+            &mut origins,
+            &mut errors,
+        );
     }
 
     // Values that fail to deserialise (a port of 70000, a tier without a name …) are each
@@ -791,10 +876,14 @@ fn apply_env(
     key: &str,
     var: &str,
     raw: &str,
+    env_origins: &HashMap<String, Origin>,
     origins: &mut BTreeMap<String, Origin>,
     errors: &mut Vec<ConfigError>,
 ) {
-    let origin = Origin::Env(var.to_string());
+    let origin = env_origins
+        .get(var)
+        .cloned()
+        .unwrap_or_else(|| Origin::Env(var.to_string()));
     let expected = lookup(merged, key).expect("known key").clone();
     let converted = match &expected {
         toml::Value::String(_) => Ok(toml::Value::String(raw.to_string())),
@@ -1103,6 +1192,7 @@ mod tests {
             Some(Path::new("/etc/test.toml")),
             Some(text),
             &env(env_pairs),
+            &HashMap::new(),
         )
     }
 
@@ -1262,6 +1352,53 @@ mod tests {
     }
 
     #[test]
+    fn the_env_file_is_read_and_the_process_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secrets.env");
+        std::fs::write(
+            &file,
+            "# secrets\nexport GOATED_API_TOKEN='tok en'\nPORT=4000\nDATABASE_URL=\"postgres://u@h/db\"\nGOATEDVIPS_LOG__LEVEL=loud\n",
+        )
+        .unwrap();
+        let mut vars = env(&[
+            ("PORT", "5000"),
+            ("GOATEDVIPS_UPSTREAM__AFFILIATE_ID", "gv"),
+        ]);
+        vars.insert("GOATEDVIPS_ENV_FILE".into(), file.display().to_string());
+        let errs = load_with_env(&ConfigSource::Explicit(dir.path().join("none.toml")), &vars);
+        assert!(errs.is_err(), "the config file itself is missing");
+        std::fs::write(dir.path().join("c.toml"), "").unwrap();
+        let errs =
+            load_with_env(&ConfigSource::Explicit(dir.path().join("c.toml")), &vars).unwrap_err();
+        assert_eq!(
+            errs.to_string(),
+            format!("log.level (from GOATEDVIPS_LOG__LEVEL in {}): must be one of trace, debug, info, warning, error, critical", file.display())
+        );
+        std::fs::write(
+            &file,
+            "GOATED_API_TOKEN='tok en'\nPORT=4000\nDATABASE_URL=\"postgres://u@h/db\"\n",
+        )
+        .unwrap();
+        let c = load_with_env(&ConfigSource::Explicit(dir.path().join("c.toml")), &vars)
+            .unwrap()
+            .config;
+        assert_eq!(c.upstream.token, "tok en");
+        assert_eq!(c.server.port, 5000, "the process environment wins");
+        assert_eq!(c.database.url, "postgres://u@h/db");
+        vars.insert(
+            "GOATEDVIPS_ENV_FILE".into(),
+            dir.path().join("missing.env").display().to_string(),
+        );
+        let errs =
+            load_with_env(&ConfigSource::Explicit(dir.path().join("c.toml")), &vars).unwrap_err();
+        assert!(
+            errs.to_string()
+                .contains("cannot read the environment file"),
+            "{errs}"
+        );
+    }
+
+    #[test]
     fn production_requires_a_session_secret() {
         let errs = from_text("[server]\nenvironment = \"production\"\n", &[]).unwrap_err();
         assert_eq!(errs.0[0].key, "security.session_secret");
@@ -1279,6 +1416,7 @@ mod shipped_file {
         let c = build(
             Some(Path::new("goatedvips.toml")),
             Some(SHIPPED),
+            &HashMap::new(),
             &HashMap::new(),
         )
         .unwrap();

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 use rust_decimal::Decimal;
+use std::sync::Arc;
 
 use crate::board::Snapshot;
 use crate::config::Config;
@@ -296,17 +297,17 @@ fn participant(s: &Standing) -> Participant {
     }
 }
 
-/// Standings of the race running at `now` from the snapshot (empty when the snapshot was
-/// taken before the race began, e.g. just after a month boundary).
-pub fn live_standings(snap: &Snapshot, cfg: &Config, period: &RacePeriod) -> Vec<Standing> {
-    let in_race = snap
-        .updated_at()
-        .is_some_and(|t| t >= period.start && t < period.end);
-    if !in_race {
-        return Vec::new();
+/// Standings of the race `period` with prizes: the stored race standings the snapshot carries
+/// (what the race will be closed from), or none when the data is from another race (just
+/// after a month boundary).
+pub fn live_standings(snap: &Snapshot, cfg: &Config, period: &RacePeriod) -> Arc<Vec<Standing>> {
+    if snap.race.id != period.id {
+        return Arc::default();
     }
-    let payouts = distribution(cfg.race.prize_pool, &cfg.race.prize_percentages);
-    standings(&snap.rankings.players, cfg.race.min_wager, &payouts)
+    snap.standings(|s| {
+        let payouts = distribution(cfg.race.prize_pool, &cfg.race.prize_percentages);
+        standings(&s.race.players, cfg.race.min_wager, &payouts)
+    })
 }
 
 pub fn current_race(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>) -> RaceView {
@@ -335,9 +336,8 @@ pub fn current_race(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>) -> RaceVi
     }
 }
 
-pub fn closed_race(race: &ClosedRace, cfg: &Config, now: DateTime<Utc>) -> RaceView {
-    let percentages: Vec<Decimal> = cfg.race.prize_percentages.clone();
-    let payouts = distribution(race.prize_pool.0, &percentages);
+pub fn closed_race(race: &ClosedRace, now: DateTime<Utc>) -> RaceView {
+    let payouts = distribution(race.prize_pool.0, &race.prize_percentages);
     RaceView {
         id: race.id.clone(),
         status: RacePeriod {

@@ -39,16 +39,16 @@ impl Hub {
         self.clients.load(Ordering::Relaxed)
     }
 
-    /// `{"type", "seq", "ts", "data"}` with this hub's next sequence number.
-    fn envelope(&self, kind: &str, data: Value) -> String {
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+    /// `{"type", "seq", "ts", "data"}`.
+    fn envelope(&self, kind: &str, seq: u64, data: Value) -> String {
         json!({"type": kind, "seq": seq, "ts": self.clock.now().to_rfc3339(), "data": data})
             .to_string()
     }
 
     /// Sends a message to every client; serialised once.
     pub fn broadcast(&self, kind: &str, data: Value) {
-        let text: Arc<str> = self.envelope(kind, data).into();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let text: Arc<str> = self.envelope(kind, seq, data).into();
         let _ = self.sender.send(text);
     }
 }
@@ -87,8 +87,11 @@ pub async fn serve_client(
     let (mut tx, mut rx) = socket.split();
     let send_timeout = Duration::from_secs(10);
 
+    // CONNECTED carries the sequence number of the last broadcast: the next one is seq + 1,
+    // so a gap in what a client receives always means a missed message.
+    let current = hub.seq.load(Ordering::Relaxed);
     if tx
-        .send(Message::Text(hub.envelope("CONNECTED", hello)))
+        .send(Message::Text(hub.envelope("CONNECTED", current, hello)))
         .await
         .is_err()
     {

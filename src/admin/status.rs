@@ -36,7 +36,8 @@ pub fn run(state: &Arc<AppState>) -> Response {
         "websockets_open": state.ws.clients(),
         "upstream": {
             "sync": state.sync.get(),
-            "data_from": state.board.snapshot().updated_at().map(|t| t.to_rfc3339()),
+            "last_sync": state.board.last_sync().map(|s| s.taken_at.to_rfc3339()),
+            "data_changed_at": state.board.snapshot().updated_at().map(|t| t.to_rfc3339()),
             "stale": state.board.snapshot().stale.clone(),
             "players": state.board.snapshot().rankings.len(),
         },

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use tokio_postgres::GenericClient;
 
 use super::{error_text, DbError, Pool};
+use crate::config::RaceConfig;
 use crate::domain::leaderboard::{Player, Wagers};
 use crate::domain::race::RacePeriod;
 use crate::domain::Amount;
@@ -52,7 +53,8 @@ fn columns(players: &[Player]) -> Columns {
 }
 
 /// Stores one sync in one transaction: the sync record, every player's latest figures, the
-/// standings of the race running at `taken_at`, and a notification to every instance.
+/// standings and prize settings of the race running at `taken_at`, and a notification to
+/// every instance.
 pub async fn store_sync(
     pool: &Pool,
     taken_at: DateTime<Utc>,
@@ -60,7 +62,7 @@ pub async fn store_sync(
     players: &[Player],
     duration_ms: i32,
     race: &RacePeriod,
-    timezone: &str,
+    settings: &RaceConfig,
 ) -> Result<i64, DbError> {
     let mut conn = conn(pool).await?;
     let tx = conn.transaction().await.map_err(q)?;
@@ -83,20 +85,45 @@ pub async fn store_sync(
     )
     .await
     .map_err(q)?;
+    // The prize settings follow the configuration while the race runs; closing freezes them.
     tx.execute(
-        "INSERT INTO races (id, starts_at, ends_at, timezone) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-        &[&race.id, &race.start, &race.end, &timezone],
+        "INSERT INTO races (id, starts_at, ends_at, timezone, prize_pool, currency, prize_percentages, min_wager)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET prize_pool = EXCLUDED.prize_pool, currency = EXCLUDED.currency,
+             prize_percentages = EXCLUDED.prize_percentages, min_wager = EXCLUDED.min_wager
+         WHERE races.closed_at IS NULL",
+        &[
+            &race.id,
+            &race.start,
+            &race.end,
+            &settings.timezone,
+            &settings.prize_pool,
+            &settings.currency,
+            &settings.prize_percentages,
+            &settings.min_wager,
+        ],
+    )
+    .await
+    .map_err(q)?;
+    // Players gone from the document are out of the race (they must not be paid from an old row).
+    tx.execute(
+        "DELETE FROM race_standings WHERE race_id = $1 AND NOT (uid = ANY($2))
+         AND EXISTS (SELECT 1 FROM races WHERE id = $1 AND closed_at IS NULL)",
+        &[&race.id, &c.uid],
     )
     .await
     .map_err(q)?;
     // A race already closed (a late sync from a slow instance) keeps its final standings.
+    // A month-to-date wager never goes down within a race: when the upstream's month starts
+    // before the race's (another time zone), its reset does not wipe the race.
     tx.execute(
         "INSERT INTO race_standings (race_id, uid, name, today, this_week, wagered, all_time, sync_id, taken_at)
          SELECT $1, u, n, t, w, m, a, $8, $9
          FROM UNNEST($2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[]) AS x(u, n, t, w, m, a)
          WHERE EXISTS (SELECT 1 FROM races WHERE id = $1 AND closed_at IS NULL)
          ON CONFLICT (race_id, uid) DO UPDATE SET name = EXCLUDED.name, today = EXCLUDED.today,
-             this_week = EXCLUDED.this_week, wagered = EXCLUDED.wagered, all_time = EXCLUDED.all_time,
+             this_week = EXCLUDED.this_week, wagered = GREATEST(race_standings.wagered, EXCLUDED.wagered),
+             all_time = EXCLUDED.all_time,
              sync_id = EXCLUDED.sync_id, taken_at = EXCLUDED.taken_at",
         &[&race.id, &c.uid, &c.name, &c.today, &c.week, &c.month, &c.all, &sync_id, &taken_at],
     )
@@ -149,7 +176,7 @@ pub async fn load_latest(pool: &Pool) -> Result<Option<StoredSnapshot>, DbError>
     let sync_id: i64 = sync.get(0);
     let rows = conn
         .query(
-            "SELECT uid, name, today, this_week, this_month, all_time FROM players WHERE sync_id = $1",
+            "SELECT uid, name, today, this_week, this_month, all_time FROM players WHERE sync_id = $1 ORDER BY uid",
             &[&sync_id],
         )
         .await
@@ -169,7 +196,7 @@ pub async fn race_standings<C: GenericClient>(
 ) -> Result<Vec<Player>, DbError> {
     let rows = client
         .query(
-            "SELECT uid, name, today, this_week, wagered, all_time FROM race_standings WHERE race_id = $1",
+            "SELECT uid, name, today, this_week, wagered, all_time FROM race_standings WHERE race_id = $1 ORDER BY uid",
             &[&race_id],
         )
         .await

@@ -53,18 +53,28 @@ pub async fn close_due(
     }
     let due = tx
         .query(
-            "SELECT id, ends_at FROM races WHERE closed_at IS NULL AND ends_at <= $1 ORDER BY id FOR UPDATE",
+            "SELECT id, ends_at, prize_pool, currency, prize_percentages, min_wager
+             FROM races WHERE closed_at IS NULL AND ends_at <= $1 ORDER BY id FOR UPDATE",
             &[&now],
         )
         .await
         .map_err(q)?;
-    let payouts = distribution(cfg.prize_pool, &cfg.prize_percentages);
     let mut closed = Vec::new();
     for row in due {
         let id: String = row.get(0);
         let ends_at: DateTime<Utc> = row.get(1);
+        // The settings the race ran with (rows from before they were recorded: the config).
+        let pool: Decimal = row.get::<_, Option<Decimal>>(2).unwrap_or(cfg.prize_pool);
+        let currency: String = row
+            .get::<_, Option<String>>(3)
+            .unwrap_or_else(|| cfg.currency.clone());
+        let percentages: Vec<Decimal> = row
+            .get::<_, Option<Vec<Decimal>>>(4)
+            .unwrap_or_else(|| cfg.prize_percentages.clone());
+        let min_wager: Decimal = row.get::<_, Option<Decimal>>(5).unwrap_or(cfg.min_wager);
+        let payouts = distribution(pool, &percentages);
         let players = race_standings(&tx, &id).await?;
-        let places = standings(&players, cfg.min_wager, &payouts);
+        let places = standings(&players, min_wager, &payouts);
         let total: Decimal = places.iter().map(|s| s.wagered.0).sum();
         for s in &places {
             tx.execute(
@@ -80,17 +90,20 @@ pub async fn close_due(
                 "UPDATE races SET closed_at = $2, closed_by = $3, closed_late = $4,
                     final_sync_id = (SELECT max(sync_id) FROM race_standings WHERE race_id = $1),
                     final_taken_at = (SELECT max(taken_at) FROM race_standings WHERE race_id = $1),
-                    prize_pool = $5, currency = $6, total_wagered = $7, participant_count = $8
+                    prize_pool = $5, currency = $6, total_wagered = $7, participant_count = $8,
+                    prize_percentages = $9, min_wager = $10
                  WHERE id = $1 AND closed_at IS NULL",
                 &[
                     &id,
                     &now,
                     &closer,
                     &late,
-                    &cfg.prize_pool,
-                    &cfg.currency,
+                    &pool,
+                    &currency,
                     &total,
                     &(places.len() as i32),
+                    &percentages,
+                    &min_wager,
                 ],
             )
             .await
@@ -124,6 +137,8 @@ pub struct ClosedRace {
     pub currency: String,
     pub total_wagered: Amount,
     pub participant_count: i32,
+    /// The percentages the race paid (as configured while it ran).
+    pub prize_percentages: Vec<Decimal>,
     pub results: Vec<ResultRow>,
 }
 
@@ -138,7 +153,7 @@ pub struct ResultRow {
 
 const RACE_COLUMNS: &str =
     "id, starts_at, ends_at, closed_at, coalesce(closed_late, false), final_taken_at, \
-     prize_pool, currency, total_wagered, participant_count";
+     prize_pool, currency, total_wagered, participant_count, coalesce(prize_percentages, '{}')";
 
 fn race_from_row(r: &tokio_postgres::Row) -> ClosedRace {
     ClosedRace {
@@ -152,6 +167,7 @@ fn race_from_row(r: &tokio_postgres::Row) -> ClosedRace {
         currency: r.get(7),
         total_wagered: Amount(r.get(8)),
         participant_count: r.get(9),
+        prize_percentages: r.get(10),
         results: Vec::new(),
     }
 }

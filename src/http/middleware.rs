@@ -83,44 +83,46 @@ async fn enforce_body_limit(req: &mut Request, limit: usize) -> Result<(), ApiEr
     Ok(())
 }
 
-/// Turns any non-JSON error answer (poem's plain-text 404, 405, parse errors …) into the JSON shape.
+fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// Makes every error answer JSON. Answers that already are (the handlers' own errors, with
+/// their specific messages) pass through; poem's plain-text ones (unknown route, wrong method,
+/// unparsable parameters or body) are rewritten, keeping their message and headers.
 fn normalise(result: poem::Result<Response>) -> Response {
-    match result {
-        Ok(resp) => {
-            let status = resp.status();
-            let is_json = resp
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("application/json"));
-            if (status.is_client_error() || status.is_server_error()) && !is_json {
-                let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
-                let mut json = ApiError::from_status(status, reason).into_response();
-                // Keep headers such as Allow or Retry-After.
-                for (name, value) in resp.headers() {
-                    if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                        json.headers_mut().insert(name.clone(), value.clone());
-                    }
-                }
-                json
-            } else {
-                resp
-            }
-        }
+    let (resp, message) = match result {
+        Ok(resp) => (resp, None),
         Err(err) => {
-            let status = err.status();
-            let message = match status {
-                StatusCode::NOT_FOUND => {
-                    "no such endpoint; the API is described at /openapi.json".to_string()
-                }
-                StatusCode::METHOD_NOT_ALLOWED => {
-                    "method not allowed for this endpoint".to_string()
-                }
-                _ => err.to_string(),
-            };
-            ApiError::from_status(status, message).into_response()
+            let message = err.to_string();
+            (err.into_response(), Some(message))
+        }
+    };
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(&resp) {
+        return resp;
+    }
+    let message = match status {
+        // Only routing produces plain-text 404/405: handlers answer JSON.
+        StatusCode::NOT_FOUND => {
+            "no such endpoint; the API is described at /openapi.json".to_string()
+        }
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed for this endpoint".to_string(),
+        _ => message
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase()),
+    };
+    let mut json = ApiError::from_status(status, message).into_response();
+    // Keep headers such as Allow or Retry-After.
+    for (name, value) in resp.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().insert(name.clone(), value.clone());
         }
     }
+    json
 }
 
 impl<E: Endpoint> Endpoint for FrontlineEndpoint<E> {

@@ -52,7 +52,13 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
         log: state.log.new(slog::o!("component" => "http")),
         config: state.config_handle(),
     };
-    server::share(route.data(state).with(frontline))
+    // A panic in a handler becomes a 500 (made JSON by the frontline), not a dropped connection.
+    server::share(
+        route
+            .data(state)
+            .with(poem::middleware::CatchPanic::new())
+            .with(frontline),
+    )
 }
 
 /// `GET /ws` (and `/ws/leaderboard` for the old client): live updates over WebSocket.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use super::client::{FetchError, GoatedClient};
 use super::{demo, document};
 use crate::app::AppState;
-use crate::board::SyncInfo;
+use crate::board::{RaceData, SyncInfo};
 use crate::config::{Config, SourceKind};
 use crate::db::{self, leaderboard, races};
 use crate::domain::leaderboard::{Player, Rankings};
@@ -108,7 +108,7 @@ async fn sync_once(state: &AppState, client: &GoatedClient) -> Result<i64, SyncE
         &players,
         duration_ms,
         &race,
-        &cfg.race.timezone,
+        &cfg.race,
     )
     .await?)
 }
@@ -261,58 +261,75 @@ pub fn backoff(interval_secs: u64, max_secs: u64, failures: u32) -> Duration {
     )
 }
 
-fn digest(players: &[Player]) -> [u8; 32] {
+fn digest(race_id: &str, players: &[Player], race: &[Player]) -> [u8; 32] {
     let mut h = Sha256::new();
-    for p in players {
-        h.update(p.uid.as_bytes());
-        h.update([0]);
-        h.update(p.name.as_bytes());
-        for a in [
-            p.wagered.today,
-            p.wagered.this_week,
-            p.wagered.this_month,
-            p.wagered.all_time,
-        ] {
-            h.update(a.to_string().as_bytes());
+    h.update(race_id.as_bytes());
+    for list in [players, race] {
+        h.update([0xff]);
+        for p in list {
+            h.update(p.uid.as_bytes());
             h.update([0]);
+            h.update(p.name.as_bytes());
+            for a in [
+                p.wagered.today,
+                p.wagered.this_week,
+                p.wagered.this_month,
+                p.wagered.all_time,
+            ] {
+                h.update(a.to_string().as_bytes());
+                h.update([0]);
+            }
         }
     }
     h.finalize().into()
 }
 
-/// Loads the newest stored snapshot into the board; broadcasts when anything changed.
-async fn reload(state: &AppState, last: &mut Option<[u8; 32]>, log: &Logger) {
-    let stored = match leaderboard::load_latest(&state.pool).await {
-        Ok(Some(s)) => s,
+/// Loads the newest stored sync into the board. A sync that changed nothing only refreshes
+/// the data's freshness (same snapshot, same ETags, no broadcast); one that changed anything
+/// replaces the snapshot and, with `broadcast`, is pushed to WebSocket clients.
+pub async fn reload(state: &AppState, last: &mut Option<[u8; 32]>, log: &Logger, broadcast: bool) {
+    let loaded = async {
+        let stored = leaderboard::load_latest(&state.pool).await?;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        let race_id = RacePeriod::containing(state.config().config.race.tz(), stored.taken_at).id;
+        let conn = leaderboard::conn(&state.pool).await?;
+        let race = leaderboard::race_standings(&*conn, &race_id).await?;
+        Ok::<_, db::DbError>(Some((stored, race_id, race)))
+    };
+    let (stored, race_id, race) = match loaded.await {
+        Ok(Some(x)) => x,
         Ok(None) => return,
         Err(e) => {
             error!(log, "cannot load the latest snapshot"; "error" => %e);
             return;
         }
     };
-    let fingerprint = digest(&stored.players);
-    let changed = last.as_ref() != Some(&fingerprint);
+    let sync = SyncInfo {
+        id: stored.sync_id,
+        taken_at: stored.taken_at,
+        source: stored.source.clone(),
+    };
+    let fingerprint = digest(&race_id, &stored.players, &race);
+    if last.as_ref() == Some(&fingerprint) {
+        state.board.touch(sync);
+        return;
+    }
     *last = Some(fingerprint);
-    let rankings = tokio::task::spawn_blocking(move || {
-        (
-            Rankings::new(stored.players),
-            stored.sync_id,
-            stored.taken_at,
-            stored.source,
-        )
-    })
-    .await
-    .expect("ranking does not panic");
-    let (rankings, id, taken_at, source) = rankings;
+    let players = stored.players;
+    let rankings = tokio::task::spawn_blocking(move || Rankings::new(players))
+        .await
+        .expect("ranking does not panic");
     state.board.replace(
-        SyncInfo {
-            id,
-            taken_at,
-            source,
-        },
+        sync,
         rankings,
+        RaceData {
+            id: race_id,
+            players: race,
+        },
     );
-    if changed {
+    if broadcast {
         let snap = state.board.snapshot();
         let cfg = state.config().config.clone();
         let now = state.clock.now();
@@ -326,12 +343,27 @@ async fn reload(state: &AppState, last: &mut Option<[u8; 32]>, log: &Logger) {
     }
 }
 
+/// On instances that do not poll: data older than a few poll intervals is marked stale (the
+/// polling instance may be failing; only it knows why).
+fn check_freshness(state: &AppState) {
+    let cfg = state.config().config.clone();
+    let max_age = (cfg.upstream.poll_interval_secs * 3 + cfg.upstream.timeout_secs) as i64;
+    if let Some(sync) = state.board.last_sync() {
+        let age = (state.clock.now() - sync.taken_at).num_seconds();
+        if age > max_age && state.board.snapshot().stale.is_none() {
+            state
+                .board
+                .set_stale(Some(format!("no new data for {age} s")));
+        }
+    }
+}
+
 async fn announce_closed_race(state: &AppState, race_id: &str, log: &Logger) {
     let cfg = state.config().config.clone();
     let places = cfg.race.prize_percentages.len().max(1) as i64;
     match races::closed_race(&state.pool, race_id, places).await {
         Ok(Some(race)) => {
-            let view = crate::views::closed_race(&race, &cfg, state.clock.now());
+            let view = crate::views::closed_race(&race, state.clock.now());
             let winners =
                 poem_openapi::types::ToJSON::to_json(&view.participants).unwrap_or_default();
             state.ws.broadcast(
@@ -344,10 +376,9 @@ async fn announce_closed_race(state: &AppState, race_id: &str, log: &Logger) {
     }
 }
 
-/// The listener task (see the module docs).
-pub async fn listener(state: Arc<AppState>) {
+/// The listener task (see the module docs). `last` fingerprints the data already loaded.
+pub async fn listener(state: Arc<AppState>, mut last: Option<[u8; 32]>) {
     let log = state.log.new(slog::o!("component" => "sync-listener"));
-    let mut last: Option<[u8; 32]> = None;
     loop {
         let pg: tokio_postgres::Config = match state.database.url.parse() {
             Ok(c) => c,
@@ -377,17 +408,22 @@ pub async fn listener(state: Arc<AppState>) {
                     warn!(log, "LISTEN failed; retrying"; "error" => db::error_text(&e));
                 } else {
                     // Anything missed while not listening: load the newest now.
-                    reload(&state, &mut last, &log).await;
+                    reload(&state, &mut last, &log, true).await;
+                    let mut freshness = tokio::time::interval(Duration::from_secs(5));
                     loop {
                         let next = tokio::select! {
                             n = rx.recv() => n,
+                            _ = freshness.tick() => {
+                                check_freshness(&state);
+                                continue;
+                            }
                             _ = state.lifecycle.stopped() => { driver.abort(); return; }
                         };
                         let Some((channel, payload)) = next else {
                             break;
                         };
                         if channel == leaderboard::SYNC_CHANNEL {
-                            reload(&state, &mut last, &log).await;
+                            reload(&state, &mut last, &log, true).await;
                         } else if channel == races::RACE_CHANNEL {
                             announce_closed_race(&state, &payload, &log).await;
                         }

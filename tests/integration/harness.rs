@@ -201,6 +201,8 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     cmd.args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Hermetic: never read the machine's /etc/goatedvips/secrets.env.
+        .env("GOATEDVIPS_ENV_FILE", "")
         .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
@@ -339,7 +341,8 @@ impl InProcess {
     ) -> Self {
         let path = env.write_config();
         let source = ConfigSource::Explicit(path);
-        let loaded = config::load_with_env(&source, &HashMap::new()).expect("valid test config");
+        let hermetic = HashMap::from([("GOATEDVIPS_ENV_FILE".to_string(), String::new())]);
+        let loaded = config::load_with_env(&source, &hermetic).expect("valid test config");
         let mut log_cfg = loaded.config.log.clone();
         log_cfg.stderr = false;
         let logging = goatedvips::logging::init(&log_cfg, loaded.config.log_level()).unwrap();

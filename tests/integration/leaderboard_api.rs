@@ -200,6 +200,7 @@ async fn players_tiers_and_search() {
     let (status, missing) = get_json(addr, "/api/players/nobody").await;
     assert_eq!(status, 404);
     assert_eq!(missing["error"]["code"], "not_found");
+    assert_eq!(missing["error"]["message"], "no player with uid \"nobody\"");
 
     let (_, found) = get_json(addr, "/api/players?search=TIE_").await;
     let names: Vec<&str> = found["results"]
@@ -213,6 +214,11 @@ async fn players_tiers_and_search() {
     assert_eq!(one["truncated"], true);
     let (status, _) = get_json(addr, "/api/players?search=").await;
     assert_eq!(status, 400);
+    let (status, body) = get_json(addr, "/api/players?search=%20%20").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
     let (status, _) = get_json(addr, "/api/players").await;
     assert_eq!(status, 400);
 }

@@ -106,6 +106,17 @@ async fn a_running_daemon_closes_the_month_from_the_last_sync_before_the_end() {
         (400, Some("invalid_request"))
     );
 
+    // A new prize pool for December does not rewrite November.
+    env.set("race.prize_pool", 9000);
+    env.write_config();
+    daemon.state.reload().expect("valid config");
+    let (_, after) = get_json(addr, "/api/wager-races/previous").await;
+    assert_eq!(after["prize_pool"], 5000);
+    assert_eq!(after["distribution"], previous["distribution"]);
+    assert_eq!(after["participants"], previous["participants"]);
+    let (_, current) = get_json(addr, "/api/wager-races/current").await;
+    assert_eq!(current["prize_pool"], 9000);
+
     // Later syncs do not touch the closed race.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
@@ -244,5 +255,82 @@ async fn prize_arithmetic_is_exact_and_positions_show_the_gap() {
     );
     let (status, _) = get_json(addr, "/api/wager-races/current/position").await;
     assert_eq!(status, 400);
+    daemon.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_player_gone_from_the_document_before_the_end_is_not_paid() {
+    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
+    let mut env = TestEnv::new().await;
+    fake.configure(&mut env);
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 20, 0, 0).unwrap());
+    let daemon = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
+    wait_for_players(daemon.addr, 12).await;
+    let mut doc: serde_json::Value = serde_json::from_slice(&november_doc()).unwrap();
+    doc["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r["name"] != "big_bertha");
+    fake.set(FakeMode::Body(doc.to_string().into_bytes()));
+    wait_for_players(daemon.addr, 11).await;
+    let (_, live) = get_json(daemon.addr, "/api/wager-races/current").await;
+    assert_eq!(live["participants"][0]["name"], "emoji🐐king");
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 1).unwrap());
+    let closed = wait_for("November closed", Duration::from_secs(20), || async {
+        let (status, body) = get_json(daemon.addr, "/api/wager-races/previous").await;
+        (status == 200).then_some(body)
+    })
+    .await;
+    assert_eq!(closed["participants"][0]["name"], "emoji🐐king");
+    assert_eq!(closed["participant_count"], 9);
+    assert!(closed["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["name"] != "big_bertha"));
+    daemon.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_race_in_another_time_zone_survives_the_upstream_month_reset() {
+    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
+    let mut env = TestEnv::new().await;
+    fake.configure(&mut env);
+    env.set("race.timezone", "America/New_York");
+    // 18:00 on November 30th in New York.
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 23, 0, 0).unwrap());
+    let daemon = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
+    let addr = daemon.addr;
+    wait_for_players(addr, 12).await;
+    // 21:00 in New York, but already December in UTC: the upstream's month restarted.
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap());
+    fake.set(FakeMode::Body(december_doc()));
+    wait_for(
+        "the reset figures to be synced",
+        Duration::from_secs(20),
+        || async {
+            let (_, p) = get_json(addr, "/api/players/aX93kQ2mZp0LrT7vWb1c").await;
+            (p["wagered"]["this_month"] == 777).then_some(())
+        },
+    )
+    .await;
+    let (_, live) = get_json(addr, "/api/wager-races/current").await;
+    assert_eq!(live["id"], "202611");
+    assert_eq!(
+        live["participants"][0]["name"], "big_bertha",
+        "the race keeps its month-to-date figures"
+    );
+    assert_eq!(live["participants"][0]["wagered"], 1500000);
+    // The race ends at midnight in New York (05:00 UTC).
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 5, 0, 1).unwrap());
+    let closed = wait_for("November closed", Duration::from_secs(20), || async {
+        let (status, body) = get_json(addr, "/api/wager-races/previous").await;
+        (status == 200).then_some(body)
+    })
+    .await;
+    assert_eq!(closed["id"], "202611");
+    assert_eq!(closed["participants"][0]["name"], "big_bertha");
+    assert_eq!(closed["participants"][0]["wagered"], 1500000);
+    assert_eq!(closed["participants"][2]["name"], "LuckyLlama");
     daemon.stop(Duration::from_secs(5)).await.unwrap();
 }

@@ -105,7 +105,18 @@ async fn failures_back_off_exponentially_and_a_reloaded_token_recovers() {
     let fake = FakeGoated::start(FakeMode::Body(fixture("leaderboard-small.json"))).await;
     let mut env = TestEnv::new().await;
     fake.configure(&mut env);
-    let mut daemon = Daemon::spawn(&env, &[]);
+    // The token lives in the environment file, as the package sets it up.
+    env.config["upstream"]
+        .as_table_mut()
+        .unwrap()
+        .remove("token");
+    let secrets = env.path("secrets.env");
+    std::fs::write(
+        &secrets,
+        format!("GOATED_API_TOKEN={}\n", crate::harness::FAKE_TOKEN),
+    )
+    .unwrap();
+    let mut daemon = Daemon::spawn(&env, &[("GOATEDVIPS_ENV_FILE", secrets.to_str().unwrap())]);
     let addr = daemon.wait_ready().await;
     wait_for_players(addr, 12).await;
 
@@ -131,9 +142,8 @@ async fn failures_back_off_exponentially_and_a_reloaded_token_recovers() {
         "{check}"
     );
 
-    // The operator puts the new token in the config and reloads: the next poll succeeds.
-    env.set("upstream.token", "rotated-token");
-    env.write_config();
+    // The operator puts the new token in the environment file and reloads: the next poll works.
+    std::fs::write(&secrets, "# rotated\nGOATED_API_TOKEN=rotated-token\n").unwrap();
     assert_eq!(ctl(&env, &["reload"]).code, 0);
     wait_for(
         "recovery with the new token",

@@ -107,7 +107,8 @@ impl HealthApi {
         let snap = state.board.snapshot();
         let cfg = state.config().config.clone();
         let now = state.clock.now();
-        let age = snap.updated_at().map(|t| (now - t).num_seconds().max(0));
+        let last_sync = state.board.last_sync().map(|s| s.taken_at);
+        let age = last_sync.map(|t| (now - t).num_seconds().max(0));
         // Fresh: data present, no failure since, and not older than a few poll intervals.
         let max_age = (cfg.upstream.poll_interval_secs * 3 + cfg.upstream.timeout_secs) as i64;
         let upstream_ok = snap.stale.is_none() && age.is_some_and(|a| a <= max_age);
@@ -118,8 +119,8 @@ impl HealthApi {
             } else {
                 sync.source.as_str()
             },
-            match (snap.updated_at(), age) {
-                (Some(t), Some(a)) => format!("data from {} ({a} s old)", t.to_rfc3339()),
+            match (last_sync, age) {
+                (Some(t), Some(a)) => format!("last sync {} ({a} s ago)", t.to_rfc3339()),
                 _ => "no data yet".to_string(),
             }
         );

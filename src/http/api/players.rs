@@ -40,15 +40,18 @@ impl PlayersApi {
         /// Most results, 1 to 50 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
         limit: Query<Option<u32>>,
-    ) -> SearchResponse {
+    ) -> Result<SearchResponse, ErrorResponse> {
+        if search.0.trim().is_empty() {
+            return Err(ApiError::invalid("search must contain more than spaces").into());
+        }
         let snap = state.board.snapshot();
         let limit = limit.0.unwrap_or(20) as usize;
-        SearchResponse::Ok(Json(views::search(
+        Ok(SearchResponse::Ok(Json(views::search(
             &snap,
             &state.config().config,
             search.0.trim(),
             limit,
-        )))
+        ))))
     }
 
     /// One player: the four wagers, rank in each period, tier with progress, race place.

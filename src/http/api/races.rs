@@ -74,8 +74,7 @@ impl RacesApi {
         let snap = state.board.snapshot();
         let now = state.clock.now();
         // seconds_left changes every second: one serialisation per second at most.
-        let key = format!("race-current:{}", now.timestamp());
-        let cached = snap.cached(&key, |s| {
+        let cached = snap.cached_timed("race-current", now.timestamp().to_string(), |s| {
             to_bytes(&views::current_race(s, &state.config().config, now))
         });
         CachedResponse::answer(Validated::new(cached, &snap), if_none_match.0.as_deref())
@@ -151,6 +150,7 @@ impl RacesApi {
             .map_err(db_error)?;
         let now = state.clock.now();
         let paid = cfg.race.prize_percentages.len().max(1) as i64;
+        // (A race paid as many places as it had percentages; the current count is a fair cap.)
         let mut views_out = Vec::with_capacity(races.len());
         for race in races {
             // The list shows the paid places; /api/wager-races/{id} has the full standings.
@@ -158,7 +158,7 @@ impl RacesApi {
                 .await
                 .map_err(db_error)?
                 .unwrap_or(race);
-            views_out.push(views::closed_race(&full, &cfg, now));
+            views_out.push(views::closed_race(&full, now));
         }
         Ok(HistoryResponse::Ok(Json(RaceHistory {
             races: views_out,
@@ -209,5 +209,5 @@ async fn closed(
         crate::db::races::closed_race(&state.pool, id, i64::from(cfg.race.participants_shown))
             .await
             .map_err(db_error)?;
-    Ok(race.map(|r| RaceResponse::Ok(Json(views::closed_race(&r, &cfg, now)))))
+    Ok(race.map(|r| RaceResponse::Ok(Json(views::closed_race(&r, now)))))
 }
