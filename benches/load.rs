@@ -195,6 +195,11 @@ fn main() {
         let supervisor = tokio::net::UnixDatagram::bind(&notify).unwrap();
         let mut child = std::process::Command::new(BIN)
             .args(["--config", config.to_str().unwrap(), "serve"])
+            // Only this benchmark's settings: not the shell's PORT or DATABASE_URL, nor the
+            // secrets of a package installed on this machine.
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("GOATEDVIPS_ENV_FILE", "")
             .env("NOTIFY_SOCKET", &notify)
             .spawn()
             .expect("start the daemon");

@@ -172,6 +172,9 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     } = opts;
     let cfg = loaded.config.clone();
     let notifier = lifecycle.notifier.clone();
+    if let Some(note) = &loaded.note {
+        warn!(log, "{}", note);
+    }
     info!(log, "starting"; "version" => crate::VERSION,
         "config" => loaded.path.as_ref().map_or("(built-in defaults)".into(), |p| p.display().to_string()));
 

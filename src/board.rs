@@ -48,6 +48,8 @@ pub struct RaceData {
     pub id: String,
     /// Players with their race wager in `this_month`.
     pub players: Vec<Player>,
+    /// The prize settings recorded for the race (what it will be closed with).
+    pub settings: Option<crate::db::races::RaceSettings>,
 }
 
 /// One version of the served data.

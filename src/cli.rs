@@ -218,6 +218,9 @@ fn with_config(source: &ConfigSource, f: impl FnOnce(LoadedConfig) -> i32) -> i3
 fn check_config(source: &ConfigSource) -> i32 {
     match config::load(source) {
         Ok(loaded) => {
+            if let Some(note) = &loaded.note {
+                eprintln!("goatedvips: note: {note}");
+            }
             print!("{}", loaded.config.to_masked_toml());
             let from = loaded
                 .path

@@ -206,6 +206,8 @@ pub struct UpstreamConfig {
     pub history_retention_days: u32,
     /// Size of the demo population.
     pub demo_players: u32,
+    /// Time zone of the upstream's today / this week / this month (its day and month starts).
+    pub timezone: String,
 }
 
 impl Default for UpstreamConfig {
@@ -221,11 +223,16 @@ impl Default for UpstreamConfig {
             max_backoff_secs: 900,
             history_retention_days: 30,
             demo_players: 1800,
+            timezone: "UTC".into(),
         }
     }
 }
 
 impl UpstreamConfig {
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
     pub fn effective_source(&self) -> SourceKind {
         match self.source.as_str() {
             "goated" => SourceKind::Goated,
@@ -399,6 +406,22 @@ pub fn mask_database_url(raw: &str) -> String {
         }
         return url.to_string();
     }
+    // A URL the url crate refuses (an unencoded `#` or `/` in the password) that libpq-style
+    // parsing may still accept: mask everything between the user's `:` and the last `@`.
+    if let Some(scheme_end) = raw.find("://") {
+        let authority_start = scheme_end + 3;
+        let rest = &raw[authority_start..];
+        if let Some(at) = rest.rfind('@') {
+            if let Some(colon) = rest[..at].find(':') {
+                return format!(
+                    "{}{}:***{}",
+                    &raw[..authority_start],
+                    &rest[..colon],
+                    &rest[at..]
+                );
+            }
+        }
+    }
     mask_keyword_password(raw)
 }
 
@@ -501,6 +524,8 @@ pub struct LoadedConfig {
     /// The file read, if any (a missing default file is allowed: env-only deployments).
     pub path: Option<PathBuf>,
     pub loaded_at: chrono::DateTime<chrono::Utc>,
+    /// Something the operator should know about the load (an unreadable environment file).
+    pub note: Option<String>,
 }
 
 /// Which file to read.
@@ -542,46 +567,81 @@ pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
             let l = l.strip_prefix("export ").unwrap_or(l);
             let (k, v) = l.split_once('=')?;
             let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|x| x.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
-                .unwrap_or(v);
-            Some((k.trim().to_string(), v.to_string()))
+            let value = if let Some(inner) = v.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+                // As systemd reads double quotes: backslash escapes \" \\ \n.
+                let mut out = String::with_capacity(inner.len());
+                let mut chars = inner.chars();
+                while let Some(c) = chars.next() {
+                    match (c, c == '\\') {
+                        (_, true) => match chars.next() {
+                            Some('n') => out.push('\n'),
+                            Some(other) => out.push(other),
+                            None => out.push('\\'),
+                        },
+                        (c, false) => out.push(c),
+                    }
+                }
+                out
+            } else if let Some(inner) = v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) {
+                inner.to_string()
+            } else {
+                v.to_string()
+            };
+            Some((k.trim().to_string(), value))
         })
         .collect()
 }
 
-/// Adds the environment file's variables to `env` (the process's win); returns their origins.
+/// One source of environment variables: the process's, or the environment file's.
+pub struct EnvLayer {
+    pub vars: HashMap<String, String>,
+    /// The file the variables came from (`None`: the process environment).
+    pub file: Option<PathBuf>,
+}
+
+impl EnvLayer {
+    fn origin(&self, var: &str) -> Origin {
+        match &self.file {
+            Some(path) => Origin::EnvFile(path.clone(), var.to_string()),
+            None => Origin::Env(var.to_string()),
+        }
+    }
+}
+
+/// Reads the environment file named by `GOATEDVIPS_ENV_FILE` (default
+/// [`DEFAULT_ENV_FILE`], which may be absent or unreadable: a note says so).
 fn read_env_file(
-    env: &mut HashMap<String, String>,
-) -> Result<HashMap<String, Origin>, ConfigError> {
-    let (path, required) = match env.get("GOATEDVIPS_ENV_FILE") {
-        Some(p) if p.is_empty() => return Ok(HashMap::new()),
+    process: &HashMap<String, String>,
+) -> Result<(Option<EnvLayer>, Option<String>), ConfigError> {
+    let (path, required) = match process.get("GOATEDVIPS_ENV_FILE") {
+        Some(p) if p.is_empty() => return Ok((None, None)),
         Some(p) => (PathBuf::from(p), true),
         None => (PathBuf::from(DEFAULT_ENV_FILE), false),
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-            return Ok(HashMap::new())
-        }
-        Err(e) => {
-            return Err(ConfigError {
-                key: String::new(),
-                origin: Origin::File(path),
-                message: format!("cannot read the environment file: {e}"),
-            })
-        }
-    };
-    let mut origins = HashMap::new();
-    for (k, v) in parse_env_file(&text) {
-        if let std::collections::hash_map::Entry::Vacant(slot) = env.entry(k.clone()) {
-            origins.insert(k.clone(), Origin::EnvFile(path.clone(), k));
-            slot.insert(v);
-        }
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((
+            Some(EnvLayer {
+                vars: parse_env_file(&text).into_iter().collect(),
+                file: Some(path),
+            }),
+            None,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok((None, None)),
+        // Someone without access to the secrets (an operator checking the config): go on
+        // without them, and say so.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && !required => Ok((
+            None,
+            Some(format!(
+                "{} is not readable ({e}); its settings are not included",
+                path.display()
+            )),
+        )),
+        Err(e) => Err(ConfigError {
+            key: String::new(),
+            origin: Origin::File(path),
+            message: format!("cannot read the environment file: {e}"),
+        }),
     }
-    Ok(origins)
 }
 
 /// Loads the configuration from `source` and the given environment (testable).
@@ -615,13 +675,20 @@ pub fn load_with_env(
             }
         }
     };
-    let mut env = env.clone();
-    let env_origins = read_env_file(&mut env).map_err(|e| ConfigErrors(vec![e]))?;
-    let config = build(path.as_deref(), text.as_deref(), &env, &env_origins)?;
+    let (file_layer, note) = read_env_file(env).map_err(|e| ConfigErrors(vec![e]))?;
+    // The file comes last, as with systemd's EnvironmentFile= over Environment=: and so that a
+    // secret changed there wins over the stale copy the process was started with.
+    let mut layers = vec![EnvLayer {
+        vars: env.clone(),
+        file: None,
+    }];
+    layers.extend(file_layer);
+    let config = build(path.as_deref(), text.as_deref(), &layers)?;
     Ok(LoadedConfig {
         config,
         path,
         loaded_at: chrono::Utc::now(),
+        note,
     })
 }
 
@@ -629,8 +696,7 @@ pub fn load_with_env(
 fn build(
     path: Option<&Path>,
     text: Option<&str>,
-    env: &HashMap<String, String>,
-    env_origins: &HashMap<String, Origin>,
+    layers: &[EnvLayer],
 ) -> Result<Config, ConfigErrors> {
     let mut merged = toml::Value::try_from(Config::default()).expect("defaults serialise");
     let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
@@ -648,52 +714,51 @@ fn build(
         }
     }
 
-    for (var, key) in LEGACY_ENV {
-        if let Some(raw) = env.get(*var) {
+    // Each layer in turn: its legacy names, then its GOATEDVIPS_ names (more specific).
+    for layer in layers {
+        for (var, key) in LEGACY_ENV {
+            if let Some(raw) = layer.vars.get(*var) {
+                apply_env(
+                    &mut merged,
+                    key,
+                    raw,
+                    layer.origin(var),
+                    &mut origins,
+                    &mut errors,
+                );
+            }
+        }
+        let mut generic: Vec<(&String, &String)> = layer
+            .vars
+            .iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__"))
+            .collect();
+        generic.sort();
+        for (var, raw) in generic {
+            let rest = &var[ENV_PREFIX.len()..];
+            let (section, field) = rest.split_once("__").expect("filtered on __");
+            let key = format!(
+                "{}.{}",
+                section.to_ascii_lowercase(),
+                field.to_ascii_lowercase()
+            );
+            if lookup(&merged, &key).is_none() {
+                errors.push(ConfigError {
+                    key: key.clone(),
+                    origin: layer.origin(var),
+                    message: "no such configuration key".into(),
+                });
+                continue;
+            }
             apply_env(
                 &mut merged,
-                key,
-                var,
+                &key,
                 raw,
-                env_origins,
+                layer.origin(var),
                 &mut origins,
                 &mut errors,
             );
         }
-    }
-    let mut generic: Vec<(&String, &String)> = env
-        .iter()
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__"))
-        .collect();
-    generic.sort();
-    for (var, raw) in generic {
-        let rest = &var[ENV_PREFIX.len()..];
-        let (section, field) = rest.split_once("__").expect("filtered on __");
-        let key = format!(
-            "{}.{}",
-            section.to_ascii_lowercase(),
-            field.to_ascii_lowercase()
-        );
-        if lookup(&merged, &key).is_none() {
-            errors.push(ConfigError {
-                key: key.clone(),
-                origin: env_origins
-                    .get(var)
-                    .cloned()
-                    .unwrap_or_else(|| Origin::Env(var.clone())),
-                message: "no such configuration key".into(),
-            });
-            continue;
-        }
-        apply_env(
-            &mut merged,
-            &key,
-            var,
-            raw,
-            env_origins,
-            &mut origins,
-            &mut errors,
-        );
     }
 
     // Values that fail to deserialise (a port of 70000, a tier without a name …) are each
@@ -874,16 +939,11 @@ fn merge_file(
 fn apply_env(
     merged: &mut toml::Value,
     key: &str,
-    var: &str,
     raw: &str,
-    env_origins: &HashMap<String, Origin>,
+    origin: Origin,
     origins: &mut BTreeMap<String, Origin>,
     errors: &mut Vec<ConfigError>,
 ) {
-    let origin = env_origins
-        .get(var)
-        .cloned()
-        .unwrap_or_else(|| Origin::Env(var.to_string()));
     let expected = lookup(merged, key).expect("known key").clone();
     let converted = match &expected {
         toml::Value::String(_) => Ok(toml::Value::String(raw.to_string())),
@@ -1103,6 +1163,11 @@ fn validate(c: &Config) -> Vec<(String, String)> {
         "upstream.demo_players",
         "must be between 1 and 100000",
     );
+    check(
+        up.timezone.parse::<chrono_tz::Tz>().is_ok(),
+        "upstream.timezone",
+        &format!("{:?} is not an IANA time zone such as UTC", up.timezone),
+    );
 
     let race = &c.race;
     check(
@@ -1188,12 +1253,11 @@ mod tests {
     }
 
     fn from_text(text: &str, env_pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
-        build(
-            Some(Path::new("/etc/test.toml")),
-            Some(text),
-            &env(env_pairs),
-            &HashMap::new(),
-        )
+        let layer = EnvLayer {
+            vars: env(env_pairs),
+            file: None,
+        };
+        build(Some(Path::new("/etc/test.toml")), Some(text), &[layer])
     }
 
     #[test]
@@ -1352,7 +1416,7 @@ mod tests {
     }
 
     #[test]
-    fn the_env_file_is_read_and_the_process_environment_wins() {
+    fn the_env_file_is_read_last_like_systemds_environment_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("secrets.env");
         std::fs::write(
@@ -1383,7 +1447,10 @@ mod tests {
             .unwrap()
             .config;
         assert_eq!(c.upstream.token, "tok en");
-        assert_eq!(c.server.port, 5000, "the process environment wins");
+        assert_eq!(
+            c.server.port, 4000,
+            "the file wins, as EnvironmentFile= over Environment="
+        );
         assert_eq!(c.database.url, "postgres://u@h/db");
         vars.insert(
             "GOATEDVIPS_ENV_FILE".into(),
@@ -1396,6 +1463,17 @@ mod tests {
                 .contains("cannot read the environment file"),
             "{errs}"
         );
+    }
+
+    #[test]
+    fn env_file_quotes_and_escapes() {
+        let vars =
+            parse_env_file("A=\"x \\\"y\\\" z\"\nB='lit\\n'\n C = plain \n#C=no\nexport D=1\n");
+        let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("A"), Some("x \"y\" z"));
+        assert_eq!(get("B"), Some("lit\\n"));
+        assert_eq!(get("C"), Some("plain"));
+        assert_eq!(get("D"), Some("1"));
     }
 
     #[test]
@@ -1413,13 +1491,7 @@ mod shipped_file {
 
     #[test]
     fn shipped_file_is_the_defaults() {
-        let c = build(
-            Some(Path::new("goatedvips.toml")),
-            Some(SHIPPED),
-            &HashMap::new(),
-            &HashMap::new(),
-        )
-        .unwrap();
+        let c = build(Some(Path::new("goatedvips.toml")), Some(SHIPPED), &[]).unwrap();
         assert_eq!(c, Config::default());
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::board::Snapshot;
 use crate::config::Config;
-use crate::db::races::ClosedRace;
+use crate::db::races::{ClosedRace, RaceSettings};
 use crate::domain::leaderboard::{Period, Player};
 use crate::domain::race::{distribution, standings, Payout, RacePeriod, RaceStatus, Standing};
 use crate::domain::{tiers, Amount};
@@ -305,14 +305,30 @@ pub fn live_standings(snap: &Snapshot, cfg: &Config, period: &RacePeriod) -> Arc
         return Arc::default();
     }
     snap.standings(|s| {
-        let payouts = distribution(cfg.race.prize_pool, &cfg.race.prize_percentages);
-        standings(&s.race.players, cfg.race.min_wager, &payouts)
+        let settings = race_settings(s, cfg, period);
+        let payouts = distribution(settings.prize_pool, &settings.prize_percentages);
+        standings(&s.race.players, settings.min_wager, &payouts)
     })
+}
+
+/// The prize settings of the race `period`: those recorded with it (what it will be closed
+/// with), or the configuration's before the first sync of the race.
+pub fn race_settings(snap: &Snapshot, cfg: &Config, period: &RacePeriod) -> RaceSettings {
+    match &snap.race.settings {
+        Some(s) if snap.race.id == period.id => s.clone(),
+        _ => RaceSettings {
+            prize_pool: cfg.race.prize_pool,
+            currency: cfg.race.currency.clone(),
+            prize_percentages: cfg.race.prize_percentages.clone(),
+            min_wager: cfg.race.min_wager,
+        },
+    }
 }
 
 pub fn current_race(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>) -> RaceView {
     let period = RacePeriod::containing(cfg.race.tz(), now);
-    let payouts = distribution(cfg.race.prize_pool, &cfg.race.prize_percentages);
+    let settings = race_settings(snap, cfg, &period);
+    let payouts = distribution(settings.prize_pool, &settings.prize_percentages);
     let all = live_standings(snap, cfg, &period);
     let total: Decimal = all.iter().map(|s| s.wagered.0).sum();
     RaceView {
@@ -321,8 +337,8 @@ pub fn current_race(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>) -> RaceVi
         start: period.start,
         end: period.end,
         seconds_left: (period.end - now).num_seconds().max(0),
-        prize_pool: Amount(cfg.race.prize_pool),
-        currency: cfg.race.currency.clone(),
+        prize_pool: Amount(settings.prize_pool),
+        currency: settings.currency.clone(),
         distribution: payout_views(&payouts),
         participants: all
             .iter()
@@ -336,8 +352,9 @@ pub fn current_race(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>) -> RaceVi
     }
 }
 
-pub fn closed_race(race: &ClosedRace, now: DateTime<Utc>) -> RaceView {
-    let payouts = distribution(race.prize_pool.0, &race.prize_percentages);
+/// A closed race; `fallback` percentages for races closed before they were recorded.
+pub fn closed_race(race: &ClosedRace, fallback: &[Decimal], now: DateTime<Utc>) -> RaceView {
+    let payouts = distribution(race.prize_pool.0, race.percentages(fallback));
     RaceView {
         id: race.id.clone(),
         status: RacePeriod {

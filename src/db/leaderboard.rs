@@ -52,6 +52,16 @@ fn columns(players: &[Player]) -> Columns {
     }
 }
 
+/// The race a sync belongs to.
+pub struct RaceTarget<'a> {
+    pub period: &'a RacePeriod,
+    /// Prize settings recorded with the race while it runs.
+    pub settings: &'a RaceConfig,
+    /// Whether the document's month-to-date figures are this race's (the upstream's month and
+    /// the race's agree).
+    pub record_standings: bool,
+}
+
 /// Stores one sync in one transaction: the sync record, every player's latest figures, the
 /// standings and prize settings of the race running at `taken_at`, and a notification to
 /// every instance.
@@ -61,9 +71,13 @@ pub async fn store_sync(
     source: &str,
     players: &[Player],
     duration_ms: i32,
-    race: &RacePeriod,
-    settings: &RaceConfig,
+    race: RaceTarget<'_>,
 ) -> Result<i64, DbError> {
+    let RaceTarget {
+        period: race,
+        settings,
+        record_standings: record_race,
+    } = race;
     let mut conn = conn(pool).await?;
     let tx = conn.transaction().await.map_err(q)?;
     let sync_id: i64 = tx
@@ -105,30 +119,9 @@ pub async fn store_sync(
     )
     .await
     .map_err(q)?;
-    // Players gone from the document are out of the race (they must not be paid from an old row).
-    tx.execute(
-        "DELETE FROM race_standings WHERE race_id = $1 AND NOT (uid = ANY($2))
-         AND EXISTS (SELECT 1 FROM races WHERE id = $1 AND closed_at IS NULL)",
-        &[&race.id, &c.uid],
-    )
-    .await
-    .map_err(q)?;
-    // A race already closed (a late sync from a slow instance) keeps its final standings.
-    // A month-to-date wager never goes down within a race: when the upstream's month starts
-    // before the race's (another time zone), its reset does not wipe the race.
-    tx.execute(
-        "INSERT INTO race_standings (race_id, uid, name, today, this_week, wagered, all_time, sync_id, taken_at)
-         SELECT $1, u, n, t, w, m, a, $8, $9
-         FROM UNNEST($2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[]) AS x(u, n, t, w, m, a)
-         WHERE EXISTS (SELECT 1 FROM races WHERE id = $1 AND closed_at IS NULL)
-         ON CONFLICT (race_id, uid) DO UPDATE SET name = EXCLUDED.name, today = EXCLUDED.today,
-             this_week = EXCLUDED.this_week, wagered = GREATEST(race_standings.wagered, EXCLUDED.wagered),
-             all_time = EXCLUDED.all_time,
-             sync_id = EXCLUDED.sync_id, taken_at = EXCLUDED.taken_at",
-        &[&race.id, &c.uid, &c.name, &c.today, &c.week, &c.month, &c.all, &sync_id, &taken_at],
-    )
-    .await
-    .map_err(q)?;
+    if record_race {
+        record_standings(&tx, race, &c, sync_id, taken_at).await?;
+    }
     tx.execute(
         "SELECT pg_notify($1, $2)",
         &[&SYNC_CHANNEL, &sync_id.to_string()],
@@ -137,6 +130,38 @@ pub async fn store_sync(
     .map_err(q)?;
     tx.commit().await.map_err(q)?;
     Ok(sync_id)
+}
+
+/// The race's standings from this sync, unless the race is closed (a late sync of a slow
+/// instance does not touch final standings).
+async fn record_standings(
+    tx: &tokio_postgres::Transaction<'_>,
+    race: &RacePeriod,
+    c: &Columns,
+    sync_id: i64,
+    taken_at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    // Players gone from the document are out of the race (they must not be paid from an old row).
+    tx.execute(
+        "DELETE FROM race_standings WHERE race_id = $1 AND NOT (uid = ANY($2))
+         AND EXISTS (SELECT 1 FROM races WHERE id = $1 AND closed_at IS NULL)",
+        &[&race.id, &c.uid],
+    )
+    .await
+    .map_err(q)?;
+    tx.execute(
+        "INSERT INTO race_standings (race_id, uid, name, today, this_week, wagered, all_time, sync_id, taken_at)
+         SELECT $1, u, n, t, w, m, a, $8, $9
+         FROM UNNEST($2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[]) AS x(u, n, t, w, m, a)
+         WHERE EXISTS (SELECT 1 FROM races WHERE id = $1 AND closed_at IS NULL)
+         ON CONFLICT (race_id, uid) DO UPDATE SET name = EXCLUDED.name, today = EXCLUDED.today,
+             this_week = EXCLUDED.this_week, wagered = EXCLUDED.wagered, all_time = EXCLUDED.all_time,
+             sync_id = EXCLUDED.sync_id, taken_at = EXCLUDED.taken_at",
+        &[&race.id, &c.uid, &c.name, &c.today, &c.week, &c.month, &c.all, &sync_id, &taken_at],
+    )
+    .await
+    .map_err(q)?;
+    Ok(())
 }
 
 /// The latest stored snapshot: the newest sync and the players it contained.

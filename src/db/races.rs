@@ -137,9 +137,47 @@ pub struct ClosedRace {
     pub currency: String,
     pub total_wagered: Amount,
     pub participant_count: i32,
-    /// The percentages the race paid (as configured while it ran).
-    pub prize_percentages: Vec<Decimal>,
+    /// The percentages the race paid (as configured while it ran; absent for races closed
+    /// before they were recorded).
+    pub prize_percentages: Option<Vec<Decimal>>,
     pub results: Vec<ResultRow>,
+}
+
+impl ClosedRace {
+    /// The percentages to show for this race: its own, or `fallback` for old rows.
+    pub fn percentages<'a>(&'a self, fallback: &'a [Decimal]) -> &'a [Decimal] {
+        self.prize_percentages.as_deref().unwrap_or(fallback)
+    }
+}
+
+/// The prize settings a live race has recorded (what it will be closed with).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaceSettings {
+    pub prize_pool: Decimal,
+    pub currency: String,
+    pub prize_percentages: Vec<Decimal>,
+    pub min_wager: Decimal,
+}
+
+/// The recorded settings of a race that is still open.
+pub async fn open_race_settings<C: tokio_postgres::GenericClient>(
+    client: &C,
+    id: &str,
+) -> Result<Option<RaceSettings>, DbError> {
+    let row = client
+        .query_opt(
+            "SELECT prize_pool, currency, prize_percentages, min_wager FROM races
+             WHERE id = $1 AND closed_at IS NULL AND prize_percentages IS NOT NULL",
+            &[&id],
+        )
+        .await
+        .map_err(q)?;
+    Ok(row.map(|r| RaceSettings {
+        prize_pool: r.get(0),
+        currency: r.get(1),
+        prize_percentages: r.get(2),
+        min_wager: r.get(3),
+    }))
 }
 
 #[derive(Debug, Clone)]
@@ -153,7 +191,7 @@ pub struct ResultRow {
 
 const RACE_COLUMNS: &str =
     "id, starts_at, ends_at, closed_at, coalesce(closed_late, false), final_taken_at, \
-     prize_pool, currency, total_wagered, participant_count, coalesce(prize_percentages, '{}')";
+     prize_pool, currency, total_wagered, participant_count, prize_percentages";
 
 fn race_from_row(r: &tokio_postgres::Row) -> ClosedRace {
     ClosedRace {

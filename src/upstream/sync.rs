@@ -99,6 +99,13 @@ async fn sync_once(state: &AppState, client: &GoatedClient) -> Result<i64, SyncE
     let taken_at = state.clock.now();
     let players = fetch_players(client, &cfg, taken_at).await?;
     let race = RacePeriod::containing(cfg.race.tz(), taken_at);
+    // The upstream's "this month" is the race's month only when both calendars agree.
+    let upstream_month = RacePeriod::containing(cfg.upstream.tz(), taken_at).id;
+    let record_race = upstream_month == race.id;
+    if !record_race {
+        slog::debug!(state.log, "race standings kept: the upstream's month is not the race's yet";
+            "race" => &race.id, "upstream_month" => &upstream_month);
+    }
     let source = source_name(cfg.upstream.effective_source());
     let duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
     Ok(leaderboard::store_sync(
@@ -107,8 +114,11 @@ async fn sync_once(state: &AppState, client: &GoatedClient) -> Result<i64, SyncE
         source,
         &players,
         duration_ms,
-        &race,
-        &cfg.race,
+        leaderboard::RaceTarget {
+            period: &race,
+            settings: &cfg.race,
+            record_standings: record_race,
+        },
     )
     .await?)
 }
@@ -261,9 +271,15 @@ pub fn backoff(interval_secs: u64, max_secs: u64, failures: u32) -> Duration {
     )
 }
 
-fn digest(race_id: &str, players: &[Player], race: &[Player]) -> [u8; 32] {
+fn digest(
+    race_id: &str,
+    players: &[Player],
+    race: &[Player],
+    settings: Option<&races::RaceSettings>,
+) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(race_id.as_bytes());
+    h.update(format!("{settings:?}").as_bytes());
     for list in [players, race] {
         h.update([0xff]);
         for p in list {
@@ -296,9 +312,10 @@ pub async fn reload(state: &AppState, last: &mut Option<[u8; 32]>, log: &Logger,
         let race_id = RacePeriod::containing(state.config().config.race.tz(), stored.taken_at).id;
         let conn = leaderboard::conn(&state.pool).await?;
         let race = leaderboard::race_standings(&*conn, &race_id).await?;
-        Ok::<_, db::DbError>(Some((stored, race_id, race)))
+        let settings = races::open_race_settings(&*conn, &race_id).await?;
+        Ok::<_, db::DbError>(Some((stored, race_id, race, settings)))
     };
-    let (stored, race_id, race) = match loaded.await {
+    let (stored, race_id, race, settings) = match loaded.await {
         Ok(Some(x)) => x,
         Ok(None) => return,
         Err(e) => {
@@ -311,7 +328,7 @@ pub async fn reload(state: &AppState, last: &mut Option<[u8; 32]>, log: &Logger,
         taken_at: stored.taken_at,
         source: stored.source.clone(),
     };
-    let fingerprint = digest(&race_id, &stored.players, &race);
+    let fingerprint = digest(&race_id, &stored.players, &race, settings.as_ref());
     if last.as_ref() == Some(&fingerprint) {
         state.board.touch(sync);
         return;
@@ -327,6 +344,7 @@ pub async fn reload(state: &AppState, last: &mut Option<[u8; 32]>, log: &Logger,
         RaceData {
             id: race_id,
             players: race,
+            settings,
         },
     );
     if broadcast {
@@ -360,10 +378,12 @@ fn check_freshness(state: &AppState) {
 
 async fn announce_closed_race(state: &AppState, race_id: &str, log: &Logger) {
     let cfg = state.config().config.clone();
-    let places = cfg.race.prize_percentages.len().max(1) as i64;
-    match races::closed_race(&state.pool, race_id, places).await {
-        Ok(Some(race)) => {
-            let view = crate::views::closed_race(&race, state.clock.now());
+    match races::closed_race(&state.pool, race_id, i64::from(cfg.race.participants_shown)).await {
+        Ok(Some(mut race)) => {
+            let paid = race.percentages(&cfg.race.prize_percentages).len();
+            race.results.truncate(paid);
+            let view =
+                crate::views::closed_race(&race, &cfg.race.prize_percentages, state.clock.now());
             let winners =
                 poem_openapi::types::ToJSON::to_json(&view.participants).unwrap_or_default();
             state.ws.broadcast(

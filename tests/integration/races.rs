@@ -114,8 +114,16 @@ async fn a_running_daemon_closes_the_month_from_the_last_sync_before_the_end() {
     assert_eq!(after["prize_pool"], 5000);
     assert_eq!(after["distribution"], previous["distribution"]);
     assert_eq!(after["participants"], previous["participants"]);
-    let (_, current) = get_json(addr, "/api/wager-races/current").await;
-    assert_eq!(current["prize_pool"], 9000);
+    // The live race records the new settings at its next sync (and will be closed with them).
+    wait_for(
+        "December to record the new pool",
+        Duration::from_secs(20),
+        || async {
+            let (_, current) = get_json(addr, "/api/wager-races/current").await;
+            (current["prize_pool"] == 9000).then_some(())
+        },
+    )
+    .await;
 
     // Later syncs do not touch the closed race.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -213,8 +221,8 @@ async fn prize_arithmetic_is_exact_and_positions_show_the_gap() {
         ),
     );
     env.set("race.timezone", "America/New_York");
-    // 03:00 UTC on Dec 1st is still November 30th in New York.
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap());
+    // 07:00 on November 30th in New York.
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap());
     let daemon =
         InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone() as Arc<_>)
             .await;
@@ -332,5 +340,43 @@ async fn a_race_in_another_time_zone_survives_the_upstream_month_reset() {
     assert_eq!(closed["participants"][0]["name"], "big_bertha");
     assert_eq!(closed["participants"][0]["wagered"], 1500000);
     assert_eq!(closed["participants"][2]["name"], "LuckyLlama");
+    daemon.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_race_east_of_utc_does_not_start_with_last_months_totals() {
+    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
+    let mut env = TestEnv::new().await;
+    fake.configure(&mut env);
+    env.set("race.timezone", "Europe/Berlin");
+    // 21:00 on November 30th in Berlin.
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 20, 0, 0).unwrap());
+    let daemon = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
+    let addr = daemon.addr;
+    wait_for_players(addr, 12).await;
+    // 00:30 on December 1st in Berlin, but the upstream (UTC) still reports November.
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap());
+    let november = wait_for("November closed", Duration::from_secs(20), || async {
+        let (status, body) = get_json(addr, "/api/wager-races/previous").await;
+        (status == 200).then_some(body)
+    })
+    .await;
+    assert_eq!(november["id"], "202611");
+    assert_eq!(november["participants"][0]["name"], "big_bertha");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, december) = get_json(addr, "/api/wager-races/current").await;
+    assert_eq!(december["id"], "202612");
+    assert_eq!(
+        december["participant_count"], 0,
+        "November's totals are not December's: {december}"
+    );
+    // The upstream's month turns: December figures count.
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 30, 0).unwrap());
+    fake.set(FakeMode::Body(december_doc()));
+    wait_for("December standings", Duration::from_secs(20), || async {
+        let (_, c) = get_json(addr, "/api/wager-races/current").await;
+        (c["participants"][0]["name"] == "LuckyLlama" && c["participant_count"] == 1).then_some(())
+    })
+    .await;
     daemon.stop(Duration::from_secs(5)).await.unwrap();
 }

@@ -26,7 +26,8 @@ async fn serves_on_the_socket_passed_by_systemd() {
         .arg(BIN)
         .args(["--config", config.to_str().unwrap(), "serve"])
         .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GOATEDVIPS_ENV_FILE", "");
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {

@@ -149,16 +149,16 @@ impl RacesApi {
             .await
             .map_err(db_error)?;
         let now = state.clock.now();
-        let paid = cfg.race.prize_percentages.len().max(1) as i64;
-        // (A race paid as many places as it had percentages; the current count is a fair cap.)
+        let fallback = &cfg.race.prize_percentages;
         let mut views_out = Vec::with_capacity(races.len());
         for race in races {
-            // The list shows the paid places; /api/wager-races/{id} has the full standings.
+            // The list shows each race's paid places; /api/wager-races/{id} has the standings.
+            let paid = race.percentages(fallback).len().max(1) as i64;
             let full = crate::db::races::closed_race(&state.pool, &race.id, paid)
                 .await
                 .map_err(db_error)?
                 .unwrap_or(race);
-            views_out.push(views::closed_race(&full, now));
+            views_out.push(views::closed_race(&full, fallback, now));
         }
         Ok(HistoryResponse::Ok(Json(RaceHistory {
             races: views_out,
@@ -209,5 +209,11 @@ async fn closed(
         crate::db::races::closed_race(&state.pool, id, i64::from(cfg.race.participants_shown))
             .await
             .map_err(db_error)?;
-    Ok(race.map(|r| RaceResponse::Ok(Json(views::closed_race(&r, now)))))
+    Ok(race.map(|r| {
+        RaceResponse::Ok(Json(views::closed_race(
+            &r,
+            &cfg.race.prize_percentages,
+            now,
+        )))
+    }))
 }
