@@ -632,6 +632,18 @@ impl FakeGoated {
     }
 }
 
+/// GET `path`, the body as text.
+pub async fn get_text(addr: SocketAddr, path: &str) -> String {
+    fresh_client()
+        .get(url(addr, path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// GET `path` as JSON (status, body).
 pub async fn get_json(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
     let resp = fresh_client().get(url(addr, path)).send().await.unwrap();

@@ -2,7 +2,8 @@
 //! bounds, bad parameters, ETag/304, tiers, search.
 
 use crate::harness::{
-    fixture, fresh_client, get_json, url, wait_for_players, Daemon, FakeGoated, FakeMode, TestEnv,
+    fixture, fresh_client, get_json, get_text, url, wait_for_players, Daemon, FakeGoated, FakeMode,
+    TestEnv,
 };
 
 async fn small_daemon() -> (FakeGoated, TestEnv, Daemon, std::net::SocketAddr) {
@@ -55,23 +56,9 @@ async fn rankings_ties_and_exact_decimals() {
     assert_eq!(uids(&today), vec!["big_bertha", "LuckyLlama", "Zé_Ñandú"]);
     assert_eq!(today["entries"][0]["tier"], "Emerald");
     // The raw text keeps every digit.
-    let raw = fresh_client()
-        .get(url(addr, "/api/leaderboard?period=today&limit=1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let raw = get_text(addr, "/api/leaderboard?period=today&limit=1").await;
     assert!(raw.contains("\"wagered\":98000.12345678"), "{raw}");
-    let raw = fresh_client()
-        .get(url(addr, "/api/leaderboard?period=all_time&limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let raw = get_text(addr, "/api/leaderboard?period=all_time&limit=100").await;
     assert!(raw.contains("0.0001") && raw.contains("449999.99"), "{raw}");
 
     let (_, stats) = get_json(addr, "/api/affiliate/stats").await;

@@ -29,13 +29,17 @@ async fn reload_applies_a_valid_config_and_rejects_a_broken_one() {
     );
     let loaded_after = status(&env)["data"]["config"]["loaded_at"].clone();
     assert_ne!(loaded_before, loaded_after);
-    let resp = fresh_client()
-        .post(url(addr, "/api/health"))
-        .body(vec![b'x'; 4096])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 413, "new body limit in force");
+    // A 4 KiB body: over the new limit of 2 KiB, under the default 1 MiB.
+    let post_4k = || async {
+        fresh_client()
+            .post(url(addr, "/api/health"))
+            .body(vec![b'x'; 4096])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(post_4k().await, 413, "new body limit in force");
 
     // Broken: rejected, errors listed, old config kept.
     std::fs::write(
@@ -62,13 +66,7 @@ async fn reload_applies_a_valid_config_and_rejects_a_broken_one() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let resp = fresh_client()
-        .post(url(addr, "/api/health"))
-        .body(vec![b'x'; 4096])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 413, "still the last good config");
+    assert_eq!(post_4k().await, 413, "still the last good config");
     wait_for(
         "the rejection to be logged",
         Duration::from_secs(5),
