@@ -7,7 +7,6 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::domain::leaderboard::{Player, Rankings};
@@ -54,8 +53,6 @@ pub struct RaceData {
 
 /// One version of the served data.
 pub struct Snapshot {
-    /// Changes whenever anything served changes (new data, staleness, a config reload).
-    pub generation: u64,
     /// The sync that brought this data (syncs that change nothing keep the snapshot).
     pub sync: Option<SyncInfo>,
     pub rankings: Arc<Rankings>,
@@ -71,14 +68,12 @@ pub struct Snapshot {
 
 impl Snapshot {
     fn new(
-        generation: u64,
         sync: Option<SyncInfo>,
         rankings: Arc<Rankings>,
         race: Arc<RaceData>,
         stale: Option<String>,
     ) -> Self {
         Self {
-            generation,
             sync,
             rankings,
             race,
@@ -148,7 +143,6 @@ impl Snapshot {
 /// Holds the current snapshot; readers never wait for writers.
 pub struct Board {
     current: ArcSwap<Snapshot>,
-    generations: AtomicU64,
     /// The newest successful sync, changed data or not (freshness for health).
     last_sync: Mutex<Option<SyncInfo>>,
 }
@@ -157,13 +151,11 @@ impl Default for Board {
     fn default() -> Self {
         Self {
             current: ArcSwap::from_pointee(Snapshot::new(
-                0,
                 None,
                 Arc::new(Rankings::default()),
                 Arc::default(),
                 None,
             )),
-            generations: AtomicU64::new(0),
             last_sync: Mutex::default(),
         }
     }
@@ -181,10 +173,8 @@ impl Board {
         race: Arc<RaceData>,
         stale: Option<String>,
     ) {
-        let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
-        self.current.store(Arc::new(Snapshot::new(
-            generation, sync, rankings, race, stale,
-        )));
+        self.current
+            .store(Arc::new(Snapshot::new(sync, rankings, race, stale)));
     }
 
     /// New data from a sync; clears staleness.

@@ -189,6 +189,17 @@ pub struct ResultRow {
     pub prize: Option<Amount>,
 }
 
+/// `rank, uid, name, wagered, prize` starting at column `offset`.
+fn result_from_row(r: &tokio_postgres::Row, offset: usize) -> ResultRow {
+    ResultRow {
+        rank: r.get(offset),
+        uid: r.get(offset + 1),
+        name: r.get(offset + 2),
+        wagered: Amount(r.get(offset + 3)),
+        prize: r.get::<_, Option<Decimal>>(offset + 4).map(Amount),
+    }
+}
+
 const RACE_COLUMNS: &str =
     "id, starts_at, ends_at, closed_at, coalesce(closed_late, false), final_taken_at, \
      prize_pool, currency, total_wagered, participant_count, prize_percentages";
@@ -236,13 +247,7 @@ pub async fn closed_race(
         .await
         .map_err(q)?
         .iter()
-        .map(|r| ResultRow {
-            rank: r.get(0),
-            uid: r.get(1),
-            name: r.get(2),
-            wagered: Amount(r.get(3)),
-            prize: r.get::<_, Option<Decimal>>(4).map(Amount),
-        })
+        .map(|r| result_from_row(r, 0))
         .collect();
     Ok(Some(race))
 }
@@ -260,11 +265,13 @@ pub async fn latest_closed_id(pool: &Pool) -> Result<Option<String>, DbError> {
         .map(|r| r.get(0)))
 }
 
-/// Closed races, newest first: `(total, page)`.
+/// Closed races, newest first, each with its paid places (`fallback_paid` for races closed
+/// before their percentages were recorded): `(total, page)`.
 pub async fn history(
     pool: &Pool,
     offset: i64,
     limit: i64,
+    fallback_paid: i64,
 ) -> Result<(i64, Vec<ClosedRace>), DbError> {
     let conn = conn(pool).await?;
     let total: i64 = conn
@@ -284,5 +291,25 @@ pub async fn history(
         )
         .await
         .map_err(q)?;
-    Ok((total, rows.iter().map(race_from_row).collect()))
+    let mut races: Vec<ClosedRace> = rows.iter().map(race_from_row).collect();
+    let ids: Vec<String> = races.iter().map(|r| r.id.clone()).collect();
+    // One query for the paid places of the whole page.
+    let results = conn
+        .query(
+            "SELECT x.race_id, x.rank, x.uid, x.name, x.wagered, x.prize
+             FROM race_results x JOIN races r ON r.id = x.race_id
+             WHERE x.race_id = ANY($1)
+               AND x.rank <= greatest(coalesce(cardinality(r.prize_percentages), $2::int), 1)
+             ORDER BY x.race_id, x.rank",
+            &[&ids, &(fallback_paid.clamp(0, i64::from(i32::MAX)) as i32)],
+        )
+        .await
+        .map_err(q)?;
+    for row in results {
+        let race_id: String = row.get(0);
+        if let Some(race) = races.iter_mut().find(|r| r.id == race_id) {
+            race.results.push(result_from_row(&row, 1));
+        }
+    }
+    Ok((total, races))
 }

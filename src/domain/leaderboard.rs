@@ -36,10 +36,6 @@ impl Period {
         }
     }
 
-    pub fn from_api_name(name: &str) -> Option<Period> {
-        Period::ALL.into_iter().find(|p| p.api_name() == name)
-    }
-
     pub fn index(self) -> usize {
         self as usize
     }

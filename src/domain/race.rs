@@ -101,16 +101,6 @@ pub enum RaceStatus {
     Completed,
 }
 
-impl RaceStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RaceStatus::Upcoming => "upcoming",
-            RaceStatus::Live => "live",
-            RaceStatus::Completed => "completed",
-        }
-    }
-}
-
 /// One paid place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payout {

@@ -9,14 +9,7 @@ async fn openapi_document_and_swagger_ui() {
     let addr = daemon.wait_ready().await;
     let client = fresh_client();
 
-    let spec: serde_json::Value = client
-        .get(format!("http://{addr}/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, spec) = crate::harness::get_json(addr, "/openapi.json").await;
     assert!(
         spec["openapi"].as_str().unwrap().starts_with("3."),
         "{}",

@@ -95,6 +95,12 @@ async fn a_running_daemon_closes_the_month_from_the_last_sync_before_the_end() {
     let (_, history) = get_json(addr, "/api/wager-races/history").await;
     assert_eq!(history["total"], 1);
     assert_eq!(history["races"][0]["id"], "202611");
+    let listed = history["races"][0]["participants"].as_array().unwrap();
+    assert_eq!(listed.len(), 10, "history lists the paid places");
+    assert_eq!(
+        listed[..],
+        previous["participants"].as_array().unwrap()[..10]
+    );
     let (status, body) = get_json(addr, "/api/wager-races/202501").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

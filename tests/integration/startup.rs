@@ -87,14 +87,7 @@ async fn sslmode_require_encrypts_the_database_connections() {
         return;
     }
     let addr = daemon.wait_ready().await;
-    let health: serde_json::Value = crate::harness::fresh_client()
-        .get(crate::harness::url(addr, "/api/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, health) = crate::harness::get_json(addr, "/api/health").await;
     assert_eq!(health["database"]["ok"], true);
     let encrypted: i64 = client
         .query_one(

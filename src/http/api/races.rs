@@ -145,21 +145,17 @@ impl RacesApi {
         let page = page.0.unwrap_or(1);
         let limit = limit.0.unwrap_or(12);
         let offset = i64::from(page - 1) * i64::from(limit);
-        let (total, races) = crate::db::races::history(&state.pool, offset, i64::from(limit))
-            .await
-            .map_err(db_error)?;
-        let now = state.clock.now();
         let fallback = &cfg.race.prize_percentages;
-        let mut views_out = Vec::with_capacity(races.len());
-        for race in races {
-            // The list shows each race's paid places; /api/wager-races/{id} has the standings.
-            let paid = race.percentages(fallback).len().max(1) as i64;
-            let full = crate::db::races::closed_race(&state.pool, &race.id, paid)
+        // The list shows each race's paid places; /api/wager-races/{id} has the standings.
+        let (total, races) =
+            crate::db::races::history(&state.pool, offset, i64::from(limit), fallback.len() as i64)
                 .await
-                .map_err(db_error)?
-                .unwrap_or(race);
-            views_out.push(views::closed_race(&full, fallback, now));
-        }
+                .map_err(db_error)?;
+        let now = state.clock.now();
+        let views_out = races
+            .iter()
+            .map(|race| views::closed_race(race, fallback, now))
+            .collect();
         Ok(HistoryResponse::Ok(Json(RaceHistory {
             races: views_out,
             total: total as u64,
