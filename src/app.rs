@@ -11,15 +11,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{self, Config, ConfigErrors, ConfigSource, LoadedConfig};
-use crate::db::{self, migrate, Pool};
-use crate::http::server::{self, BindError, HttpStats, PublicListener, ServeOptions};
+use crate::config::{Config, ConfigSource, LoadedConfig, SharedConfig};
+use crate::db::{self, migrate};
+use crate::http::server::{self, BindError, PublicListener, ServeOptions};
 use crate::lifecycle::signals::{self, SignalAction};
 use crate::lifecycle::Lifecycle;
 use crate::logging::LogHandle;
-
-/// The running configuration; reload swaps it atomically.
-pub type SharedConfig = Arc<ArcSwap<LoadedConfig>>;
+use crate::state::{AppState, StateParts};
+use crate::upstream::{follower::Follower, poller::Poller};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -33,105 +32,6 @@ pub enum AppError {
     Admin(#[from] crate::admin::AdminError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
-}
-
-/// What every part of the running daemon shares.
-pub struct AppState {
-    config: SharedConfig,
-    /// The configuration the daemon started with: what restart-only settings are in force.
-    started_with: Config,
-    pub config_source: ConfigSource,
-    pub pool: Pool,
-    pub log: Logger,
-    pub log_handle: LogHandle,
-    pub started_at: Instant,
-    pub lifecycle: Lifecycle,
-    pub http: Arc<HttpStats>,
-    pub listen_addr: SocketAddr,
-    /// Highest migration version applied at start-up.
-    pub schema_version: i32,
-    /// The database settings the pool was built with (changing them needs a restart).
-    pub database: crate::config::DatabaseConfig,
-    pub backups: crate::backup::Backups,
-    pub clock: crate::clock::SharedClock,
-    /// The served leaderboard snapshot.
-    pub board: crate::board::Board,
-    pub ws: Arc<crate::ws::Hub>,
-    pub sync: crate::upstream::sync::SyncStatus,
-}
-
-impl AppState {
-    /// The configuration in force now (with its file and load time).
-    pub fn config(&self) -> Arc<LoadedConfig> {
-        self.config.load_full()
-    }
-
-    pub fn config_handle(&self) -> SharedConfig {
-        self.config.clone()
-    }
-
-    /// Re-reads and validates the configuration, then swaps it in. A rejected configuration
-    /// leaves the running one untouched. Returns the keys that changed but need a restart.
-    pub fn reload(&self) -> Result<Vec<&'static str>, ConfigErrors> {
-        self.lifecycle.notifier.reloading();
-        let result = config::load(&self.config_source);
-        let outcome = match result {
-            Ok(fresh) => {
-                let pending = restart_required(&self.started_with, &fresh.config);
-                self.log_handle.set_level(fresh.config.log_level());
-                self.config.store(Arc::new(fresh));
-                // Cached responses depend on the race and tier settings.
-                self.board.refresh();
-                info!(self.log, "configuration reloaded"; "needs_restart" => pending.join(", "));
-                Ok(pending)
-            }
-            Err(errors) => {
-                error!(self.log, "configuration rejected; keeping the running one"; "errors" => %errors);
-                Err(errors)
-            }
-        };
-        self.lifecycle.notifier.ready(&self.status_line());
-        outcome
-    }
-
-    /// The systemd `STATUS=` text for the current phase.
-    pub fn status_line(&self) -> String {
-        use std::sync::atomic::Ordering;
-        let phase = self.lifecycle.phase();
-        match phase {
-            crate::lifecycle::Phase::Ready => format!("ready: serving on {}", self.listen_addr),
-            _ => format!(
-                "{}: {} requests in flight",
-                phase.name(),
-                self.http.in_flight.load(Ordering::Relaxed)
-            ),
-        }
-    }
-}
-
-/// Settings that a reload cannot change in a running process.
-fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut keys = Vec::new();
-    let mut differs = |changed: bool, key: &'static str| {
-        if changed {
-            keys.push(key);
-        }
-    };
-    differs(old.server.host != new.server.host, "server.host");
-    differs(old.server.port != new.server.port, "server.port");
-    differs(
-        old.server.header_read_timeout_secs != new.server.header_read_timeout_secs,
-        "server.header_read_timeout_secs",
-    );
-    differs(old.database != new.database, "database");
-    differs(old.log.file != new.log.file, "log.file");
-    differs(old.log.stderr != new.log.stderr, "log.stderr");
-    differs(old.admin.socket != new.admin.socket, "admin.socket");
-    differs(
-        old.websocket.send_queue != new.websocket.send_queue,
-        "websocket.send_queue",
-    );
-    keys
 }
 
 /// How to run: the binary uses [`RunOptions::for_binary`]; in-process tests set their own.
@@ -149,6 +49,8 @@ pub struct RunOptions {
     pub on_ready: Option<tokio::sync::oneshot::Sender<Arc<AppState>>>,
     /// The wall clock (tests drive time with a manual one).
     pub clock: crate::clock::SharedClock,
+    /// Run the poller task (the binary); tests may drive [`Poller::step`] themselves instead.
+    pub run_poller: bool,
 }
 
 /// Applies pending migrations and returns the schema version.
@@ -169,6 +71,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         routes,
         on_ready,
         clock,
+        run_poller,
     } = opts;
     let cfg = loaded.config.clone();
     let notifier = lifecycle.notifier.clone();
@@ -230,39 +133,28 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     let schema_version = migrate::EMBEDDED.last().map_or(0, |m| m.0);
     info!(log, "schema up to date"; "applied_now" => report.applied.len(), "version" => schema_version);
 
-    let state = Arc::new(AppState {
+    let state = Arc::new(AppState::new(StateParts {
         config,
-        started_with: cfg.clone(),
         config_source: source,
         pool,
         log: log.clone(),
         log_handle,
-        started_at: Instant::now(),
         lifecycle: lifecycle.clone(),
-        http: Arc::new(HttpStats::default()),
         listen_addr: listener.local_addr,
         schema_version,
-        database: cfg.database.clone(),
-        backups: Default::default(),
-        ws: Arc::new(crate::ws::Hub::new(
-            cfg.websocket.send_queue as usize,
-            clock.clone(),
-        )),
         clock,
-        board: Default::default(),
-        sync: Default::default(),
-    });
+    }));
     let _ = state_cell.set(state.clone());
     // Bound once there is a state to report on, so `ctl` never waits on a starting daemon.
     let admin_listener = crate::admin::bind(std::path::Path::new(&cfg.admin.socket)).await?;
     let admin_task = tokio::spawn(crate::admin::serve(admin_listener, state.clone()));
     notifier.status("starting: loading the leaderboard");
-    crate::upstream::sync::close_due_races(&state).await;
+    state.sync.close_due_races().await;
     // Serve the stored data from the first request on.
-    let mut loaded = None;
-    crate::upstream::sync::reload(&state, &mut loaded, &log, false).await;
-    let listener_task = tokio::spawn(crate::upstream::sync::listener(state.clone(), loaded));
-    let poller_task = tokio::spawn(crate::upstream::sync::poller(state.clone()));
+    let mut follower = Follower::new(state.sync.clone());
+    follower.load_latest(false).await;
+    let follower_task = tokio::spawn(follower.run());
+    let poller_task = run_poller.then(|| tokio::spawn(Poller::new(state.sync.clone()).run()));
 
     let endpoint = crate::http::endpoint(routes, state.clone());
     let server_task = tokio::spawn(server::serve(
@@ -295,7 +187,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     if let Err(e) = server_task.await {
         warn!(log, "listener task ended abnormally"; "error" => %e);
     }
-    for task in [listener_task, poller_task] {
+    for task in std::iter::once(follower_task).chain(poller_task) {
         task.abort();
         let _ = task.await;
     }

@@ -297,6 +297,7 @@ fn serve(loaded: LoadedConfig, source: ConfigSource) -> i32 {
         routes: crate::http::routes(),
         on_ready: None,
         clock: std::sync::Arc::new(crate::clock::SystemClock),
+        run_poller: true,
     };
     let config = loaded.clone();
     run_logged(&config, |rt, logging| {

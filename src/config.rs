@@ -517,6 +517,9 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// The running configuration, shared by every part of the daemon; reload swaps it atomically.
+pub type SharedConfig = std::sync::Arc<arc_swap::ArcSwap<LoadedConfig>>;
+
 /// A validated configuration and where it came from.
 #[derive(Debug, Clone)]
 pub struct LoadedConfig {

@@ -29,6 +29,7 @@ pub mod domain;
 pub mod http;
 pub mod lifecycle;
 pub mod logging;
+pub mod state;
 pub mod upstream;
 pub mod views;
 pub mod ws;

@@ -4,8 +4,8 @@ use slog::{error, info};
 use std::sync::Arc;
 
 use super::protocol::Response;
-use crate::app::AppState;
 use crate::backup::BackupError;
+use crate::state::AppState;
 
 pub async fn run(state: &Arc<AppState>) -> Response {
     let loaded = state.config();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::protocol::Response;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Health turns 503 at once; new connections are refused after `server.drain_delay_secs`;
 /// in-flight requests may finish until `deadline_secs` (default `server.shutdown_timeout_secs`)

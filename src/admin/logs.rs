@@ -5,7 +5,7 @@ use slog::info;
 use std::sync::Arc;
 
 use super::protocol::Response;
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub fn reopen(state: &Arc<AppState>) -> Response {
     match state.log_handle.reopen() {

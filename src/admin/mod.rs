@@ -22,8 +22,8 @@ use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
 
-use crate::app::AppState;
-use protocol::{Request, Response, COMMANDS, MAX_LINE_BYTES};
+use crate::state::AppState;
+use protocol::{Command, Request, Response, MAX_LINE_BYTES};
 
 /// Connections that send nothing for this long are closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -166,8 +166,8 @@ async fn handle_line(line: &str, peer: Peer, state: &Arc<AppState>, log: &Logger
             )
         }
     };
-    let Some(info) = protocol::command(&request.cmd) else {
-        let known: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+    let Some(command) = Command::from_name(&request.cmd) else {
+        let known: Vec<&str> = Command::ALL.iter().map(|c| c.name()).collect();
         return Response::error(
             "unknown_command",
             format!(
@@ -177,34 +177,35 @@ async fn handle_line(line: &str, peer: Peer, state: &Arc<AppState>, log: &Logger
             ),
         );
     };
-    if info.changes_state && !peer.privileged {
-        warn!(log, "admin command refused"; "cmd" => info.name, "uid" => peer.uid, "pid" => peer.pid);
+    let name = command.name();
+    if command.changes_state() && !peer.privileged {
+        warn!(log, "admin command refused"; "cmd" => name, "uid" => peer.uid, "pid" => peer.pid);
         return Response::error(
             "permission_denied",
             format!(
-                "uid {} may only run status and help; {} needs root or the daemon's user",
-                peer.uid, info.name
+                "uid {} may only run status and help; {name} needs root or the daemon's user",
+                peer.uid
             ),
         );
     }
-    if info.changes_state {
-        info!(log, "admin command"; "cmd" => info.name, "uid" => peer.uid, "pid" => peer.pid);
+    if command.changes_state() {
+        info!(log, "admin command"; "cmd" => name, "uid" => peer.uid, "pid" => peer.pid);
     }
-    match info.name {
-        "status" => status::run(state),
-        "reload" => reload::run(state),
-        "drain" => drain::drain(state, &request.args).await,
-        "resume" => drain::resume(state),
-        "backup" => backup::run(state).await,
-        "reopen-logs" => logs::reopen(state),
-        _ => help(),
+    match command {
+        Command::Status => status::run(state),
+        Command::Reload => reload::run(state),
+        Command::Drain => drain::drain(state, &request.args).await,
+        Command::Resume => drain::resume(state),
+        Command::Backup => backup::run(state).await,
+        Command::ReopenLogs => logs::reopen(state),
+        Command::Help => help(),
     }
 }
 
 fn help() -> Response {
-    let commands: Vec<serde_json::Value> = COMMANDS
+    let commands: Vec<serde_json::Value> = Command::ALL
         .iter()
-        .map(|c| serde_json::json!({"name": c.name, "summary": c.summary, "changes_state": c.changes_state}))
+        .map(|c| serde_json::json!({"name": c.name(), "summary": c.summary(), "changes_state": c.changes_state()}))
         .collect();
     Response::ok(serde_json::json!({ "commands": commands }))
 }

@@ -74,52 +74,105 @@ impl Response {
     }
 }
 
-/// A command the daemon knows.
-pub struct CommandInfo {
-    pub name: &'static str,
-    pub summary: &'static str,
-    /// Changes the daemon's state: only root and the daemon's own user may run it.
-    pub changes_state: bool,
+/// A command the daemon knows. The daemon matches on it exhaustively, so a command listed here
+/// but not handled does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Status,
+    Reload,
+    Drain,
+    Resume,
+    Backup,
+    ReopenLogs,
+    Help,
 }
 
-pub const COMMANDS: &[CommandInfo] = &[
-    CommandInfo {
-        name: "status",
-        summary: "state, version, uptime, listener, connections, pool, config, last backup",
-        changes_state: false,
-    },
-    CommandInfo {
-        name: "reload",
-        summary: "re-read and validate the configuration; a rejected one leaves the running one in force",
-        changes_state: true,
-    },
-    CommandInfo {
-        name: "drain",
-        summary: "health 503, refuse new connections, let in-flight requests finish (args: deadline_secs)",
-        changes_state: true,
-    },
-    CommandInfo {
-        name: "resume",
-        summary: "undo drain: accept connections again, health 200",
-        changes_state: true,
-    },
-    CommandInfo {
-        name: "backup",
-        summary: "pg_dump the database into the backup directory, verify it, prune old ones",
-        changes_state: true,
-    },
-    CommandInfo {
-        name: "reopen-logs",
-        summary: "reopen the log file (after logrotate moved it)",
-        changes_state: true,
-    },
-    CommandInfo {
-        name: "help",
-        summary: "list the commands",
-        changes_state: false,
-    },
-];
+impl Command {
+    /// Every command, in the order `help` lists them.
+    pub const ALL: [Command; 7] = [
+        Command::Status,
+        Command::Reload,
+        Command::Drain,
+        Command::Resume,
+        Command::Backup,
+        Command::ReopenLogs,
+        Command::Help,
+    ];
 
-pub fn command(name: &str) -> Option<&'static CommandInfo> {
-    COMMANDS.iter().find(|c| c.name == name)
+    /// The name on the wire (`{"cmd":"reopen-logs"}`) and on the `ctl` command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Status => "status",
+            Command::Reload => "reload",
+            Command::Drain => "drain",
+            Command::Resume => "resume",
+            Command::Backup => "backup",
+            Command::ReopenLogs => "reopen-logs",
+            Command::Help => "help",
+        }
+    }
+
+    pub fn summary(self) -> &'static str {
+        match self {
+            Command::Status => {
+                "state, version, uptime, listener, connections, pool, config, last backup"
+            }
+            Command::Reload => {
+                "re-read and validate the configuration; a rejected one leaves the running one in force"
+            }
+            Command::Drain => {
+                "health 503, refuse new connections, let in-flight requests finish (args: deadline_secs)"
+            }
+            Command::Resume => "undo drain: accept connections again, health 200",
+            Command::Backup => {
+                "pg_dump the database into the backup directory, verify it, prune old ones"
+            }
+            Command::ReopenLogs => "reopen the log file (after logrotate moved it)",
+            Command::Help => "list the commands",
+        }
+    }
+
+    /// Changes the daemon's state: only root and the daemon's own user may run it.
+    pub fn changes_state(self) -> bool {
+        match self {
+            Command::Status | Command::Help => false,
+            Command::Reload
+            | Command::Drain
+            | Command::Resume
+            | Command::Backup
+            | Command::ReopenLogs => true,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_is_listed_once_and_found_by_name() {
+        for (i, command) in Command::ALL.into_iter().enumerate() {
+            assert_eq!(Command::from_name(command.name()), Some(command));
+            assert!(
+                !Command::ALL[..i].contains(&command),
+                "{command:?} listed twice"
+            );
+            // A new variant must be added to this match, and so to the list: its length is
+            // the number of variants.
+            match command {
+                Command::Status
+                | Command::Reload
+                | Command::Drain
+                | Command::Resume
+                | Command::Backup
+                | Command::ReopenLogs
+                | Command::Help => {}
+            }
+        }
+        assert_eq!(Command::from_name("nope"), None);
+    }
 }

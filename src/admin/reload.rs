@@ -4,7 +4,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 use super::protocol::Response;
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub fn run(state: &Arc<AppState>) -> Response {
     match state.reload() {

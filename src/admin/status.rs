@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::protocol::Response;
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub fn run(state: &Arc<AppState>) -> Response {
     let loaded = state.config();
@@ -35,7 +35,7 @@ pub fn run(state: &Arc<AppState>) -> Response {
         "log_file": state.log_handle.file_path().map(|p| p.display().to_string()),
         "websockets_open": state.ws.clients(),
         "upstream": {
-            "sync": state.sync.get(),
+            "sync": state.sync_status(),
             "last_sync": state.board.last_sync().map(|s| s.taken_at.to_rfc3339()),
             "data_changed_at": state.board.snapshot().updated_at().map(|t| t.to_rfc3339()),
             "stale": state.board.snapshot().stale.clone(),

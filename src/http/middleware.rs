@@ -7,7 +7,7 @@ use slog::{info, Logger};
 use std::time::{Duration, Instant};
 
 use super::error::ApiError;
-use crate::app::SharedConfig;
+use crate::config::SharedConfig;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 

@@ -11,7 +11,7 @@ use poem::{EndpointExt, Route};
 use poem_openapi::OpenApiService;
 use std::sync::Arc;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use api::health::HealthApi;
 use api::leaderboard::LeaderboardApi;
 use api::players::PlayersApi;

@@ -12,7 +12,7 @@ use poem::{Endpoint, EndpointExt};
 use slog::{info, warn, Logger};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::lifecycle::Phase;
+use crate::lifecycle::{HttpStats, Phase};
 
 type ResponseBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
 pub type SharedEndpoint = Arc<dyn poem::endpoint::DynEndpoint<Output = poem::Response>>;
@@ -90,14 +90,6 @@ impl PublicListener {
             activated: true,
         }))
     }
-}
-
-/// Counters shown by health and `ctl status`.
-#[derive(Debug, Default)]
-pub struct HttpStats {
-    pub open_connections: AtomicUsize,
-    pub in_flight: AtomicUsize,
-    pub requests_total: AtomicU64,
 }
 
 /// Decrements a counter when dropped, whatever way the request or connection ends.

@@ -6,12 +6,14 @@
 
 pub mod notify;
 pub mod signals;
+pub mod traffic;
 
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
 
 pub use notify::Notifier;
+pub use traffic::HttpStats;
 
 /// Where the daemon is in its life.
 #[derive(Debug, Clone, PartialEq, Eq)]

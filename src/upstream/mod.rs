@@ -1,7 +1,80 @@
-//! The upstream data source: the Goated affiliate API client, the demo source, document
-//! validation, and the sync loop that stores snapshots and closes races.
+//! The upstream data source and the two tasks that turn it into served data.
+//!
+//! - [`client`], [`demo`], [`document`]: where a document comes from and how it is validated.
+//! - [`poller`]: on one instance at a time (a PostgreSQL advisory lock), fetches the document,
+//!   stores it, closes races that ended and prunes history; backs off after failures.
+//! - [`follower`]: on every instance, reacts to stored syncs and closed races (PostgreSQL
+//!   `LISTEN`): reloads the in-memory board and broadcasts to WebSocket clients.
+//! - [`status`]: what health and `ctl status` show about syncing.
+//!
+//! Both tasks get a [`SyncContext`] from the wiring; nothing here knows the whole daemon state.
 
 pub mod client;
 pub mod demo;
 pub mod document;
-pub mod sync;
+pub mod follower;
+pub mod poller;
+pub mod status;
+
+use slog::{error, info, Logger};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::board::Board;
+use crate::clock::SharedClock;
+use crate::config::{DatabaseConfig, SharedConfig};
+use crate::db::{races, Pool};
+use crate::lifecycle::Lifecycle;
+use crate::ws::Hub;
+use status::SyncStatus;
+
+/// Everything the poller and the follower work with, built once by the wiring.
+pub struct SyncContext {
+    pub pool: Pool,
+    /// The running configuration (reload swaps it; each step reads it afresh).
+    pub config: SharedConfig,
+    /// The settings the pool was built with; the follower opens its `LISTEN` connection with
+    /// them.
+    pub database: DatabaseConfig,
+    pub clock: SharedClock,
+    pub board: Arc<Board>,
+    pub ws: Arc<Hub>,
+    pub lifecycle: Lifecycle,
+    pub status: Arc<SyncStatus>,
+    pub log: Logger,
+}
+
+impl SyncContext {
+    /// Closes races that ended; logs what it did. Safe on every instance at any time.
+    pub async fn close_due_races(&self) {
+        let cfg = self.config.load().config.clone();
+        // A close later than two polls (plus a minute) after the end means we were not running.
+        let late_after =
+            chrono::Duration::seconds((cfg.upstream.poll_interval_secs * 2 + 60) as i64);
+        let closer = format!("{}:{}", hostname(), std::process::id());
+        match races::close_due(&self.pool, self.clock.now(), &cfg.race, late_after, &closer).await {
+            Ok(closed) => {
+                for c in closed {
+                    info!(self.log, "race closed"; "race" => &c.id, "late" => c.late,
+                        "participants" => c.participants);
+                }
+            }
+            Err(e) => error!(self.log, "closing races failed"; "error" => %e),
+        }
+    }
+
+    /// Waits `delay`, or less if the daemon stops. Returns false when stopping.
+    async fn pause(&self, delay: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => !self.lifecycle.is_stopping(),
+            _ = self.lifecycle.stopped() => false,
+        }
+    }
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -8,7 +8,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use goatedvips::app::{self, AppState, RunOptions};
+use goatedvips::app::{self, RunOptions};
+use goatedvips::state::AppState;
 use goatedvips::config::{self, ConfigSource};
 use goatedvips::lifecycle::{Lifecycle, Notifier};
 
@@ -357,6 +358,7 @@ impl InProcess {
             routes,
             on_ready: Some(tx),
             clock,
+            run_poller: true,
         };
         let task = tokio::spawn(app::run(opts));
         let state = tokio::time::timeout(Duration::from_secs(30), rx)

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ApiTags;
-use crate::app::AppState;
 use crate::lifecycle::Phase;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
@@ -103,7 +103,7 @@ impl HealthApi {
                 ),
             },
         );
-        let sync = state.sync.get();
+        let sync = state.sync_status();
         let snap = state.board.snapshot();
         let cfg = state.config().config.clone();
         let now = state.clock.now();

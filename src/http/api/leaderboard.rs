@@ -8,10 +8,10 @@ use poem_openapi::{ApiResponse, OpenApi};
 use std::sync::Arc;
 
 use super::ApiTags;
-use crate::app::AppState;
 use crate::domain::leaderboard::Period;
 use crate::http::cached::{not_modified, to_bytes, CachedJson, Validated};
 use crate::http::error::ErrorBody;
+use crate::state::AppState;
 use crate::views::{self, LeaderboardPage, PeriodName, StatsDocument};
 
 /// A cacheable JSON answer.

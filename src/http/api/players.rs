@@ -7,8 +7,8 @@ use poem_openapi::{ApiResponse, OpenApi};
 use std::sync::Arc;
 
 use super::ApiTags;
-use crate::app::AppState;
 use crate::http::error::{ApiError, ErrorResponse};
+use crate::state::AppState;
 use crate::views::{self, PlayerSearch, PlayerView};
 
 #[derive(ApiResponse)]

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use super::leaderboard::CachedResponse;
 use super::ApiTags;
-use crate::app::AppState;
 use crate::domain::race::RacePeriod;
 use crate::http::cached::{to_bytes, Validated};
 use crate::http::error::{ApiError, ErrorResponse};
+use crate::state::AppState;
 use crate::views::{self, RacePosition, RaceView};
 
 #[derive(ApiResponse)]

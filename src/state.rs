@@ -1,0 +1,188 @@
+//! What the running daemon shares: the configuration handle, the pool, the served board, the
+//! WebSocket hub, the sync status and the services that hang off them. Handlers, admin
+//! commands and pages get everything they need from [`AppState`]; it is built by `app` and
+//! sits below every module that uses it, so none of them imports `app`.
+
+use slog::{error, info, Logger};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::backup::Backups;
+use crate::board::Board;
+use crate::clock::SharedClock;
+use crate::config::{self, Config, ConfigErrors, ConfigSource, LoadedConfig, SharedConfig};
+use crate::db::Pool;
+use crate::lifecycle::{HttpStats, Lifecycle, Phase};
+use crate::logging::LogHandle;
+use crate::upstream::status::SyncStatus;
+use crate::upstream::SyncContext;
+use crate::ws::Hub;
+
+/// What every part of the running daemon shares.
+pub struct AppState {
+    config: SharedConfig,
+    /// The configuration the daemon started with: what restart-only settings are in force.
+    started_with: Config,
+    /// Where reload reads the configuration from.
+    pub config_source: ConfigSource,
+    pub pool: Pool,
+    pub log: Logger,
+    pub log_handle: LogHandle,
+    pub started_at: Instant,
+    pub lifecycle: Lifecycle,
+    pub http: Arc<HttpStats>,
+    pub listen_addr: SocketAddr,
+    /// Highest migration version applied at start-up.
+    pub schema_version: i32,
+    /// The database settings the pool was built with (changing them needs a restart).
+    pub database: config::DatabaseConfig,
+    pub backups: Backups,
+    pub clock: SharedClock,
+    /// The served leaderboard snapshot.
+    pub board: Arc<Board>,
+    pub ws: Arc<Hub>,
+    /// What the poller and follower share; its `status` is what health reports.
+    pub sync: Arc<SyncContext>,
+}
+
+/// The parts of the state that exist before the database is reached and the listener bound.
+pub struct StateParts {
+    pub config: SharedConfig,
+    pub config_source: ConfigSource,
+    pub pool: Pool,
+    pub log: Logger,
+    pub log_handle: LogHandle,
+    pub lifecycle: Lifecycle,
+    pub listen_addr: SocketAddr,
+    pub schema_version: i32,
+    pub clock: SharedClock,
+}
+
+impl AppState {
+    /// Builds the state and the services that hang off it.
+    pub fn new(parts: StateParts) -> Self {
+        let StateParts {
+            config,
+            config_source,
+            pool,
+            log,
+            log_handle,
+            lifecycle,
+            listen_addr,
+            schema_version,
+            clock,
+        } = parts;
+        let started_with = config.load().config.clone();
+        let board = Arc::new(Board::default());
+        let ws = Arc::new(Hub::new(
+            started_with.websocket.send_queue as usize,
+            clock.clone(),
+        ));
+        let sync = Arc::new(SyncContext {
+            pool: pool.clone(),
+            config: config.clone(),
+            database: started_with.database.clone(),
+            clock: clock.clone(),
+            board: board.clone(),
+            ws: ws.clone(),
+            lifecycle: lifecycle.clone(),
+            status: Arc::new(SyncStatus::default()),
+            log: log.clone(),
+        });
+        Self {
+            config,
+            database: started_with.database.clone(),
+            started_with,
+            config_source,
+            pool,
+            log,
+            log_handle,
+            started_at: Instant::now(),
+            lifecycle,
+            http: Arc::new(HttpStats::default()),
+            listen_addr,
+            schema_version,
+            backups: Backups::default(),
+            clock,
+            board,
+            ws,
+            sync,
+        }
+    }
+
+    /// The configuration in force now (with its file and load time).
+    pub fn config(&self) -> Arc<LoadedConfig> {
+        self.config.load_full()
+    }
+
+    pub fn config_handle(&self) -> SharedConfig {
+        self.config.clone()
+    }
+
+    /// What health and `ctl status` report about syncing.
+    pub fn sync_status(&self) -> crate::upstream::status::SyncState {
+        self.sync.status.get()
+    }
+
+    /// Re-reads and validates the configuration, then swaps it in. A rejected configuration
+    /// leaves the running one untouched. Returns the keys that changed but need a restart.
+    pub fn reload(&self) -> Result<Vec<&'static str>, ConfigErrors> {
+        self.lifecycle.notifier.reloading();
+        let outcome = match config::load(&self.config_source) {
+            Ok(fresh) => {
+                let pending = restart_required(&self.started_with, &fresh.config);
+                self.log_handle.set_level(fresh.config.log_level());
+                self.config.store(Arc::new(fresh));
+                // Cached responses depend on the race and tier settings.
+                self.board.refresh();
+                info!(self.log, "configuration reloaded"; "needs_restart" => pending.join(", "));
+                Ok(pending)
+            }
+            Err(errors) => {
+                error!(self.log, "configuration rejected; keeping the running one"; "errors" => %errors);
+                Err(errors)
+            }
+        };
+        self.lifecycle.notifier.ready(&self.status_line());
+        outcome
+    }
+
+    /// The systemd `STATUS=` text for the current phase.
+    pub fn status_line(&self) -> String {
+        use std::sync::atomic::Ordering;
+        match self.lifecycle.phase() {
+            Phase::Ready => format!("ready: serving on {}", self.listen_addr),
+            phase => format!(
+                "{}: {} requests in flight",
+                phase.name(),
+                self.http.in_flight.load(Ordering::Relaxed)
+            ),
+        }
+    }
+}
+
+/// Settings that a reload cannot change in a running process.
+fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    let mut differs = |changed: bool, key: &'static str| {
+        if changed {
+            keys.push(key);
+        }
+    };
+    differs(old.server.host != new.server.host, "server.host");
+    differs(old.server.port != new.server.port, "server.port");
+    differs(
+        old.server.header_read_timeout_secs != new.server.header_read_timeout_secs,
+        "server.header_read_timeout_secs",
+    );
+    differs(old.database != new.database, "database");
+    differs(old.log.file != new.log.file, "log.file");
+    differs(old.log.stderr != new.log.stderr, "log.stderr");
+    differs(old.admin.socket != new.admin.socket, "admin.socket");
+    differs(
+        old.websocket.send_queue != new.websocket.send_queue,
+        "websocket.send_queue",
+    );
+    keys
+}

@@ -1,0 +1,259 @@
+//! The follower: on every instance, keeps the in-memory board in step with what the poller
+//! (on this or another instance) stored.
+//!
+//! It `LISTEN`s on PostgreSQL: on each stored sync it reloads the newest snapshot, rebuilds the
+//! board when anything changed and broadcasts it to this instance's WebSocket clients; on a
+//! closed race it broadcasts `RACE_COMPLETED`. Instances that do not poll mark their data stale
+//! when no sync arrives for a few poll intervals.
+
+use futures_util::StreamExt;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use slog::{error, warn, Logger};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::SyncContext;
+use crate::board::{RaceData, SyncInfo};
+use crate::db::{self, leaderboard, races};
+use crate::domain::leaderboard::{Player, Rankings};
+use crate::domain::race::RacePeriod;
+
+/// A digest of everything a snapshot shows: equal digests, same snapshot.
+type Fingerprint = [u8; 32];
+
+/// The following task's state.
+pub struct Follower {
+    ctx: Arc<SyncContext>,
+    /// The fingerprint of the data on the board, so an unchanged sync changes nothing.
+    loaded: Option<Fingerprint>,
+    log: Logger,
+}
+
+impl Follower {
+    pub fn new(ctx: Arc<SyncContext>) -> Self {
+        let log = ctx.log.new(slog::o!("component" => "sync-follower"));
+        Self {
+            ctx,
+            loaded: None,
+            log,
+        }
+    }
+
+    /// Loads the newest stored sync into the board. A sync that changed nothing only refreshes
+    /// the data's freshness (same snapshot, same ETags, no broadcast); one that changed
+    /// anything replaces the snapshot and, with `broadcast`, is pushed to WebSocket clients.
+    pub async fn load_latest(&mut self, broadcast: bool) {
+        let ctx = &self.ctx;
+        let race_tz = ctx.config.load().config.race.tz();
+        let loaded = async {
+            let Some(stored) = leaderboard::load_latest(&ctx.pool).await? else {
+                return Ok(None);
+            };
+            let race_id = RacePeriod::containing(race_tz, stored.taken_at).id;
+            let conn = leaderboard::conn(&ctx.pool).await?;
+            let race = leaderboard::race_standings(&*conn, &race_id).await?;
+            let settings = races::open_race_settings(&*conn, &race_id).await?;
+            Ok::<_, db::DbError>(Some((stored, race_id, race, settings)))
+        };
+        let (stored, race_id, race, settings) = match loaded.await {
+            Ok(Some(x)) => x,
+            Ok(None) => return,
+            Err(e) => {
+                error!(self.log, "cannot load the latest snapshot"; "error" => %e);
+                return;
+            }
+        };
+        let sync = SyncInfo {
+            id: stored.sync_id,
+            taken_at: stored.taken_at,
+            source: stored.source.clone(),
+        };
+        let fingerprint = fingerprint(&race_id, &stored.players, &race, settings.as_ref());
+        if self.loaded.as_ref() == Some(&fingerprint) {
+            ctx.board.touch(sync);
+            return;
+        }
+        let players = stored.players;
+        // Ranking 1,800 players four ways is CPU work: off the async workers.
+        let rankings = match tokio::task::spawn_blocking(move || Rankings::new(players)).await {
+            Ok(rankings) => rankings,
+            Err(e) => {
+                error!(self.log, "ranking the latest snapshot failed"; "error" => %e);
+                return;
+            }
+        };
+        self.loaded = Some(fingerprint);
+        ctx.board.replace(
+            sync,
+            rankings,
+            RaceData {
+                id: race_id,
+                players: race,
+                settings,
+            },
+        );
+        if broadcast {
+            self.broadcast_board();
+        }
+    }
+
+    /// Pushes the board's top lists and the current race to this instance's clients.
+    fn broadcast_board(&self) {
+        let ctx = &self.ctx;
+        let snap = ctx.board.snapshot();
+        let cfg = ctx.config.load().config.clone();
+        let now = ctx.clock.now();
+        let tops = poem_openapi::types::ToJSON::to_json(&crate::views::tops(&snap, &cfg, 10));
+        let race =
+            poem_openapi::types::ToJSON::to_json(&crate::views::current_race(&snap, &cfg, now));
+        ctx.ws
+            .broadcast("LEADERBOARD_UPDATE", tops.unwrap_or_default());
+        ctx.ws.broadcast("RACE_UPDATE", race.unwrap_or_default());
+    }
+
+    /// On instances that do not poll: data older than a few poll intervals is marked stale
+    /// (the polling instance may be failing; only it knows why).
+    fn check_freshness(&self) {
+        let ctx = &self.ctx;
+        let upstream = ctx.config.load().config.upstream.clone();
+        let max_age = (upstream.poll_interval_secs * 3 + upstream.timeout_secs) as i64;
+        if let Some(sync) = ctx.board.last_sync() {
+            let age = (ctx.clock.now() - sync.taken_at).num_seconds();
+            if age > max_age && ctx.board.snapshot().stale.is_none() {
+                ctx.board
+                    .set_stale(Some(format!("no new data for {age} s")));
+            }
+        }
+    }
+
+    async fn announce_closed_race(&self, race_id: &str) {
+        let ctx = &self.ctx;
+        let cfg = ctx.config.load().config.clone();
+        match races::closed_race(&ctx.pool, race_id, i64::from(cfg.race.participants_shown)).await {
+            Ok(Some(mut race)) => {
+                let paid = race.percentages(&cfg.race.prize_percentages).len();
+                race.results.truncate(paid);
+                let view =
+                    crate::views::closed_race(&race, &cfg.race.prize_percentages, ctx.clock.now());
+                let winners =
+                    poem_openapi::types::ToJSON::to_json(&view.participants).unwrap_or_default();
+                ctx.ws.broadcast(
+                    "RACE_COMPLETED",
+                    json!({"race_id": race.id, "closed_late": race.closed_late, "winners": winners}),
+                );
+            }
+            Ok(None) => {}
+            Err(e) => {
+                error!(self.log, "cannot load a closed race"; "race" => race_id, "error" => %e)
+            }
+        }
+    }
+
+    /// Follows until the daemon stops, reconnecting when the notification connection drops.
+    pub async fn run(mut self) {
+        loop {
+            if !self.follow_one_connection().await {
+                return;
+            }
+            if !self.ctx.pause(Duration::from_secs(1)).await {
+                return;
+            }
+        }
+    }
+
+    /// Listens on one connection until it is lost (true: reconnect) or the daemon stops
+    /// (false).
+    async fn follow_one_connection(&mut self) -> bool {
+        let pg: tokio_postgres::Config = match self.ctx.database.url.parse() {
+            Ok(c) => c,
+            Err(_) => return false,
+        };
+        let (client, mut connection) = match pg.connect(db::tls::connector()).await {
+            Ok(pair) => pair,
+            Err(e) => {
+                warn!(self.log, "cannot connect to listen for syncs; retrying"; "error" => db::error_text(&e));
+                return true;
+            }
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(Ok(msg)) = messages.next().await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = msg {
+                    let _ = tx.send((n.channel().to_string(), n.payload().to_string()));
+                }
+            }
+        });
+        let _abort_driver = AbortOnDrop(driver);
+        let listen = format!(
+            "LISTEN {}; LISTEN {}",
+            leaderboard::SYNC_CHANNEL,
+            races::RACE_CHANNEL
+        );
+        if let Err(e) = client.batch_execute(&listen).await {
+            warn!(self.log, "LISTEN failed; retrying"; "error" => db::error_text(&e));
+            return true;
+        }
+        // Anything missed while not listening: load the newest now.
+        self.load_latest(true).await;
+        let mut freshness = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            let next = tokio::select! {
+                n = rx.recv() => n,
+                _ = freshness.tick() => {
+                    self.check_freshness();
+                    continue;
+                }
+                _ = self.ctx.lifecycle.stopped() => return false,
+            };
+            let Some((channel, payload)) = next else {
+                warn!(self.log, "lost the notification connection; reconnecting");
+                return true;
+            };
+            if channel == leaderboard::SYNC_CHANNEL {
+                self.load_latest(true).await;
+            } else if channel == races::RACE_CHANNEL {
+                self.announce_closed_race(&payload).await;
+            }
+        }
+    }
+}
+
+/// Ends the notification driver task with the connection it serves.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn fingerprint(
+    race_id: &str,
+    players: &[Player],
+    race: &[Player],
+    settings: Option<&races::RaceSettings>,
+) -> Fingerprint {
+    let mut h = Sha256::new();
+    h.update(race_id.as_bytes());
+    h.update(format!("{settings:?}").as_bytes());
+    for list in [players, race] {
+        h.update([0xff]);
+        for p in list {
+            h.update(p.uid.as_bytes());
+            h.update([0]);
+            h.update(p.name.as_bytes());
+            for a in [
+                p.wagered.today,
+                p.wagered.this_week,
+                p.wagered.this_month,
+                p.wagered.all_time,
+            ] {
+                h.update(a.to_string().as_bytes());
+                h.update([0]);
+            }
+        }
+    }
+    h.finalize().into()
+}
