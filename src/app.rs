@@ -201,7 +201,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
                 l
             }
             None => {
-                let host: IpAddr = cfg.server.host.parse().expect("validated host");
+                let host: IpAddr = cfg.server.host;
                 PublicListener::bind(SocketAddr::new(host, cfg.server.port)).await?
             }
         };

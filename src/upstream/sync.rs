@@ -400,10 +400,7 @@ async fn announce_closed_race(state: &AppState, race_id: &str, log: &Logger) {
 pub async fn listener(state: Arc<AppState>, mut last: Option<[u8; 32]>) {
     let log = state.log.new(slog::o!("component" => "sync-listener"));
     loop {
-        let pg: tokio_postgres::Config = match state.database.url.parse() {
-            Ok(c) => c,
-            Err(_) => return,
-        };
+        let pg = state.database.url.pg();
         match pg.connect(db::tls::connector()).await {
             Err(e) => {
                 warn!(log, "cannot connect to listen for syncs; retrying"; "error" => db::error_text(&e))
