@@ -1,7 +1,7 @@
 //! Configuration, loaded in stages: **file** ([`schema`]: the documented TOML schema and its
 //! defaults) -> **merged raw values** ([`env`]: the environment and `secrets.env` laid over the
 //! file, legacy names and `GOATEDVIPS_<SECTION>__<KEY>`) -> **validated typed [`Config`]**
-//! ([`validate`], producing the values of [`types`]). [`mask`] shows a `Config` without its
+//! (`validate`, producing the values of [`types`]). [`mask`] shows a `Config` without its
 //! secrets; [`error`] names every problem with its key and origin.
 //!
 //! Loading is `defaults <- file <- legacy env names <- GOATEDVIPS_<SECTION>__<KEY>`. Every
@@ -68,7 +68,8 @@ impl ConfigSource {
 ///
 /// The daemon reads the environment file itself rather than through systemd's
 /// `EnvironmentFile=`, so that a token or secret changed there is picked up by a reload.
-/// Variables of the process environment win over the file's.
+/// The file's variables win over the process environment's, as systemd's `EnvironmentFile=`
+/// wins over `Environment=`.
 pub fn load(source: &ConfigSource) -> Result<LoadedConfig, ConfigErrors> {
     let env: HashMap<String, String> = std::env::vars().collect();
     load_with_env(source, &env)

@@ -28,15 +28,6 @@ impl Secret {
     pub fn is_set(&self) -> bool {
         !self.0.is_empty()
     }
-
-    /// Length in bytes, for strength checks.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl fmt::Debug for Secret {
@@ -51,7 +42,8 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Comparing with a plain string (tests, a webhook secret check).
+/// Comparing with a plain string (tests). Not constant-time: do not check a client's secret
+/// with it.
 impl PartialEq<&str> for Secret {
     fn eq(&self, other: &&str) -> bool {
         self.0 == *other
@@ -293,8 +285,11 @@ impl Config {
 /// `[server]`; see [`RawServerConfig`](super::schema::RawServerConfig) for the meaning of each key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
+    /// Address to bind.
     pub host: IpAddr,
+    /// TCP port; 0 picks a free port (tests).
     pub port: u16,
+    /// Production turns on secure cookies.
     pub environment: Environment,
     pub request_timeout_secs: u64,
     pub header_read_timeout_secs: u64,
@@ -306,6 +301,7 @@ pub struct ServerConfig {
 /// `[database]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatabaseConfig {
+    /// Parsed once; its password is a secret.
     pub url: DatabaseUrl,
     pub pool_size: u32,
     pub connect_timeout_secs: u64,
@@ -325,9 +321,11 @@ pub struct LogConfig {
 /// `[upstream]`: the Goated affiliate API and the sync loop.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpstreamConfig {
+    /// As configured; [`UpstreamConfig::effective_source`] is the one in use.
     pub source: UpstreamSource,
     pub base_url: String,
     pub affiliate_id: String,
+    /// Bearer token of the affiliate API.
     pub token: Secret,
     pub poll_interval_secs: u64,
     pub timeout_secs: u64,
@@ -335,6 +333,7 @@ pub struct UpstreamConfig {
     pub max_backoff_secs: u64,
     pub history_retention_days: u32,
     pub demo_players: u32,
+    /// Time zone of the upstream's today / this week / this month.
     pub timezone: chrono_tz::Tz,
 }
 
@@ -352,6 +351,7 @@ impl UpstreamConfig {
 /// `[race]`: the monthly wager race.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RaceConfig {
+    /// Time zone whose calendar months are the race periods.
     pub timezone: chrono_tz::Tz,
     pub prize_pool: rust_decimal::Decimal,
     pub currency: String,
