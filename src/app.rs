@@ -7,7 +7,7 @@
 use arc_swap::ArcSwap;
 use futures_util::StreamExt;
 use slog::{error, info, o, warn, Logger};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -103,10 +103,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
                 info!(log, "using the listening socket passed by systemd"; "addr" => %l.local_addr);
                 l
             }
-            None => {
-                let host: IpAddr = cfg.server.host.parse().expect("validated host");
-                PublicListener::bind(SocketAddr::new(host, cfg.server.port)).await?
-            }
+            None => PublicListener::bind(SocketAddr::new(cfg.server.host, cfg.server.port)).await?,
         };
 
         notifier.status("starting: connecting to PostgreSQL");

@@ -77,10 +77,7 @@ impl Backups {
 
 /// libpq environment for the connection in `url`: keeps the password out of the command line.
 fn libpq_env(database: &DatabaseConfig) -> Result<Vec<(&'static str, String)>, BackupError> {
-    let pg: tokio_postgres::Config = database
-        .url
-        .parse()
-        .map_err(|e: tokio_postgres::Error| BackupError::Io(format!("database.url: {e}")))?;
+    let pg = database.url.pg();
     let mut env = Vec::new();
     match pg.get_hosts().first() {
         Some(Host::Tcp(h)) => env.push(("PGHOST", h.clone())),

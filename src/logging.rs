@@ -195,7 +195,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app.log");
         let cfg = LogConfig {
-            level: "info".into(),
+            level: Level::Info.into(),
             file: path.to_string_lossy().into_owned(),
             stderr: false,
         };

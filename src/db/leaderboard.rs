@@ -110,7 +110,7 @@ pub async fn store_sync(
             &race.id,
             &race.start,
             &race.end,
-            &settings.timezone,
+            &settings.timezone.name(),
             &settings.prize_pool,
             &settings.currency,
             &settings.prize_percentages,

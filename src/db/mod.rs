@@ -18,8 +18,6 @@ pub type Pool = bb8::Pool<PostgresConnectionManager<tls::Tls>>;
 pub enum DbError {
     #[error("cannot reach PostgreSQL at {target}: {reason}")]
     Unreachable { target: String, reason: String },
-    #[error("database.url is not a valid PostgreSQL connection string: {0}")]
-    BadUrl(String),
     #[error("PostgreSQL error: {0}")]
     Query(String),
 }
@@ -57,16 +55,13 @@ pub fn describe_target(cfg: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{db}")
 }
 
-fn driver_config(cfg: &DatabaseConfig) -> Result<tokio_postgres::Config, DbError> {
-    let mut pg: tokio_postgres::Config = cfg
-        .url
-        .parse()
-        .map_err(|e: tokio_postgres::Error| DbError::BadUrl(e.to_string()))?;
+fn driver_config(cfg: &DatabaseConfig) -> tokio_postgres::Config {
+    let mut pg = cfg.url.pg().clone();
     pg.connect_timeout(Duration::from_secs(cfg.connect_timeout_secs));
     if pg.get_application_name().is_none() {
         pg.application_name("goatedvips");
     }
-    Ok(pg)
+    pg
 }
 
 /// Connects once, retrying with back-off until `startup_deadline_secs`, then builds the pool.
@@ -77,7 +72,7 @@ pub async fn connect(
     log: &Logger,
     mut on_attempt: impl FnMut(u32, &str),
 ) -> Result<Pool, DbError> {
-    let pg = driver_config(cfg)?;
+    let pg = driver_config(cfg);
     let tls = tls::connector();
     let target = describe_target(&pg);
     let deadline = Instant::now() + Duration::from_secs(cfg.startup_deadline_secs);

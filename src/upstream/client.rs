@@ -64,7 +64,7 @@ impl GoatedClient {
         let mut resp = self
             .http
             .get(Self::url(cfg))
-            .bearer_auth(&cfg.token)
+            .bearer_auth(cfg.token.expose())
             .header("accept", "application/json")
             .send()
             .await

@@ -165,10 +165,7 @@ impl Follower {
     /// Listens on one connection until it is lost (true: reconnect) or the daemon stops
     /// (false).
     async fn follow_one_connection(&mut self) -> bool {
-        let pg: tokio_postgres::Config = match self.ctx.database.url.parse() {
-            Ok(c) => c,
-            Err(_) => return false,
-        };
+        let pg = self.ctx.database.url.pg();
         let (client, mut connection) = match pg.connect(db::tls::connector()).await {
             Ok(pair) => pair,
             Err(e) => {

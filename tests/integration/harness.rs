@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use goatedvips::app::{self, RunOptions};
-use goatedvips::state::AppState;
 use goatedvips::config::{self, ConfigSource};
 use goatedvips::lifecycle::{Lifecycle, Notifier};
+use goatedvips::state::AppState;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_goatedvips");
 

@@ -1,0 +1,408 @@
+//! Tests of loading as a whole: merging, error reporting, masking, the shipped file, and the
+//! typed values validation produces.
+
+mod loading {
+    use super::super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn from_text(text: &str, env_pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+        let layer = EnvLayer {
+            vars: env(env_pairs),
+            file: None,
+        };
+        build(Some(Path::new("/etc/test.toml")), Some(text), &[layer])
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(from_text("", &[]).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn every_error_is_listed_with_key_and_file() {
+        let errs = from_text(
+            "[server]\nport = \"x\"\nprot = 1\n[nope]\na = 1\n[log]\nlevel = \"loud\"\n",
+            &[],
+        )
+        .unwrap_err();
+        let text = errs.to_string();
+        assert!(
+            text.contains("server.port (from /etc/test.toml): expected an integer, found a string"),
+            "{text}"
+        );
+        assert!(
+            text.contains("server.prot (from /etc/test.toml): unknown key"),
+            "{text}"
+        );
+        assert!(text.contains("unknown section [nope]"), "{text}");
+        // The range check of log.level runs too, in the same pass.
+        assert!(
+            text.contains("log.level (from /etc/test.toml): must be one of"),
+            "{text}"
+        );
+        assert_eq!(errs.0.len(), 4, "{text}");
+    }
+
+    #[test]
+    fn validation_collects_all_range_errors() {
+        let errs =
+            from_text("[log]\nlevel = \"loud\"\n[database]\npool_size = 0\n", &[]).unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, vec!["database.pool_size", "log.level"]);
+    }
+
+    #[test]
+    fn out_of_range_values_are_all_listed() {
+        let errs = from_text(
+            "[server]\nport = 70000\nhost = \"not an ip\"\n[log]\nlevel = \"loud\"\n[database]\npool_size = -1\n",
+            &[],
+        )
+        .unwrap_err();
+        let mut keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                "database.pool_size",
+                "log.level",
+                "server.host",
+                "server.port"
+            ],
+            "{errs}"
+        );
+        assert!(
+            !errs.to_string().contains('\n'),
+            "one line per error: {errs}"
+        );
+    }
+
+    #[test]
+    fn legacy_and_generic_env_overrides() {
+        let c = from_text(
+            "[server]\nport = 1\n",
+            &[
+                ("PORT", "4000"),
+                ("ALLOWED_ORIGINS", "https://a.example, https://b.example"),
+                ("NODE_ENV", "production"),
+                ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("GOATEDVIPS_LOG__FILE", ""),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.server.port, 4000);
+        assert!(c.secure_cookies());
+        assert_eq!(c.security.allowed_origins.len(), 2);
+        assert_eq!(c.log.file, "");
+        // The generic name wins over the legacy one.
+        let c = from_text("", &[("PORT", "4000"), ("GOATEDVIPS_SERVER__PORT", "5000")]).unwrap();
+        assert_eq!(c.server.port, 5000);
+    }
+
+    #[test]
+    fn bad_env_values_name_the_variable() {
+        let errs = from_text("", &[("PORT", "abc"), ("GOATEDVIPS_SERVER__NOPE", "1")]).unwrap_err();
+        let text = errs.to_string();
+        assert!(
+            text.contains("server.port (from environment variable PORT): expected an integer"),
+            "{text}"
+        );
+        assert!(text.contains("server.nope (from environment variable GOATEDVIPS_SERVER__NOPE): no such configuration key"), "{text}");
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let c = from_text(
+            "[database]\nurl = \"postgres://app:hunter2@db:5432/g\"\n[telegram]\nbot_token = \"123:ABC\"\n",
+            &[],
+        )
+        .unwrap();
+        let shown = c.to_masked_toml();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("123:ABC"),
+            "{shown}"
+        );
+        assert!(shown.contains("postgres://app:***@db:5432/g"), "{shown}");
+        assert_eq!(
+            mask_database_url("host=x password=pw user=u"),
+            "host=x password=*** user=u"
+        );
+    }
+
+    #[test]
+    fn race_settings_are_checked() {
+        let errs = from_text(
+            "[race]\ntimezone = \"Mars/Olympus\"\nprize_percentages = [60, 40.5]\nprize_pool = -1\n",
+            &[],
+        )
+        .unwrap_err();
+        let text = errs.to_string();
+        assert!(text.contains("race.timezone"), "{text}");
+        assert!(
+            text.contains(
+                "race.prize_percentages (from /etc/test.toml): percentages add up to 100.5 %"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("race.prize_pool"), "{text}");
+        let c = from_text(
+            "[race]\nprize_pool = \"1000.10\"\ntimezone = \"Europe/Berlin\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.race.prize_pool.to_string(), "1000.10");
+        let errs = from_text("[race]\nprize_pool = true\n", &[]).unwrap_err();
+        assert!(errs.to_string().contains("expected a number"), "{errs}");
+    }
+
+    #[test]
+    fn goated_source_needs_a_token_and_affiliate() {
+        let errs = from_text("[upstream]\nsource = \"goated\"\n", &[]).unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, vec!["upstream.affiliate_id", "upstream.token"]);
+        let c = from_text(
+            "[upstream]\naffiliate_id = \"gv\"\n",
+            &[("GOATED_API_TOKEN", "t0k")],
+        )
+        .unwrap();
+        assert_eq!(c.upstream.effective_source(), SourceKind::Goated);
+        assert!(!c.to_masked_toml().contains("t0k"));
+    }
+
+    #[test]
+    fn the_env_file_is_read_last_like_systemds_environment_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secrets.env");
+        std::fs::write(
+            &file,
+            "# secrets\nexport GOATED_API_TOKEN='tok en'\nPORT=4000\nDATABASE_URL=\"postgres://u@h/db\"\nGOATEDVIPS_LOG__LEVEL=loud\n",
+        )
+        .unwrap();
+        let mut vars = env(&[
+            ("PORT", "5000"),
+            ("GOATEDVIPS_UPSTREAM__AFFILIATE_ID", "gv"),
+        ]);
+        vars.insert("GOATEDVIPS_ENV_FILE".into(), file.display().to_string());
+        let errs = load_with_env(&ConfigSource::Explicit(dir.path().join("none.toml")), &vars);
+        assert!(errs.is_err(), "the config file itself is missing");
+        std::fs::write(dir.path().join("c.toml"), "").unwrap();
+        let errs =
+            load_with_env(&ConfigSource::Explicit(dir.path().join("c.toml")), &vars).unwrap_err();
+        assert_eq!(
+            errs.to_string(),
+            format!("log.level (from GOATEDVIPS_LOG__LEVEL in {}): must be one of trace, debug, info, warning, error, critical", file.display())
+        );
+        std::fs::write(
+            &file,
+            "GOATED_API_TOKEN='tok en'\nPORT=4000\nDATABASE_URL=\"postgres://u@h/db\"\n",
+        )
+        .unwrap();
+        let c = load_with_env(&ConfigSource::Explicit(dir.path().join("c.toml")), &vars)
+            .unwrap()
+            .config;
+        assert_eq!(c.upstream.token, "tok en");
+        assert_eq!(
+            c.server.port, 4000,
+            "the file wins, as EnvironmentFile= over Environment="
+        );
+        assert_eq!(c.database.url, "postgres://u@h/db");
+        vars.insert(
+            "GOATEDVIPS_ENV_FILE".into(),
+            dir.path().join("missing.env").display().to_string(),
+        );
+        let errs =
+            load_with_env(&ConfigSource::Explicit(dir.path().join("c.toml")), &vars).unwrap_err();
+        assert!(
+            errs.to_string()
+                .contains("cannot read the environment file"),
+            "{errs}"
+        );
+    }
+
+    #[test]
+    fn env_file_quotes_and_escapes() {
+        let vars =
+            parse_env_file("A=\"x \\\"y\\\" z\"\nB='lit\\n'\n C = plain \n#C=no\nexport D=1\n");
+        let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("A"), Some("x \"y\" z"));
+        assert_eq!(get("B"), Some("lit\\n"));
+        assert_eq!(get("C"), Some("plain"));
+        assert_eq!(get("D"), Some("1"));
+    }
+
+    #[test]
+    fn production_requires_a_session_secret() {
+        let errs = from_text("[server]\nenvironment = \"production\"\n", &[]).unwrap_err();
+        assert_eq!(errs.0[0].key, "security.session_secret");
+    }
+}
+
+mod shipped_file {
+    use super::super::*;
+
+    const SHIPPED: &str = include_str!("../../etc/goatedvips/goatedvips.toml");
+
+    #[test]
+    fn shipped_file_is_the_defaults() {
+        let c = build(Some(Path::new("goatedvips.toml")), Some(SHIPPED), &[]).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn shipped_file_lists_every_key() {
+        let shipped: toml::Table = SHIPPED.parse().unwrap();
+        let defaults = toml::Value::try_from(RawConfig::default()).unwrap();
+        for (section, fields) in defaults.as_table().unwrap() {
+            for field in fields.as_table().unwrap().keys() {
+                assert!(
+                    shipped.get(section).and_then(|s| s.get(field)).is_some(),
+                    "{section}.{field} is missing from etc/goatedvips/goatedvips.toml"
+                );
+            }
+        }
+    }
+}
+
+mod typed {
+    use super::super::*;
+
+    fn from_text(text: &str) -> Config {
+        build(Some(Path::new("/etc/test.toml")), Some(text), &[]).unwrap()
+    }
+
+    #[test]
+    fn validation_produces_typed_values() {
+        let c = from_text(
+            "[server]\nhost = \"127.0.0.1\"\nenvironment = \"test\"\n\
+             [log]\nlevel = \"warn\"\n\
+             [upstream]\nsource = \"demo\"\ntimezone = \"America/New_York\"\n\
+             [race]\ntimezone = \"Europe/Berlin\"\n\
+             [database]\nurl = \"postgres://app:hunter2@db.example:6543/g\"\n",
+        );
+        assert_eq!(
+            c.server.host,
+            std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST)
+        );
+        assert_eq!(c.server.environment, Environment::Test);
+        assert!(!c.is_production());
+        assert_eq!(c.log_level(), slog::Level::Warning);
+        assert_eq!(c.upstream.source, UpstreamSource::Demo);
+        assert_eq!(c.upstream.effective_source(), SourceKind::Demo);
+        assert_eq!(c.upstream.tz(), chrono_tz::America::New_York);
+        assert_eq!(c.race.tz(), chrono_tz::Europe::Berlin);
+        let pg = c.database.url.pg();
+        assert_eq!(pg.get_user(), Some("app"));
+        assert_eq!(pg.get_password(), Some(&b"hunter2"[..]));
+        assert_eq!(pg.get_ports(), [6543]);
+        assert_eq!(
+            c.database.url.expose(),
+            "postgres://app:hunter2@db.example:6543/g"
+        );
+
+        let c = from_text("[server]\nhost = \"::\"\nenvironment = \"production\"\n[security]\nsession_secret = \"0123456789abcdef0123456789abcdef\"\n");
+        assert!(c.server.host.is_ipv6() && c.server.host.is_unspecified());
+        assert_eq!(c.server.environment, Environment::Production);
+        assert!(c.secure_cookies());
+        assert_eq!(
+            c.security.session_secret.expose(),
+            "0123456789abcdef0123456789abcdef"
+        );
+    }
+
+    #[test]
+    fn the_source_is_chosen_without_a_fallback() {
+        let c = from_text("");
+        assert_eq!(c.upstream.source, UpstreamSource::Auto);
+        assert!(!c.upstream.token.is_set());
+        assert_eq!(c.upstream.effective_source(), SourceKind::Demo);
+        let c = from_text("[upstream]\naffiliate_id = \"gv\"\ntoken = \"t0k\"\n");
+        assert_eq!(c.upstream.effective_source(), SourceKind::Goated);
+        let c = from_text("[upstream]\nsource = \"demo\"\ntoken = \"t0k\"\n");
+        assert_eq!(c.upstream.effective_source(), SourceKind::Demo);
+        let errs = build(
+            Some(Path::new("/etc/test.toml")),
+            Some("[upstream]\nsource = \"nope\"\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs.to_string(),
+            "upstream.source (from /etc/test.toml): must be goated, demo or auto"
+        );
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_or_display() {
+        let s = Secret::new("hunter2");
+        assert!(s.is_set());
+        assert_eq!(s.expose(), "hunter2");
+        assert_eq!(format!("{s}"), "***");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        assert_eq!(format!("{:#?}", s), "Secret(***)");
+        let unset = Secret::default();
+        assert!(!unset.is_set());
+        assert_eq!(format!("{unset} {unset:?}"), "(unset) Secret((unset))");
+
+        let c = from_text(
+            "[database]\nurl = \"postgres://app:hunter2@db/g\"\n\
+             [upstream]\naffiliate_id = \"gv\"\ntoken = \"tok-sEcReT\"\n\
+             [telegram]\nbot_token = \"123:BoTsEcReT\"\nwebhook_secret = \"hOoKsEcReT\"\n\
+             [security]\nsession_secret = \"sEsSiOnSeCrEt\"\n",
+        );
+        let debug = format!("{c:?} {c:#?}");
+        for secret in [
+            "hunter2",
+            "tok-sEcReT",
+            "BoTsEcReT",
+            "hOoKsEcReT",
+            "sEsSiOnSeCrEt",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("postgres://app:***@db/g"), "{debug}");
+        assert_eq!(c.database.url.to_string(), "postgres://app:***@db/g");
+    }
+
+    /// `check-config` prints what it printed when the configuration was kept as strings: the
+    /// merged values, each secret that is set as `***`, the database password masked.
+    #[test]
+    fn masked_toml_is_the_raw_values_masked() {
+        let text = "[server]\nhost = \"::1\"\nenvironment = \"test\"\n\
+             [log]\nlevel = \"warn\"\nfile = \"\"\n\
+             [database]\nurl = \"host=/run/pg user=u password='a b' dbname=g\"\n\
+             [upstream]\naffiliate_id = \"gv\"\ntoken = \"t0k\"\ntimezone = \"US/Eastern\"\n\
+             [race]\ntimezone = \"Asia/Kolkata\"\nprize_pool = \"1000.10\"\n\
+             [telegram]\nbot_token = \"123:ABC\"\n\
+             [security]\nallowed_origins = [\"https://a.example\"]\n";
+        let typed = from_text(text);
+        let raw: RawConfig = toml::from_str(text).unwrap();
+        let mut expected = toml::Value::try_from(&raw).unwrap();
+        for key in SECRET_KEYS {
+            let (section, field) = key.split_once('.').unwrap();
+            let v = expected.get_mut(section).unwrap().get_mut(field).unwrap();
+            if v.as_str().is_some_and(|s| !s.is_empty()) {
+                *v = toml::Value::String("***".into());
+            }
+        }
+        *expected
+            .get_mut("database")
+            .unwrap()
+            .get_mut("url")
+            .unwrap() = toml::Value::String(mask_database_url(&raw.database.url));
+        let expected = toml::to_string_pretty(&expected).unwrap();
+        assert_eq!(typed.to_masked_toml(), expected);
+        assert!(expected.contains("password=***"), "{expected}");
+        assert!(expected.contains("bot_token = \"***\""), "{expected}");
+        assert!(expected.contains("webhook_secret = \"\""), "{expected}");
+        assert!(expected.contains("level = \"warn\""), "{expected}");
+        assert_eq!(
+            Config::default().to_masked_toml(),
+            toml::to_string_pretty(&toml::Value::try_from(RawConfig::default()).unwrap()).unwrap()
+        );
+    }
+}
