@@ -197,22 +197,23 @@ async fn pings_and_dead_or_slow_clients() {
     })
     .await;
     let big = "x".repeat(256 * 1024);
+    let mut got = Vec::new();
     for i in 0..40 {
         hub.broadcast("BULK", serde_json::json!({"i": i, "pad": big}));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut got = Vec::new();
-    while got.len() < 40 {
-        match tokio::time::timeout(Duration::from_secs(20), rx.recv())
-            .await
-            .expect("bulk messages in time")
-        {
-            Some(Message::Text(t)) if t.contains("BULK") => {
-                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
-                got.push(v["data"]["i"].as_u64().unwrap());
+        // Paced by the reading client: the next one goes out once it has a new BULK message.
+        let before = got.len();
+        while got.len() == before {
+            match tokio::time::timeout(Duration::from_secs(20), rx.recv())
+                .await
+                .expect("bulk messages in time")
+            {
+                Some(Message::Text(t)) if t.contains("BULK") => {
+                    let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                    got.push(v["data"]["i"].as_u64().unwrap());
+                }
+                Some(_) => {}
+                None => panic!("live client lost during the burst"),
             }
-            Some(_) => {}
-            None => panic!("live client lost during the burst"),
         }
     }
     assert_eq!(
