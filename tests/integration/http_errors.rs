@@ -8,7 +8,7 @@ use poem_openapi::{Object, OpenApi, OpenApiService};
 use serde::Deserialize;
 use std::time::Duration;
 
-use crate::harness::{fresh_client, TestApp};
+use crate::harness::{daemon_routes, fresh_client, TestApp};
 
 #[derive(Debug, Object)]
 struct Echo {
@@ -41,7 +41,7 @@ pub async fn slow(Query(q): Query<Sleep>) -> String {
 
 /// The daemon's routes plus test-only ones.
 pub fn test_routes() -> Route {
-    goatedvips::http::routes()
+    daemon_routes()
         .nest("/test", OpenApiService::new(TestApi, "test", "1"))
         .at("/slow", get(slow))
 }

@@ -58,14 +58,14 @@ impl TestAppBuilder {
     pub fn clock(mut self, at: DateTime<Utc>) -> Self {
         self.clock = Some(at);
         if let Mode::Binary = self.mode {
-            self.mode = Mode::InProcess(in_process::DAEMON_ROUTES);
+            self.mode = Mode::InProcess(in_process::daemon_routes);
         }
         self
     }
 
     /// Runs the daemon inside the test process with its own routes.
     pub fn in_process(self) -> Self {
-        self.routes(in_process::DAEMON_ROUTES)
+        self.routes(in_process::daemon_routes)
     }
 
     /// Runs the daemon inside the test process with `routes` (e.g. test-only ones added).

@@ -20,8 +20,10 @@ pub type AppState = goatedvips::app::AppState;
 pub type RunResult = Result<(), goatedvips::app::AppError>;
 /// The routes an in-process daemon serves, built afresh for each start.
 pub type Routes = fn() -> poem::Route;
-/// The daemon's own routes.
-pub const DAEMON_ROUTES: Routes = goatedvips::http::routes;
+/// The daemon's own routes (tests that add routes start from these).
+pub fn daemon_routes() -> poem::Route {
+    goatedvips::http::routes()
+}
 
 /// The daemon running inside the test process.
 pub struct InProcess {
