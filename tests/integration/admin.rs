@@ -7,18 +7,17 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::harness::{admin_call, command, ctl, run_cli, wait_for, Daemon, TestEnv};
+use crate::harness::{command, run_cli, TestApp};
 
 #[tokio::test]
 async fn status_help_and_reopen_logs_through_ctl() {
-    let env = TestEnv::new().await;
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let addr = daemon.wait_ready().await;
-    let socket = env.path("admin.sock");
+    let mut app = TestApp::builder().start().await;
+    let addr = app.addr();
+    let socket = app.admin_socket();
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o660, "socket mode {mode:o}");
 
-    let out = ctl(&env, &["status"]);
+    let out = app.ctl(&["status"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("state: ready"), "{}", out.stdout);
     assert!(
@@ -27,12 +26,12 @@ async fn status_help_and_reopen_logs_through_ctl() {
         out.stdout
     );
     assert!(
-        out.stdout.contains(&format!("pid: {}", daemon.pid())),
+        out.stdout.contains(&format!("pid: {}", app.pid())),
         "{}",
         out.stdout
     );
 
-    let out = ctl(&env, &["--json", "status"]);
+    let out = app.ctl(&["--json", "status"]);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["ok"], true);
     let data = &json["data"];
@@ -43,12 +42,12 @@ async fn status_help_and_reopen_logs_through_ctl() {
     assert!(data["database"]["pool_max"].is_u64());
     assert_eq!(
         data["config"]["file"],
-        env.path("goatedvips.toml").display().to_string()
+        app.path("goatedvips.toml").display().to_string()
     );
     assert!(data["config"]["loaded_at"].is_string());
     assert!(data["last_backup"].is_null());
 
-    let out = ctl(&env, &["help"]);
+    let out = app.ctl(&["help"]);
     assert_eq!(out.code, 0);
     for cmd in [
         "status",
@@ -65,31 +64,23 @@ async fn status_help_and_reopen_logs_through_ctl() {
         );
     }
 
-    let out = ctl(&env, &["reopen-logs"]);
+    let out = app.ctl(&["reopen-logs"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains(&env.log_path().display().to_string()));
+    assert!(out.stdout.contains(&app.log_path().display().to_string()));
 
     // State-changing commands are logged with the peer's uid and pid.
-    let logged = wait_for(
-        "the admin command to be logged",
-        Duration::from_secs(5),
-        || async {
-            env.log_records()
-                .into_iter()
-                .find(|r| r["msg"] == "admin command" && r["cmd"] == "reopen-logs")
-        },
-    )
-    .await;
+    let logged = app
+        .wait_for_log("the admin command to be logged", |r| {
+            r["msg"] == "admin command" && r["cmd"] == "reopen-logs"
+        })
+        .await;
     assert_eq!(logged["uid"], nix::unistd::geteuid().as_raw());
     assert!(logged["pid"].as_i64().unwrap() > 0);
 
-    daemon.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(
-        daemon.wait_exit(Duration::from_secs(20)).await.code(),
-        Some(0)
-    );
+    app.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(app.wait_exit(Duration::from_secs(20)).await.code(), Some(0));
     assert!(!socket.exists(), "socket file removed on exit");
-    let out = ctl(&env, &["status"]);
+    let out = app.ctl(&["status"]);
     assert_eq!(out.code, 69);
     assert!(
         out.stderr.contains(&socket.display().to_string())
@@ -99,10 +90,8 @@ async fn status_help_and_reopen_logs_through_ctl() {
 
 #[tokio::test]
 async fn malformed_requests_get_errors_and_the_daemon_keeps_serving() {
-    let env = TestEnv::new().await;
-    let mut daemon = Daemon::spawn(&env, &[]);
-    daemon.wait_ready().await;
-    let socket = env.path("admin.sock");
+    let app = TestApp::builder().start().await;
+    let socket = app.admin_socket();
 
     let stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
     let (r, mut w) = stream.into_split();
@@ -143,7 +132,7 @@ async fn malformed_requests_get_errors_and_the_daemon_keeps_serving() {
         "closed after the error"
     );
 
-    let ok = admin_call(&socket, serde_json::json!({"cmd": "status"})).await;
+    let ok = app.admin(serde_json::json!({"cmd": "status"})).await;
     assert_eq!(ok["data"]["state"], "ready");
 }
 
@@ -153,10 +142,8 @@ async fn other_users_are_refused() {
         eprintln!("other_users_are_refused: needs root to run ctl as another user; not run");
         return;
     }
-    let env = TestEnv::new().await;
-    let mut daemon = Daemon::spawn(&env, &[]);
-    daemon.wait_ready().await;
-    let socket = env.path("admin.sock");
+    let app = TestApp::builder().start().await;
+    let socket = app.admin_socket();
     let as_nobody = |args: &[&str]| {
         let mut all = vec!["ctl", "--socket", socket.to_str().unwrap()];
         all.extend_from_slice(args);
@@ -169,7 +156,7 @@ async fn other_users_are_refused() {
     };
 
     // The file mode keeps users outside the group out.
-    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(app.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let (code, _, stderr) = as_nobody(&["status"]);
     assert_eq!(code, 77, "{stderr}");
     assert!(stderr.contains("permission denied"), "{stderr}");
@@ -185,43 +172,36 @@ async fn other_users_are_refused() {
         stderr.contains("permission_denied") && stderr.contains("uid 65534"),
         "{stderr}"
     );
-    let refused = wait_for(
-        "the refusal to be logged",
-        Duration::from_secs(5),
-        || async {
-            env.log_records()
-                .into_iter()
-                .find(|r| r["msg"] == "admin command refused")
-        },
-    )
-    .await;
+    let refused = app
+        .wait_for_log("the refusal to be logged", |r| {
+            r["msg"] == "admin command refused"
+        })
+        .await;
     assert_eq!(refused["uid"], 65534);
     assert_eq!(refused["cmd"], "drain");
     // Still serving.
-    assert_eq!(ctl(&env, &["status"]).code, 0);
-    let json = admin_call(&socket, serde_json::json!({"cmd": "status"})).await;
+    assert_eq!(app.ctl(&["status"]).code, 0);
+    let json = app.admin(serde_json::json!({"cmd": "status"})).await;
     assert_eq!(json["data"]["state"], "ready");
 }
 
 #[tokio::test]
 async fn ctl_finds_the_socket_from_env_or_config() {
-    let env = TestEnv::new().await;
-    let mut daemon = Daemon::spawn(&env, &[]);
-    daemon.wait_ready().await;
-    let config = env.path("goatedvips.toml");
+    let app = TestApp::builder().start().await;
+    let config = app.config_path();
     let out = run_cli(
         &["--config", config.to_str().unwrap(), "ctl", "status"],
         &[],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let socket = env.path("admin.sock");
+    let socket = app.admin_socket();
     let out = run_cli(
         &["ctl", "status"],
         &[("GOATEDVIPS_ADMIN__SOCKET", socket.to_str().unwrap())],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     // A missing config file is not an error for ctl: it falls back to the default socket.
-    let missing = env.path("nope.toml");
+    let missing = app.path("nope.toml");
     let out = run_cli(
         &["--config", missing.to_str().unwrap(), "ctl", "status"],
         &[],
@@ -236,16 +216,15 @@ async fn ctl_finds_the_socket_from_env_or_config() {
 
 #[tokio::test]
 async fn stale_socket_is_replaced_and_a_live_one_refused() {
-    let env = TestEnv::new().await;
-    let socket = env.path("admin.sock");
+    let mut app = TestApp::builder().build().await;
+    let socket = app.admin_socket();
     // A socket file nobody listens on, as a crash leaves it.
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     assert!(socket.exists());
-    let mut first = Daemon::spawn(&env, &[]);
-    first.wait_ready().await;
-    assert_eq!(ctl(&env, &["status"]).code, 0);
+    app.start().await;
+    assert_eq!(app.ctl(&["status"]).code, 0);
 
-    let mut second = Daemon::spawn(&env, &[]);
+    let mut second = app.spawn_daemon(&[]);
     let status = second.wait_exit(Duration::from_secs(20)).await;
     assert_eq!(status.code(), Some(1));
     assert!(
@@ -254,21 +233,21 @@ async fn stale_socket_is_replaced_and_a_live_one_refused() {
         second.stderr()
     );
     // The first daemon still owns and answers on its socket.
-    assert_eq!(ctl(&env, &["status"]).code, 0);
+    assert_eq!(app.ctl(&["status"]).code, 0);
 }
 
 #[tokio::test]
 async fn a_file_in_the_way_of_the_socket_is_not_deleted() {
-    let env = TestEnv::new().await;
-    let socket = env.path("admin.sock");
+    let mut app = TestApp::builder().build().await;
+    let socket = app.admin_socket();
     std::fs::write(&socket, "precious").unwrap();
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let status = daemon.wait_exit(Duration::from_secs(30)).await;
+    app.spawn();
+    let status = app.wait_exit(Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(1));
     assert!(
-        daemon.stderr().contains("exists and is not a socket"),
+        app.stderr().contains("exists and is not a socket"),
         "{}",
-        daemon.stderr()
+        app.stderr()
     );
     assert_eq!(std::fs::read_to_string(&socket).unwrap(), "precious");
 }

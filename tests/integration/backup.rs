@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use crate::harness::{ctl, Daemon, TestDb, TestEnv};
+use crate::harness::{TestApp, TestDb};
 
 fn files(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -41,11 +41,8 @@ async fn rows(client: &tokio_postgres::Client) -> Vec<String> {
 
 #[tokio::test]
 async fn backup_restores_into_a_fresh_database_and_old_ones_are_pruned() {
-    let mut env = TestEnv::new().await;
-    env.set("backup.keep", 2);
-    let mut daemon = Daemon::spawn(&env, &[]);
-    daemon.wait_ready().await;
-    env.db
+    let app = TestApp::builder().config("backup.keep", 2).start().await;
+    app.db()
         .client()
         .await
         .execute(
@@ -55,12 +52,12 @@ async fn backup_restores_into_a_fresh_database_and_old_ones_are_pruned() {
         .await
         .unwrap();
 
-    let out = ctl(&env, &["--json", "backup"]);
+    let out = app.ctl(&["--json", "backup"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let answer: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let data = &answer["data"];
     let path = std::path::PathBuf::from(data["path"].as_str().unwrap());
-    assert_eq!(path.parent().unwrap(), env.path("backups"));
+    assert_eq!(path.parent().unwrap(), app.path("backups"));
     let name = path.file_name().unwrap().to_str().unwrap();
     assert!(
         name.starts_with("goatedvips_") && name.ends_with("Z.dump"),
@@ -81,7 +78,7 @@ async fn backup_restores_into_a_fresh_database_and_old_ones_are_pruned() {
     let copy = std::path::PathBuf::from(data["config_copy"].as_str().unwrap());
     assert_eq!(
         std::fs::read(&copy).unwrap(),
-        std::fs::read(env.path("goatedvips.toml")).unwrap()
+        std::fs::read(app.path("goatedvips.toml")).unwrap()
     );
     assert_eq!(
         std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
@@ -100,7 +97,7 @@ async fn backup_restores_into_a_fresh_database_and_old_ones_are_pruned() {
         "{}",
         String::from_utf8_lossy(&restore.stderr)
     );
-    let original = rows(&env.db.client().await).await;
+    let original = rows(&app.db().client().await).await;
     assert!(original
         .iter()
         .any(|r| r == "marker=survives the round trip"));
@@ -108,14 +105,14 @@ async fn backup_restores_into_a_fresh_database_and_old_ones_are_pruned() {
 
     // status remembers it.
     let status: serde_json::Value =
-        serde_json::from_str(&ctl(&env, &["--json", "status"]).stdout).unwrap();
+        serde_json::from_str(&app.ctl(&["--json", "status"]).stdout).unwrap();
     assert_eq!(status["data"]["last_backup"]["path"], data["path"]);
 
     // keep = 2: the third backup prunes the first (and its config copy).
     for _ in 0..2 {
-        assert_eq!(ctl(&env, &["backup"]).code, 0);
+        assert_eq!(app.ctl(&["backup"]).code, 0);
     }
-    let dumps: Vec<String> = files(&env.path("backups"))
+    let dumps: Vec<String> = files(&app.path("backups"))
         .into_iter()
         .filter(|n| n.ends_with(".dump"))
         .collect();
@@ -124,8 +121,8 @@ async fn backup_restores_into_a_fresh_database_and_old_ones_are_pruned() {
 }
 
 /// A pg_dump stand-in that starts writing, then fails like a full disk.
-fn failing_pg_dump(env: &TestEnv) -> String {
-    let script = env.path("pg_dump_full_disk");
+fn failing_pg_dump(app: &TestApp) -> String {
+    let script = app.path("pg_dump_full_disk");
     std::fs::write(
         &script,
         "#!/bin/sh\n\
@@ -141,11 +138,10 @@ fn failing_pg_dump(env: &TestEnv) -> String {
 
 #[tokio::test]
 async fn failures_are_reported_and_leave_no_partial_file() {
-    let mut env = TestEnv::new().await;
-    env.set("backup.pg_dump", failing_pg_dump(&env));
-    let mut daemon = Daemon::spawn(&env, &[]);
-    daemon.wait_ready().await;
-    let out = ctl(&env, &["backup"]);
+    let mut app = TestApp::builder().build().await;
+    app.set_config("backup.pg_dump", failing_pg_dump(&app));
+    app.start().await;
+    let out = app.ctl(&["backup"]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr.contains("No space left on device"),
@@ -153,16 +149,16 @@ async fn failures_are_reported_and_leave_no_partial_file() {
         out.stderr
     );
     assert_eq!(
-        files(&env.path("backups")),
+        files(&app.path("backups")),
         Vec::<String>::new(),
         "no partial file"
     );
 
     // pg_dump missing: named with its config key. Reload applies backup settings.
-    env.set("backup.pg_dump", "/nonexistent/pg_dump");
-    env.write_config();
-    assert_eq!(ctl(&env, &["reload"]).code, 0);
-    let out = ctl(&env, &["backup"]);
+    app.set_config("backup.pg_dump", "/nonexistent/pg_dump");
+    app.write_config();
+    assert_eq!(app.ctl(&["reload"]).code, 0);
+    let out = app.ctl(&["backup"]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
@@ -170,14 +166,14 @@ async fn failures_are_reported_and_leave_no_partial_file() {
         "{}",
         out.stderr
     );
-    assert_eq!(ctl(&env, &["status"]).code, 0, "daemon still serving");
+    assert_eq!(app.ctl(&["status"]).code, 0, "daemon still serving");
 }
 
 #[tokio::test]
 async fn one_backup_at_a_time() {
-    let mut env = TestEnv::new().await;
-    let slow = env.path("pg_dump_slow");
-    let started = env.path("pg_dump_started");
+    let mut app = TestApp::builder().build().await;
+    let slow = app.path("pg_dump_slow");
+    let started = app.path("pg_dump_started");
     std::fs::write(
         &slow,
         format!(
@@ -187,11 +183,10 @@ async fn one_backup_at_a_time() {
     )
     .unwrap();
     std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
-    env.set("backup.pg_dump", slow.display().to_string());
-    let mut daemon = Daemon::spawn(&env, &[]);
-    daemon.wait_ready().await;
+    app.set_config("backup.pg_dump", slow.display().to_string());
+    app.start().await;
     let first = {
-        let socket = env.path("admin.sock");
+        let socket = app.admin_socket();
         tokio::spawn(async move {
             crate::harness::admin_call(&socket, serde_json::json!({"cmd": "backup"})).await
         })
@@ -203,11 +198,7 @@ async fn one_backup_at_a_time() {
     )
     .await;
     // Ask again while the first one runs.
-    let second = crate::harness::admin_call(
-        &env.path("admin.sock"),
-        serde_json::json!({"cmd": "backup"}),
-    )
-    .await;
+    let second = app.admin(serde_json::json!({"cmd": "backup"})).await;
     assert_eq!(second["ok"], false);
     assert_eq!(second["error"]["code"], "backup_running", "{second}");
     let first = first.await.unwrap();

@@ -3,16 +3,18 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{admin_call, fresh_client, url, wait_for, InProcess, TestEnv};
+use crate::harness::{admin_call, fresh_client, url, wait_for, TestApp};
 use crate::http_errors::test_routes;
 
 #[tokio::test]
 async fn drain_finishes_in_flight_requests_and_refuses_new_ones() {
-    let mut env = TestEnv::new().await;
-    env.set("server.drain_delay_secs", 1);
-    let daemon = InProcess::start(&env, test_routes()).await;
-    let addr = daemon.addr;
-    let socket = env.path("admin.sock");
+    let mut app = TestApp::builder()
+        .routes(test_routes)
+        .config("server.drain_delay_secs", 1)
+        .start()
+        .await;
+    let addr = app.addr();
+    let socket = app.admin_socket();
 
     let slow: Vec<_> = (0..5)
         .map(|_| {
@@ -26,7 +28,7 @@ async fn drain_finishes_in_flight_requests_and_refuses_new_ones() {
             })
         })
         .collect();
-    daemon.wait_in_flight(5).await;
+    app.wait_in_flight(5).await;
 
     let started = Instant::now();
     let sock = socket.clone();
@@ -69,7 +71,7 @@ async fn drain_finishes_in_flight_requests_and_refuses_new_ones() {
     .await;
 
     // The admin socket still answers while draining.
-    let status = admin_call(&socket, serde_json::json!({"cmd": "status"})).await;
+    let status = app.admin(serde_json::json!({"cmd": "status"})).await;
     assert_eq!(status["data"]["state"], "draining");
 
     for handle in slow {
@@ -82,10 +84,10 @@ async fn drain_finishes_in_flight_requests_and_refuses_new_ones() {
     assert_eq!(answer["data"]["drained"], true, "{answer}");
     assert_eq!(answer["data"]["left"]["requests"], 0);
 
-    let again = admin_call(&socket, serde_json::json!({"cmd": "drain"})).await;
+    let again = app.admin(serde_json::json!({"cmd": "drain"})).await;
     assert_eq!(again["error"]["code"], "not_ready");
 
-    let resumed = admin_call(&socket, serde_json::json!({"cmd": "resume"})).await;
+    let resumed = app.admin(serde_json::json!({"cmd": "resume"})).await;
     assert_eq!(resumed["ok"], true, "{resumed}");
     let resp = wait_for(
         "the listener to accept again",
@@ -100,27 +102,24 @@ async fn drain_finishes_in_flight_requests_and_refuses_new_ones() {
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let twice = admin_call(&socket, serde_json::json!({"cmd": "resume"})).await;
+    let twice = app.admin(serde_json::json!({"cmd": "resume"})).await;
     assert_eq!(twice["error"]["code"], "not_draining");
 
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }
 
 #[tokio::test]
 async fn drain_reports_what_was_left_at_the_deadline() {
-    let env = TestEnv::new().await;
-    let daemon = InProcess::start(&env, test_routes()).await;
-    let addr = daemon.addr;
+    let mut app = TestApp::builder().routes(test_routes).start().await;
+    let addr = app.addr();
     let request =
         tokio::spawn(async move { fresh_client().get(url(addr, "/slow?ms=10000")).send().await });
-    daemon.wait_in_flight(1).await;
-    let answer = admin_call(
-        &env.path("admin.sock"),
-        serde_json::json!({"cmd": "drain", "args": {"deadline_secs": 1}}),
-    )
-    .await;
+    app.wait_in_flight(1).await;
+    let answer = app
+        .admin(serde_json::json!({"cmd": "drain", "args": {"deadline_secs": 1}}))
+        .await;
     assert_eq!(answer["data"]["drained"], false, "{answer}");
     assert_eq!(answer["data"]["left"]["requests"], 1, "{answer}");
     assert!(request.await.unwrap().is_err(), "cut at the deadline");
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use crate::harness::{fresh_client, url, wait_for, Daemon, TestEnv};
+use crate::harness::{fresh_client, url, wait_for, TestApp};
 
 /// A TCP proxy in front of PostgreSQL that can be paused: paused, it cuts open connections
 /// and leaves new ones hanging (a database that stopped answering).
@@ -106,8 +106,8 @@ async fn health(addr: SocketAddr) -> (u16, serde_json::Value) {
 
 #[tokio::test]
 async fn health_follows_the_database() {
-    let mut env = TestEnv::new().await;
-    let pg: tokio_postgres::Config = env.db.url.parse().unwrap();
+    let mut app = TestApp::builder().build().await;
+    let pg: tokio_postgres::Config = app.db().url.parse().unwrap();
     let port = pg.get_ports().first().copied().unwrap_or(5432);
     let upstream = match &pg.get_hosts()[0] {
         tokio_postgres::config::Host::Tcp(h) => Upstream::Tcp(
@@ -132,11 +132,10 @@ async fn health_follows_the_database() {
         proxy.addr.port(),
         pg.get_dbname().unwrap()
     );
-    env.set("database.url", via_proxy);
-    env.set("database.health_timeout_ms", 500);
-    env.set("database.connect_timeout_secs", 1);
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let addr = daemon.wait_ready().await;
+    app.set_config("database.url", via_proxy);
+    app.set_config("database.health_timeout_ms", 500);
+    app.set_config("database.connect_timeout_secs", 1);
+    let addr = app.start().await;
 
     let (status, body) = health(addr).await;
     assert_eq!(status, 200, "{body}");

@@ -8,7 +8,7 @@ use poem_openapi::{Object, OpenApi, OpenApiService};
 use serde::Deserialize;
 use std::time::Duration;
 
-use crate::harness::{fresh_client, InProcess, TestEnv};
+use crate::harness::{daemon_routes, fresh_client, TestApp};
 
 #[derive(Debug, Object)]
 struct Echo {
@@ -41,7 +41,7 @@ pub async fn slow(Query(q): Query<Sleep>) -> String {
 
 /// The daemon's routes plus test-only ones.
 pub fn test_routes() -> Route {
-    goatedvips::http::routes()
+    daemon_routes()
         .nest("/test", OpenApiService::new(TestApi, "test", "1"))
         .at("/slow", get(slow))
 }
@@ -70,28 +70,22 @@ async fn assert_json_error(resp: reqwest::Response, status: u16, code: &str) -> 
 
 #[tokio::test]
 async fn errors_are_json_with_a_code_and_message() {
-    let mut env = TestEnv::new().await;
-    env.set("server.body_limit_bytes", 1024);
-    env.set("server.request_timeout_secs", 1);
-    let daemon = InProcess::start(&env, test_routes()).await;
+    let mut app = TestApp::builder()
+        .routes(test_routes)
+        .config("server.body_limit_bytes", 1024)
+        .config("server.request_timeout_secs", 1)
+        .start()
+        .await;
     let client = fresh_client();
 
-    let resp = client
-        .get(daemon.url("/no/such/thing"))
-        .send()
-        .await
-        .unwrap();
+    let resp = client.get(app.url("/no/such/thing")).send().await.unwrap();
     assert_json_error(resp, 404, "not_found").await;
 
-    let resp = client
-        .delete(daemon.url("/api/health"))
-        .send()
-        .await
-        .unwrap();
+    let resp = client.delete(app.url("/api/health")).send().await.unwrap();
     assert_json_error(resp, 405, "method_not_allowed").await;
 
     let ok = client
-        .post(daemon.url("/test/echo"))
+        .post(app.url("/test/echo"))
         .json(&serde_json::json!({"name": "gv", "count": 3}))
         .send()
         .await
@@ -99,7 +93,7 @@ async fn errors_are_json_with_a_code_and_message() {
     assert_eq!(ok.status(), 200);
 
     let resp = client
-        .post(daemon.url("/test/echo"))
+        .post(app.url("/test/echo"))
         .header("content-type", "application/json")
         .body("{\"name\": \"gv\", \"count\": ")
         .send()
@@ -108,7 +102,7 @@ async fn errors_are_json_with_a_code_and_message() {
     assert_json_error(resp, 400, "invalid_request").await;
 
     let resp = client
-        .post(daemon.url("/test/echo"))
+        .post(app.url("/test/echo"))
         .json(&serde_json::json!({"name": "gv", "count": 11}))
         .send()
         .await
@@ -120,7 +114,7 @@ async fn errors_are_json_with_a_code_and_message() {
     );
 
     let resp = client
-        .post(daemon.url("/test/echo"))
+        .post(app.url("/test/echo"))
         .header("content-type", "text/plain")
         .body("hello")
         .send()
@@ -130,7 +124,7 @@ async fn errors_are_json_with_a_code_and_message() {
 
     let big = format!("{{\"name\":\"{}\",\"count\":1}}", "x".repeat(4096));
     let resp = client
-        .post(daemon.url("/test/echo"))
+        .post(app.url("/test/echo"))
         .header("content-type", "application/json")
         .body(big.clone())
         .send()
@@ -146,7 +140,7 @@ async fn errors_are_json_with_a_code_and_message() {
         .map(|c| Ok(String::from_utf8(c.to_vec()).unwrap()))
         .collect();
     let resp = client
-        .post(daemon.url("/test/echo"))
+        .post(app.url("/test/echo"))
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
             chunks,
@@ -160,7 +154,7 @@ async fn errors_are_json_with_a_code_and_message() {
     let small: Vec<Result<&'static str, std::io::Error>> =
         vec![Ok("{\"name\":\"chu"), Ok("nked\",\"count\":2}")];
     let resp = client
-        .post(daemon.url("/test/echo"))
+        .post(app.url("/test/echo"))
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
             small,
@@ -172,31 +166,26 @@ async fn errors_are_json_with_a_code_and_message() {
     let echoed: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(echoed["name"], "chunked");
 
-    let resp = client
-        .get(daemon.url("/slow?ms=3000"))
-        .send()
-        .await
-        .unwrap();
+    let resp = client.get(app.url("/slow?ms=3000")).send().await.unwrap();
     assert_json_error(resp, 503, "timeout").await;
 
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }
 
 #[tokio::test]
 async fn request_id_is_generated_or_echoed() {
-    let env = TestEnv::new().await;
-    let daemon = InProcess::start(&env, test_routes()).await;
+    let mut app = TestApp::builder().routes(test_routes).start().await;
     let client = fresh_client();
 
-    let a = client.get(daemon.url("/api/health")).send().await.unwrap();
-    let b = client.get(daemon.url("/api/health")).send().await.unwrap();
+    let a = client.get(app.url("/api/health")).send().await.unwrap();
+    let b = client.get(app.url("/api/health")).send().await.unwrap();
     let id_a = a.headers()["x-request-id"].to_str().unwrap().to_string();
     let id_b = b.headers()["x-request-id"].to_str().unwrap().to_string();
     assert_eq!(id_a.len(), 32);
     assert_ne!(id_a, id_b);
 
     let echoed = client
-        .get(daemon.url("/api/health"))
+        .get(app.url("/api/health"))
         .header("x-request-id", "lb-7f3a.2")
         .send()
         .await
@@ -204,7 +193,7 @@ async fn request_id_is_generated_or_echoed() {
     assert_eq!(echoed.headers()["x-request-id"], "lb-7f3a.2");
 
     let replaced = client
-        .get(daemon.url("/api/health"))
+        .get(app.url("/api/health"))
         .header("x-request-id", "<script>")
         .send()
         .await
@@ -212,14 +201,13 @@ async fn request_id_is_generated_or_echoed() {
     assert_ne!(replaced.headers()["x-request-id"], "<script>");
 
     // The id in the header is the id in the log line.
-    let logged = crate::harness::wait_for("request log line", Duration::from_secs(5), || async {
-        env.log_records()
-            .into_iter()
-            .find(|r| r["msg"] == "request" && r["request_id"] == "lb-7f3a.2")
-    })
-    .await;
+    let logged = app
+        .wait_for_log("request log line", |r| {
+            r["msg"] == "request" && r["request_id"] == "lb-7f3a.2"
+        })
+        .await;
     assert_eq!(logged["path"], "/api/health");
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }
 
 /// Reads until the server closes the connection; returns what it sent.
@@ -233,19 +221,21 @@ async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
 #[tokio::test]
 async fn slow_clients_cannot_hold_a_connection() {
     use tokio::io::AsyncWriteExt;
-    let mut env = TestEnv::new().await;
-    env.set("server.header_read_timeout_secs", 1);
-    env.set("server.request_timeout_secs", 1);
-    let daemon = InProcess::start(&env, test_routes()).await;
+    let mut app = TestApp::builder()
+        .routes(test_routes)
+        .config("server.header_read_timeout_secs", 1)
+        .config("server.request_timeout_secs", 1)
+        .start()
+        .await;
     let limit = Duration::from_secs(10);
 
     // Sends nothing at all.
-    let mut silent = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    let mut silent = tokio::net::TcpStream::connect(app.addr()).await.unwrap();
     let closed = tokio::time::timeout(limit, read_until_closed(&mut silent)).await;
     assert!(closed.is_ok(), "a silent connection was not closed");
 
     // Sends half a request head, then stalls.
-    let mut trickle = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    let mut trickle = tokio::net::TcpStream::connect(app.addr()).await.unwrap();
     trickle
         .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -257,7 +247,7 @@ async fn slow_clients_cannot_hold_a_connection() {
     );
 
     // Announces a chunked body and never sends it: answered 503 timeout, then closed.
-    let mut stalled = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(app.addr()).await.unwrap();
     stalled
         .write_all(b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
         .await
@@ -269,11 +259,11 @@ async fn slow_clients_cannot_hold_a_connection() {
     assert!(answer.contains("\"code\":\"timeout\""), "{answer}");
 
     // HTTP/2 prior knowledge is not spoken: the preface is answered as a bad HTTP/1 request.
-    let mut h2 = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    let mut h2 = tokio::net::TcpStream::connect(app.addr()).await.unwrap();
     h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         .await
         .unwrap();
     let closed = tokio::time::timeout(limit, read_until_closed(&mut h2)).await;
     assert!(closed.is_ok(), "an HTTP/2 preface held the connection");
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }

@@ -1,19 +1,16 @@
 //! Leaderboard, stats, players: ranking with ties, exact decimals, names intact, pagination
 //! bounds, bad parameters, ETag/304, tiers, search.
 
-use crate::harness::{
-    fixture, fresh_client, get_json, get_text, url, wait_for_players, Daemon, FakeGoated, FakeMode,
-    TestEnv,
-};
+use crate::harness::{fixture, fresh_client, url, FakeMode, TestApp};
 
-async fn small_daemon() -> (FakeGoated, TestEnv, Daemon, std::net::SocketAddr) {
-    let fake = FakeGoated::start(FakeMode::Body(fixture("leaderboard-small.json"))).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let addr = daemon.wait_ready().await;
-    wait_for_players(addr, 12).await;
-    (fake, env, daemon, addr)
+/// The binary serving the small fixture, its 12 players synced.
+async fn small_daemon() -> TestApp {
+    let app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
+        .start()
+        .await;
+    app.wait_for_players(12).await;
+    app
 }
 
 fn uids(page: &serde_json::Value) -> Vec<String> {
@@ -27,8 +24,10 @@ fn uids(page: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test]
 async fn rankings_ties_and_exact_decimals() {
-    let (_fake, _env, _daemon, addr) = small_daemon().await;
-    let (_, monthly) = get_json(addr, "/api/leaderboard?period=monthly&limit=100").await;
+    let app = small_daemon().await;
+    let (_, monthly) = app
+        .get_json("/api/leaderboard?period=monthly&limit=100")
+        .await;
     assert_eq!(
         uids(&monthly),
         vec![
@@ -52,16 +51,18 @@ async fn rankings_ties_and_exact_decimals() {
         .iter()
         .enumerate()
         .all(|(i, e)| e["rank"] == i as u64 + 1));
-    let (_, today) = get_json(addr, "/api/leaderboard?period=today&limit=3").await;
+    let (_, today) = app.get_json("/api/leaderboard?period=today&limit=3").await;
     assert_eq!(uids(&today), vec!["big_bertha", "LuckyLlama", "Zé_Ñandú"]);
     assert_eq!(today["entries"][0]["tier"], "Emerald");
     // The raw text keeps every digit.
-    let raw = get_text(addr, "/api/leaderboard?period=today&limit=1").await;
+    let raw = app.get_text("/api/leaderboard?period=today&limit=1").await;
     assert!(raw.contains("\"wagered\":98000.12345678"), "{raw}");
-    let raw = get_text(addr, "/api/leaderboard?period=all_time&limit=100").await;
+    let raw = app
+        .get_text("/api/leaderboard?period=all_time&limit=100")
+        .await;
     assert!(raw.contains("0.0001") && raw.contains("449999.99"), "{raw}");
 
-    let (_, stats) = get_json(addr, "/api/affiliate/stats").await;
+    let (_, stats) = app.get_json("/api/affiliate/stats").await;
     assert_eq!(stats["status"], "success");
     assert_eq!(stats["metadata"]["totalUsers"], 12);
     assert!(stats["metadata"]["lastUpdated"].is_string());
@@ -74,8 +75,10 @@ async fn rankings_ties_and_exact_decimals() {
 
 #[tokio::test]
 async fn pagination_bounds_and_bad_parameters() {
-    let (_fake, _env, _daemon, addr) = small_daemon().await;
-    let (_, p) = get_json(addr, "/api/leaderboard?period=all_time&page=2&limit=5").await;
+    let app = small_daemon().await;
+    let (_, p) = app
+        .get_json("/api/leaderboard?period=all_time&page=2&limit=5")
+        .await;
     assert_eq!(
         (
             p["page"].as_u64(),
@@ -86,12 +89,14 @@ async fn pagination_bounds_and_bad_parameters() {
         (Some(2), Some(5), Some(12), Some(3))
     );
     assert_eq!(p["entries"][0]["rank"], 6);
-    let (_, last) = get_json(addr, "/api/leaderboard?period=all_time&page=3&limit=5").await;
+    let (_, last) = app
+        .get_json("/api/leaderboard?period=all_time&page=3&limit=5")
+        .await;
     assert_eq!(last["entries"].as_array().unwrap().len(), 2);
-    let (status, beyond) = get_json(addr, "/api/leaderboard?page=9&limit=5").await;
+    let (status, beyond) = app.get_json("/api/leaderboard?page=9&limit=5").await;
     assert_eq!(status, 200);
     assert_eq!(beyond["entries"].as_array().unwrap().len(), 0);
-    let (_, default) = get_json(addr, "/api/leaderboard").await;
+    let (_, default) = app.get_json("/api/leaderboard").await;
     assert_eq!(
         (default["period"].as_str(), default["limit"].as_u64()),
         (Some("monthly"), Some(10))
@@ -104,7 +109,7 @@ async fn pagination_bounds_and_bad_parameters() {
         "limit=ten",
         "page=-1",
     ] {
-        let (status, body) = get_json(addr, &format!("/api/leaderboard?{bad}")).await;
+        let (status, body) = app.get_json(&format!("/api/leaderboard?{bad}")).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["error"]["code"], "invalid_request", "{bad}");
     }
@@ -112,7 +117,8 @@ async fn pagination_bounds_and_bad_parameters() {
 
 #[tokio::test]
 async fn etag_and_not_modified() {
-    let (fake, _env, _daemon, addr) = small_daemon().await;
+    let app = small_daemon().await;
+    let addr = app.addr();
     let client = fresh_client();
     let first = client
         .get(url(addr, "/api/leaderboard?period=weekly"))
@@ -142,7 +148,7 @@ async fn etag_and_not_modified() {
     let mut doc: serde_json::Value =
         serde_json::from_slice(&fixture("leaderboard-small.json")).unwrap();
     doc["data"][1]["wagered"]["this_week"] = serde_json::json!(999999);
-    fake.set(FakeMode::Body(doc.to_string().into_bytes()));
+    app.fake().set(FakeMode::Body(doc.to_string().into_bytes()));
     crate::harness::wait_for(
         "the new data",
         std::time::Duration::from_secs(20),
@@ -157,14 +163,14 @@ async fn etag_and_not_modified() {
         },
     )
     .await;
-    let (_, weekly) = get_json(addr, "/api/leaderboard?period=weekly&limit=1").await;
+    let (_, weekly) = app.get_json("/api/leaderboard?period=weekly&limit=1").await;
     assert_eq!(weekly["entries"][0]["name"], "crashqueen");
 }
 
 #[tokio::test]
 async fn players_tiers_and_search() {
-    let (_fake, _env, _daemon, addr) = small_daemon().await;
-    let (status, dan) = get_json(addr, "/api/players/Fu8XrZ9wCa6LnO3hPq7i").await;
+    let app = small_daemon().await;
+    let (status, dan) = app.get_json("/api/players/Fu8XrZ9wCa6LnO3hPq7i").await;
     assert_eq!(status, 200);
     assert_eq!(dan["name"], "dormant_dan");
     assert_eq!(dan["wagered"]["all_time"].to_string(), "449999.99");
@@ -178,18 +184,18 @@ async fn players_tiers_and_search() {
         "nothing wagered this month: not in the race"
     );
 
-    let (_, bertha) = get_json(addr, "/api/players/Ix1AuC2zFd9OqR6kSt0l").await;
+    let (_, bertha) = app.get_json("/api/players/Ix1AuC2zFd9OqR6kSt0l").await;
     assert_eq!(bertha["race"]["rank"], 1);
     assert_eq!(bertha["race"]["prize"], 1250);
     assert!(bertha["race"]["gap_to_next"].is_null());
     assert_eq!(bertha["tier"]["name"], "Emerald");
 
-    let (status, missing) = get_json(addr, "/api/players/nobody").await;
+    let (status, missing) = app.get_json("/api/players/nobody").await;
     assert_eq!(status, 404);
     assert_eq!(missing["error"]["code"], "not_found");
     assert_eq!(missing["error"]["message"], "no player with uid \"nobody\"");
 
-    let (_, found) = get_json(addr, "/api/players?search=TIE_").await;
+    let (_, found) = app.get_json("/api/players?search=TIE_").await;
     let names: Vec<&str> = found["results"]
         .as_array()
         .unwrap()
@@ -197,15 +203,15 @@ async fn players_tiers_and_search() {
         .map(|r| r["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, vec!["tie_alpha", "tie_beta"]);
-    let (_, one) = get_json(addr, "/api/players?search=a&limit=1").await;
+    let (_, one) = app.get_json("/api/players?search=a&limit=1").await;
     assert_eq!(one["truncated"], true);
-    let (status, _) = get_json(addr, "/api/players?search=").await;
+    let (status, _) = app.get_json("/api/players?search=").await;
     assert_eq!(status, 400);
-    let (status, body) = get_json(addr, "/api/players?search=%20%20").await;
+    let (status, body) = app.get_json("/api/players?search=%20%20").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (400, Some("invalid_request"))
     );
-    let (status, _) = get_json(addr, "/api/players").await;
+    let (status, _) = app.get_json("/api/players").await;
     assert_eq!(status, 400);
 }

@@ -2,21 +2,20 @@
 
 use std::time::Duration;
 
-use crate::harness::{fresh_client, read_log, url, wait_for, Daemon, TestEnv};
+use crate::harness::{fresh_client, read_log, url, wait_for, TestApp};
 
 #[tokio::test]
 async fn sigusr1_reopens_the_log_without_losing_lines() {
-    let env = TestEnv::new().await;
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let addr = daemon.wait_ready().await;
-    let rotated = env.path("app.log.1");
+    let app = TestApp::builder().start().await;
+    let addr = app.addr();
+    let rotated = app.path("app.log.1");
     let total = 60;
 
     let client = fresh_client();
     for i in 0..total {
         if i == total / 2 {
-            std::fs::rename(env.log_path(), &rotated).unwrap();
-            daemon.signal(nix::sys::signal::Signal::SIGUSR1);
+            std::fs::rename(app.log_path(), &rotated).unwrap();
+            app.signal(nix::sys::signal::Signal::SIGUSR1);
         }
         let resp = client
             .get(url(addr, "/api/health"))
@@ -30,7 +29,7 @@ async fn sigusr1_reopens_the_log_without_losing_lines() {
         "the reopened file to get the last request",
         Duration::from_secs(10),
         || async {
-            read_log(&env.log_path())
+            read_log(&app.log_path())
                 .iter()
                 .any(|r| r["request_id"] == format!("rot-{}", total - 1))
                 .then_some(())
@@ -38,7 +37,7 @@ async fn sigusr1_reopens_the_log_without_losing_lines() {
     )
     .await;
     let old = read_log(&rotated);
-    let new = read_log(&env.log_path());
+    let new = read_log(&app.log_path());
     assert!(new.iter().any(|r| r["msg"] == "log file reopened"));
     let ids = |records: &[serde_json::Value]| -> Vec<String> {
         records

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use crate::harness::{run_cli, Daemon, TestEnv};
+use crate::harness::{run_cli, TestApp};
 
-async fn applied(env: &TestEnv) -> Vec<(i32, String)> {
-    env.db
+async fn applied(app: &TestApp) -> Vec<(i32, String)> {
+    app.db()
         .client()
         .await
         .query(
@@ -34,20 +34,16 @@ fn embedded_count() -> usize {
 
 #[tokio::test]
 async fn two_daemons_starting_together_apply_each_migration_once() {
-    let env = TestEnv::new().await;
-    let second_socket = env.path("admin-b.sock");
-    let mut a = Daemon::spawn(&env, &[]);
-    let mut b = Daemon::spawn(
-        &env,
-        &[("GOATEDVIPS_ADMIN__SOCKET", second_socket.to_str().unwrap())],
-    );
+    let mut a = TestApp::builder().spawn().await;
+    let second_socket = a.path("admin-b.sock");
+    let mut b = a.spawn_daemon(&[("GOATEDVIPS_ADMIN__SOCKET", second_socket.to_str().unwrap())]);
     let addr_a = a.wait_ready().await;
     let addr_b = b.wait_ready().await;
     assert_ne!(addr_a, addr_b);
-    let rows = applied(&env).await;
+    let rows = applied(&a).await;
     assert_eq!(rows.len(), embedded_count(), "{rows:?}");
     assert_eq!(rows[0], (1, "0001_foundation.sql".to_string()));
-    let applied_logs = env
+    let applied_logs = a
         .log_records()
         .into_iter()
         .filter(|r| r["msg"] == "migration applied" && r["migration"] == "0001_foundation.sql")
@@ -56,17 +52,16 @@ async fn two_daemons_starting_together_apply_each_migration_once() {
         applied_logs, 1,
         "one daemon migrates, the other finds it done"
     );
-    for d in [&a, &b] {
-        d.signal(nix::sys::signal::Signal::SIGTERM);
-    }
+    a.signal(nix::sys::signal::Signal::SIGTERM);
+    b.signal(nix::sys::signal::Signal::SIGTERM);
     assert!(a.wait_exit(Duration::from_secs(20)).await.success());
     assert!(b.wait_exit(Duration::from_secs(20)).await.success());
 }
 
 #[tokio::test]
 async fn migrate_command_is_idempotent() {
-    let env = TestEnv::new().await;
-    let config = env.write_config();
+    let app = TestApp::builder().build().await;
+    let config = app.write_config();
     let args = ["--config", config.to_str().unwrap(), "migrate"];
     let first = run_cli(&args, &[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -88,19 +83,19 @@ async fn migrate_command_is_idempotent() {
         "{}",
         second.stdout
     );
-    assert_eq!(applied(&env).await.len(), embedded_count());
+    assert_eq!(applied(&app).await.len(), embedded_count());
 }
 
 #[tokio::test]
 async fn an_applied_migration_that_changed_stops_start_up() {
-    let env = TestEnv::new().await;
-    let config = env.write_config();
+    let mut app = TestApp::builder().build().await;
+    let config = app.write_config();
     assert_eq!(
         run_cli(&["--config", config.to_str().unwrap(), "migrate"], &[]).code,
         0
     );
     // What the runner sees when someone edits an applied file: the recorded checksum differs.
-    env.db
+    app.db()
         .client()
         .await
         .execute(
@@ -109,10 +104,10 @@ async fn an_applied_migration_that_changed_stops_start_up() {
         )
         .await
         .unwrap();
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let status = daemon.wait_exit(Duration::from_secs(30)).await;
+    app.spawn();
+    let status = app.wait_exit(Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(1));
-    let stderr = daemon.stderr();
+    let stderr = app.stderr();
     assert!(
         stderr.contains("migration 0001_foundation.sql was changed after it was applied (recorded checksum deadbeef"),
         "{stderr}"

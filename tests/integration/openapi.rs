@@ -1,15 +1,12 @@
 //! The API description: `/openapi.json` is an OpenAPI 3 document, `/docs` is Swagger UI.
 
-use crate::harness::{fresh_client, Daemon, TestEnv};
+use crate::harness::TestApp;
 
 #[tokio::test]
 async fn openapi_document_and_swagger_ui() {
-    let env = TestEnv::new().await;
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let addr = daemon.wait_ready().await;
-    let client = fresh_client();
+    let app = TestApp::builder().start().await;
 
-    let (_, spec) = crate::harness::get_json(addr, "/openapi.json").await;
+    let (_, spec) = app.get_json("/openapi.json").await;
     assert!(
         spec["openapi"].as_str().unwrap().starts_with("3."),
         "{}",
@@ -35,11 +32,7 @@ async fn openapi_document_and_swagger_ui() {
         }
     }
 
-    let docs = client
-        .get(format!("http://{addr}/docs"))
-        .send()
-        .await
-        .unwrap();
+    let docs = app.get("/docs").await;
     assert_eq!(docs.status(), 200);
     assert!(docs.headers()["content-type"]
         .to_str()

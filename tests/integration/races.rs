@@ -3,14 +3,9 @@
 //! daemons sharing the database; previous/history/by-id; prize arithmetic; positions.
 
 use chrono::{TimeZone, Utc};
-use std::sync::Arc;
 use std::time::Duration;
 
-use goatedvips::clock::ManualClock;
-
-use crate::harness::{
-    fixture, get_json, wait_for, wait_for_players, FakeGoated, FakeMode, InProcess, TestEnv,
-};
+use crate::harness::{fixture, get_json, wait_for, FakeMode, TestApp};
 
 fn november_doc() -> Vec<u8> {
     fixture("leaderboard-small.json")
@@ -27,8 +22,8 @@ fn december_doc() -> Vec<u8> {
     doc.to_string().into_bytes()
 }
 
-async fn race_rows(env: &TestEnv) -> Vec<(String, bool, Option<bool>, i64)> {
-    env.db
+async fn race_rows(app: &TestApp) -> Vec<(String, bool, Option<bool>, i64)> {
+    app.db()
         .client()
         .await
         .query(
@@ -45,14 +40,13 @@ async fn race_rows(env: &TestEnv) -> Vec<(String, bool, Option<bool>, i64)> {
 
 #[tokio::test]
 async fn a_running_daemon_closes_the_month_from_the_last_sync_before_the_end() {
-    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 23, 59, 0).unwrap());
-    let daemon = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
-    let addr = daemon.addr;
-    wait_for_players(addr, 12).await;
-    let (_, live) = get_json(addr, "/api/wager-races/current").await;
+    let mut app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(november_doc()))
+        .clock(Utc.with_ymd_and_hms(2026, 11, 30, 23, 59, 0).unwrap())
+        .start()
+        .await;
+    app.wait_for_players(12).await;
+    let (_, live) = app.get_json("/api/wager-races/current").await;
     assert_eq!(
         (live["id"].as_str(), live["status"].as_str()),
         (Some("202611"), Some("live"))
@@ -65,10 +59,11 @@ async fn a_running_daemon_closes_the_month_from_the_last_sync_before_the_end() {
     );
 
     // The month ends; the upstream now reports December figures.
-    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 5).unwrap());
-    fake.set(FakeMode::Body(december_doc()));
+    app.clock()
+        .set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 5).unwrap());
+    app.fake().set(FakeMode::Body(december_doc()));
     let previous = wait_for("November to be closed", Duration::from_secs(20), || async {
-        let (status, body) = get_json(addr, "/api/wager-races/previous").await;
+        let (status, body) = app.get_json("/api/wager-races/previous").await;
         (status == 200).then_some(body)
     })
     .await;
@@ -82,17 +77,17 @@ async fn a_running_daemon_closes_the_month_from_the_last_sync_before_the_end() {
     assert_eq!(previous["participants"][9]["prize"], 150);
     assert_eq!(previous["total_wagered"].to_string(), "1750500.7401");
 
-    let (_, current) = get_json(addr, "/api/wager-races/current").await;
+    let (_, current) = app.get_json("/api/wager-races/current").await;
     assert_eq!(current["id"], "202612");
     wait_for("December standings", Duration::from_secs(20), || async {
-        let (_, c) = get_json(addr, "/api/wager-races/current").await;
+        let (_, c) = app.get_json("/api/wager-races/current").await;
         (c["participants"][0]["name"] == "LuckyLlama").then_some(())
     })
     .await;
 
-    let (_, by_id) = get_json(addr, "/api/wager-races/202611").await;
+    let (_, by_id) = app.get_json("/api/wager-races/202611").await;
     assert_eq!(by_id["participants"], previous["participants"]);
-    let (_, history) = get_json(addr, "/api/wager-races/history").await;
+    let (_, history) = app.get_json("/api/wager-races/history").await;
     assert_eq!(history["total"], 1);
     assert_eq!(history["races"][0]["id"], "202611");
     let listed = history["races"][0]["participants"].as_array().unwrap();
@@ -101,22 +96,22 @@ async fn a_running_daemon_closes_the_month_from_the_last_sync_before_the_end() {
         listed[..],
         previous["participants"].as_array().unwrap()[..10]
     );
-    let (status, body) = get_json(addr, "/api/wager-races/202501").await;
+    let (status, body) = app.get_json("/api/wager-races/202501").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (404, Some("not_found"))
     );
-    let (status, body) = get_json(addr, "/api/wager-races/2026-11").await;
+    let (status, body) = app.get_json("/api/wager-races/2026-11").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (400, Some("invalid_request"))
     );
 
     // A new prize pool for December does not rewrite November.
-    env.set("race.prize_pool", 9000);
-    env.write_config();
-    daemon.state.reload().expect("valid config");
-    let (_, after) = get_json(addr, "/api/wager-races/previous").await;
+    app.set_config("race.prize_pool", 9000);
+    app.write_config();
+    app.state().reload().expect("valid config");
+    let (_, after) = app.get_json("/api/wager-races/previous").await;
     assert_eq!(after["prize_pool"], 5000);
     assert_eq!(after["distribution"], previous["distribution"]);
     assert_eq!(after["participants"], previous["participants"]);
@@ -125,55 +120,42 @@ async fn a_running_daemon_closes_the_month_from_the_last_sync_before_the_end() {
         "December to record the new pool",
         Duration::from_secs(20),
         || async {
-            let (_, current) = get_json(addr, "/api/wager-races/current").await;
+            let (_, current) = app.get_json("/api/wager-races/current").await;
             (current["prize_pool"] == 9000).then_some(())
         },
     )
     .await;
 
     // Later syncs do not touch the closed race.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.wait_for_syncs(2).await;
     assert_eq!(
-        race_rows(&env).await[0],
+        race_rows(&app).await[0],
         ("202611".to_string(), true, Some(false), 10)
     );
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }
 
 #[tokio::test]
 async fn after_downtime_two_daemons_close_the_month_exactly_once() {
-    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 22, 0, 0).unwrap());
-    let before = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
-    wait_for_players(before.addr, 12).await;
-    before.stop(Duration::from_secs(5)).await.unwrap();
+    let mut app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(november_doc()))
+        .clock(Utc.with_ymd_and_hms(2026, 11, 30, 22, 0, 0).unwrap())
+        .start()
+        .await;
+    app.wait_for_players(12).await;
+    app.stop(Duration::from_secs(5)).await.unwrap();
 
     // Down across the boundary; two daemons come up ten minutes into December.
-    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 10, 0).unwrap());
-    fake.set(FakeMode::Body(december_doc()));
-    let mut second_env_socket = env.path("admin-2.sock").display().to_string();
-    let (a, b) = {
-        let first = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone());
-        let mut env_b = TestEnv {
-            dir: tempfile::tempdir().unwrap(),
-            db: crate::harness::TestDb {
-                name: env.db.name.clone(),
-                url: env.db.url.clone(),
-            },
-            config: env.config.clone(),
-        };
-        env_b.set("admin.socket", std::mem::take(&mut second_env_socket));
-        env_b.set("log.file", env.log_path().display().to_string());
-        let second = InProcess::start_with_clock(&env_b, goatedvips::http::routes(), clock.clone());
-        let (a, b) = tokio::join!(first, second);
-        // env_b shares env's database: it must not drop it.
-        std::mem::forget(env_b.db);
-        (a, b)
-    };
+    app.clock()
+        .set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 10, 0).unwrap());
+    app.fake().set(FakeMode::Body(december_doc()));
+    let second = [(
+        "admin.socket",
+        toml::Value::from(app.path("admin-2.sock").display().to_string()),
+    )];
+    let (a, b) = tokio::join!(app.start_another(&[]), app.start_another(&second));
     let rows = wait_for("November closed", Duration::from_secs(20), || async {
-        let rows = race_rows(&env).await;
+        let rows = race_rows(&app).await;
         rows.first().filter(|r| r.1).map(|_| rows.clone())
     })
     .await;
@@ -183,7 +165,7 @@ async fn after_downtime_two_daemons_close_the_month_exactly_once() {
         "closed once, flagged late"
     );
     let closes = wait_for("the close to be logged", Duration::from_secs(5), || async {
-        let n = env
+        let n = app
             .log_records()
             .iter()
             .filter(|r| r["msg"] == "race closed")
@@ -191,8 +173,9 @@ async fn after_downtime_two_daemons_close_the_month_exactly_once() {
         (n >= 1).then_some(n)
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let closes_later = env
+    // Later syncs (by whichever daemon polls) do not close it again.
+    app.wait_for_syncs(2).await;
+    let closes_later = app
         .log_records()
         .iter()
         .filter(|r| r["msg"] == "race closed")
@@ -213,28 +196,25 @@ async fn after_downtime_two_daemons_close_the_month_exactly_once() {
 
 #[tokio::test]
 async fn prize_arithmetic_is_exact_and_positions_show_the_gap() {
-    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
-    env.set("race.prize_pool", "1000.10");
-    env.set(
-        "race.prize_percentages",
-        toml::Value::Array(
-            ["33.333", "33.333", "33.334"]
-                .iter()
-                .map(|s| toml::Value::String(s.to_string()))
-                .collect(),
-        ),
-    );
-    env.set("race.timezone", "America/New_York");
-    // 07:00 on November 30th in New York.
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap());
-    let daemon =
-        InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone() as Arc<_>)
-            .await;
-    let addr = daemon.addr;
-    wait_for_players(addr, 12).await;
-    let (_, race) = get_json(addr, "/api/wager-races/current").await;
+    let mut app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(november_doc()))
+        .config("race.prize_pool", "1000.10")
+        .config(
+            "race.prize_percentages",
+            toml::Value::Array(
+                ["33.333", "33.333", "33.334"]
+                    .iter()
+                    .map(|s| toml::Value::String(s.to_string()))
+                    .collect(),
+            ),
+        )
+        .config("race.timezone", "America/New_York")
+        // 07:00 on November 30th in New York.
+        .clock(Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap())
+        .start()
+        .await;
+    app.wait_for_players(12).await;
+    let (_, race) = app.get_json("/api/wager-races/current").await;
     assert_eq!(race["id"], "202611");
     assert_eq!(race["end"], "2026-12-01T05:00:00+00:00");
     let amounts: Vec<String> = race["distribution"]
@@ -248,50 +228,47 @@ async fn prize_arithmetic_is_exact_and_positions_show_the_gap() {
     assert_eq!(race["participants"][2]["prize"].to_string(), "333.37");
     assert!(race["participants"][3]["prize"].is_null());
 
-    let (status, pos) = get_json(
-        addr,
-        "/api/wager-races/current/position?uid=aX93kQ2mZp0LrT7vWb1c",
-    )
-    .await;
+    let (status, pos) = app
+        .get_json("/api/wager-races/current/position?uid=aX93kQ2mZp0LrT7vWb1c")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(pos["rank"], 3);
     // LuckyLlama 41250.75 behind emoji🐐king 100000.
     assert_eq!(pos["gap_to_next"].to_string(), "58749.25");
     assert_eq!(pos["prize"].to_string(), "333.37");
-    let (status, body) = get_json(
-        addr,
-        "/api/wager-races/current/position?uid=Gv9YsA0xDb7MoP4iQr8j",
-    )
-    .await;
+    let (status, body) = app
+        .get_json("/api/wager-races/current/position?uid=Gv9YsA0xDb7MoP4iQr8j")
+        .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (404, Some("not_found"))
     );
-    let (status, _) = get_json(addr, "/api/wager-races/current/position").await;
+    let (status, _) = app.get_json("/api/wager-races/current/position").await;
     assert_eq!(status, 400);
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_player_gone_from_the_document_before_the_end_is_not_paid() {
-    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 20, 0, 0).unwrap());
-    let daemon = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
-    wait_for_players(daemon.addr, 12).await;
+    let mut app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(november_doc()))
+        .clock(Utc.with_ymd_and_hms(2026, 11, 30, 20, 0, 0).unwrap())
+        .start()
+        .await;
+    app.wait_for_players(12).await;
     let mut doc: serde_json::Value = serde_json::from_slice(&november_doc()).unwrap();
     doc["data"]
         .as_array_mut()
         .unwrap()
         .retain(|r| r["name"] != "big_bertha");
-    fake.set(FakeMode::Body(doc.to_string().into_bytes()));
-    wait_for_players(daemon.addr, 11).await;
-    let (_, live) = get_json(daemon.addr, "/api/wager-races/current").await;
+    app.fake().set(FakeMode::Body(doc.to_string().into_bytes()));
+    app.wait_for_players(11).await;
+    let (_, live) = app.get_json("/api/wager-races/current").await;
     assert_eq!(live["participants"][0]["name"], "emoji🐐king");
-    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 1).unwrap());
+    app.clock()
+        .set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 1).unwrap());
     let closed = wait_for("November closed", Duration::from_secs(20), || async {
-        let (status, body) = get_json(daemon.addr, "/api/wager-races/previous").await;
+        let (status, body) = app.get_json("/api/wager-races/previous").await;
         (status == 200).then_some(body)
     })
     .await;
@@ -302,33 +279,33 @@ async fn a_player_gone_from_the_document_before_the_end_is_not_paid() {
         .unwrap()
         .iter()
         .all(|p| p["name"] != "big_bertha"));
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_race_in_another_time_zone_survives_the_upstream_month_reset() {
-    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
-    env.set("race.timezone", "America/New_York");
-    // 18:00 on November 30th in New York.
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 23, 0, 0).unwrap());
-    let daemon = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
-    let addr = daemon.addr;
-    wait_for_players(addr, 12).await;
+    let mut app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(november_doc()))
+        .config("race.timezone", "America/New_York")
+        // 18:00 on November 30th in New York.
+        .clock(Utc.with_ymd_and_hms(2026, 11, 30, 23, 0, 0).unwrap())
+        .start()
+        .await;
+    app.wait_for_players(12).await;
     // 21:00 in New York, but already December in UTC: the upstream's month restarted.
-    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap());
-    fake.set(FakeMode::Body(december_doc()));
+    app.clock()
+        .set(Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap());
+    app.fake().set(FakeMode::Body(december_doc()));
     wait_for(
         "the reset figures to be synced",
         Duration::from_secs(20),
         || async {
-            let (_, p) = get_json(addr, "/api/players/aX93kQ2mZp0LrT7vWb1c").await;
+            let (_, p) = app.get_json("/api/players/aX93kQ2mZp0LrT7vWb1c").await;
             (p["wagered"]["this_month"] == 777).then_some(())
         },
     )
     .await;
-    let (_, live) = get_json(addr, "/api/wager-races/current").await;
+    let (_, live) = app.get_json("/api/wager-races/current").await;
     assert_eq!(live["id"], "202611");
     assert_eq!(
         live["participants"][0]["name"], "big_bertha",
@@ -336,9 +313,10 @@ async fn a_race_in_another_time_zone_survives_the_upstream_month_reset() {
     );
     assert_eq!(live["participants"][0]["wagered"], 1500000);
     // The race ends at midnight in New York (05:00 UTC).
-    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 5, 0, 1).unwrap());
+    app.clock()
+        .set(Utc.with_ymd_and_hms(2026, 12, 1, 5, 0, 1).unwrap());
     let closed = wait_for("November closed", Duration::from_secs(20), || async {
-        let (status, body) = get_json(addr, "/api/wager-races/previous").await;
+        let (status, body) = app.get_json("/api/wager-races/previous").await;
         (status == 200).then_some(body)
     })
     .await;
@@ -346,43 +324,45 @@ async fn a_race_in_another_time_zone_survives_the_upstream_month_reset() {
     assert_eq!(closed["participants"][0]["name"], "big_bertha");
     assert_eq!(closed["participants"][0]["wagered"], 1500000);
     assert_eq!(closed["participants"][2]["name"], "LuckyLlama");
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_race_east_of_utc_does_not_start_with_last_months_totals() {
-    let fake = FakeGoated::start(FakeMode::Body(november_doc())).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
-    env.set("race.timezone", "Europe/Berlin");
-    // 21:00 on November 30th in Berlin.
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 20, 0, 0).unwrap());
-    let daemon = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
-    let addr = daemon.addr;
-    wait_for_players(addr, 12).await;
+    let mut app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(november_doc()))
+        .config("race.timezone", "Europe/Berlin")
+        // 21:00 on November 30th in Berlin.
+        .clock(Utc.with_ymd_and_hms(2026, 11, 30, 20, 0, 0).unwrap())
+        .start()
+        .await;
+    app.wait_for_players(12).await;
     // 00:30 on December 1st in Berlin, but the upstream (UTC) still reports November.
-    clock.set(Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap());
+    app.clock()
+        .set(Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap());
     let november = wait_for("November closed", Duration::from_secs(20), || async {
-        let (status, body) = get_json(addr, "/api/wager-races/previous").await;
+        let (status, body) = app.get_json("/api/wager-races/previous").await;
         (status == 200).then_some(body)
     })
     .await;
     assert_eq!(november["id"], "202611");
     assert_eq!(november["participants"][0]["name"], "big_bertha");
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (_, december) = get_json(addr, "/api/wager-races/current").await;
+    // Syncs after the race's month turned, while the upstream still reports November.
+    app.wait_for_syncs(2).await;
+    let (_, december) = app.get_json("/api/wager-races/current").await;
     assert_eq!(december["id"], "202612");
     assert_eq!(
         december["participant_count"], 0,
         "November's totals are not December's: {december}"
     );
     // The upstream's month turns: December figures count.
-    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 30, 0).unwrap());
-    fake.set(FakeMode::Body(december_doc()));
+    app.clock()
+        .set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 30, 0).unwrap());
+    app.fake().set(FakeMode::Body(december_doc()));
     wait_for("December standings", Duration::from_secs(20), || async {
-        let (_, c) = get_json(addr, "/api/wager-races/current").await;
+        let (_, c) = app.get_json("/api/wager-races/current").await;
         (c["participants"][0]["name"] == "LuckyLlama" && c["participant_count"] == 1).then_some(())
     })
     .await;
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }

@@ -3,7 +3,7 @@
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 
-use crate::harness::{fresh_client, Daemon, TestEnv, BIN};
+use crate::harness::{TestApp, BIN};
 
 #[tokio::test]
 async fn serves_on_the_socket_passed_by_systemd() {
@@ -11,12 +11,14 @@ async fn serves_on_the_socket_passed_by_systemd() {
     let activated_addr = activated.local_addr().unwrap();
     // The configured port is taken: binding it instead of using fd 3 would fail.
     let blocker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut env = TestEnv::new().await;
-    env.set(
-        "server.port",
-        i64::from(blocker.local_addr().unwrap().port()),
-    );
-    let config = env.write_config();
+    let mut app = TestApp::builder()
+        .config(
+            "server.port",
+            i64::from(blocker.local_addr().unwrap().port()),
+        )
+        .build()
+        .await;
+    let config = app.write_config();
     let fd = activated.as_raw_fd();
 
     // LISTEN_PID must be the daemon's pid: the shell sets it to its own, then execs.
@@ -41,23 +43,18 @@ async fn serves_on_the_socket_passed_by_systemd() {
             Ok(())
         });
     }
-    let mut daemon = Daemon::spawn_command(&env, cmd);
-    let addr = daemon.wait_ready().await;
+    app.spawn_command(cmd);
+    let addr = app.wait_ready().await;
     assert_eq!(addr, activated_addr);
-    let resp = fresh_client()
-        .get(format!("http://{activated_addr}/api/health"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get("/api/health").await;
     assert_eq!(resp.status(), 200);
-    assert!(env
+    assert!(app
         .log_records()
         .iter()
         .any(|r| r["msg"] == "using the listening socket passed by systemd"));
-    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    app.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(
-        daemon
-            .wait_exit(std::time::Duration::from_secs(20))
+        app.wait_exit(std::time::Duration::from_secs(20))
             .await
             .code(),
         Some(0)

@@ -2,18 +2,19 @@
 
 use std::time::Duration;
 
-use crate::harness::{Daemon, TestEnv};
+use crate::harness::TestApp;
 
 #[tokio::test]
 async fn port_in_use_fails_clearly_and_leaves_the_holder_alone() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = holder.local_addr().unwrap().port();
-    let mut env = TestEnv::new().await;
-    env.set("server.port", i64::from(port));
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let status = daemon.wait_exit(Duration::from_secs(20)).await;
+    let mut app = TestApp::builder()
+        .config("server.port", i64::from(port))
+        .spawn()
+        .await;
+    let status = app.wait_exit(Duration::from_secs(20)).await;
     assert_eq!(status.code(), Some(1));
-    let stderr = daemon.stderr();
+    let stderr = app.stderr();
     assert!(
         stderr.contains(&format!(
             "port {port} is already in use (another goatedvips or other service?)"
@@ -29,12 +30,12 @@ async fn port_in_use_fails_clearly_and_leaves_the_holder_alone() {
 
 #[tokio::test]
 async fn unreachable_database_gives_up_at_the_deadline_with_one_clear_line() {
-    let mut env = TestEnv::new().await;
-    let closed = env.set_unreachable_database("gv:topsecretpw", 2);
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let status = daemon.wait_exit(Duration::from_secs(30)).await;
+    let mut app = TestApp::builder().build().await;
+    let closed = app.set_unreachable_database("gv:topsecretpw", 2);
+    app.spawn();
+    let status = app.wait_exit(Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(1));
-    let stderr = daemon.stderr();
+    let stderr = app.stderr();
     let fatal: Vec<&str> = stderr
         .lines()
         .filter(|l| {
@@ -46,22 +47,22 @@ async fn unreachable_database_gives_up_at_the_deadline_with_one_clear_line() {
     assert_eq!(fatal.len(), 1, "exactly one final line expected:\n{stderr}");
     assert!(fatal[0].to_lowercase().contains("refused"), "{stderr}");
     // Each failed attempt was logged with its reason before giving up.
-    let retries = env
+    let retries = app
         .log_records()
         .into_iter()
         .filter(|r| r["msg"] == "PostgreSQL not reachable yet, retrying")
         .count();
     assert!(retries >= 2, "expected retries to be logged, got {retries}");
     assert!(!stderr.contains("topsecretpw"));
-    assert!(!std::fs::read_to_string(env.log_path())
+    assert!(!std::fs::read_to_string(app.log_path())
         .unwrap()
         .contains("topsecretpw"));
 }
 
 #[tokio::test]
 async fn sslmode_require_encrypts_the_database_connections() {
-    let mut env = TestEnv::new().await;
-    let pg: tokio_postgres::Config = env.db.url.parse().unwrap();
+    let mut app = TestApp::builder().build().await;
+    let pg: tokio_postgres::Config = app.db().url.parse().unwrap();
     if !matches!(pg.get_hosts()[0], tokio_postgres::config::Host::Tcp(_)) {
         eprintln!(
             "sslmode test: the test server is reached over a Unix socket; TLS does not apply"
@@ -70,15 +71,15 @@ async fn sslmode_require_encrypts_the_database_connections() {
     }
     let url = format!(
         "{}{}sslmode=require",
-        env.db.url,
-        if env.db.url.contains('?') { "&" } else { "?" }
+        app.db().url,
+        if app.db().url.contains('?') { "&" } else { "?" }
     );
-    env.set("database.url", url);
-    let client = env.db.client().await;
+    app.set_config("database.url", url);
+    let client = app.db().client().await;
     let ssl_on: String = client.query_one("SHOW ssl", &[]).await.unwrap().get(0);
-    let mut daemon = Daemon::spawn(&env, &[]);
+    app.spawn();
     if ssl_on != "on" {
-        let status = daemon.wait_exit(Duration::from_secs(60)).await;
+        let status = app.wait_exit(Duration::from_secs(60)).await;
         assert_eq!(
             status.code(),
             Some(1),
@@ -86,8 +87,8 @@ async fn sslmode_require_encrypts_the_database_connections() {
         );
         return;
     }
-    let addr = daemon.wait_ready().await;
-    let (_, health) = crate::harness::get_json(addr, "/api/health").await;
+    app.wait_ready().await;
+    let (_, health) = app.get_json("/api/health").await;
     assert_eq!(health["database"]["ok"], true);
     let encrypted: i64 = client
         .query_one(

@@ -3,17 +3,16 @@
 
 use std::time::Duration;
 
-use crate::harness::{Daemon, FakeSupervisor, TestEnv};
+use crate::harness::TestApp;
 
 #[tokio::test]
 async fn notifications_follow_the_lifecycle() {
-    let env = TestEnv::new().await;
-    let mut supervisor = FakeSupervisor::new(&env);
-    let notify = supervisor.path.to_str().unwrap().to_string();
-    let mut daemon = Daemon::spawn(
-        &env,
-        &[("NOTIFY_SOCKET", &notify), ("WATCHDOG_USEC", "400000")],
-    );
+    let mut app = TestApp::builder()
+        .with_supervisor()
+        .env("WATCHDOG_USEC", "400000")
+        .spawn()
+        .await;
+    let supervisor = app.supervisor();
 
     supervisor
         .wait_for("READY=1", Duration::from_secs(30), |m| {
@@ -38,8 +37,8 @@ async fn notifications_follow_the_lifecycle() {
     );
     assert!(supervisor.received[ready].contains("STATUS=ready: serving on 127.0.0.1:"));
     // By READY the database is migrated.
-    let migrated: i64 = env
-        .db
+    let migrated: i64 = app
+        .db()
         .client()
         .await
         .query_one("SELECT count(*) FROM schema_migrations", &[])
@@ -48,19 +47,24 @@ async fn notifications_follow_the_lifecycle() {
         .get(0);
     assert!(migrated >= 1);
 
-    // Watchdog: pings at half of WATCHDOG_USEC.
-    supervisor.drain_for(Duration::from_millis(700)).await;
-    let pings = supervisor.received[ready..]
-        .iter()
-        .filter(|m| m.trim() == "WATCHDOG=1")
-        .count();
-    assert!(
-        pings >= 2,
-        "expected watchdog pings, got {:?}",
-        supervisor.received
-    );
+    // Watchdog: pings at half of WATCHDOG_USEC, at least two within 700 ms.
+    let supervisor = app.supervisor();
+    supervisor
+        .wait_until(
+            "two watchdog pings",
+            Duration::from_millis(700),
+            |received| {
+                received[ready..]
+                    .iter()
+                    .filter(|m| m.trim() == "WATCHDOG=1")
+                    .count()
+                    >= 2
+            },
+        )
+        .await;
 
-    daemon.signal(nix::sys::signal::Signal::SIGHUP);
+    app.signal(nix::sys::signal::Signal::SIGHUP);
+    let supervisor = app.supervisor();
     let reloading = supervisor
         .wait_for("RELOADING=1", Duration::from_secs(10), |m| {
             m.lines().any(|l| l == "RELOADING=1")
@@ -81,35 +85,29 @@ async fn notifications_follow_the_lifecycle() {
         .await;
     assert!(supervisor.position(reload_at, "READY=1").unwrap() > reload_at);
 
-    daemon.signal(nix::sys::signal::Signal::SIGTERM);
-    supervisor
+    app.signal(nix::sys::signal::Signal::SIGTERM);
+    app.supervisor()
         .wait_for("STOPPING=1", Duration::from_secs(10), |m| {
             m.lines().any(|l| l == "STOPPING=1")
         })
         .await;
-    assert_eq!(
-        daemon.wait_exit(Duration::from_secs(20)).await.code(),
-        Some(0)
-    );
+    assert_eq!(app.wait_exit(Duration::from_secs(20)).await.code(), Some(0));
 }
 
 #[tokio::test]
 async fn no_ready_while_the_database_is_unreachable() {
-    let mut env = TestEnv::new().await;
-    env.set_unreachable_database("postgres", 2);
-    let mut supervisor = FakeSupervisor::new(&env);
-    let notify = supervisor.path.to_str().unwrap().to_string();
-    let mut daemon = Daemon::spawn(&env, &[("NOTIFY_SOCKET", &notify)]);
-    supervisor
+    let mut app = TestApp::builder().with_supervisor().build().await;
+    app.set_unreachable_database("postgres", 2);
+    app.spawn();
+    app.supervisor()
         .wait_for("a waiting status", Duration::from_secs(10), |m| {
             m.contains("STATUS=starting: waiting for PostgreSQL (attempt 1")
         })
         .await;
-    assert_eq!(
-        daemon.wait_exit(Duration::from_secs(30)).await.code(),
-        Some(1)
-    );
-    supervisor.drain_for(Duration::from_millis(100)).await;
+    assert_eq!(app.wait_exit(Duration::from_secs(30)).await.code(), Some(1));
+    // Everything it sent before exiting is queued.
+    let supervisor = app.supervisor();
+    supervisor.drain_pending();
     assert!(
         supervisor.position(0, "READY=1").is_none(),
         "{:?}",
@@ -119,29 +117,26 @@ async fn no_ready_while_the_database_is_unreachable() {
 
 #[tokio::test]
 async fn a_stop_during_start_up_is_obeyed() {
-    let mut env = TestEnv::new().await;
-    env.set_unreachable_database("postgres", 600);
-    let mut supervisor = FakeSupervisor::new(&env);
-    let notify = supervisor.path.to_str().unwrap().to_string();
-    let mut daemon = Daemon::spawn(&env, &[("NOTIFY_SOCKET", &notify)]);
-    supervisor
+    let mut app = TestApp::builder().with_supervisor().build().await;
+    app.set_unreachable_database("postgres", 600);
+    app.spawn();
+    app.supervisor()
         .wait_for("a waiting status", Duration::from_secs(10), |m| {
             m.contains("STATUS=starting: waiting for PostgreSQL")
         })
         .await;
-    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    app.signal(nix::sys::signal::Signal::SIGTERM);
     // Long before the ten-minute start-up deadline.
-    assert_eq!(
-        daemon.wait_exit(Duration::from_secs(20)).await.code(),
-        Some(0)
-    );
-    supervisor.drain_for(Duration::from_millis(100)).await;
+    assert_eq!(app.wait_exit(Duration::from_secs(20)).await.code(), Some(0));
+    // Everything it sent before exiting is queued.
+    let supervisor = app.supervisor();
+    supervisor.drain_pending();
     assert!(
         supervisor.position(0, "READY=1").is_none(),
         "{:?}",
         supervisor.received
     );
-    assert!(env
+    assert!(app
         .log_records()
         .iter()
         .any(|r| r["msg"] == "stopped during start-up"));

@@ -3,24 +3,21 @@
 
 use std::time::Duration;
 
-use crate::harness::{
-    ctl, fixture, get_json, wait_for, wait_for_players, Daemon, FakeGoated, FakeMode, TestEnv,
-};
+use crate::harness::{fixture, wait_for, FakeMode, TestApp, FAKE_TOKEN};
 
-async fn upstream_check(addr: std::net::SocketAddr) -> serde_json::Value {
-    get_json(addr, "/api/health").await.1["checks"]["upstream"].clone()
+async fn upstream_check(app: &TestApp) -> serde_json::Value {
+    app.get_json("/api/health").await.1["checks"]["upstream"].clone()
 }
 
 #[tokio::test]
 async fn every_failure_keeps_the_last_good_data_and_says_why() {
-    let fake = FakeGoated::start(FakeMode::Body(fixture("leaderboard-small.json"))).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
-    env.set("upstream.max_body_bytes", 4096);
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let addr = daemon.wait_ready().await;
-    wait_for_players(addr, 12).await;
-    assert_eq!(upstream_check(addr).await["ok"], true);
+    let app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
+        .config("upstream.max_body_bytes", 4096)
+        .start()
+        .await;
+    app.wait_for_players(12).await;
+    assert_eq!(upstream_check(&app).await["ok"], true);
 
     let huge = format!(
         "{{\"success\":true,\"data\":[{}]}}",
@@ -64,12 +61,12 @@ async fn every_failure_keeps_the_last_good_data_and_says_why() {
         ),
     ];
     for (mode, expected) in modes {
-        fake.set(mode);
+        app.fake().set(mode);
         let check = wait_for(
             &format!("health to report {expected:?}"),
             Duration::from_secs(30),
             || async {
-                let c = upstream_check(addr).await;
+                let c = upstream_check(&app).await;
                 (c["ok"] == false && c["detail"].as_str().unwrap_or("").contains(expected))
                     .then_some(c)
             },
@@ -79,20 +76,21 @@ async fn every_failure_keeps_the_last_good_data_and_says_why() {
             check["detail"].as_str().unwrap().contains("source goated"),
             "{check}"
         );
-        let (status, page) = get_json(addr, "/api/leaderboard").await;
+        let (status, page) = app.get_json("/api/leaderboard").await;
         assert_eq!(status, 200);
         assert_eq!(page["total"], 12, "last good data still served");
         assert_eq!(page["stale"], true);
         // Recover before the next mode, so each failure is seen on its own.
-        fake.set(FakeMode::Body(fixture("leaderboard-small.json")));
+        app.fake()
+            .set(FakeMode::Body(fixture("leaderboard-small.json")));
         wait_for("recovery", Duration::from_secs(30), || async {
-            let (_, page) = get_json(addr, "/api/leaderboard").await;
+            let (_, page) = app.get_json("/api/leaderboard").await;
             (page["stale"] == false).then_some(())
         })
         .await;
     }
     // Each failure was logged with its reason.
-    let failures: Vec<serde_json::Value> = env
+    let failures: Vec<serde_json::Value> = app
         .log_records()
         .into_iter()
         .filter(|r| r["msg"] == "sync failed; serving the last good data")
@@ -102,27 +100,21 @@ async fn every_failure_keeps_the_last_good_data_and_says_why() {
 
 #[tokio::test]
 async fn failures_back_off_exponentially_and_a_reloaded_token_recovers() {
-    let fake = FakeGoated::start(FakeMode::Body(fixture("leaderboard-small.json"))).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
+    let mut app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
+        .build()
+        .await;
     // The token lives in the environment file, as the package sets it up.
-    env.config["upstream"]
-        .as_table_mut()
-        .unwrap()
-        .remove("token");
-    let secrets = env.path("secrets.env");
-    std::fs::write(
-        &secrets,
-        format!("GOATED_API_TOKEN={}\n", crate::harness::FAKE_TOKEN),
-    )
-    .unwrap();
-    let mut daemon = Daemon::spawn(&env, &[("GOATEDVIPS_ENV_FILE", secrets.to_str().unwrap())]);
-    let addr = daemon.wait_ready().await;
-    wait_for_players(addr, 12).await;
+    app.remove_config("upstream.token");
+    let secrets = app.path("secrets.env");
+    std::fs::write(&secrets, format!("GOATED_API_TOKEN={FAKE_TOKEN}\n")).unwrap();
+    app.set_env("GOATEDVIPS_ENV_FILE", secrets.to_str().unwrap());
+    app.start().await;
+    app.wait_for_players(12).await;
 
-    fake.set_token("rotated-token");
+    app.fake().set_token("rotated-token");
     let waits = wait_for("three failed syncs", Duration::from_secs(30), || async {
-        let waits: Vec<u64> = env
+        let waits: Vec<u64> = app
             .log_records()
             .iter()
             .filter(|r| r["msg"] == "sync failed; serving the last good data")
@@ -136,7 +128,7 @@ async fn failures_back_off_exponentially_and_a_reloaded_token_recovers() {
         &[2, 4, 8],
         "doubling from the 1 s poll interval, capped at 8"
     );
-    let check = upstream_check(addr).await;
+    let check = upstream_check(&app).await;
     assert!(
         check["detail"].as_str().unwrap().contains("HTTP 401"),
         "{check}"
@@ -144,29 +136,31 @@ async fn failures_back_off_exponentially_and_a_reloaded_token_recovers() {
 
     // The operator puts the new token in the environment file and reloads: the next poll works.
     std::fs::write(&secrets, "# rotated\nGOATED_API_TOKEN=rotated-token\n").unwrap();
-    assert_eq!(ctl(&env, &["reload"]).code, 0);
+    assert_eq!(app.ctl(&["reload"]).code, 0);
     wait_for(
         "recovery with the new token",
         Duration::from_secs(30),
-        || async { (upstream_check(addr).await["ok"] == true).then_some(()) },
+        || async { (upstream_check(&app).await["ok"] == true).then_some(()) },
     )
     .await;
 }
 
 #[tokio::test]
 async fn demo_source_serves_a_living_leaderboard() {
-    let mut env = TestEnv::new().await;
-    env.set("upstream.poll_interval_secs", 1);
-    let mut daemon = Daemon::spawn(&env, &[]);
-    let addr = daemon.wait_ready().await;
-    wait_for_players(addr, 1800).await;
-    let (_, page) = get_json(addr, "/api/leaderboard?period=all_time&limit=5").await;
+    let app = TestApp::builder()
+        .config("upstream.poll_interval_secs", 1)
+        .start()
+        .await;
+    app.wait_for_players(1800).await;
+    let (_, page) = app
+        .get_json("/api/leaderboard?period=all_time&limit=5")
+        .await;
     assert_eq!(page["entries"].as_array().unwrap().len(), 5);
-    let (_, race) = get_json(addr, "/api/wager-races/current").await;
+    let (_, race) = app.get_json("/api/wager-races/current").await;
     assert_eq!(race["status"], "live");
     assert!(race["participant_count"].as_u64().unwrap() > 100);
     assert!(race["participants"][0]["prize"].as_f64().unwrap() > 0.0);
-    let check = upstream_check(addr).await;
+    let check = upstream_check(&app).await;
     assert!(
         check["detail"].as_str().unwrap().contains("source demo"),
         "{check}"

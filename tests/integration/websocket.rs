@@ -7,9 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::{
-    admin_call, fixture, wait_for, wait_for_players, FakeGoated, FakeMode, InProcess, TestEnv,
-};
+use crate::harness::{admin_call, fixture, wait_for, FakeMode, TestApp};
 
 type Client =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -48,25 +46,26 @@ async fn next_of_type(ws: &mut Client, kind: &str) -> serde_json::Value {
 #[tokio::test]
 async fn updates_after_each_sync_that_changed_something() {
     // The full-size document: its row order must not look like a change.
-    let fake = FakeGoated::start(FakeMode::Body(fixture("leaderboard-1800.json"))).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
-    let daemon = InProcess::start(&env, goatedvips::http::routes()).await;
-    wait_for_players(daemon.addr, 1800).await;
+    let mut app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(fixture("leaderboard-1800.json")))
+        .in_process()
+        .start()
+        .await;
+    app.wait_for_players(1800).await;
 
-    let mut ws = connect(daemon.addr, "/ws").await;
+    let mut ws = connect(app.addr(), "/ws").await;
     let hello = next_json(&mut ws, Duration::from_secs(5)).await;
     assert_eq!(hello["type"], "CONNECTED");
     assert!(hello["seq"].is_u64());
     chrono::DateTime::parse_from_rfc3339(hello["ts"].as_str().unwrap()).unwrap();
 
     // The same document again and again: no broadcast. Then a change.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.wait_for_syncs(2).await;
     let mut doc: serde_json::Value =
         serde_json::from_slice(&fixture("leaderboard-1800.json")).unwrap();
     doc["data"][6]["wagered"]["today"] = serde_json::json!(500000);
     let leader = doc["data"][6]["name"].as_str().unwrap().to_string();
-    fake.set(FakeMode::Body(doc.to_string().into_bytes()));
+    app.fake().set(FakeMode::Body(doc.to_string().into_bytes()));
     let update = next_json(&mut ws, Duration::from_secs(20)).await;
     assert_eq!(
         update["type"], "LEADERBOARD_UPDATE",
@@ -86,15 +85,15 @@ async fn updates_after_each_sync_that_changed_something() {
     assert!(update["seq"].as_u64() > hello["seq"].as_u64());
 
     // The old client's path works the same.
-    let mut old = connect(daemon.addr, "/ws/leaderboard").await;
+    let mut old = connect(app.addr(), "/ws/leaderboard").await;
     assert_eq!(
         next_json(&mut old, Duration::from_secs(5)).await["type"],
         "CONNECTED"
     );
-    assert_eq!(daemon.state.ws.clients(), 2);
+    assert_eq!(app.state().ws.clients(), 2);
 
     // Drain: every client gets close code 1001.
-    let socket = env.path("admin.sock");
+    let socket = app.admin_socket();
     let drain = tokio::spawn(async move {
         admin_call(
             &socket,
@@ -117,40 +116,42 @@ async fn updates_after_each_sync_that_changed_something() {
         1001
     );
     drain.await.unwrap();
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }
 
 #[tokio::test]
 async fn race_completed_is_broadcast() {
     use chrono::{TimeZone, Utc};
-    let fake = FakeGoated::start(FakeMode::Body(fixture("leaderboard-small.json"))).await;
-    let mut env = TestEnv::new().await;
-    fake.configure(&mut env);
-    let clock =
-        goatedvips::clock::ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 23, 0, 0).unwrap());
-    let daemon = InProcess::start_with_clock(&env, goatedvips::http::routes(), clock.clone()).await;
-    wait_for_players(daemon.addr, 12).await;
-    let mut ws = connect(daemon.addr, "/ws").await;
-    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 1).unwrap());
+    let mut app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
+        .clock(Utc.with_ymd_and_hms(2026, 11, 30, 23, 0, 0).unwrap())
+        .start()
+        .await;
+    app.wait_for_players(12).await;
+    let mut ws = connect(app.addr(), "/ws").await;
+    app.clock()
+        .set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 1).unwrap());
     let done = next_of_type(&mut ws, "RACE_COMPLETED").await;
     assert_eq!(done["data"]["race_id"], "202611");
     let winners = done["data"]["winners"].as_array().unwrap();
     assert_eq!(winners.len(), 10);
     assert_eq!(winners[0]["name"], "big_bertha");
     assert_eq!(winners[0]["prize"], 1250);
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }
 
 #[tokio::test]
 async fn pings_and_dead_or_slow_clients() {
-    let mut env = TestEnv::new().await;
-    env.set("websocket.ping_interval_secs", 1);
-    env.set("websocket.send_queue", 8);
-    let daemon = InProcess::start(&env, goatedvips::http::routes()).await;
-    let hub = daemon.state.ws.clone();
+    let mut app = TestApp::builder()
+        .in_process()
+        .config("websocket.ping_interval_secs", 1)
+        .config("websocket.send_queue", 8)
+        .start()
+        .await;
+    let hub = app.state().ws.clone();
 
     // A client that keeps reading gets pings and answers them (tungstenite pongs on read).
-    let live = connect(daemon.addr, "/ws").await;
+    let live = connect(app.addr(), "/ws").await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let live_reader = tokio::spawn(async move {
         let mut live = live;
@@ -171,7 +172,7 @@ async fn pings_and_dead_or_slow_clients() {
     }
 
     // A client that never reads never pongs: dropped after a missed ping; the live one stays.
-    let silent = connect(daemon.addr, "/ws").await;
+    let silent = connect(app.addr(), "/ws").await;
     wait_for("two clients", Duration::from_secs(5), || async {
         (hub.clients() == 2).then_some(())
     })
@@ -187,8 +188,8 @@ async fn pings_and_dead_or_slow_clients() {
     // A slow client: a tiny receive buffer and no reading, while big broadcasts go out.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(daemon.addr).await.unwrap();
-    let (_slow, _) = tokio_tungstenite::client_async(format!("ws://{}/ws", daemon.addr), stream)
+    let stream = socket.connect(app.addr()).await.unwrap();
+    let (_slow, _) = tokio_tungstenite::client_async(format!("ws://{}/ws", app.addr()), stream)
         .await
         .unwrap();
     wait_for("the slow client", Duration::from_secs(5), || async {
@@ -196,22 +197,23 @@ async fn pings_and_dead_or_slow_clients() {
     })
     .await;
     let big = "x".repeat(256 * 1024);
+    let mut got = Vec::new();
     for i in 0..40 {
         hub.broadcast("BULK", serde_json::json!({"i": i, "pad": big}));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut got = Vec::new();
-    while got.len() < 40 {
-        match tokio::time::timeout(Duration::from_secs(20), rx.recv())
-            .await
-            .expect("bulk messages in time")
-        {
-            Some(Message::Text(t)) if t.contains("BULK") => {
-                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
-                got.push(v["data"]["i"].as_u64().unwrap());
+        // Paced by the reading client: the next one goes out once it has a new BULK message.
+        let before = got.len();
+        while got.len() == before {
+            match tokio::time::timeout(Duration::from_secs(20), rx.recv())
+                .await
+                .expect("bulk messages in time")
+            {
+                Some(Message::Text(t)) if t.contains("BULK") => {
+                    let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                    got.push(v["data"]["i"].as_u64().unwrap());
+                }
+                Some(_) => {}
+                None => panic!("live client lost during the burst"),
             }
-            Some(_) => {}
-            None => panic!("live client lost during the burst"),
         }
     }
     assert_eq!(
@@ -233,5 +235,5 @@ async fn pings_and_dead_or_slow_clients() {
         "only the slow client was dropped"
     );
     live_reader.abort();
-    daemon.stop(Duration::from_secs(5)).await.unwrap();
+    app.stop(Duration::from_secs(5)).await.unwrap();
 }
