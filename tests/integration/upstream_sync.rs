@@ -1,9 +1,10 @@
 //! Sync from a fake Goated API: the happy path, every failure mode (last good data kept and
 //! marked stale, clear error, back-off), a token changed by reload, and the demo source.
 
+use chrono::{TimeZone, Utc};
 use std::time::Duration;
 
-use crate::harness::{fixture, wait_for, FakeMode, TestApp, FAKE_TOKEN};
+use crate::harness::{fixture, wait_for, FakeMode, StepOutcome, TestApp, FAKE_TOKEN};
 
 async fn upstream_check(app: &TestApp) -> serde_json::Value {
     app.get_json("/api/health").await.1["checks"]["upstream"].clone()
@@ -165,4 +166,55 @@ async fn demo_source_serves_a_living_leaderboard() {
         check["detail"].as_str().unwrap().contains("source demo"),
         "{check}"
     );
+}
+
+/// The poller's single step, driven by the test with the manual clock: it takes the lock,
+/// stores the document, and on a step after the month's end closes the race from the data
+/// stored before it.
+#[tokio::test]
+async fn a_driven_poller_step_syncs_and_closes_the_month() {
+    let app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
+        .clock(Utc.with_ymd_and_hms(2026, 11, 30, 23, 59, 0).unwrap())
+        .driven_poller()
+        .start()
+        .await;
+    let (_, board) = app.get_json("/api/leaderboard?period=all_time").await;
+    assert_eq!(board["total"], 0, "nothing is synced until the test steps");
+
+    let mut poller = app.poller();
+    let first = match poller.step().await {
+        StepOutcome::Stored { sync_id, .. } => sync_id,
+        other => panic!("the first step stores the document, got {other:?}"),
+    };
+    app.wait_for_players(12).await;
+    assert!(app.state().sync_status().leader);
+
+    // A second poller on the same database does not get the lock.
+    let mut rival = app.poller();
+    assert!(matches!(rival.step().await, StepOutcome::NotLeader));
+
+    app.clock()
+        .set(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 30).unwrap());
+    match poller.step().await {
+        StepOutcome::Stored { sync_id, .. } => assert!(sync_id > first),
+        other => panic!("the second step stores again, got {other:?}"),
+    }
+    let (status, previous) = app.get_json("/api/wager-races/previous").await;
+    assert_eq!(status, 200, "the step closed November: {previous}");
+    assert_eq!(previous["id"], "202611");
+    assert_eq!(previous["participants"][0]["name"], "big_bertha");
+
+    // The upstream fails: the step reports it, counts it, and the data is marked stale.
+    app.fake().set(FakeMode::Status(502, "bad gateway".into()));
+    match poller.step().await {
+        StepOutcome::Failed { failures, error } => {
+            assert_eq!(failures, 1);
+            assert!(error.contains("502"), "{error}");
+        }
+        other => panic!("a failing upstream fails the step, got {other:?}"),
+    }
+    let (_, board) = app.get_json("/api/leaderboard?period=all_time").await;
+    assert_eq!(board["total"], 12, "the last good data stays");
+    assert_eq!(board["stale"], true, "{board}");
 }

@@ -37,6 +37,7 @@ pub struct TestAppBuilder {
     fake: Option<FakeMode>,
     supervisor: bool,
     clock: Option<DateTime<Utc>>,
+    driven_poller: bool,
     config: Vec<(String, toml::Value)>,
     env: Vec<(String, String)>,
 }
@@ -57,6 +58,15 @@ impl TestAppBuilder {
     /// A manual clock set to `at` (see [`TestApp::clock`]). Runs the daemon in-process.
     pub fn clock(mut self, at: DateTime<Utc>) -> Self {
         self.clock = Some(at);
+        if let Mode::Binary = self.mode {
+            self.mode = Mode::InProcess(in_process::daemon_routes);
+        }
+        self
+    }
+
+    /// No poller task: the test drives one with [`TestApp::poller`]. Runs the daemon in-process.
+    pub fn driven_poller(mut self) -> Self {
+        self.driven_poller = true;
         if let Mode::Binary = self.mode {
             self.mode = Mode::InProcess(in_process::daemon_routes);
         }
@@ -116,6 +126,7 @@ impl TestAppBuilder {
             mode: self.mode,
             daemon_env,
             clock: self.clock.map(ManualClock::new),
+            driven_poller: self.driven_poller,
             supervisor,
             fake,
             env,
@@ -146,6 +157,8 @@ pub struct TestApp {
     mode: Mode,
     daemon_env: Vec<(String, String)>,
     clock: Option<Arc<ManualClock>>,
+    /// The in-process daemon runs no poller task; tests call [`TestApp::poller`].
+    driven_poller: bool,
     supervisor: Option<FakeSupervisor>,
     fake: Option<FakeGoated>,
     /// Config, temp dir and database.
@@ -159,6 +172,7 @@ impl TestApp {
             fake: None,
             supervisor: false,
             clock: None,
+            driven_poller: false,
             config: Vec::new(),
             env: Vec::new(),
         }
@@ -238,7 +252,13 @@ impl TestApp {
     }
 
     async fn start_in_process(&self, config: PathBuf, routes: Routes) -> InProcess {
-        InProcess::start(config, routes(), self.clock.clone()).await
+        InProcess::start(config, routes(), self.clock.clone(), !self.driven_poller).await
+    }
+
+    /// A poller on the in-process daemon's sync context, stepped by the test
+    /// (see [`TestAppBuilder::driven_poller`]).
+    pub fn poller(&self) -> in_process::Poller {
+        in_process::Poller::new(self.state().sync.clone())
     }
 
     /// Waits for the binary's "ready" log record; returns the address it serves on.

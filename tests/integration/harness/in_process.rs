@@ -16,6 +16,7 @@ use super::wait::wait_for;
 
 /// What every part of the running daemon shares (the library's type, named here only).
 pub type AppState = goatedvips::state::AppState;
+pub use goatedvips::upstream::poller::{Poller, StepOutcome};
 /// How an in-process daemon's run ended.
 pub type RunResult = Result<(), goatedvips::app::AppError>;
 /// The routes an in-process daemon serves, built afresh for each start.
@@ -40,6 +41,7 @@ impl InProcess {
         config: PathBuf,
         routes: poem::Route,
         clock: Option<Arc<ManualClock>>,
+        run_poller: bool,
     ) -> Self {
         let clock: goatedvips::clock::SharedClock = match clock {
             Some(c) => c,
@@ -62,7 +64,7 @@ impl InProcess {
             routes,
             on_ready: Some(tx),
             clock,
-            run_poller: true,
+            run_poller,
         };
         let task = tokio::spawn(app::run(opts));
         let state = tokio::time::timeout(Duration::from_secs(30), rx)
