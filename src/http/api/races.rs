@@ -11,7 +11,7 @@ use super::ApiTags;
 use crate::app::AppState;
 use crate::domain::race::RacePeriod;
 use crate::http::cached::{to_bytes, Validated};
-use crate::http::error::{ApiError, ErrorResponse};
+use crate::http::error::ApiError;
 use crate::views::{self, RacePosition, RaceView};
 
 #[derive(ApiResponse)]
@@ -44,15 +44,6 @@ pub enum HistoryResponse {
     Ok(Json<RaceHistory>),
 }
 
-fn db_error(e: crate::db::DbError) -> ErrorResponse {
-    ApiError::new(
-        poem::http::StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        e.to_string(),
-    )
-    .into()
-}
-
 pub struct RacesApi;
 
 #[OpenApi(tag = "ApiTags::Races")]
@@ -70,14 +61,17 @@ impl RacesApi {
         &self,
         state: Data<&Arc<AppState>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
-    ) -> CachedResponse<RaceView> {
+    ) -> Result<CachedResponse<RaceView>, ApiError> {
         let snap = state.board.snapshot();
         let now = state.clock.now();
         // seconds_left changes every second: one serialisation per second at most.
         let cached = snap.cached_timed("race-current", now.timestamp().to_string(), |s| {
             to_bytes(&views::current_race(s, &state.config().config, now))
         });
-        CachedResponse::answer(Validated::new(cached, &snap), if_none_match.0.as_deref())
+        Ok(CachedResponse::answer(
+            Validated::new(cached, &snap),
+            if_none_match.0.as_deref(),
+        ))
     }
 
     /// A player's place in the live race.
@@ -95,7 +89,7 @@ impl RacesApi {
         /// The player's Goated uid.
         #[oai(validator(min_length = 1, max_length = 128))]
         uid: Query<String>,
-    ) -> Result<PositionResponse, ErrorResponse> {
+    ) -> Result<PositionResponse, ApiError> {
         let cfg = state.config().config.clone();
         let snap = state.board.snapshot();
         let period = RacePeriod::containing(cfg.race.tz(), state.clock.now());
@@ -104,7 +98,6 @@ impl RacesApi {
             .map(|p| PositionResponse::Ok(Json(p)))
             .ok_or_else(|| {
                 ApiError::not_found(format!("player {:?} is not in race {}", uid.0, period.id))
-                    .into()
             })
     }
 
@@ -114,7 +107,7 @@ impl RacesApi {
         method = "get",
         operation_id = "getPreviousRace"
     )]
-    async fn previous(&self, state: Data<&Arc<AppState>>) -> Result<RaceResponse, ErrorResponse> {
+    async fn previous(&self, state: Data<&Arc<AppState>>) -> Result<RaceResponse, ApiError> {
         let cfg = state.config().config.clone();
         let now = state.clock.now();
         let id = RacePeriod::containing(cfg.race.tz(), now)
@@ -122,7 +115,7 @@ impl RacesApi {
             .id;
         closed(&state, &id, now)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("race {id} has no results")).into())
+            .ok_or_else(|| ApiError::not_found(format!("race {id} has no results")))
     }
 
     /// Closed races, newest first.
@@ -140,7 +133,7 @@ impl RacesApi {
         /// Races per page, 1 to 50 (default 12).
         #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
         limit: Query<Option<u32>>,
-    ) -> Result<HistoryResponse, ErrorResponse> {
+    ) -> Result<HistoryResponse, ApiError> {
         let cfg = state.config().config.clone();
         let page = page.0.unwrap_or(1);
         let limit = limit.0.unwrap_or(12);
@@ -149,8 +142,7 @@ impl RacesApi {
         // The list shows each race's paid places; /api/wager-races/{id} has the standings.
         let (total, races) =
             crate::db::races::history(&state.pool, offset, i64::from(limit), fallback.len() as i64)
-                .await
-                .map_err(db_error)?;
+                .await?;
         let now = state.clock.now();
         let views_out = races
             .iter()
@@ -174,13 +166,17 @@ impl RacesApi {
     async fn by_id(
         &self,
         state: Data<&Arc<AppState>>,
-        /// Race id, `YYYYMM`.
+        /// Race id, `YYYYMM` (a month of the years 2000 to 2999).
+        #[oai(validator(pattern = "^2[0-9]{3}(0[1-9]|1[0-2])$"))]
         id: Path<String>,
-    ) -> Result<RaceResponse, ErrorResponse> {
+    ) -> Result<RaceResponse, ApiError> {
         let cfg = state.config().config.clone();
         let now = state.clock.now();
         if RacePeriod::from_id(cfg.race.tz(), &id.0).is_none() {
-            return Err(ApiError::invalid(format!("{:?} is not a race id (YYYYMM)", id.0)).into());
+            return Err(ApiError::invalid(format!(
+                "{:?} is not a race id (YYYYMM)",
+                id.0
+            )));
         }
         let current = RacePeriod::containing(cfg.race.tz(), now);
         if id.0 == current.id {
@@ -191,7 +187,7 @@ impl RacesApi {
         }
         closed(&state, &id.0, now)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("race {} has no results", id.0)).into())
+            .ok_or_else(|| ApiError::not_found(format!("race {} has no results", id.0)))
     }
 }
 
@@ -199,12 +195,11 @@ async fn closed(
     state: &AppState,
     id: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<RaceResponse>, ErrorResponse> {
+) -> Result<Option<RaceResponse>, ApiError> {
     let cfg = state.config().config.clone();
     let race =
         crate::db::races::closed_race(&state.pool, id, i64::from(cfg.race.participants_shown))
-            .await
-            .map_err(db_error)?;
+            .await?;
     Ok(race.map(|r| {
         RaceResponse::Ok(Json(views::closed_race(
             &r,
