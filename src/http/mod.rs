@@ -41,7 +41,7 @@ pub fn routes() -> Route {
     Route::new()
         .at("/ws", poem::get(websocket))
         .at("/ws/leaderboard", poem::get(websocket))
-        .at("/openapi.json", spec)
+        .at("/openapi.json", poem::get(spec))
         .nest("/docs", docs)
         .nest("/", api)
 }
