@@ -16,10 +16,14 @@ pub type Pool = bb8::Pool<PostgresConnectionManager<tls::Tls>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot reach PostgreSQL at {target}: {reason}")]
-    Unreachable { target: String, reason: String },
-    #[error("database.url is not a valid PostgreSQL connection string: {0}")]
-    BadUrl(String),
+    #[error("cannot reach PostgreSQL at {target}: {}", error_text(source))]
+    Unreachable {
+        target: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("database.url is not a valid PostgreSQL connection string: {}", error_text(.0))]
+    BadUrl(#[source] tokio_postgres::Error),
     /// A statement failed, or the pool could not make a connection. Display gives the
     /// server's message; [`error_chain`] renders every cause for logs.
     #[error("PostgreSQL error: {}", error_text(.0))]
@@ -103,10 +107,7 @@ pub fn describe_target(cfg: &tokio_postgres::Config) -> String {
 }
 
 fn driver_config(cfg: &DatabaseConfig) -> Result<tokio_postgres::Config, DbError> {
-    let mut pg: tokio_postgres::Config = cfg
-        .url
-        .parse()
-        .map_err(|e: tokio_postgres::Error| DbError::BadUrl(e.to_string()))?;
+    let mut pg: tokio_postgres::Config = cfg.url.parse().map_err(DbError::BadUrl)?;
     pg.connect_timeout(Duration::from_secs(cfg.connect_timeout_secs));
     if pg.get_application_name().is_none() {
         pg.application_name("goatedvips");
@@ -139,7 +140,7 @@ pub async fn connect(
             Err(e) => {
                 let reason = error_text(&e);
                 if Instant::now() + delay > deadline {
-                    return Err(DbError::Unreachable { target, reason });
+                    return Err(DbError::Unreachable { target, source: e });
                 }
                 warn!(log, "PostgreSQL not reachable yet, retrying";
                     "target" => &target, "attempt" => attempt, "reason" => &reason,
