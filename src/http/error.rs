@@ -191,16 +191,14 @@ impl From<crate::db::DbError> for ApiError {
     }
 }
 
-/// The error responses documented for every operation (any of them may answer these).
+/// The error responses every operation may answer: the frontline middleware alone can make
+/// them (a malformed request, a body over the limit, a panic, the request timeout).
 #[derive(ApiResponse)]
 #[allow(dead_code)] // documentation only: answers are made by `ApiError`
-enum DocumentedErrors {
+enum CommonErrors {
     /// The request was malformed: a bad parameter, header or body.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
-    /// No such resource.
-    #[oai(status = 404)]
-    NotFound(Json<ErrorBody>),
     /// The request body is larger than `server.body_limit_bytes`.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
@@ -213,12 +211,57 @@ enum DocumentedErrors {
     Unavailable(Json<ErrorBody>),
 }
 
+#[derive(ApiResponse)]
+#[allow(dead_code)] // documentation only: answers are made by `ApiError`
+enum NotFoundError {
+    /// No such resource.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+}
+
 impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
-        DocumentedErrors::meta()
+        CommonErrors::meta()
     }
 
     fn register(registry: &mut Registry) {
-        DocumentedErrors::register(registry);
+        CommonErrors::register(registry);
+    }
+}
+
+/// The error of an operation that looks something up: an [`ApiError`], documented with 404
+/// besides the common error responses.
+#[derive(Debug)]
+pub struct LookupError(pub ApiError);
+
+impl From<ApiError> for LookupError {
+    fn from(e: ApiError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<crate::db::DbError> for LookupError {
+    fn from(e: crate::db::DbError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl From<LookupError> for poem::Error {
+    fn from(e: LookupError) -> Self {
+        e.0.into()
+    }
+}
+
+impl ApiResponse for LookupError {
+    fn meta() -> MetaResponses {
+        let mut meta = CommonErrors::meta();
+        meta.responses.extend(NotFoundError::meta().responses);
+        meta.responses.sort_by_key(|r| r.status);
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        CommonErrors::register(registry);
+        NotFoundError::register(registry);
     }
 }

@@ -208,6 +208,26 @@ async fn absent_fields_are_omitted_and_documented_constraints_are_enforced() {
     let (status, body) = get_json(addr, "/api/players?search=%C2%A0x").await;
     assert_eq!(status, 200, "{body}");
 
+    // 404 is documented where a lookup can miss, the common errors everywhere.
+    let responses = |path: &str| spec["paths"][path]["get"]["responses"].clone();
+    for path in [
+        "/api/players/{uid}",
+        "/api/wager-races/{id}",
+        "/api/wager-races/previous",
+    ] {
+        assert!(responses(path)["404"].is_object(), "{path}");
+    }
+    for path in [
+        "/api/leaderboard",
+        "/api/players",
+        "/api/wager-races/history",
+    ] {
+        assert!(responses(path)["404"].is_null(), "{path}");
+        for code in ["400", "413", "500", "503"] {
+            assert!(responses(path)[code].is_object(), "{path} {code}");
+        }
+    }
+
     // A race id is YYYYMM, documented as a pattern.
     let id = spec["paths"]["/api/wager-races/{id}"]["get"]["parameters"][0]["schema"]["pattern"]
         .as_str()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::ApiTags;
 use crate::app::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, LookupError};
 use crate::views::{self, PlayerSearch, PlayerView};
 
 #[derive(ApiResponse)]
@@ -68,10 +68,10 @@ impl PlayersApi {
         state: Data<&Arc<AppState>>,
         /// The player's Goated uid.
         uid: Path<String>,
-    ) -> Result<PlayerResponse, ApiError> {
+    ) -> Result<PlayerResponse, LookupError> {
         let snap = state.board.snapshot();
         views::player(&snap, &state.config().config, state.clock.now(), &uid.0)
             .map(|p| PlayerResponse::Ok(Json(p)))
-            .ok_or_else(|| ApiError::not_found(format!("no player with uid {:?}", uid.0)))
+            .ok_or_else(|| ApiError::not_found(format!("no player with uid {:?}", uid.0)).into())
     }
 }

@@ -11,7 +11,7 @@ use super::ApiTags;
 use crate::app::AppState;
 use crate::domain::race::RacePeriod;
 use crate::http::cached::{to_bytes, Validated};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, LookupError};
 use crate::views::{self, RacePosition, RaceView};
 
 #[derive(ApiResponse)]
@@ -89,7 +89,7 @@ impl RacesApi {
         /// The player's Goated uid.
         #[oai(validator(min_length = 1, max_length = 128))]
         uid: Query<String>,
-    ) -> Result<PositionResponse, ApiError> {
+    ) -> Result<PositionResponse, LookupError> {
         let cfg = state.config().config.clone();
         let snap = state.board.snapshot();
         let period = RacePeriod::containing(cfg.race.tz(), state.clock.now());
@@ -98,6 +98,7 @@ impl RacesApi {
             .map(|p| PositionResponse::Ok(Json(p)))
             .ok_or_else(|| {
                 ApiError::not_found(format!("player {:?} is not in race {}", uid.0, period.id))
+                    .into()
             })
     }
 
@@ -107,7 +108,7 @@ impl RacesApi {
         method = "get",
         operation_id = "getPreviousRace"
     )]
-    async fn previous(&self, state: Data<&Arc<AppState>>) -> Result<RaceResponse, ApiError> {
+    async fn previous(&self, state: Data<&Arc<AppState>>) -> Result<RaceResponse, LookupError> {
         let cfg = state.config().config.clone();
         let now = state.clock.now();
         let id = RacePeriod::containing(cfg.race.tz(), now)
@@ -115,7 +116,7 @@ impl RacesApi {
             .id;
         closed(&state, &id, now)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("race {id} has no results")))
+            .ok_or_else(|| ApiError::not_found(format!("race {id} has no results")).into())
     }
 
     /// Closed races, newest first.
@@ -169,14 +170,11 @@ impl RacesApi {
         /// Race id, `YYYYMM` (a month of the years 2000 to 2999).
         #[oai(validator(pattern = "^2[0-9]{3}(0[1-9]|1[0-2])$"))]
         id: Path<String>,
-    ) -> Result<RaceResponse, ApiError> {
+    ) -> Result<RaceResponse, LookupError> {
         let cfg = state.config().config.clone();
         let now = state.clock.now();
         if RacePeriod::from_id(cfg.race.tz(), &id.0).is_none() {
-            return Err(ApiError::invalid(format!(
-                "{:?} is not a race id (YYYYMM)",
-                id.0
-            )));
+            return Err(ApiError::invalid(format!("{:?} is not a race id (YYYYMM)", id.0)).into());
         }
         let current = RacePeriod::containing(cfg.race.tz(), now);
         if id.0 == current.id {
@@ -187,7 +185,7 @@ impl RacesApi {
         }
         closed(&state, &id.0, now)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("race {} has no results", id.0)))
+            .ok_or_else(|| ApiError::not_found(format!("race {} has no results", id.0)).into())
     }
 }
 
