@@ -191,11 +191,11 @@ impl From<crate::db::DbError> for ApiError {
     }
 }
 
-/// The error responses every operation may answer: the frontline middleware alone can make
-/// them (a malformed request, a body over the limit, a panic, the request timeout).
+/// The error responses the frontline middleware alone can make for any operation: a malformed
+/// request, a body over the limit, a panic.
 #[derive(ApiResponse)]
 #[allow(dead_code)] // documentation only: answers are made by `ApiError`
-enum CommonErrors {
+enum FrontlineErrors {
     /// The request was malformed: a bad parameter, header or body.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
@@ -205,6 +205,11 @@ enum CommonErrors {
     /// Something failed on the server; the message names the request id to find in the log.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+}
+
+#[derive(ApiResponse)]
+#[allow(dead_code)] // documentation only: answers are made by `ApiError`
+enum UnavailableError {
     /// The database is out of reach, the daemon is draining, or the request took longer than
     /// `server.request_timeout_secs`.
     #[oai(status = 503)]
@@ -219,49 +224,70 @@ enum NotFoundError {
     NotFound(Json<ErrorBody>),
 }
 
+fn merged(parts: impl IntoIterator<Item = MetaResponses>) -> MetaResponses {
+    let mut responses: Vec<_> = parts.into_iter().flat_map(|m| m.responses).collect();
+    responses.sort_by_key(|r| r.status);
+    MetaResponses { responses }
+}
+
+/// Documented as the error responses of every operation: 400, 413, 500 and 503.
 impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
-        CommonErrors::meta()
+        merged([FrontlineErrors::meta(), UnavailableError::meta()])
     }
 
     fn register(registry: &mut Registry) {
-        CommonErrors::register(registry);
+        FrontlineErrors::register(registry);
+        UnavailableError::register(registry);
     }
 }
 
-/// The error of an operation that looks something up: an [`ApiError`], documented with 404
-/// besides the common error responses.
-#[derive(Debug)]
-pub struct LookupError(pub ApiError);
+/// Declares `$name(pub ApiError)`: the same error as an [`ApiError`], documented with another
+/// set of error responses.
+macro_rules! documented_as {
+    ($(#[$doc:meta])* $name:ident: $($part:ident),+) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(pub ApiError);
 
-impl From<ApiError> for LookupError {
-    fn from(e: ApiError) -> Self {
-        Self(e)
-    }
+        impl From<ApiError> for $name {
+            fn from(e: ApiError) -> Self {
+                Self(e)
+            }
+        }
+
+        impl From<crate::db::DbError> for $name {
+            fn from(e: crate::db::DbError) -> Self {
+                Self(e.into())
+            }
+        }
+
+        impl From<$name> for poem::Error {
+            fn from(e: $name) -> Self {
+                e.0.into()
+            }
+        }
+
+        impl ApiResponse for $name {
+            fn meta() -> MetaResponses {
+                merged([$($part::meta()),+])
+            }
+
+            fn register(registry: &mut Registry) {
+                $($part::register(registry);)+
+            }
+        }
+    };
 }
 
-impl From<crate::db::DbError> for LookupError {
-    fn from(e: crate::db::DbError) -> Self {
-        Self(e.into())
-    }
-}
+documented_as!(
+    /// The error of an operation that looks something up: documented with 404 besides the
+    /// error responses of every operation.
+    LookupError: FrontlineErrors, NotFoundError, UnavailableError
+);
 
-impl From<LookupError> for poem::Error {
-    fn from(e: LookupError) -> Self {
-        e.0.into()
-    }
-}
-
-impl ApiResponse for LookupError {
-    fn meta() -> MetaResponses {
-        let mut meta = CommonErrors::meta();
-        meta.responses.extend(NotFoundError::meta().responses);
-        meta.responses.sort_by_key(|r| r.status);
-        meta
-    }
-
-    fn register(registry: &mut Registry) {
-        CommonErrors::register(registry);
-        NotFoundError::register(registry);
-    }
-}
+documented_as!(
+    /// The error of `/api/health`, whose 503 is its own health document: documented with the
+    /// frontline's error responses only.
+    HealthError: FrontlineErrors
+);

@@ -228,6 +228,16 @@ async fn absent_fields_are_omitted_and_documented_constraints_are_enforced() {
         }
     }
 
+    let health = responses("/api/health");
+    for code in ["200", "400", "413", "500", "503"] {
+        assert!(health[code].is_object(), "/api/health {code}");
+    }
+    assert!(
+        health["503"].to_string().contains("Health"),
+        "the health 503 is the health document: {}",
+        health["503"]
+    );
+
     // A race id is YYYYMM, documented as a pattern.
     let id = spec["paths"]["/api/wager-races/{id}"]["get"]["parameters"][0]["schema"]["pattern"]
         .as_str()
