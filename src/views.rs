@@ -1,6 +1,9 @@
 //! JSON views of the served data, shared by the HTTP API and the WebSocket broadcasts:
 //! leaderboard pages, the old client's stats document, players, and races.
 //!
+//! A field without a value (an `Option` that is `None`) is left out of the JSON, never `null`:
+//! the documents say such fields are not required, and none is nullable.
+//!
 //! Amounts are [`Amount`]s: exact JSON numbers. Views are built from a [`Snapshot`] (no database
 //! access) except the closed-race views, which come from stored history.
 
@@ -60,6 +63,7 @@ pub struct LeaderboardEntry {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LeaderboardPage {
     pub period: PeriodName,
     pub entries: Vec<LeaderboardEntry>,
@@ -149,6 +153,7 @@ pub struct StatsPeriods {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StatsMetadata {
     #[oai(rename = "totalUsers")]
     pub total_users: u64,
@@ -194,6 +199,7 @@ pub fn stats_document(snap: &Snapshot) -> StatsDocument {
 
 /// The top entries of every period (WebSocket LEADERBOARD_UPDATE).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LeaderboardTops {
     pub today: Vec<LeaderboardEntry>,
     pub weekly: Vec<LeaderboardEntry>,
@@ -241,6 +247,7 @@ pub struct PayoutView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Participant {
     pub rank: u32,
     pub uid: String,
@@ -253,6 +260,7 @@ pub struct Participant {
 
 /// A monthly wager race, live or closed.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RaceView {
     /// `YYYYMM`.
     pub id: String,
@@ -389,6 +397,7 @@ pub fn closed_race(race: &ClosedRace, fallback: &[Decimal], now: DateTime<Utc>) 
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RacePosition {
     pub race_id: String,
     pub uid: String,
@@ -424,6 +433,7 @@ pub struct PeriodRanks {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TierView {
     pub name: String,
     pub min: Amount,
@@ -434,6 +444,7 @@ pub struct TierView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PlayerView {
     pub uid: String,
     pub name: String,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tokio_postgres::GenericClient;
 
-use super::{error_text, DbError, Pool};
+use super::{DbError, Pool};
 use crate::config::RaceConfig;
 use crate::domain::leaderboard::{Player, Wagers};
 use crate::domain::race::RacePeriod;
@@ -15,7 +15,7 @@ use crate::domain::Amount;
 pub const SYNC_CHANNEL: &str = "goatedvips_sync";
 
 fn q(e: tokio_postgres::Error) -> DbError {
-    DbError::Query(error_text(&e))
+    DbError::Query(e)
 }
 
 pub async fn conn(
@@ -24,12 +24,7 @@ pub async fn conn(
     bb8::PooledConnection<'_, bb8_postgres::PostgresConnectionManager<super::tls::Tls>>,
     DbError,
 > {
-    pool.get().await.map_err(|e| match e {
-        bb8::RunError::User(e) => DbError::Query(error_text(&e)),
-        bb8::RunError::TimedOut => {
-            DbError::Query("timed out waiting for a database connection".into())
-        }
-    })
+    pool.get().await.map_err(DbError::from)
 }
 
 struct Columns {

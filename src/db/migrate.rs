@@ -7,7 +7,7 @@
 use sha2::{Digest, Sha256};
 use slog::{info, warn, Logger};
 
-use super::{error_text, Pool};
+use super::{error_text, DbError, Pool};
 
 include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
@@ -22,10 +22,14 @@ pub enum MigrateError {
         recorded: String,
         current: String,
     },
-    #[error("migration {name} failed: {reason}")]
-    Failed { name: String, reason: String },
+    #[error("migration {name} failed: {}", error_text(source))]
+    Failed {
+        name: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
     #[error("migrations: {0}")]
-    Database(String),
+    Database(#[source] DbError),
 }
 
 /// What a run did.
@@ -41,13 +45,11 @@ pub fn checksum(sql: &str) -> String {
 
 /// Applies every pending embedded migration.
 pub async fn run(pool: &Pool, log: &Logger) -> Result<Report, MigrateError> {
-    let mut conn = pool.get().await.map_err(|e| match e {
-        bb8::RunError::User(e) => MigrateError::Database(error_text(&e)),
-        bb8::RunError::TimedOut => {
-            MigrateError::Database("timed out waiting for a connection".into())
-        }
-    })?;
-    let db = |e: tokio_postgres::Error| MigrateError::Database(error_text(&e));
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|e| MigrateError::Database(e.into()))?;
+    let db = |e: tokio_postgres::Error| MigrateError::Database(e.into());
 
     conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await
@@ -67,7 +69,7 @@ async fn apply_pending(
     conn: &mut tokio_postgres::Client,
     log: &Logger,
 ) -> Result<Report, MigrateError> {
-    let db = |e: tokio_postgres::Error| MigrateError::Database(error_text(&e));
+    let db = |e: tokio_postgres::Error| MigrateError::Database(e.into());
     conn.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version    integer PRIMARY KEY,
@@ -104,7 +106,7 @@ async fn apply_pending(
         }
         let failed = |e: tokio_postgres::Error| MigrateError::Failed {
             name: name.to_string(),
-            reason: error_text(&e),
+            source: e,
         };
         let tx = conn.transaction().await.map_err(failed)?;
         tx.batch_execute(sql).await.map_err(failed)?;

@@ -16,10 +16,59 @@ pub type Pool = bb8::Pool<PostgresConnectionManager<tls::Tls>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot reach PostgreSQL at {target}: {reason}")]
-    Unreachable { target: String, reason: String },
-    #[error("PostgreSQL error: {0}")]
-    Query(String),
+    #[error("cannot reach PostgreSQL at {target}: {}", error_text(source))]
+    Unreachable {
+        target: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A statement failed, or the pool could not make a connection. Display gives the
+    /// server's message; [`error_chain`] renders every cause for logs.
+    #[error("PostgreSQL error: {}", error_text(.0))]
+    Query(#[source] tokio_postgres::Error),
+    #[error("timed out waiting for a database connection")]
+    PoolTimeout,
+    #[error("race {0} was closed concurrently")]
+    ClosedConcurrently(String),
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        DbError::Query(e)
+    }
+}
+
+impl From<bb8::RunError<tokio_postgres::Error>> for DbError {
+    fn from(e: bb8::RunError<tokio_postgres::Error>) -> Self {
+        match e {
+            bb8::RunError::User(e) => DbError::Query(e),
+            bb8::RunError::TimedOut => DbError::PoolTimeout,
+        }
+    }
+}
+
+/// An error and all its causes on one line, for logs: `a: b: c`. A cause whose text is
+/// already there is not repeated; a driver error is rendered by [`error_text`] (its message
+/// and detail, or its own causes), which ends the walk.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = match e.downcast_ref::<tokio_postgres::Error>() {
+        Some(pg) => return error_text(pg),
+        None => e.to_string(),
+    };
+    let mut source = e.source();
+    while let Some(s) = source {
+        let pg = s.downcast_ref::<tokio_postgres::Error>();
+        let part = pg.map_or_else(|| s.to_string(), error_text);
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        if pg.is_some() {
+            break;
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// A readable message for a driver error, including the server's message and detail.
@@ -89,7 +138,7 @@ pub async fn connect(
             Err(e) => {
                 let reason = error_text(&e);
                 if Instant::now() + delay > deadline {
-                    return Err(DbError::Unreachable { target, reason });
+                    return Err(DbError::Unreachable { target, source: e });
                 }
                 warn!(log, "PostgreSQL not reachable yet, retrying";
                     "target" => &target, "attempt" => attempt, "reason" => &reason,
@@ -145,6 +194,23 @@ pub async fn probe(pool: &Pool, timeout: Duration) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_names_every_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("loading race 202501 failed")]
+        struct Outer(#[source] DbError);
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let outer = Outer(DbError::PoolTimeout);
+        assert_eq!(
+            error_chain(&outer),
+            "loading race 202501 failed: timed out waiting for a database connection"
+        );
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer: {0}")]
+        struct Repeats(#[source] std::io::Error);
+        assert_eq!(error_chain(&Repeats(io)), "outer: refused");
+    }
 
     #[test]
     fn target_never_shows_password() {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::leaderboard::{conn, race_standings};
-use super::{error_text, DbError, Pool};
+use super::{DbError, Pool};
 use crate::config::RaceConfig;
 use crate::domain::race::{distribution, standings};
 use crate::domain::Amount;
@@ -20,7 +20,7 @@ pub const RACE_CHANNEL: &str = "goatedvips_race";
 const CLOSE_LOCK_KEY: i64 = 0x676f_6174_6564_0002;
 
 fn q(e: tokio_postgres::Error) -> DbError {
-    DbError::Query(error_text(&e))
+    DbError::Query(e)
 }
 
 /// A race that this call closed.
@@ -109,7 +109,7 @@ pub async fn close_due(
             .await
             .map_err(q)?;
         if updated != 1 {
-            return Err(DbError::Query(format!("race {id} was closed concurrently")));
+            return Err(DbError::ClosedConcurrently(id));
         }
         tx.execute("SELECT pg_notify($1, $2)", &[&RACE_CHANNEL, &id])
             .await

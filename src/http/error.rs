@@ -1,11 +1,19 @@
-//! The one JSON error shape of the API: `{"error":{"code":"…","message":"…"}}`.
+//! The one error boundary of the API and its one JSON shape: `{"error":{"code":"…","message":"…"}}`.
 //!
-//! Handlers return [`ApiError`]; errors raised by poem itself (404, 405, bad JSON, 413 …) are
-//! converted to the same shape by [`crate::http::middleware`].
+//! Handlers return `Result<_, ApiError>`. An [`ApiError`] travels to the frontline middleware
+//! ([`crate::http::middleware`]) as a `poem::Error`, with its status unchanged; errors raised by
+//! poem itself (404, 405, bad parameters, 413 …) arrive there too. The middleware turns all of
+//! them into a response with [`ApiError::into_response`], the only place the body is built.
+//!
+//! Internal errors (database, pool, I/O) carry their source error: the middleware logs the
+//! whole cause chain with the request id, and the client only gets
+//! `internal error; reference <request id>`.
 
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaResponses, Registry};
 use poem_openapi::{ApiResponse, Object};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Object)]
 pub struct ErrorDetail {
@@ -20,12 +28,17 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+/// An internal failure kept for the log, never shown to clients.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// An error answer with its HTTP status.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Set for internal errors: what failed, logged where the error becomes a response.
+    pub cause: Option<Cause>,
 }
 
 impl ApiError {
@@ -34,6 +47,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            cause: None,
         }
     }
 
@@ -45,8 +59,47 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    /// A server-side failure: 500 `internal`. The client sees a generic message with the
+    /// request id; `cause` goes to the log.
+    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::with_cause(StatusCode::INTERNAL_SERVER_ERROR, Arc::new(cause))
+    }
+
+    /// An internal failure with another 5xx status (503 when the database is out of reach).
+    pub fn with_cause(status: StatusCode, cause: Cause) -> Self {
+        Self {
+            status,
+            code: Self::code_for(status),
+            message: Self::generic_message(status).to_string(),
+            cause: Some(cause),
+        }
+    }
+
+    fn generic_message(status: StatusCode) -> &'static str {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            "service unavailable"
+        } else {
+            "internal error"
+        }
+    }
+
+    /// Whether the client must not see the message: an internal error, or a plain 500.
+    pub fn is_internal(&self) -> bool {
+        self.cause.is_some() || self.status == StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// The same error with the generic message that the client may see, naming `request_id`
+    /// so that an operator can find the log line.
+    pub fn redacted(&self, request_id: &str) -> Self {
+        Self {
+            status: self.status,
+            code: self.code,
+            message: format!(
+                "{}; reference {request_id}",
+                Self::generic_message(self.status)
+            ),
+            cause: None,
+        }
     }
 
     /// The code used for a status when nothing more specific is known.
@@ -85,6 +138,7 @@ impl ApiError {
         }
     }
 
+    /// The response: `status` and the JSON error body. The only place that body is made.
     pub fn into_response(self) -> poem::Response {
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
         poem::Response::builder()
@@ -100,35 +154,140 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-/// The documented error responses shared by every operation.
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Lets handlers return `Result<_, ApiError>`: the error reaches the middleware as a
+/// `poem::Error` that still holds the `ApiError` (and its cause), with its own status.
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn as_response(&self) -> poem::Response {
+        let shown = if self.is_internal() {
+            self.redacted("-")
+        } else {
+            self.clone()
+        };
+        shown.into_response()
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        match e {
+            // The database is out of reach: retrying elsewhere or later may work.
+            crate::db::DbError::PoolTimeout => {
+                Self::with_cause(StatusCode::SERVICE_UNAVAILABLE, Arc::new(e))
+            }
+            e => Self::internal(e),
+        }
+    }
+}
+
+/// The error responses the frontline middleware alone can make for any operation: a malformed
+/// request, a body over the limit, a panic.
 #[derive(ApiResponse)]
-pub enum ErrorResponse {
-    /// The request was malformed: a bad parameter, body or JSON.
+#[allow(dead_code)] // documentation only: answers are made by `ApiError`
+enum FrontlineErrors {
+    /// The request was malformed: a bad parameter, header or body.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
-    /// No such resource.
-    #[oai(status = 404)]
-    NotFound(Json<ErrorBody>),
     /// The request body is larger than `server.body_limit_bytes`.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
-    /// Something failed on the server.
+    /// Something failed on the server; the message names the request id to find in the log.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// The daemon is draining or the request took longer than `server.request_timeout_secs`.
+}
+
+#[derive(ApiResponse)]
+#[allow(dead_code)] // documentation only: answers are made by `ApiError`
+enum UnavailableError {
+    /// The database is out of reach, the daemon is draining, or the request took longer than
+    /// `server.request_timeout_secs`.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
 }
 
-impl From<ApiError> for ErrorResponse {
-    fn from(e: ApiError) -> Self {
-        let body = Json(e.body());
-        match e.status {
-            StatusCode::NOT_FOUND => ErrorResponse::NotFound(body),
-            StatusCode::PAYLOAD_TOO_LARGE => ErrorResponse::PayloadTooLarge(body),
-            StatusCode::SERVICE_UNAVAILABLE => ErrorResponse::Unavailable(body),
-            s if s.is_client_error() => ErrorResponse::BadRequest(body),
-            _ => ErrorResponse::Internal(body),
-        }
+#[derive(ApiResponse)]
+#[allow(dead_code)] // documentation only: answers are made by `ApiError`
+enum NotFoundError {
+    /// No such resource.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+}
+
+fn merged(parts: impl IntoIterator<Item = MetaResponses>) -> MetaResponses {
+    let mut responses: Vec<_> = parts.into_iter().flat_map(|m| m.responses).collect();
+    responses.sort_by_key(|r| r.status);
+    MetaResponses { responses }
+}
+
+/// Documented as the error responses of every operation: 400, 413, 500 and 503.
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        merged([FrontlineErrors::meta(), UnavailableError::meta()])
+    }
+
+    fn register(registry: &mut Registry) {
+        FrontlineErrors::register(registry);
+        UnavailableError::register(registry);
     }
 }
+
+/// Declares `$name(pub ApiError)`: the same error as an [`ApiError`], documented with another
+/// set of error responses.
+macro_rules! documented_as {
+    ($(#[$doc:meta])* $name:ident: $($part:ident),+) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(pub ApiError);
+
+        impl From<ApiError> for $name {
+            fn from(e: ApiError) -> Self {
+                Self(e)
+            }
+        }
+
+        impl From<crate::db::DbError> for $name {
+            fn from(e: crate::db::DbError) -> Self {
+                Self(e.into())
+            }
+        }
+
+        impl From<$name> for poem::Error {
+            fn from(e: $name) -> Self {
+                e.0.into()
+            }
+        }
+
+        impl ApiResponse for $name {
+            fn meta() -> MetaResponses {
+                merged([$($part::meta()),+])
+            }
+
+            fn register(registry: &mut Registry) {
+                $($part::register(registry);)+
+            }
+        }
+    };
+}
+
+documented_as!(
+    /// The error of an operation that looks something up: documented with 404 besides the
+    /// error responses of every operation.
+    LookupError: FrontlineErrors, NotFoundError, UnavailableError
+);
+
+documented_as!(
+    /// The error of `/api/health`, whose 503 is its own health document: documented with the
+    /// frontline's error responses only.
+    HealthError: FrontlineErrors
+);

@@ -41,9 +41,22 @@ pub fn routes() -> Route {
     Route::new()
         .at("/ws", poem::get(websocket))
         .at("/ws/leaderboard", poem::get(websocket))
-        .at("/openapi.json", spec)
+        .at("/openapi.json", poem::get(spec))
         .nest("/docs", docs)
         .nest("/", api)
+}
+
+/// The methods of the daemon's routes, for the `Allow` header of 405 answers.
+pub fn allow_table() -> middleware::AllowTable {
+    use poem::http::Method;
+    let mut table = middleware::AllowTable::default();
+    if let Ok(spec) = serde_json::from_str(&openapi().spec()) {
+        table.add_openapi(&spec);
+    }
+    for path in ["/ws", "/ws/leaderboard", "/openapi.json", "/docs", "/docs/"] {
+        table.add(path, &[Method::GET]);
+    }
+    table
 }
 
 /// The complete endpoint: `routes` (or a test's superset of them) with state and middleware.
@@ -51,6 +64,7 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
     let frontline = middleware::Frontline {
         log: state.log.new(slog::o!("component" => "http")),
         config: state.config_handle(),
+        allow: Arc::new(allow_table()),
     };
     // A panic in a handler becomes a 500 (made JSON by the frontline), not a dropped connection.
     server::share(

@@ -4,6 +4,7 @@
 mod harness;
 
 mod admin;
+mod api_contract;
 mod backup;
 mod config_cli;
 mod drain;

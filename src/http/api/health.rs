@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ApiTags;
+use crate::http::error::HealthError;
 use crate::lifecycle::Phase;
 use crate::state::AppState;
 
@@ -68,7 +69,7 @@ impl HealthApi {
     /// Checks the database within `database.health_timeout_ms`. Load balancers should use the
     /// status code: 200 serve, 503 do not.
     #[oai(path = "/api/health", method = "get", operation_id = "getHealth")]
-    async fn health(&self, state: Data<&Arc<AppState>>) -> HealthResponse {
+    async fn health(&self, state: Data<&Arc<AppState>>) -> Result<HealthResponse, HealthError> {
         let timeout = Duration::from_millis(state.config().config.database.health_timeout_ms);
         let probe = crate::db::probe(&state.pool, timeout).await;
         let phase = state.lifecycle.phase();
@@ -152,10 +153,10 @@ impl HealthApi {
             },
             checks,
         };
-        if status == HealthStatus::Ok {
+        Ok(if status == HealthStatus::Ok {
             HealthResponse::Ok(Json(health))
         } else {
             HealthResponse::Unavailable(Json(health))
-        }
+        })
     }
 }

@@ -3,14 +3,13 @@
 
 use poem::web::Data;
 use poem_openapi::param::{Header, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use std::sync::Arc;
 
 use super::ApiTags;
 use crate::domain::leaderboard::Period;
 use crate::http::cached::{not_modified, to_bytes, CachedJson, Validated};
-use crate::http::error::ErrorBody;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::views::{self, LeaderboardPage, PeriodName, StatsDocument};
 
@@ -28,9 +27,6 @@ pub enum CachedResponse<T: poem_openapi::types::Type + Send> {
     /// Unchanged since the `ETag` given in `If-None-Match`.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
-    /// A parameter was invalid.
-    #[oai(status = 400)]
-    BadRequest(Json<ErrorBody>),
 }
 
 impl<T: poem_openapi::types::Type + Send> CachedResponse<T> {
@@ -73,7 +69,7 @@ impl LeaderboardApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
-    ) -> CachedResponse<LeaderboardPage> {
+    ) -> Result<CachedResponse<LeaderboardPage>, ApiError> {
         let period: Period = period.0.unwrap_or(PeriodName::Monthly).into();
         let page = page.0.unwrap_or(1);
         let limit = limit.0.unwrap_or(10);
@@ -88,7 +84,10 @@ impl LeaderboardApi {
                 limit,
             ))
         });
-        CachedResponse::answer(Validated::new(cached, &snap), if_none_match.0.as_deref())
+        Ok(CachedResponse::answer(
+            Validated::new(cached, &snap),
+            if_none_match.0.as_deref(),
+        ))
     }
 
     /// Every player, ranked in each period (the old web client's document).
@@ -105,9 +104,12 @@ impl LeaderboardApi {
         &self,
         state: Data<&Arc<AppState>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
-    ) -> CachedResponse<StatsDocument> {
+    ) -> Result<CachedResponse<StatsDocument>, ApiError> {
         let snap = state.board.snapshot();
         let cached = snap.cached("affiliate-stats", |s| to_bytes(&views::stats_document(s)));
-        CachedResponse::answer(Validated::new(cached, &snap), if_none_match.0.as_deref())
+        Ok(CachedResponse::answer(
+            Validated::new(cached, &snap),
+            if_none_match.0.as_deref(),
+        ))
     }
 }

@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use std::sync::Arc;
 
 use super::ApiTags;
-use crate::http::error::{ApiError, ErrorResponse};
+use crate::http::error::{ApiError, LookupError};
 use crate::state::AppState;
 use crate::views::{self, PlayerSearch, PlayerView};
 
@@ -34,15 +34,22 @@ impl PlayersApi {
     async fn search(
         &self,
         state: Data<&Arc<AppState>>,
-        /// Part of a name, case-insensitive.
-        #[oai(validator(min_length = 1, max_length = 64))]
+        /// Part of a name, case-insensitive, with at least one character that is not white
+        /// space; leading and trailing white space is ignored.
+        // The pattern's class is Unicode's White_Space, which `str::trim` uses, spelled out so
+        // that Rust, ECMAScript and Python regexes (server, clients, schemathesis) agree.
+        #[oai(validator(
+            min_length = 1,
+            max_length = 64,
+            pattern = "[^\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
+        ))]
         search: Query<String>,
         /// Most results, 1 to 50 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
         limit: Query<Option<u32>>,
-    ) -> Result<SearchResponse, ErrorResponse> {
+    ) -> Result<SearchResponse, ApiError> {
         if search.0.trim().is_empty() {
-            return Err(ApiError::invalid("search must contain more than spaces").into());
+            return Err(ApiError::invalid("search must contain more than spaces"));
         }
         let snap = state.board.snapshot();
         let limit = limit.0.unwrap_or(20) as usize;
@@ -61,7 +68,7 @@ impl PlayersApi {
         state: Data<&Arc<AppState>>,
         /// The player's Goated uid.
         uid: Path<String>,
-    ) -> Result<PlayerResponse, ErrorResponse> {
+    ) -> Result<PlayerResponse, LookupError> {
         let snap = state.board.snapshot();
         views::player(&snap, &state.config().config, state.clock.now(), &uid.0)
             .map(|p| PlayerResponse::Ok(Json(p)))

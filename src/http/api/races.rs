@@ -10,7 +10,7 @@ use super::leaderboard::CachedResponse;
 use super::ApiTags;
 use crate::domain::race::RacePeriod;
 use crate::http::cached::{to_bytes, Validated};
-use crate::http::error::{ApiError, ErrorResponse};
+use crate::http::error::{ApiError, LookupError};
 use crate::state::AppState;
 use crate::views::{self, RacePosition, RaceView};
 
@@ -44,15 +44,6 @@ pub enum HistoryResponse {
     Ok(Json<RaceHistory>),
 }
 
-fn db_error(e: crate::db::DbError) -> ErrorResponse {
-    ApiError::new(
-        poem::http::StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        e.to_string(),
-    )
-    .into()
-}
-
 pub struct RacesApi;
 
 #[OpenApi(tag = "ApiTags::Races")]
@@ -70,14 +61,17 @@ impl RacesApi {
         &self,
         state: Data<&Arc<AppState>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
-    ) -> CachedResponse<RaceView> {
+    ) -> Result<CachedResponse<RaceView>, ApiError> {
         let snap = state.board.snapshot();
         let now = state.clock.now();
         // seconds_left changes every second: one serialisation per second at most.
         let cached = snap.cached_timed("race-current", now.timestamp().to_string(), |s| {
             to_bytes(&views::current_race(s, &state.config().config, now))
         });
-        CachedResponse::answer(Validated::new(cached, &snap), if_none_match.0.as_deref())
+        Ok(CachedResponse::answer(
+            Validated::new(cached, &snap),
+            if_none_match.0.as_deref(),
+        ))
     }
 
     /// A player's place in the live race.
@@ -95,7 +89,7 @@ impl RacesApi {
         /// The player's Goated uid.
         #[oai(validator(min_length = 1, max_length = 128))]
         uid: Query<String>,
-    ) -> Result<PositionResponse, ErrorResponse> {
+    ) -> Result<PositionResponse, LookupError> {
         let cfg = state.config().config.clone();
         let snap = state.board.snapshot();
         let period = RacePeriod::containing(cfg.race.tz(), state.clock.now());
@@ -114,7 +108,7 @@ impl RacesApi {
         method = "get",
         operation_id = "getPreviousRace"
     )]
-    async fn previous(&self, state: Data<&Arc<AppState>>) -> Result<RaceResponse, ErrorResponse> {
+    async fn previous(&self, state: Data<&Arc<AppState>>) -> Result<RaceResponse, LookupError> {
         let cfg = state.config().config.clone();
         let now = state.clock.now();
         let id = RacePeriod::containing(cfg.race.tz(), now)
@@ -140,7 +134,7 @@ impl RacesApi {
         /// Races per page, 1 to 50 (default 12).
         #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
         limit: Query<Option<u32>>,
-    ) -> Result<HistoryResponse, ErrorResponse> {
+    ) -> Result<HistoryResponse, ApiError> {
         let cfg = state.config().config.clone();
         let page = page.0.unwrap_or(1);
         let limit = limit.0.unwrap_or(12);
@@ -149,8 +143,7 @@ impl RacesApi {
         // The list shows each race's paid places; /api/wager-races/{id} has the standings.
         let (total, races) =
             crate::db::races::history(&state.pool, offset, i64::from(limit), fallback.len() as i64)
-                .await
-                .map_err(db_error)?;
+                .await?;
         let now = state.clock.now();
         let views_out = races
             .iter()
@@ -174,9 +167,10 @@ impl RacesApi {
     async fn by_id(
         &self,
         state: Data<&Arc<AppState>>,
-        /// Race id, `YYYYMM`.
+        /// Race id, `YYYYMM` (a month of the years 2000 to 2999).
+        #[oai(validator(pattern = "^2[0-9]{3}(0[1-9]|1[0-2])$"))]
         id: Path<String>,
-    ) -> Result<RaceResponse, ErrorResponse> {
+    ) -> Result<RaceResponse, LookupError> {
         let cfg = state.config().config.clone();
         let now = state.clock.now();
         if RacePeriod::from_id(cfg.race.tz(), &id.0).is_none() {
@@ -199,12 +193,11 @@ async fn closed(
     state: &AppState,
     id: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<RaceResponse>, ErrorResponse> {
+) -> Result<Option<RaceResponse>, ApiError> {
     let cfg = state.config().config.clone();
     let race =
         crate::db::races::closed_race(&state.pool, id, i64::from(cfg.race.participants_shown))
-            .await
-            .map_err(db_error)?;
+            .await?;
     Ok(race.map(|r| {
         RaceResponse::Ok(Json(views::closed_race(
             &r,
