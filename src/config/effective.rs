@@ -63,6 +63,8 @@ impl Config {
                 history_retention_days: c.upstream.history_retention_days,
                 demo_players: c.upstream.demo_players,
                 timezone: c.upstream.timezone.name().into(),
+                max_player_drop_percent: c.upstream.max_player_drop_percent,
+                confirm_polls: c.upstream.confirm_polls,
             },
             race: RawRaceConfig {
                 timezone: c.race.timezone.name().into(),

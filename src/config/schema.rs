@@ -173,6 +173,10 @@ pub struct RawUpstreamConfig {
     pub demo_players: u32,
     /// Time zone of the upstream's today / this week / this month (its day and month starts).
     pub timezone: String,
+    /// A document that lost more than this share of the players at once is held, not applied.
+    pub max_player_drop_percent: u32,
+    /// A held document is applied once the same verdict came this many polls in a row.
+    pub confirm_polls: u32,
 }
 
 impl Default for RawUpstreamConfig {
@@ -189,6 +193,8 @@ impl Default for RawUpstreamConfig {
             history_retention_days: 30,
             demo_players: 1800,
             timezone: "UTC".into(),
+            max_player_drop_percent: 20,
+            confirm_polls: 3,
         }
     }
 }

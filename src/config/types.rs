@@ -328,6 +328,10 @@ pub struct UpstreamConfig {
     pub demo_players: u32,
     /// Time zone of the upstream's today / this week / this month.
     pub timezone: chrono_tz::Tz,
+    /// A document that lost more than this share of the players at once is held.
+    pub max_player_drop_percent: u32,
+    /// A held document is applied once the same verdict came this many polls in a row.
+    pub confirm_polls: u32,
 }
 
 impl UpstreamConfig {

@@ -243,6 +243,16 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         "upstream.demo_players",
         "must be between 1 and 100000",
     );
+    p.check(
+        up.max_player_drop_percent <= 100,
+        "upstream.max_player_drop_percent",
+        "must be between 0 and 100",
+    );
+    p.check(
+        (1..=1000).contains(&up.confirm_polls),
+        "upstream.confirm_polls",
+        "must be between 1 and 1000",
+    );
     let upstream_tz = p.parsed(
         up.timezone
             .parse::<chrono_tz::Tz>()
@@ -373,6 +383,8 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
             history_retention_days: up.history_retention_days,
             demo_players: up.demo_players,
             timezone: upstream_tz,
+            max_player_drop_percent: up.max_player_drop_percent,
+            confirm_polls: up.confirm_polls,
         },
         race: RaceConfig {
             timezone: race_tz,

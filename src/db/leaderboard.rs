@@ -14,7 +14,7 @@ use crate::domain::Amount;
 /// Channel on which a stored sync is announced (payload: the sync id).
 pub const SYNC_CHANNEL: &str = "goatedvips_sync";
 
-fn q(e: tokio_postgres::Error) -> DbError {
+pub(super) fn q(e: tokio_postgres::Error) -> DbError {
     DbError::Query(e)
 }
 
@@ -68,13 +68,27 @@ pub async fn store_sync(
     duration_ms: i32,
     race: RaceTarget<'_>,
 ) -> Result<i64, DbError> {
+    let mut conn = conn(pool).await?;
+    let tx = conn.transaction().await.map_err(q)?;
+    let sync_id = store_sync_in(&tx, taken_at, source, players, duration_ms, race).await?;
+    tx.commit().await.map_err(q)?;
+    Ok(sync_id)
+}
+
+/// [`store_sync`] inside the caller's transaction.
+pub async fn store_sync_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    taken_at: DateTime<Utc>,
+    source: &str,
+    players: &[Player],
+    duration_ms: i32,
+    race: RaceTarget<'_>,
+) -> Result<i64, DbError> {
     let RaceTarget {
         period: race,
         settings,
         record_standings: record_race,
     } = race;
-    let mut conn = conn(pool).await?;
-    let tx = conn.transaction().await.map_err(q)?;
     let sync_id: i64 = tx
         .query_one(
             "INSERT INTO syncs (taken_at, source, player_count, duration_ms) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -115,7 +129,7 @@ pub async fn store_sync(
     .await
     .map_err(q)?;
     if record_race {
-        record_standings(&tx, race, &c, sync_id, taken_at).await?;
+        record_standings(tx, race, &c, sync_id, taken_at).await?;
     }
     tx.execute(
         "SELECT pg_notify($1, $2)",
@@ -123,7 +137,6 @@ pub async fn store_sync(
     )
     .await
     .map_err(q)?;
-    tx.commit().await.map_err(q)?;
     Ok(sync_id)
 }
 

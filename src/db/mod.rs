@@ -1,5 +1,6 @@
 //! PostgreSQL access: the bb8 pool, start-up connection with retry, and the health probe.
 
+pub mod hold;
 pub mod leaderboard;
 pub mod migrate;
 pub mod races;
@@ -30,6 +31,8 @@ pub enum DbError {
     PoolTimeout,
     #[error("race {0} was closed concurrently")]
     ClosedConcurrently(String),
+    #[error("cannot encode or decode stored JSON: {0}")]
+    Encode(#[source] serde_json::Error),
 }
 
 impl From<tokio_postgres::Error> for DbError {

@@ -29,6 +29,9 @@ pub struct Closed {
     pub id: String,
     pub late: bool,
     pub participants: usize,
+    /// A suspicious upstream document was held at the close: the race closed from the last
+    /// good data before its end.
+    pub during_hold: bool,
 }
 
 /// Closes every race whose end has passed. `late_after`: a close this long after the end is
@@ -59,6 +62,11 @@ pub async fn close_due(
         )
         .await
         .map_err(q)?;
+    let during_hold: bool = tx
+        .query_one("SELECT EXISTS (SELECT 1 FROM upstream_hold)", &[])
+        .await
+        .map_err(q)?
+        .get(0);
     let mut closed = Vec::new();
     for row in due {
         let id: String = row.get(0);
@@ -91,7 +99,7 @@ pub async fn close_due(
                     final_sync_id = (SELECT max(sync_id) FROM race_standings WHERE race_id = $1),
                     final_taken_at = (SELECT max(taken_at) FROM race_standings WHERE race_id = $1),
                     prize_pool = $5, currency = $6, total_wagered = $7, participant_count = $8,
-                    prize_percentages = $9, min_wager = $10
+                    prize_percentages = $9, min_wager = $10, closed_during_hold = $11
                  WHERE id = $1 AND closed_at IS NULL",
                 &[
                     &id,
@@ -104,6 +112,7 @@ pub async fn close_due(
                     &(places.len() as i32),
                     &percentages,
                     &min_wager,
+                    &during_hold,
                 ],
             )
             .await
@@ -118,6 +127,7 @@ pub async fn close_due(
             id,
             late,
             participants: places.len(),
+            during_hold,
         });
     }
     tx.commit().await.map_err(q)?;
@@ -140,6 +150,8 @@ pub struct ClosedRace {
     /// The percentages the race paid (as configured while it ran; absent for races closed
     /// before they were recorded).
     pub prize_percentages: Option<Vec<Decimal>>,
+    /// Closed while a suspicious upstream document was held (from the last good data).
+    pub closed_during_hold: bool,
     pub results: Vec<ResultRow>,
 }
 
@@ -202,7 +214,8 @@ fn result_from_row(r: &tokio_postgres::Row, offset: usize) -> ResultRow {
 
 const RACE_COLUMNS: &str =
     "id, starts_at, ends_at, closed_at, coalesce(closed_late, false), final_taken_at, \
-     prize_pool, currency, total_wagered, participant_count, prize_percentages";
+     prize_pool, currency, total_wagered, participant_count, prize_percentages, \
+     closed_during_hold";
 
 fn race_from_row(r: &tokio_postgres::Row) -> ClosedRace {
     ClosedRace {
@@ -217,6 +230,7 @@ fn race_from_row(r: &tokio_postgres::Row) -> ClosedRace {
         total_wagered: Amount(r.get(8)),
         participant_count: r.get(9),
         prize_percentages: r.get(10),
+        closed_during_hold: r.get(11),
         results: Vec::new(),
     }
 }

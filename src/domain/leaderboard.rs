@@ -42,7 +42,7 @@ impl Period {
 }
 
 /// The four wager figures of a player, as the upstream names them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Wagers {
     pub today: Amount,
     pub this_week: Amount,
@@ -62,7 +62,7 @@ impl Wagers {
 }
 
 /// One player of the upstream document.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Player {
     pub uid: String,
     pub name: String,

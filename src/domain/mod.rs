@@ -3,6 +3,7 @@
 
 pub mod amount;
 pub mod leaderboard;
+pub mod plausibility;
 pub mod race;
 pub mod tiers;
 

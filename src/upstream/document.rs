@@ -59,16 +59,17 @@ fn parse_row(i: usize, row: &Value) -> Result<Player, DocumentError> {
         .as_object()
         .ok_or_else(|| shape(format!("data[{i}] is not an object")))?;
     let uid = match obj.get("uid") {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => s.clone(),
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 && !s.contains('\0') => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => {
             return Err(shape(format!(
-                "data[{i}]: \"uid\" is missing, empty or not a string"
+                "data[{i}]: \"uid\" is missing, empty, not a string or holds a NUL"
             )))
         }
     };
     let name = match obj.get("name") {
-        Some(Value::String(s)) => s.clone(),
+        // PostgreSQL text cannot hold NUL: such a name is stored without it.
+        Some(Value::String(s)) => s.replace('\0', ""),
         None | Some(Value::Null) => String::new(),
         Some(_) => {
             return Err(shape(format!(
@@ -135,6 +136,16 @@ mod tests {
             .iter()
             .any(|p| p.name == "<script>alert(1)</script>"));
         assert!(players.iter().any(|p| p.name == "emoji🐐king"));
+    }
+
+    #[test]
+    fn nul_is_removed_from_names() {
+        let p =
+            parse(br#"{"success":true,"data":[{"uid":"a","name":"A\u0000B\u0000","wagered":{}}]}"#)
+                .unwrap();
+        assert_eq!(p[0].name, "AB");
+        let err = parse(br#"{"success":true,"data":[{"uid":"a\u0000","name":"A"}]}"#).unwrap_err();
+        assert!(err.to_string().contains("NUL"), "{err}");
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl SyncContext {
             Ok(closed) => {
                 for c in closed {
                     info!(self.log, "race closed"; "race" => &c.id, "late" => c.late,
-                        "participants" => c.participants);
+                        "participants" => c.participants, "during_hold" => c.during_hold);
                 }
             }
             Err(e) => error!(self.log, "closing races failed"; "error" => %e),

@@ -15,8 +15,9 @@ use super::client::{FetchError, GoatedClient};
 use super::status::source_name;
 use super::{demo, document, SyncContext};
 use crate::config::{Config, SourceKind};
-use crate::db::{self, leaderboard};
+use crate::db::{self, hold, leaderboard};
 use crate::domain::leaderboard::Player;
+use crate::domain::plausibility;
 use crate::domain::race::RacePeriod;
 
 /// Arbitrary but fixed key of the poller's leadership lock ("goated" + 3).
@@ -43,8 +44,11 @@ pub enum SyncError {
 pub enum StepOutcome {
     /// Another instance holds the poller lock (or the database is unreachable).
     NotLeader,
-    /// A document was fetched, validated and stored as this sync.
-    Stored { sync_id: i64 },
+    /// A document was fetched, validated and stored as this sync (a held one when
+    /// `confirmed`: the same verdict came `upstream.confirm_polls` times in a row).
+    Stored { sync_id: i64, confirmed: bool },
+    /// The document is well-formed but implausible: held, not applied.
+    Held(hold::Held),
     /// Fetching, validating or storing failed; the last good data stays served, marked stale.
     Failed { error: String, failures: u32 },
 }
@@ -83,7 +87,7 @@ impl Poller {
                     upstream.max_backoff_secs,
                     failures,
                 ),
-                StepOutcome::NotLeader | StepOutcome::Stored { .. } => {
+                StepOutcome::NotLeader | StepOutcome::Stored { .. } | StepOutcome::Held(_) => {
                     Duration::from_secs(upstream.poll_interval_secs)
                 }
             };
@@ -106,15 +110,33 @@ impl Poller {
         let ctx = &self.ctx;
 
         let outcome = match sync_once(ctx, &self.client, &cfg).await {
-            Ok(sync_id) => {
+            Ok(Synced::Held(recorded)) => {
+                let held = recorded.held;
+                if recorded.new_verdict {
+                    warn!(self.log, "suspicious upstream document held, not applied";
+                        "summary" => &held.summary, "verdict" => %held.verdict,
+                        "confirm_polls" => cfg.upstream.confirm_polls);
+                }
+                show_hold(ctx, Some(&held));
+                StepOutcome::Held(held)
+            }
+            Ok(Synced::Stored { sync_id, confirmed }) => {
                 let now = ctx.clock.now();
                 ctx.status.update(|s| {
                     s.last_success = Some(now);
                     s.consecutive_failures = 0;
                     s.last_error = None;
                 });
+                if let Some(held) = &confirmed {
+                    warn!(self.log, "held upstream document confirmed by repeated polls; applied";
+                        "summary" => &held.summary, "polls" => held.polls, "sync_id" => sync_id);
+                }
+                show_hold(ctx, None);
                 slog::debug!(self.log, "sync stored"; "sync_id" => sync_id);
-                StepOutcome::Stored { sync_id }
+                StepOutcome::Stored {
+                    sync_id,
+                    confirmed: confirmed.is_some(),
+                }
             }
             Err(e) => {
                 let now = ctx.clock.now();
@@ -215,26 +237,71 @@ async fn fetch_players(
     }
 }
 
-/// One sync: fetch, validate, store. Returns the sync id.
+/// What [`sync_once`] did with a well-formed document.
+enum Synced {
+    Stored {
+        sync_id: i64,
+        /// The hold this document confirmed, if it was held.
+        confirmed: Option<hold::Held>,
+    },
+    Held(hold::Recorded),
+}
+
+/// The race a sync taken at `taken_at` belongs to, and whether the document's month-to-date
+/// figures are that race's: only when the upstream's calendar month and the race's agree.
+pub fn race_of_sync(cfg: &Config, taken_at: DateTime<Utc>) -> (RacePeriod, bool) {
+    let race = RacePeriod::containing(cfg.race.tz(), taken_at);
+    let upstream_month = RacePeriod::containing(cfg.upstream.tz(), taken_at).id;
+    let record = upstream_month == race.id;
+    (race, record)
+}
+
+/// One sync: fetch, validate, judge against the last good document, then store it or hold
+/// it.
 async fn sync_once(
     ctx: &SyncContext,
     client: &GoatedClient,
     cfg: &Config,
-) -> Result<i64, SyncError> {
+) -> Result<Synced, SyncError> {
     let started = Instant::now();
     let taken_at = ctx.clock.now();
     let players = fetch_players(client, cfg, taken_at).await?;
-    let race = RacePeriod::containing(cfg.race.tz(), taken_at);
-    // The upstream's "this month" is the race's month only when both calendars agree.
-    let upstream_month = RacePeriod::containing(cfg.upstream.tz(), taken_at).id;
-    let record_race = upstream_month == race.id;
+    let source = source_name(cfg.upstream.effective_source());
+
+    if let Some(last) = leaderboard::load_latest(&ctx.pool).await? {
+        let verdict = plausibility::judge(
+            &last.players,
+            last.taken_at,
+            &players,
+            taken_at,
+            cfg.upstream.tz(),
+            cfg.upstream.max_player_drop_percent,
+        );
+        if verdict.is_suspicious() {
+            let recorded = hold::record(&ctx.pool, taken_at, source, &verdict, &players).await?;
+            if recorded.held.polls < cfg.upstream.confirm_polls as i32 {
+                return Ok(Synced::Held(recorded));
+            }
+            let applied = hold::apply(&ctx.pool, &cfg.race, |at| race_of_sync(cfg, at)).await?;
+            if let Some(applied) = applied {
+                return Ok(Synced::Stored {
+                    sync_id: applied.sync_id,
+                    confirmed: Some(applied.held),
+                });
+            }
+            // Accepted by an operator in the meantime: store this poll's copy as usual.
+        } else {
+            hold::clear(&ctx.pool).await?;
+        }
+    }
+
+    let (race, record_race) = race_of_sync(cfg, taken_at);
     if !record_race {
         slog::debug!(ctx.log, "race standings kept: the upstream's month is not the race's yet";
-            "race" => &race.id, "upstream_month" => &upstream_month);
+            "race" => &race.id);
     }
-    let source = source_name(cfg.upstream.effective_source());
     let duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
-    Ok(leaderboard::store_sync(
+    let sync_id = leaderboard::store_sync(
         &ctx.pool,
         taken_at,
         source,
@@ -246,7 +313,40 @@ async fn sync_once(
             record_standings: record_race,
         },
     )
-    .await?)
+    .await?;
+    Ok(Synced::Stored {
+        sync_id,
+        confirmed: None,
+    })
+}
+
+/// Shows the hold (or its end) in the sync status and as the board's stale mark.
+pub(super) fn show_hold(ctx: &SyncContext, held: Option<&hold::Held>) {
+    let was_held = ctx.status.get().held.is_some();
+    ctx.status.update(|s| s.held = held.cloned());
+    match held {
+        Some(held) => ctx.board.set_stale(Some(hold_mark(held))),
+        None if was_held => {
+            if ctx
+                .board
+                .snapshot()
+                .stale
+                .as_deref()
+                .is_some_and(|s| s.starts_with(HOLD_MARK))
+            {
+                ctx.board.set_stale(None);
+            }
+        }
+        None => {}
+    }
+}
+
+/// How the stale mark of held data starts.
+const HOLD_MARK: &str = "held: ";
+
+/// The stale mark of held data: `held: 1,800 → 0 players`.
+fn hold_mark(held: &hold::Held) -> String {
+    format!("{HOLD_MARK}{}", held.summary)
 }
 
 /// Exponential back-off from the poll interval, capped.

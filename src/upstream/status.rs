@@ -16,6 +16,8 @@ pub struct SyncState {
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
+    /// A suspicious document held instead of applied (`ctl upstream show` tells more).
+    pub held: Option<crate::db::hold::Held>,
 }
 
 /// The shared, lock-protected [`SyncState`].
