@@ -94,8 +94,19 @@ pub enum CtlCommand {
     Backup,
     /// Reopen the log file (after logrotate)
     ReopenLogs,
+    /// The held (implausible) upstream document: show it, or apply it
+    #[command(subcommand)]
+    Upstream(UpstreamCommand),
     /// List the daemon's admin commands
     Help,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpstreamCommand {
+    /// What is held and why: counts, reasons, the biggest changes
+    Show,
+    /// Apply the held document now (audited)
+    Accept,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -159,6 +170,8 @@ fn ctl(source: &ConfigSource, args: CtlArgs) -> i32 {
         CtlCommand::Resume => (Request::new("resume"), 30),
         CtlCommand::Backup => (Request::new("backup"), 3600),
         CtlCommand::ReopenLogs => (Request::new("reopen-logs"), 30),
+        CtlCommand::Upstream(UpstreamCommand::Show) => (Request::new("upstream-show"), 30),
+        CtlCommand::Upstream(UpstreamCommand::Accept) => (Request::new("upstream-accept"), 60),
         CtlCommand::Help => (Request::new("help"), 30),
     };
     request.args.retain(|_, v| !v.is_null());

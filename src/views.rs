@@ -282,6 +282,9 @@ pub struct RaceView {
     /// Closed races: closed after the daemon was down across the end, from the last data
     /// taken before it.
     pub closed_late: Option<bool>,
+    /// Closed races: closed while a suspicious upstream document was held, from the last good
+    /// data taken before the end.
+    pub closed_during_hold: Option<bool>,
 }
 
 fn payout_views(payouts: &[Payout]) -> Vec<PayoutView> {
@@ -357,6 +360,7 @@ pub fn current_race(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>) -> RaceVi
         total_wagered: Amount(total),
         updated_at: snap.updated_at(),
         closed_late: None,
+        closed_during_hold: None,
     }
 }
 
@@ -393,6 +397,7 @@ pub fn closed_race(race: &ClosedRace, fallback: &[Decimal], now: DateTime<Utc>) 
         total_wagered: race.total_wagered,
         updated_at: race.final_taken_at,
         closed_late: Some(race.closed_late),
+        closed_during_hold: Some(race.closed_during_hold),
     }
 }
 

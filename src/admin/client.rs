@@ -140,6 +140,12 @@ pub fn render(cmd: &str, data: &Value) -> String {
                 _ => String::new(),
             }
         ),
+        "upstream-show" => render_hold(data),
+        "upstream-accept" => format!(
+            "held document applied as sync {} ({})\n",
+            data["sync_id"],
+            data["summary"].as_str().unwrap_or("")
+        ),
         "reopen-logs" => format!(
             "log file reopened: {}\n",
             data["file"].as_str().unwrap_or("(no log file configured)")
@@ -150,6 +156,47 @@ pub fn render(cmd: &str, data: &Value) -> String {
             out
         }
     }
+}
+
+/// What `ctl upstream show` prints.
+fn render_hold(data: &Value) -> String {
+    let held = &data["held"];
+    if held.is_null() {
+        return "nothing is held: the last upstream document was applied\n".to_string();
+    }
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let verdict = &held["verdict"];
+    let mut out = format!(
+        "held since {} (last seen {}), {} of {} polls with this verdict; \
+         `goatedvips ctl upstream accept` applies it now\n",
+        text(&held["first_seen"]),
+        text(&held["last_seen"]),
+        held["polls"],
+        data["confirm_polls"]
+    );
+    out.push_str(&format!(
+        "source: {}\nplayers: {} in the last good document, {} in the held one\nreasons:\n",
+        text(&held["source"]),
+        verdict["before"],
+        verdict["after"]
+    ));
+    for reason in held["summary"].as_str().unwrap_or_default().split("; ") {
+        out.push_str(&format!("  - {reason}\n"));
+    }
+    if let Some(changes) = verdict["biggest"].as_array().filter(|c| !c.is_empty()) {
+        out.push_str("biggest changes:\n");
+        for c in changes {
+            out.push_str(&format!(
+                "  - {} ({}): {} {} -> {}\n",
+                text(&c["name"]),
+                text(&c["uid"]),
+                text(&c["figure"]),
+                c["before"],
+                c["after"]
+            ));
+        }
+    }
+    out
 }
 
 /// `key.sub: value` lines for nested objects.

@@ -3,7 +3,7 @@
 //!
 //! Authorisation is by file mode first (only the owner and group can connect) and by peer
 //! credentials second: root and the daemon's own uid may run every command; other members of
-//! the group may only read (`status`, `help`), so operators can be given insight without control.
+//! the group may only read (`status`, `upstream-show`, `help`), so operators can be given insight without control.
 
 pub mod backup;
 pub mod client;
@@ -12,6 +12,7 @@ pub mod logs;
 pub mod protocol;
 pub mod reload;
 pub mod status;
+pub mod upstream;
 
 use futures_util::{SinkExt, StreamExt};
 use slog::{info, warn, Logger};
@@ -180,11 +181,17 @@ async fn handle_line(line: &str, peer: Peer, state: &Arc<AppState>, log: &Logger
     let name = command.name();
     if command.changes_state() && !peer.privileged {
         warn!(log, "admin command refused"; "cmd" => name, "uid" => peer.uid, "pid" => peer.pid);
+        let readable: Vec<&str> = Command::ALL
+            .iter()
+            .filter(|c| !c.changes_state())
+            .map(|c| c.name())
+            .collect();
         return Response::error(
             "permission_denied",
             format!(
-                "uid {} may only run status and help; {name} needs root or the daemon's user",
-                peer.uid
+                "uid {} may only run {}; {name} needs root or the daemon's user",
+                peer.uid,
+                readable.join(", ")
             ),
         );
     }
@@ -198,6 +205,8 @@ async fn handle_line(line: &str, peer: Peer, state: &Arc<AppState>, log: &Logger
         Command::Resume => drain::resume(state),
         Command::Backup => backup::run(state).await,
         Command::ReopenLogs => logs::reopen(state),
+        Command::UpstreamShow => upstream::show(state).await,
+        Command::UpstreamAccept => upstream::accept(state, peer, log).await,
         Command::Help => help(),
     }
 }

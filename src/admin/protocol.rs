@@ -84,18 +84,22 @@ pub enum Command {
     Resume,
     Backup,
     ReopenLogs,
+    UpstreamShow,
+    UpstreamAccept,
     Help,
 }
 
 impl Command {
     /// Every command, in the order `help` lists them.
-    pub const ALL: [Command; 7] = [
+    pub const ALL: [Command; 9] = [
         Command::Status,
         Command::Reload,
         Command::Drain,
         Command::Resume,
         Command::Backup,
         Command::ReopenLogs,
+        Command::UpstreamShow,
+        Command::UpstreamAccept,
         Command::Help,
     ];
 
@@ -108,6 +112,8 @@ impl Command {
             Command::Resume => "resume",
             Command::Backup => "backup",
             Command::ReopenLogs => "reopen-logs",
+            Command::UpstreamShow => "upstream-show",
+            Command::UpstreamAccept => "upstream-accept",
             Command::Help => "help",
         }
     }
@@ -128,6 +134,10 @@ impl Command {
                 "pg_dump the database into the backup directory, verify it, prune old ones"
             }
             Command::ReopenLogs => "reopen the log file (after logrotate moved it)",
+            Command::UpstreamShow => {
+                "the held (implausible) upstream document: counts, reasons, biggest changes"
+            }
+            Command::UpstreamAccept => "apply the held upstream document now",
             Command::Help => "list the commands",
         }
     }
@@ -135,12 +145,13 @@ impl Command {
     /// Changes the daemon's state: only root and the daemon's own user may run it.
     pub fn changes_state(self) -> bool {
         match self {
-            Command::Status | Command::Help => false,
+            Command::Status | Command::UpstreamShow | Command::Help => false,
             Command::Reload
             | Command::Drain
             | Command::Resume
             | Command::Backup
-            | Command::ReopenLogs => true,
+            | Command::ReopenLogs
+            | Command::UpstreamAccept => true,
         }
     }
 
@@ -170,6 +181,8 @@ mod tests {
                 | Command::Resume
                 | Command::Backup
                 | Command::ReopenLogs
+                | Command::UpstreamShow
+                | Command::UpstreamAccept
                 | Command::Help => {}
             }
         }

@@ -89,12 +89,12 @@ impl std::fmt::Display for Reason {
             Reason::Decreased {
                 figure: Figure::AllTime,
                 players,
-            } => write!(f, "all_time went down for {} players", thousands(*players)),
+            } => write!(f, "all_time went down for {}", count(*players)),
             Reason::Decreased { figure, players } => write!(
                 f,
-                "{} went down for {} players between period boundaries",
+                "{} went down for {} between period boundaries",
                 figure.name(),
-                thousands(*players)
+                count(*players)
             ),
         }
     }
@@ -245,6 +245,14 @@ pub fn judge(
         after,
         reasons,
         biggest: decreases,
+    }
+}
+
+/// `1 player`, `1,800 players`.
+fn count(players: usize) -> String {
+    match players {
+        1 => "1 player".to_string(),
+        n => format!("{} players", thousands(n)),
     }
 }
 

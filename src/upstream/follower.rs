@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::SyncContext;
 use crate::board::{RaceData, SyncInfo};
-use crate::db::{self, leaderboard, races};
+use crate::db::{self, hold, leaderboard, races};
 use crate::domain::leaderboard::{Player, Rankings};
 use crate::domain::race::RacePeriod;
 
@@ -127,6 +127,14 @@ impl Follower {
         }
     }
 
+    /// Shows the held document (held by whichever instance polls), or that none is held.
+    async fn load_hold(&self) {
+        match hold::current(&self.ctx.pool).await {
+            Ok(held) => super::poller::show_hold(&self.ctx, held.as_ref()),
+            Err(e) => error!(self.log, "cannot load the upstream hold"; "error" => %e),
+        }
+    }
+
     async fn announce_closed_race(&self, race_id: &str) {
         let ctx = &self.ctx;
         let cfg = ctx.config.load().config.clone();
@@ -184,9 +192,10 @@ impl Follower {
         });
         let _abort_driver = AbortOnDrop(driver);
         let listen = format!(
-            "LISTEN {}; LISTEN {}",
+            "LISTEN {}; LISTEN {}; LISTEN {}",
             leaderboard::SYNC_CHANNEL,
-            races::RACE_CHANNEL
+            races::RACE_CHANNEL,
+            hold::HOLD_CHANNEL
         );
         if let Err(e) = client.batch_execute(&listen).await {
             warn!(self.log, "LISTEN failed; retrying"; "error" => db::error_text(&e));
@@ -194,6 +203,7 @@ impl Follower {
         }
         // Anything missed while not listening: load the newest now.
         self.load_latest(true).await;
+        self.load_hold().await;
         let mut freshness = tokio::time::interval(Duration::from_secs(5));
         loop {
             let next = tokio::select! {
@@ -212,6 +222,8 @@ impl Follower {
                 self.load_latest(true).await;
             } else if channel == races::RACE_CHANNEL {
                 self.announce_closed_race(&payload).await;
+            } else if channel == hold::HOLD_CHANNEL {
+                self.load_hold().await;
             }
         }
     }

@@ -321,23 +321,21 @@ async fn sync_once(
 }
 
 /// Shows the hold (or its end) in the sync status and as the board's stale mark.
-pub(super) fn show_hold(ctx: &SyncContext, held: Option<&hold::Held>) {
-    let was_held = ctx.status.get().held.is_some();
+pub fn show_hold(ctx: &SyncContext, held: Option<&hold::Held>) {
     ctx.status.update(|s| s.held = held.cloned());
     match held {
         Some(held) => ctx.board.set_stale(Some(hold_mark(held))),
-        None if was_held => {
-            if ctx
+        None => {
+            let marked_held = ctx
                 .board
                 .snapshot()
                 .stale
                 .as_deref()
-                .is_some_and(|s| s.starts_with(HOLD_MARK))
-            {
+                .is_some_and(|s| s.starts_with(HOLD_MARK));
+            if marked_held {
                 ctx.board.set_stale(None);
             }
         }
-        None => {}
     }
 }
 

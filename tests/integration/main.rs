@@ -21,5 +21,6 @@ mod reload;
 mod socket_activation;
 mod startup;
 mod systemd_notify;
+mod upstream_hold;
 mod upstream_sync;
 mod websocket;

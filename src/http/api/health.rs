@@ -125,7 +125,12 @@ impl HealthApi {
                 _ => "no data yet".to_string(),
             }
         );
-        if let Some(reason) = snap.stale.as_ref().or(sync.last_error.as_ref()) {
+        if let Some(held) = &sync.held {
+            detail.push_str(&format!(
+                "; document held, not applied: {} ({} of {} polls; `goatedvips ctl upstream show` explains)",
+                held.summary, held.polls, cfg.upstream.confirm_polls
+            ));
+        } else if let Some(reason) = snap.stale.as_ref().or(sync.last_error.as_ref()) {
             detail.push_str(&format!("; last sync failed: {reason}"));
         }
         checks.insert(

@@ -37,5 +37,5 @@ pub use client::{admin_call, command, fresh_client, get_json, run_cli, url, BIN}
 pub use db::TestDb;
 pub use env::{fixture, read_log};
 pub use fakes::{FakeMode, FAKE_TOKEN};
-pub use in_process::{daemon_routes, StepOutcome};
+pub use in_process::{daemon_routes, Poller, StepOutcome};
 pub use wait::wait_for;
