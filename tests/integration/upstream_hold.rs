@@ -113,21 +113,26 @@ async fn each_suspicious_kind_is_held_and_explained() {
             (json!(12), json!(true)),
             "{what}: the last good data stays, marked stale"
         );
+        // This instance's follower also shows holds (from other instances' polls): wait until
+        // it has seen this one.
+        wait_for(
+            "ctl status to show the hold",
+            Duration::from_secs(10),
+            || async {
+                let status = app.admin(json!({"cmd": "status"})).await;
+                let upstream = &status["data"]["upstream"];
+                let shown = upstream["sync"]["held"]["summary"] == summary
+                    && upstream["stale"] == format!("held: {summary}");
+                shown.then_some(())
+            },
+        )
+        .await;
         let (_, health) = app.get_json("/api/health").await;
         let upstream = &health["checks"]["upstream"];
         assert_eq!(upstream["ok"], false, "{what}: {upstream}");
         assert!(
             upstream["detail"].as_str().unwrap().contains(summary),
             "{what}: health explains the hold: {upstream}"
-        );
-        let status = app.admin(json!({"cmd": "status"})).await;
-        assert_eq!(
-            status["data"]["upstream"]["sync"]["held"]["summary"], summary,
-            "{what}: ctl status shows the hold"
-        );
-        assert_eq!(
-            status["data"]["upstream"]["stale"],
-            format!("held: {summary}")
         );
     }
     // A lost lifetime total is explained player by player.
@@ -148,8 +153,16 @@ async fn each_suspicious_kind_is_held_and_explained() {
             ..
         }
     ));
-    let (_, health) = app.get_json("/api/health").await;
-    assert_eq!(health["checks"]["upstream"]["ok"], true, "{health}");
+    wait_for(
+        "the applied document served",
+        Duration::from_secs(10),
+        || async {
+            let (_, health) = app.get_json("/api/health").await;
+            (health["checks"]["upstream"]["ok"] == true).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(all_time_total(&app).await, (json!(12), json!(false)));
     assert!(app.state().sync_status().held.is_none());
     assert!(app
         .ctl(&["upstream", "show"])
@@ -440,14 +453,32 @@ async fn a_name_with_nul_is_stored_without_it() {
     let (app, mut poller) = synced_app(wednesday(), &[]).await;
     let doc = small_with(|row| {
         if row["name"] == "LuckyLlama" {
-            row["name"] = json!("Lucky\u{0}Llama\u{0}");
+            row["name"] = json!("Lucky\u{0}Llama\u{0} II");
         }
     });
     assert!(matches!(
         step_with(&app, &doc, &mut poller).await,
         StepOutcome::Stored { .. }
     ));
-    let (status, player) = app.get_json("/api/players/aX93kQ2mZp0LrT7vWb1c").await;
-    assert_eq!(status, 200);
-    assert_eq!(player["name"], "LuckyLlama");
+    wait_for(
+        "the cleaned name served",
+        Duration::from_secs(10),
+        || async {
+            let (status, player) = app.get_json("/api/players/aX93kQ2mZp0LrT7vWb1c").await;
+            (status == 200 && player["name"] == "LuckyLlama II").then_some(())
+        },
+    )
+    .await;
+    let stored: String = app
+        .db()
+        .client()
+        .await
+        .query_one(
+            "SELECT name FROM players WHERE uid = 'aX93kQ2mZp0LrT7vWb1c'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, "LuckyLlama II");
 }
