@@ -30,6 +30,8 @@ pub enum AppError {
     Migrate(#[from] migrate::MigrateError),
     #[error(transparent)]
     Admin(#[from] crate::admin::AdminError),
+    #[error(transparent)]
+    MetricsBind(#[from] crate::metrics::endpoint::MetricsBindError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
 }
@@ -106,6 +108,11 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
             None => PublicListener::bind(SocketAddr::new(cfg.server.host, cfg.server.port)).await?,
         };
 
+        let metrics_listener = match cfg.metrics.listen {
+            Some(addr) => Some(crate::metrics::endpoint::bind(addr).await?),
+            None => None,
+        };
+
         notifier.status("starting: connecting to PostgreSQL");
         // Each retry may wait; keep systemd's start timeout ahead of our own deadline.
         notifier.extend_timeout(Duration::from_secs(cfg.database.startup_deadline_secs + 30));
@@ -118,9 +125,9 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
 
         notifier.status("starting: migrating");
         let report = migrate::run(&pool, &log).await?;
-        Ok::<_, AppError>((listener, pool, report))
+        Ok::<_, AppError>((listener, metrics_listener, pool, report))
     };
-    let (listener, pool, report) = tokio::select! {
+    let (listener, metrics_listener, pool, report) = tokio::select! {
         done = startup => done?,
         _ = lifecycle.stopped() => {
             info!(log, "stopped during start-up");
@@ -140,11 +147,14 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         listen_addr: listener.local_addr,
         schema_version,
         clock,
+        metrics_addr: metrics_listener.as_ref().map(|l| l.local_addr),
     }));
     let _ = state_cell.set(state.clone());
     // Bound once there is a state to report on, so `ctl` never waits on a starting daemon.
     let admin_listener = crate::admin::bind(std::path::Path::new(&cfg.admin.socket)).await?;
     let admin_task = tokio::spawn(crate::admin::serve(admin_listener, state.clone()));
+    let metrics_task =
+        metrics_listener.map(|l| tokio::spawn(crate::metrics::endpoint::serve(l, state.clone())));
     notifier.status("starting: loading the leaderboard");
     state.sync.close_due_races().await;
     // Serve the stored data from the first request on.
@@ -188,7 +198,11 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         task.abort();
         let _ = task.await;
     }
-    // The admin socket answers until the very end (status during a stop); then its file goes.
+    // The admin socket and the metrics answer until the very end (status during a stop).
+    if let Some(task) = metrics_task {
+        task.abort();
+        let _ = task.await;
+    }
     admin_task.abort();
     let _ = admin_task.await;
     info!(log, "stopped"; "uptime_seconds" => state.started_at.elapsed().as_secs());

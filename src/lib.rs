@@ -9,6 +9,7 @@
 //! - [`http`]: routes, OpenAPI, middleware, errors, the listener.
 //! - [`admin`]: the admin socket, its protocol and commands, and the `ctl` client.
 //! - [`backup`]: pg_dump backups, verified and pruned.
+//! - [`metrics`]: Prometheus metrics, their registry and the `/metrics` listener.
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses.
 //! - [`views`]: JSON views (leaderboards, players, races) for the API and WebSocket.
@@ -29,6 +30,7 @@ pub mod domain;
 pub mod http;
 pub mod lifecycle;
 pub mod logging;
+pub mod metrics;
 pub mod state;
 pub mod upstream;
 pub mod views;

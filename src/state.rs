@@ -15,6 +15,7 @@ use crate::config::{self, Config, ConfigErrors, ConfigSource, LoadedConfig, Shar
 use crate::db::Pool;
 use crate::lifecycle::{HttpStats, Lifecycle, Phase};
 use crate::logging::LogHandle;
+use crate::metrics::Metrics;
 use crate::upstream::status::SyncStatus;
 use crate::upstream::SyncContext;
 use crate::ws::Hub;
@@ -44,6 +45,10 @@ pub struct AppState {
     pub ws: Arc<Hub>,
     /// What the poller and follower share; its `status` is what health reports.
     pub sync: Arc<SyncContext>,
+    /// Prometheus metrics (served by `metrics::endpoint` when `metrics.listen` is set).
+    pub metrics: Arc<Metrics>,
+    /// Where `/metrics` is served, when it is.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// The parts of the state that exist before the database is reached and the listener bound.
@@ -57,6 +62,7 @@ pub struct StateParts {
     pub listen_addr: SocketAddr,
     pub schema_version: i32,
     pub clock: SharedClock,
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl AppState {
@@ -72,7 +78,9 @@ impl AppState {
             listen_addr,
             schema_version,
             clock,
+            metrics_addr,
         } = parts;
+        let metrics = Arc::new(Metrics::new());
         let started_with = config.load().config.clone();
         let board = Arc::new(Board::default());
         let ws = Arc::new(Hub::new(
@@ -89,6 +97,7 @@ impl AppState {
             lifecycle: lifecycle.clone(),
             status: Arc::new(SyncStatus::default()),
             log: log.clone(),
+            metrics: metrics.clone(),
         });
         Self {
             config,
@@ -108,6 +117,8 @@ impl AppState {
             board,
             ws,
             sync,
+            metrics,
+            metrics_addr,
         }
     }
 
@@ -184,5 +195,6 @@ fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
         old.websocket.send_queue != new.websocket.send_queue,
         "websocket.send_queue",
     );
+    differs(old.metrics.listen != new.metrics.listen, "metrics.listen");
     keys
 }

@@ -21,6 +21,8 @@ pub struct Hub {
     seq: AtomicU64,
     clients: AtomicUsize,
     pub dropped_slow: AtomicU64,
+    /// Messages sent to clients since start (for metrics).
+    pub messages_sent: AtomicU64,
     clock: SharedClock,
 }
 
@@ -31,6 +33,7 @@ impl Hub {
             seq: AtomicU64::new(0),
             clients: AtomicUsize::new(0),
             dropped_slow: AtomicU64::new(0),
+            messages_sent: AtomicU64::new(0),
             clock,
         }
     }
@@ -97,6 +100,7 @@ pub async fn serve_client(
     {
         return;
     }
+    hub.messages_sent.fetch_add(1, Ordering::Relaxed);
     let mut ping = tokio::time::interval(Duration::from_secs(cfg.ping_interval_secs));
     ping.tick().await;
     let mut awaiting_pong = false;
@@ -114,7 +118,9 @@ pub async fn serve_client(
                 Ok(text) => {
                     let send = tx.send(Message::Text(text.to_string()));
                     match tokio::time::timeout(send_timeout, send).await {
-                        Ok(Ok(())) => {}
+                        Ok(Ok(())) => {
+                            hub.messages_sent.fetch_add(1, Ordering::Relaxed);
+                        }
                         Ok(Err(_)) => break End::SendFailed,
                         Err(_) => break End::TooSlow,
                     }

@@ -17,6 +17,7 @@ pub fn run(state: &Arc<AppState>) -> Response {
         "pid": std::process::id(),
         "uptime_seconds": state.started_at.elapsed().as_secs(),
         "listen": state.listen_addr.to_string(),
+        "metrics_listen": state.metrics_addr.map(|a| a.to_string()),
         "http": {
             "connections_open": state.http.open_connections.load(Ordering::Relaxed),
             "requests_in_flight": state.http.in_flight.load(Ordering::Relaxed),

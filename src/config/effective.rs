@@ -2,8 +2,8 @@
 //! database password masked: what `goatedvips check-config` prints.
 
 use super::schema::{
-    RawConfig, RawDatabaseConfig, RawLogConfig, RawRaceConfig, RawSecurityConfig, RawServerConfig,
-    RawTelegramConfig, RawUpstreamConfig,
+    RawConfig, RawDatabaseConfig, RawLogConfig, RawMetricsConfig, RawRaceConfig, RawSecurityConfig,
+    RawServerConfig, RawTelegramConfig, RawUpstreamConfig,
 };
 use super::types::Secret;
 use super::Config;
@@ -83,6 +83,9 @@ impl Config {
             security: RawSecurityConfig {
                 session_secret: secret(&c.security.session_secret),
                 allowed_origins: c.security.allowed_origins.clone(),
+            },
+            metrics: RawMetricsConfig {
+                listen: c.metrics.listen.map_or_else(String::new, |a| a.to_string()),
             },
         }
     }

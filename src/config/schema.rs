@@ -28,6 +28,7 @@ pub struct RawConfig {
     pub websocket: WebSocketConfig,
     pub telegram: RawTelegramConfig,
     pub security: RawSecurityConfig,
+    pub metrics: RawMetricsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +149,22 @@ impl Default for BackupConfig {
             keep: 7,
             pg_dump: "pg_dump".into(),
             pg_restore: "pg_restore".into(),
+        }
+    }
+}
+
+/// `[metrics]`: the Prometheus listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMetricsConfig {
+    /// `address:port` of the `/metrics` listener (never the public one); empty turns it off.
+    pub listen: String,
+}
+
+impl Default for RawMetricsConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9464".into(),
         }
     }
 }

@@ -83,6 +83,27 @@ mod loading {
     }
 
     #[test]
+    fn metrics_listen_is_an_address_or_off() {
+        assert_eq!(
+            Config::default().metrics.listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let off = from_text("[metrics]\nlisten = \"\"\n", &[]).unwrap();
+        assert_eq!(off.metrics.listen, None);
+        let env = from_text("", &[("GOATEDVIPS_METRICS__LISTEN", "[::1]:9500")]).unwrap();
+        assert_eq!(env.metrics.listen, Some("[::1]:9500".parse().unwrap()));
+        let text = from_text("[metrics]\nlisten = \"localhost\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("metrics.listen (from /etc/test.toml): must be an IP address and port"),
+            "{text}"
+        );
+        let masked = off.to_masked_toml();
+        assert!(masked.contains("[metrics]\nlisten = \"\""), "{masked}");
+    }
+
+    #[test]
     fn legacy_and_generic_env_overrides() {
         let c = from_text(
             "[server]\nport = 1\n",

@@ -258,6 +258,7 @@ pub struct Config {
     pub websocket: WebSocketConfig,
     pub telegram: TelegramConfig,
     pub security: SecurityConfig,
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -273,6 +274,13 @@ impl Config {
     pub fn log_level(&self) -> slog::Level {
         self.log.level.level()
     }
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` is served; `None` when metrics are off. Restart to change.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `[server]`; see [`RawServerConfig`](super::schema::RawServerConfig) for the meaning of each key.

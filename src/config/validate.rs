@@ -10,8 +10,9 @@ use std::path::Path;
 use super::error::{ConfigError, Origin};
 use super::schema::{lookup, RawConfig};
 use super::types::{
-    Config, DatabaseConfig, DatabaseUrl, Environment, LogConfig, LogLevel, RaceConfig, Secret,
-    SecurityConfig, ServerConfig, SourceKind, TelegramConfig, UpstreamConfig, UpstreamSource,
+    Config, DatabaseConfig, DatabaseUrl, Environment, LogConfig, LogLevel, MetricsConfig,
+    RaceConfig, Secret, SecurityConfig, ServerConfig, SourceKind, TelegramConfig, UpstreamConfig,
+    UpstreamSource,
 };
 
 /// Deserialises the merged tree into the schema. Values that fail to (a port of 70000, a tier
@@ -191,6 +192,24 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         "must not be empty",
     );
 
+    let metrics_listen = p.parsed(
+        if c.metrics.listen.trim().is_empty() {
+            Ok(None)
+        } else {
+            c.metrics
+                .listen
+                .trim()
+                .parse::<std::net::SocketAddr>()
+                .map(Some)
+                .map_err(|_| {
+                    "must be an IP address and port such as 127.0.0.1:9464, or empty to turn \
+                     metrics off"
+                        .to_string()
+                })
+        },
+        "metrics.listen",
+    );
+
     let up = &c.upstream;
     let source = p.parsed(
         UpstreamSource::parse(&up.source).ok_or_else(|| "must be goated, demo or auto".to_string()),
@@ -339,7 +358,17 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         Some(source),
         Some(upstream_tz),
         Some(race_tz),
-    ) = (host, environment, url, level, source, upstream_tz, race_tz)
+        Some(metrics_listen),
+    ) = (
+        host,
+        environment,
+        url,
+        level,
+        source,
+        upstream_tz,
+        race_tz,
+        metrics_listen,
+    )
     else {
         return Err(p.0);
     };
@@ -403,6 +432,9 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         security: SecurityConfig {
             session_secret: Secret::new(c.security.session_secret.clone()),
             allowed_origins: c.security.allowed_origins.clone(),
+        },
+        metrics: MetricsConfig {
+            listen: metrics_listen,
         },
     })
 }

@@ -55,6 +55,26 @@ impl AllowTable {
         }
     }
 
+    /// The route template `path` belongs to (`/api/players/{uid}` for `/api/players/42`): the
+    /// exact route if there is one, else the first template it matches; `None` for a path no
+    /// route knows. Metrics label requests with it, so that labels stay few.
+    pub fn template(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let same = |t: &Vec<String>| t.iter().map(String::as_str).eq(segments.iter().copied());
+        let fits = |t: &Vec<String>| {
+            t.len() == segments.len()
+                && t.iter().zip(&segments).all(|(t, s)| {
+                    t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
+                })
+        };
+        let (found, _) = self
+            .routes
+            .iter()
+            .find(|(t, _)| same(t))
+            .or_else(|| self.routes.iter().find(|(t, _)| fits(t)))?;
+        Some(found.join("/"))
+    }
+
     /// The `Allow` value for `path`: the methods of its exact route, else of the templates it
     /// matches; `None` for a path no route knows.
     pub fn allow(&self, path: &str) -> Option<String> {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cached;
 pub mod error;
+pub mod metrics;
 pub mod middleware;
 pub mod server;
 
@@ -61,17 +62,23 @@ pub fn allow_table() -> middleware::AllowTable {
 
 /// The complete endpoint: `routes` (or a test's superset of them) with state and middleware.
 pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
+    let allow = Arc::new(allow_table());
     let frontline = middleware::Frontline {
         log: state.log.new(slog::o!("component" => "http")),
         config: state.config_handle(),
-        allow: Arc::new(allow_table()),
+        allow: allow.clone(),
+    };
+    let request_metrics = metrics::RequestMetrics {
+        metrics: state.metrics.clone(),
+        routes: allow,
     };
     // A panic in a handler becomes a 500 (made JSON by the frontline), not a dropped connection.
     server::share(
         route
             .data(state)
             .with(poem::middleware::CatchPanic::new())
-            .with(frontline),
+            .with(frontline)
+            .with(request_metrics),
     )
 }
 

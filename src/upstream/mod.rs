@@ -42,6 +42,8 @@ pub struct SyncContext {
     pub lifecycle: Lifecycle,
     pub status: Arc<SyncStatus>,
     pub log: Logger,
+    /// Where each poller turn is counted.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl SyncContext {

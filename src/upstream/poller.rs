@@ -105,11 +105,15 @@ impl Poller {
             .status
             .update(|s| s.source = source_name(cfg.upstream.effective_source()).into());
         if !self.hold_lock().await {
+            self.ctx.metrics.observe_sync("not_leader", None);
             return StepOutcome::NotLeader;
         }
         let ctx = &self.ctx;
 
-        let outcome = match sync_once(ctx, &self.client, &cfg).await {
+        let started = Instant::now();
+        let synced = sync_once(ctx, &self.client, &cfg).await;
+        let took = Some(started.elapsed());
+        let outcome = match synced {
             Ok(Synced::Held(recorded)) => {
                 let held = recorded.held;
                 if recorded.new_verdict {
@@ -161,6 +165,13 @@ impl Poller {
                 }
             }
         };
+        let label = match &outcome {
+            StepOutcome::NotLeader => "not_leader",
+            StepOutcome::Stored { .. } => "stored",
+            StepOutcome::Held(_) => "held",
+            StepOutcome::Failed { .. } => "failed",
+        };
+        ctx.metrics.observe_sync(label, took);
         ctx.close_due_races().await;
         self.prune_if_due(cfg.upstream.history_retention_days).await;
         outcome

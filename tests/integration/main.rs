@@ -14,6 +14,7 @@ mod leaderboard_api;
 mod lifecycle_stop;
 mod log_reopen;
 mod logging;
+mod metrics;
 mod migrations;
 mod openapi;
 mod races;

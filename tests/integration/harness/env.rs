@@ -29,6 +29,9 @@ impl TestEnv {
             [database]
             connect_timeout_secs = 2
             startup_deadline_secs = 10
+
+            [metrics]
+            listen = "127.0.0.1:0"
         };
         let mut env = Self { dir, db, config };
         let url = env.db.url.clone();
