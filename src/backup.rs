@@ -76,7 +76,8 @@ impl Backups {
 }
 
 /// libpq environment for the connection in `url`: keeps the password out of the command line.
-fn libpq_env(database: &DatabaseConfig) -> Result<Vec<(&'static str, String)>, BackupError> {
+/// `restore` uses it too.
+pub(crate) fn libpq_env(database: &DatabaseConfig) -> Vec<(&'static str, String)> {
     let pg = database.url.pg();
     let mut env = Vec::new();
     match pg.get_hosts().first() {
@@ -100,7 +101,7 @@ fn libpq_env(database: &DatabaseConfig) -> Result<Vec<(&'static str, String)>, B
         "PGCONNECT_TIMEOUT",
         database.connect_timeout_secs.to_string(),
     ));
-    Ok(env)
+    env
 }
 
 fn io(context: &str, path: &Path, e: std::io::Error) -> BackupError {
@@ -180,7 +181,7 @@ async fn dump_and_verify(
     database: &DatabaseConfig,
     partial: &Path,
 ) -> Result<usize, BackupError> {
-    let env = libpq_env(database)?;
+    let env = libpq_env(database);
     // Dumps hold every player's data: created 0640 before pg_dump writes into the file.
     {
         use std::os::unix::fs::OpenOptionsExt;

@@ -53,6 +53,33 @@ pub enum Command {
     CheckConfig,
     /// Control a running daemon through its admin socket.
     Ctl(CtlArgs),
+    /// Restore a backup made by `ctl backup` (stop the daemon first, or use --into).
+    Restore(Box<RestoreArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Checks FILE with `pg_restore --list`, refuses while a daemon answers on \
+                  the admin socket (unless --into names another database), restores with \
+                  `pg_restore --clean --if-exists --no-owner` in one transaction (a failure \
+                  changes nothing), runs the migrations and reports the schema version and \
+                  row counts.\n\
+                  Exit codes: 0 restored, 1 refused or failed, 2 usage error, 78 invalid configuration."
+)]
+pub struct RestoreArgs {
+    /// A backup made by `goatedvips ctl backup` (backup.dir/goatedvips_….dump)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Restore into this database instead of database.url (a daemon may keep running)
+    #[arg(long, value_name = "DBURL", value_parser = parse_database_url)]
+    pub into: Option<config::DatabaseUrl>,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_database_url(raw: &str) -> Result<config::DatabaseUrl, String> {
+    config::DatabaseUrl::parse(raw)
 }
 
 #[derive(Debug, clap::Args)]
@@ -128,6 +155,7 @@ pub fn main() -> i32 {
         Command::Serve => with_config(&source, |loaded| serve(loaded, source.clone())),
         Command::Migrate => with_config(&source, migrate),
         Command::Ctl(args) => ctl(&source, args),
+        Command::Restore(args) => with_config(&source, |loaded| restore(loaded, args)),
     }
 }
 
@@ -331,6 +359,68 @@ fn migrate(loaded: LoadedConfig) -> i32 {
         );
         Ok(())
     })
+}
+
+fn restore(loaded: LoadedConfig, args: Box<RestoreArgs>) -> i32 {
+    let args = *args;
+    use crate::restore::{self, RestoreRequest};
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("goatedvips restore: cannot start the runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    // Nothing is logged to the daemon's log file (which restore, run as root, might create);
+    // what matters is printed here.
+    let log = slog::Logger::root(slog::Discard, slog::o!());
+    let progress = |step: &str| eprintln!("goatedvips restore: {step}");
+    let result = rt.block_on(restore::run(RestoreRequest {
+        config: &loaded.config,
+        file: &args.file,
+        into: args.into,
+        progress: &progress,
+        log: &log,
+    }));
+    match result {
+        Ok(report) if args.json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).expect("serialises")
+            );
+            exit::OK
+        }
+        Ok(report) => {
+            println!(
+                "restored {} into {} ({} entries, {} ms)",
+                report.file.display(),
+                report.database,
+                report.entries,
+                report.duration_ms
+            );
+            if report.migrations_applied.is_empty() {
+                println!("migrations: none needed");
+            } else {
+                println!(
+                    "migrations applied: {}",
+                    report.migrations_applied.join(", ")
+                );
+            }
+            println!("schema version: {}", report.schema_version);
+            println!("rows:");
+            for (table, n) in &report.rows {
+                println!("  {table:<16} {n}");
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("goatedvips restore: {e}");
+            exit::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]

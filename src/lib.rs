@@ -8,7 +8,7 @@
 //! - [`lifecycle`]: phases, sd_notify, signals.
 //! - [`http`]: routes, OpenAPI, middleware, errors, the listener.
 //! - [`admin`]: the admin socket, its protocol and commands, and the `ctl` client.
-//! - [`backup`]: pg_dump backups, verified and pruned.
+//! - [`backup`]: pg_dump backups, verified and pruned; [`restore`]: `goatedvips restore`.
 //! - [`metrics`]: Prometheus metrics, their registry and the `/metrics` listener.
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses.
@@ -31,6 +31,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
+pub mod restore;
 pub mod state;
 pub mod upstream;
 pub mod views;

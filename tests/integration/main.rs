@@ -19,6 +19,7 @@ mod migrations;
 mod openapi;
 mod races;
 mod reload;
+mod restore;
 mod socket_activation;
 mod startup;
 mod systemd_notify;

@@ -33,7 +33,7 @@ mod in_process;
 mod wait;
 
 pub use app::TestApp;
-pub use client::{admin_call, command, fresh_client, get_json, run_cli, url, BIN};
+pub use client::{admin_call, command, fresh_client, get_json, run_cli, url, CliOutput, BIN};
 pub use db::TestDb;
 pub use env::{fixture, read_log};
 pub use fakes::{FakeMode, FAKE_TOKEN};
