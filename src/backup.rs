@@ -238,6 +238,21 @@ async fn dump_and_verify(
     Ok(entries)
 }
 
+/// The newest finished backup in `dir` and when it was written; `None` when there is none or the
+/// directory cannot be read (metrics report it).
+pub fn newest(dir: &Path) -> Option<(PathBuf, std::time::SystemTime)> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(PREFIX) && name.ends_with(SUFFIX)
+        })
+        .filter_map(|e| Some((e.path(), e.metadata().ok()?.modified().ok()?)))
+        .max_by_key(|(_, at)| *at)
+}
+
 /// Deletes all but the newest `keep` backups (names sort by time) and their config copies.
 async fn prune(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, BackupError> {
     let mut names = Vec::new();

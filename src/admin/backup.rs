@@ -17,6 +17,10 @@ pub async fn run(state: &Arc<AppState>) -> Response {
             loaded.path.as_deref(),
         )
         .await;
+    // A second request while one runs is no failed backup.
+    if !matches!(result, Err(BackupError::Busy)) {
+        state.metrics.observe_backup(result.is_ok());
+    }
     match result {
         Ok(report) => {
             info!(state.log, "backup written"; "path" => %report.path.display(),

@@ -9,6 +9,7 @@ use poem::web::Data;
 use poem::{EndpointExt, Response, Route, Server};
 use slog::{info, warn};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::Sample;
@@ -105,5 +106,9 @@ pub fn sample(state: &AppState) -> Sample {
         pool_max: u64::from(state.database.pool_size),
         pool_waits: pool.statistics.get_waited,
         pool_timeouts: pool.statistics.get_timed_out,
+        last_backup_at: crate::backup::newest(Path::new(&cfg.backup.dir)).map(|(_, at)| {
+            at.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        }),
     }
 }

@@ -51,7 +51,7 @@ pub struct RouteLabels {
 /// Labels of `goatedvips_upstream_syncs_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
-    /// `stored`, `held`, `failed` or `not_leader`.
+    /// Syncs: `stored`, `held`, `failed` or `not_leader`; backups: `ok` or `failed`.
     pub outcome: &'static str,
 }
 
@@ -91,6 +91,8 @@ pub struct Sample {
     /// Totals kept by the pool since start.
     pub pool_waits: u64,
     pub pool_timeouts: u64,
+    /// When the newest backup in `backup.dir` was written (Unix seconds), if there is one.
+    pub last_backup_at: Option<f64>,
 }
 
 /// Every metric of the daemon. Shared as `Arc<Metrics>` from `AppState`.
@@ -116,6 +118,8 @@ pub struct Metrics {
     pool_waits: Counter,
     pool_timeouts: Counter,
     rate_limited: Family<GroupLabels, Counter>,
+    backups: Family<OutcomeLabels, Counter>,
+    last_backup: F64Gauge,
     process: process::ProcessMetrics,
 }
 
@@ -281,6 +285,22 @@ impl Metrics {
             pool_timeouts.clone(),
         );
 
+        let backups = Family::<OutcomeLabels, Counter>::default();
+        for outcome in ["ok", "failed"] {
+            let _ = backups.get_or_create(&OutcomeLabels { outcome });
+        }
+        r.register(
+            "backups",
+            "Backups run by this daemon since it started, by outcome: ok, failed",
+            backups.clone(),
+        );
+        let last_backup = F64Gauge::default();
+        r.register(
+            "backup_last_success_timestamp_seconds",
+            "When the newest backup in backup.dir was written, Unix seconds (0: none)",
+            last_backup.clone(),
+        );
+
         let rate_limited = Family::<GroupLabels, Counter>::default();
         r.register(
             "rate_limited",
@@ -310,6 +330,8 @@ impl Metrics {
             pool_waits,
             pool_timeouts,
             rate_limited,
+            backups,
+            last_backup,
             process,
         }
     }
@@ -337,6 +359,12 @@ impl Metrics {
         if let Some(d) = duration {
             self.last_sync_duration.set(d.as_secs_f64());
         }
+    }
+
+    /// Counts one backup (`ctl backup`, the timer's service).
+    pub fn observe_backup(&self, ok: bool) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.backups.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// The hook for the rate limiter: counts one rejected request of route group `group`.
@@ -379,6 +407,7 @@ impl Metrics {
         gauge(&self.pool_max, s.pool_max);
         catch_up(&self.pool_waits, s.pool_waits);
         catch_up(&self.pool_timeouts, s.pool_timeouts);
+        self.last_backup.set(s.last_backup_at.unwrap_or(0.0));
     }
 }
 

@@ -1,6 +1,6 @@
 //! Prometheus metrics: `/metrics` on its own listener (not the public one) parses as the text
 //! exposition format, lists every documented family, its counters move after requests, a sync
-//! and a WebSocket connect, route labels are templates however many uids are asked for, and
+//! a WebSocket connect and a backup, route labels are templates however many uids are asked for, and
 //! an empty `metrics.listen` turns it off.
 
 use futures_util::StreamExt;
@@ -195,6 +195,8 @@ const DOCUMENTED: &[&str] = &[
     "goatedvips_db_pool_max_connections",
     "goatedvips_db_pool_waits_total",
     "goatedvips_db_pool_timeouts_total",
+    "goatedvips_backups_total",
+    "goatedvips_backup_last_success_timestamp_seconds",
     "process_cpu_seconds_total",
     "process_resident_memory_bytes",
     "process_open_fds",
@@ -286,6 +288,12 @@ async fn metrics_move_after_requests_a_sync_and_a_websocket_connect() {
         .unwrap()
         .unwrap();
     assert!(hello.is_text());
+    // A backup.
+    assert_eq!(
+        before.value("goatedvips_backup_last_success_timestamp_seconds", &[]),
+        Some(0.0)
+    );
+    assert_eq!(app.ctl(&["backup"]).code, 0);
 
     let after = Scrape::get(&url).await;
     assert_eq!(health(&after) - health(&before), 3.0);
@@ -313,6 +321,18 @@ async fn metrics_move_after_requests_a_sync_and_a_websocket_connect() {
             > stored
     );
     assert_eq!(after.value("goatedvips_websocket_clients", &[]), Some(1.0));
+    assert_eq!(
+        after.value("goatedvips_backups_total", &[("outcome", "ok")]),
+        Some(1.0)
+    );
+    let backup_at = after
+        .value("goatedvips_backup_last_success_timestamp_seconds", &[])
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - backup_at).abs() < 120.0, "{backup_at} vs {now}");
     assert!(
         after
             .value("goatedvips_websocket_messages_sent_total", &[])
