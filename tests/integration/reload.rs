@@ -18,15 +18,19 @@ async fn reload_applies_a_valid_config_and_rejects_a_broken_one() {
     };
     let loaded_before = status(&app)["data"]["config"]["loaded_at"].clone();
 
-    // Valid: a smaller body limit applies to the next request; a port change needs a restart.
+    // Valid: a smaller body limit applies to the next request; a port or metrics address change
+    // needs a restart.
     app.set_config("server.body_limit_bytes", 2048);
     app.set_config("server.port", 1);
+    app.set_config("metrics.listen", "127.0.0.1:1");
     app.write_config();
     let out = app.ctl(&["reload"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("configuration reloaded"));
     assert!(
-        out.stdout.contains("needs a restart") && out.stdout.contains("server.port"),
+        out.stdout.contains("needs a restart")
+            && out.stdout.contains("server.port")
+            && out.stdout.contains("metrics.listen"),
         "{}",
         out.stdout
     );
