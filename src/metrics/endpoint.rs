@@ -94,9 +94,11 @@ pub fn sample(state: &AppState) -> Sample {
         ws_clients: state.ws.clients() as u64,
         ws_messages_sent: state.ws.messages_sent.load(Ordering::Relaxed),
         ws_slow_dropped: state.ws.dropped_slow.load(Ordering::Relaxed),
-        data_age_secs: snap
-            .updated_at()
-            .map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0),
+        // The last good sync, not the last change: quiet data synced on time is fresh.
+        data_age_secs: state
+            .board
+            .last_sync()
+            .map(|s| (now - s.taken_at).num_milliseconds().max(0) as f64 / 1000.0),
         data_stale: snap.stale.is_some(),
         players: snap.rankings.len() as u64,
         race_participants: race.participant_count,

@@ -79,7 +79,7 @@ pub struct Sample {
     /// Totals kept by the WebSocket hub since start.
     pub ws_messages_sent: u64,
     pub ws_slow_dropped: u64,
-    /// Seconds since the served data was taken upstream; `None` when there is none yet.
+    /// Seconds since the last good sync (changed data or not); `None` before any.
     pub data_age_secs: Option<f64>,
     pub data_stale: bool,
     pub players: u64,
@@ -225,7 +225,7 @@ impl Metrics {
         let data_age = F64Gauge::default();
         r.register(
             "upstream_data_age_seconds",
-            "Seconds since the served data was taken from the upstream (+Inf before any data)",
+            "Seconds since the last good sync this instance has seen (+Inf before any data)",
             data_age.clone(),
         );
         let data_stale = Gauge::default();
