@@ -97,6 +97,39 @@ fn parse_sample(line: &str) -> Option<Sample> {
     })
 }
 
+/// `promtool check metrics` (Prometheus' own parser and linter) on `text`, when promtool is
+/// there: `$PROMTOOL`, else `promtool` on the PATH (Debian's `prometheus` package). Without it
+/// the line-by-line check below still runs.
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    let tool = std::env::var("PROMTOOL").unwrap_or_else(|_| "promtool".into());
+    let child = std::process::Command::new(&tool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!(
+            "promtool not found ({tool}); the exposition format is checked line by line only"
+        );
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 struct Scrape {
     samples: Vec<Sample>,
 }
@@ -109,6 +142,7 @@ impl Scrape {
         assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
         let text = resp.text().await.unwrap();
         assert!(text.ends_with('\n'));
+        promtool_check(&text);
         let mut typed = HashMap::new();
         let mut samples = Vec::new();
         for line in text.lines() {
