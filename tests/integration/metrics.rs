@@ -110,6 +110,11 @@ fn promtool_check(text: &str) {
         .stderr(std::process::Stdio::piped())
         .spawn();
     let Ok(mut child) = child else {
+        // `packaging/run-tests` always provides it; a missing one there is a failure.
+        assert!(
+            std::env::var_os("PROMTOOL").is_none(),
+            "PROMTOOL={tool} does not run"
+        );
         eprintln!(
             "promtool not found ({tool}); the exposition format is checked line by line only"
         );
