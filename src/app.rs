@@ -152,6 +152,15 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     follower.load_latest(false).await;
     let follower_task = tokio::spawn(follower.run());
     let poller_task = run_poller.then(|| tokio::spawn(Poller::new(state.sync.clone()).run()));
+    let prune_tasks = [
+        tokio::spawn(state.accounts.clone().prune_loop(Duration::from_secs(600))),
+        tokio::spawn(
+            state
+                .rate_limits
+                .clone()
+                .prune_loop(Duration::from_secs(10)),
+        ),
+    ];
 
     let endpoint = crate::http::endpoint(routes, state.clone());
     let server_task = tokio::spawn(server::serve(
@@ -184,7 +193,10 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     if let Err(e) = server_task.await {
         warn!(log, "listener task ended abnormally"; "error" => %e);
     }
-    for task in std::iter::once(follower_task).chain(poller_task) {
+    for task in std::iter::once(follower_task)
+        .chain(poller_task)
+        .chain(prune_tasks)
+    {
         task.abort();
         let _ = task.await;
     }

@@ -8,6 +8,7 @@
 //! - [`lifecycle`]: phases, sd_notify, signals.
 //! - [`http`]: routes, OpenAPI, middleware, errors, the listener.
 //! - [`admin`]: the admin socket, its protocol and commands, and the `ctl` client.
+//! - [`accounts`]: users, sessions, roles, linking, bonus codes, audit (the service).
 //! - [`backup`]: pg_dump backups, verified and pruned.
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses.
@@ -17,6 +18,7 @@
 //! - [`app`]: wires everything together and runs until stopped.
 //! - [`cli`]: command-line interface of the binary.
 
+pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod backup;

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::accounts::Accounts;
 use crate::backup::Backups;
 use crate::board::Board;
 use crate::clock::SharedClock;
@@ -44,6 +45,10 @@ pub struct AppState {
     pub ws: Arc<Hub>,
     /// What the poller and follower share; its `status` is what health reports.
     pub sync: Arc<SyncContext>,
+    /// Users, sessions, linking, bonus codes, audit.
+    pub accounts: Arc<Accounts>,
+    /// The per-IP rate limiters of the public listener (per daemon).
+    pub rate_limits: Arc<crate::http::rate_limit::RateLimits>,
 }
 
 /// The parts of the state that exist before the database is reached and the listener bound.
@@ -90,7 +95,19 @@ impl AppState {
             status: Arc::new(SyncStatus::default()),
             log: log.clone(),
         });
+        let accounts = Arc::new(Accounts::new(
+            pool.clone(),
+            clock.clone(),
+            config.clone(),
+            log.new(slog::o!("component" => "accounts")),
+        ));
+        let rate_limits = Arc::new(crate::http::rate_limit::RateLimits::new(
+            config.clone(),
+            log.new(slog::o!("component" => "rate-limit")),
+        ));
         Self {
+            accounts,
+            rate_limits,
             config,
             database: started_with.database.clone(),
             started_with,
@@ -183,6 +200,10 @@ fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
     differs(
         old.websocket.send_queue != new.websocket.send_queue,
         "websocket.send_queue",
+    );
+    differs(
+        old.security.password_hash_concurrency != new.security.password_hash_concurrency,
+        "security.password_hash_concurrency",
     );
     keys
 }

@@ -83,6 +83,19 @@ impl Config {
             security: RawSecurityConfig {
                 session_secret: secret(&c.security.session_secret),
                 allowed_origins: c.security.allowed_origins.clone(),
+                secure_cookies: c.security.secure_cookies,
+                session_ttl_days: c.security.session_ttl_days,
+                trusted_proxies: c
+                    .security
+                    .trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                rate_limit_requests: c.security.rate_limit_requests,
+                rate_limit_window_secs: c.security.rate_limit_window_secs,
+                auth_rate_limit_requests: c.security.auth_rate_limit_requests,
+                rate_limit_max_tracked: c.security.rate_limit_max_tracked,
+                password_hash_concurrency: c.security.password_hash_concurrency,
             },
         }
     }

@@ -29,8 +29,9 @@ pub use error::{ConfigError, ConfigErrors, Origin};
 pub use mask::{mask_database_url, SECRET_KEYS};
 pub use schema::{AdminConfig, BackupConfig, LeaderboardConfig, RawConfig, WebSocketConfig};
 pub use types::{
-    Config, DatabaseConfig, DatabaseUrl, Environment, LogConfig, LogLevel, RaceConfig, Secret,
-    SecurityConfig, ServerConfig, SourceKind, TelegramConfig, UpstreamConfig, UpstreamSource,
+    Config, DatabaseConfig, DatabaseUrl, Environment, IpNet, LogConfig, LogLevel, RaceConfig,
+    Secret, SecurityConfig, ServerConfig, SourceKind, TelegramConfig, UpstreamConfig,
+    UpstreamSource,
 };
 
 /// Where the daemon looks for its configuration when `--config` is not given.

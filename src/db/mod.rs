@@ -1,5 +1,7 @@
-//! PostgreSQL access: the bb8 pool, start-up connection with retry, and the health probe.
+//! PostgreSQL access: the bb8 pool, start-up connection with retry, the health probe, and
+//! the queries of each area (`leaderboard`, `races`, `hold`, `accounts`).
 
+pub mod accounts;
 pub mod hold;
 pub mod leaderboard;
 pub mod migrate;

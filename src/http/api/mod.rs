@@ -1,5 +1,6 @@
 //! The OpenAPI-documented API: one `#[OpenApi]` impl per tag.
 
+pub mod auth;
 pub mod health;
 pub mod leaderboard;
 pub mod players;
@@ -17,4 +18,7 @@ pub enum ApiTags {
     Races,
     /// Individual players: figures, ranks, VIP tier, race place; name search.
     Players,
+    /// Accounts and sessions: register, log in and out. Sessions are the `goatedvips_session`
+    /// cookie; state-changing requests must be JSON or come from an allowed origin (CSRF).
+    Auth,
 }
