@@ -180,7 +180,10 @@ impl Accounts {
         if password.chars().count() > rules::MAX_PASSWORD_CHARS {
             return Err(bad());
         }
-        let found = {
+        // A NUL cannot be in a stored name (PostgreSQL text refuses it): no such user.
+        let found = if login.contains('\0') {
+            None
+        } else {
             let conn = self.conn().await?;
             q::find_login(&*conn, login.trim()).await?
         };

@@ -68,10 +68,11 @@ pub fn allow_table() -> middleware::AllowTable {
 
 /// The complete endpoint: `routes` (or a test's superset of them) with state and middleware.
 pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
+    let allow = Arc::new(allow_table());
     let frontline = middleware::Frontline {
         log: state.log.new(slog::o!("component" => "http")),
         config: state.config_handle(),
-        allow: Arc::new(allow_table()),
+        allow: allow.clone(),
     };
     let config = state.config_handle();
     let limits = state.rate_limits.clone();
@@ -87,6 +88,7 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
             .with(poem::middleware::CatchPanic::new())
             .with(origin::CsrfLayer {
                 config: config.clone(),
+                allow,
             })
             .with(rate_limit::RateLimitLayer { limits })
             .with(client_ip::ClientIpLayer {

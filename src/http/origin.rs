@@ -11,7 +11,9 @@ use poem::http::{header, Method, StatusCode};
 use poem::{Endpoint, Middleware, Request};
 
 use super::error::ApiError;
+use super::middleware::AllowTable;
 use crate::config::SharedConfig;
+use std::sync::Arc;
 
 /// Whether `origin` (`scheme://host[:port]`) is the site itself or one of `allowed`.
 pub fn trusted(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
@@ -76,9 +78,11 @@ pub fn csrf_ok(req: &Request, allowed: &[String]) -> bool {
     is_json(req)
 }
 
-/// The CSRF check of state-changing API requests.
+/// The CSRF check of state-changing API requests (of methods a route has: any other method
+/// is left to routing, which answers 405).
 pub struct CsrfLayer {
     pub config: SharedConfig,
+    pub allow: Arc<AllowTable>,
 }
 
 impl<E: Endpoint> Middleware<E> for CsrfLayer {
@@ -88,6 +92,7 @@ impl<E: Endpoint> Middleware<E> for CsrfLayer {
         CsrfEndpoint {
             inner,
             config: self.config.clone(),
+            allow: self.allow.clone(),
         }
     }
 }
@@ -95,13 +100,24 @@ impl<E: Endpoint> Middleware<E> for CsrfLayer {
 pub struct CsrfEndpoint<E> {
     inner: E,
     config: SharedConfig,
+    allow: Arc<AllowTable>,
 }
 
 impl<E: Endpoint> Endpoint for CsrfEndpoint<E> {
     type Output = E::Output;
 
     async fn call(&self, req: Request) -> poem::Result<Self::Output> {
-        if req.uri().path().starts_with("/api/") {
+        let path = req.uri().path();
+        let changes_state = matches!(
+            *req.method(),
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        );
+        let routed = || {
+            self.allow
+                .allow(path)
+                .is_some_and(|m| m.split(", ").any(|m| m == req.method().as_str()))
+        };
+        if path.starts_with("/api/") && changes_state && routed() {
             let ok = csrf_ok(&req, &self.config.load().config.security.allowed_origins);
             if !ok {
                 return Err(ApiError::new(

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod accounts;
 mod admin;
 mod api_contract;
 mod backup;
@@ -18,6 +19,7 @@ mod migrations;
 mod openapi;
 mod races;
 mod reload;
+mod request_security;
 mod socket_activation;
 mod startup;
 mod systemd_notify;

@@ -9,6 +9,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
 use std::sync::Arc;
 
+use super::strict::JsonString;
 use super::ApiTags;
 use crate::accounts::sessions::COOKIE_NAME;
 use crate::accounts::{CurrentUser, NewSession, User};
@@ -78,16 +79,16 @@ fn set_session(req: &Request, state: &AppState, session: &NewSession) {
 pub struct RegisterRequest {
     /// 3–32 letters, digits, `_`, `-` or `.`; unique regardless of case.
     #[oai(validator(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}$"))]
-    pub username: String,
+    pub username: JsonString,
     /// An email address; unique regardless of case.
     #[oai(validator(
         max_length = 254,
         pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}$"
     ))]
-    pub email: String,
+    pub email: JsonString,
     /// At least 10 characters.
     #[oai(validator(min_length = 10, max_length = 1024))]
-    pub password: String,
+    pub password: JsonString,
 }
 
 /// `POST /api/auth/login`.
@@ -95,9 +96,9 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     /// A username or an email address.
     #[oai(validator(min_length = 1, max_length = 254))]
-    pub login: String,
+    pub login: JsonString,
     #[oai(validator(min_length = 1, max_length = 1024))]
-    pub password: String,
+    pub password: JsonString,
 }
 
 /// An account as its owner sees it.

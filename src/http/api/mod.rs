@@ -5,6 +5,7 @@ pub mod health;
 pub mod leaderboard;
 pub mod players;
 pub mod races;
+pub mod strict;
 
 use poem_openapi::Tags;
 
