@@ -79,6 +79,7 @@ impl Config {
             telegram: RawTelegramConfig {
                 bot_token: secret(&c.telegram.bot_token),
                 webhook_secret: secret(&c.telegram.webhook_secret),
+                bot_username: c.telegram.bot_username.clone(),
             },
             security: RawSecurityConfig {
                 session_secret: secret(&c.security.session_secret),

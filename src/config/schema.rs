@@ -271,6 +271,8 @@ impl Default for WebSocketConfig {
 pub struct RawTelegramConfig {
     pub bot_token: String,
     pub webhook_secret: String,
+    /// The bot's username (without `@`), for the `https://t.me/<bot>?start=<code>` link.
+    pub bot_username: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

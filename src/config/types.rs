@@ -370,6 +370,8 @@ impl RaceConfig {
 pub struct TelegramConfig {
     pub bot_token: Secret,
     pub webhook_secret: Secret,
+    /// The bot's username (without `@`); empty when not known yet.
+    pub bot_username: String,
 }
 
 /// `[security]`; see [`RawSecurityConfig`](super::schema::RawSecurityConfig) for each key.

@@ -328,6 +328,15 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
             &format!("{origin:?} is not an exact origin such as https://goatedvips.gg"),
         );
     }
+    p.check(
+        c.telegram
+            .bot_username
+            .trim_start_matches('@')
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+        "telegram.bot_username",
+        "must be a Telegram bot username such as GoatedVIPsBot",
+    );
     let sec = &c.security;
     let mut trusted_proxies = Vec::new();
     for proxy in &sec.trusted_proxies {
@@ -441,6 +450,7 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         telegram: TelegramConfig {
             bot_token: Secret::new(c.telegram.bot_token.clone()),
             webhook_secret: Secret::new(c.telegram.webhook_secret.clone()),
+            bot_username: c.telegram.bot_username.trim_start_matches('@').to_string(),
         },
         security: SecurityConfig {
             session_secret: Secret::new(c.security.session_secret.clone()),

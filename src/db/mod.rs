@@ -1,9 +1,10 @@
 //! PostgreSQL access: the bb8 pool, start-up connection with retry, the health probe, and
-//! the queries of each area (`leaderboard`, `races`, `hold`, `accounts`).
+//! the queries of each area (`leaderboard`, `races`, `hold`, `accounts`, `links`).
 
 pub mod accounts;
 pub mod hold;
 pub mod leaderboard;
+pub mod links;
 pub mod migrate;
 pub mod races;
 pub mod tls;

@@ -18,6 +18,8 @@ use poem_openapi::OpenApiService;
 use std::sync::Arc;
 
 use crate::state::AppState;
+use api::account::AccountApi;
+use api::admin::AdminApi;
 use api::auth::AuthApi;
 use api::health::HealthApi;
 use api::leaderboard::LeaderboardApi;
@@ -25,12 +27,28 @@ use api::players::PlayersApi;
 use api::races::RacesApi;
 
 /// Every `#[OpenApi]` impl of the daemon.
-pub type Apis = (HealthApi, LeaderboardApi, RacesApi, PlayersApi, AuthApi);
+pub type Apis = (
+    HealthApi,
+    LeaderboardApi,
+    RacesApi,
+    PlayersApi,
+    AuthApi,
+    AccountApi,
+    AdminApi,
+);
 
 /// The OpenAPI service (document, Swagger UI and the operations themselves).
 pub fn openapi() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (HealthApi, LeaderboardApi, RacesApi, PlayersApi, AuthApi),
+        (
+            HealthApi,
+            LeaderboardApi,
+            RacesApi,
+            PlayersApi,
+            AuthApi,
+            AccountApi,
+            AdminApi,
+        ),
         "GoatedVIPs API",
         crate::VERSION,
     )

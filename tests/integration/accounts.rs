@@ -72,7 +72,6 @@ pub async fn register(app: &TestApp, name: &str) -> String {
 }
 
 /// Creates an admin with the command line and logs in; returns the session token.
-#[allow(dead_code)] // used by the admin tests
 pub async fn admin_session(app: &TestApp, name: &str) -> String {
     let out = app.user_cli(
         &[

@@ -13,6 +13,7 @@ mod health;
 mod http_errors;
 mod leaderboard_api;
 mod lifecycle_stop;
+mod linking;
 mod log_reopen;
 mod logging;
 mod migrations;

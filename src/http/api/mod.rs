@@ -1,5 +1,7 @@
 //! The OpenAPI-documented API: one `#[OpenApi]` impl per tag.
 
+pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod leaderboard;
@@ -22,4 +24,9 @@ pub enum ApiTags {
     /// Accounts and sessions: register, log in and out. Sessions are the `goatedvips_session`
     /// cookie; state-changing requests must be JSON or come from an allowed origin (CSRF).
     Auth,
+    /// The logged-in player's account: linked Goated and Telegram accounts, privacy.
+    Account,
+    /// Administration (an admin session is required): users, link requests, bonus codes,
+    /// the audit log. Anonymous callers get 401, players 403.
+    Admin,
 }
