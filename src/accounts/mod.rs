@@ -1,9 +1,10 @@
 //! The accounts service: users and roles (`users`), sessions (`sessions`), password hashing
-//! (`passwords`), Goated and Telegram linking and privacy (`linking`), the audit log
-//! (`audit`) and the `user` commands (`cli`). HTTP handlers, the command line and the Telegram
+//! (`passwords`), Goated and Telegram linking and privacy (`linking`), bonus codes
+//! (`bonus_codes`), the audit log (`audit`) and the `user` commands (`cli`). HTTP handlers, the command line and the Telegram
 //! bot all call this one layer; it calls `domain` for the rules and `db` for storage.
 
 pub mod audit;
+pub mod bonus_codes;
 pub mod cli;
 pub mod linking;
 pub mod passwords;

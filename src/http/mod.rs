@@ -21,6 +21,7 @@ use crate::state::AppState;
 use api::account::AccountApi;
 use api::admin::AdminApi;
 use api::auth::AuthApi;
+use api::bonus_codes::BonusCodesApi;
 use api::health::HealthApi;
 use api::leaderboard::LeaderboardApi;
 use api::players::PlayersApi;
@@ -35,6 +36,7 @@ pub type Apis = (
     AuthApi,
     AccountApi,
     AdminApi,
+    BonusCodesApi,
 );
 
 /// The OpenAPI service (document, Swagger UI and the operations themselves).
@@ -48,6 +50,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             AuthApi,
             AccountApi,
             AdminApi,
+            BonusCodesApi,
         ),
         "GoatedVIPs API",
         crate::VERSION,

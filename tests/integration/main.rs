@@ -7,6 +7,7 @@ mod accounts;
 mod admin;
 mod api_contract;
 mod backup;
+mod bonus_codes;
 mod config_cli;
 mod drain;
 mod health;

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod bonus_codes;
 pub mod health;
 pub mod leaderboard;
 pub mod players;
@@ -26,6 +27,8 @@ pub enum ApiTags {
     Auth,
     /// The logged-in player's account: linked Goated and Telegram accounts, privacy.
     Account,
+    /// Bonus codes: the active ones for everybody; admins create, change and expire them.
+    BonusCodes,
     /// Administration (an admin session is required): users, link requests, bonus codes,
     /// the audit log. Anonymous callers get 401, players 403.
     Admin,
