@@ -148,8 +148,16 @@ async fn each_suspicious_kind_is_held_and_explained() {
             ..
         }
     ));
-    let (_, health) = app.get_json("/api/health").await;
-    assert_eq!(health["checks"]["upstream"]["ok"], true, "{health}");
+    // The follower applies the stored sync when its notification arrives.
+    wait_for(
+        "health to report the applied sync",
+        Duration::from_secs(5),
+        || async {
+            let (_, health) = app.get_json("/api/health").await;
+            (health["checks"]["upstream"]["ok"] == true).then_some(())
+        },
+    )
+    .await;
     assert!(app.state().sync_status().held.is_none());
     assert!(app
         .ctl(&["upstream", "show"])
