@@ -145,6 +145,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     // Bound once there is a state to report on, so `ctl` never waits on a starting daemon.
     let admin_listener = crate::admin::bind(std::path::Path::new(&cfg.admin.socket)).await?;
     let admin_task = tokio::spawn(crate::admin::serve(admin_listener, state.clone()));
+    state.accounts.warm_up().await;
     notifier.status("starting: loading the leaderboard");
     state.sync.close_due_races().await;
     // Serve the stored data from the first request on.

@@ -202,6 +202,9 @@ enum FrontlineErrors {
     /// The request body is larger than `server.body_limit_bytes`.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// The request body is not of the documented content type (JSON).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// Too many requests from this client (`security.rate_limit_requests` per window); the
     /// `Retry-After` header says in how many seconds to try again.
     #[oai(status = 429)]

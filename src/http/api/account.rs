@@ -3,14 +3,14 @@
 
 use poem::web::Data;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi, Union};
 use std::sync::Arc;
 
 use super::auth::{SessionAuth, UserView};
 use super::strict::JsonString;
 use super::ApiTags;
 use crate::accounts::linking::{GoatedRef, LinkRequest};
-use crate::http::error::{ApiError, SessionError};
+use crate::http::error::SessionError;
 use crate::state::AppState;
 use crate::views::{self, PlayerView};
 
@@ -82,15 +82,29 @@ pub struct AccountView {
     pub link_requests: Vec<LinkRequestView>,
 }
 
-/// `POST /api/account/goated-link`: exactly one of the two.
+/// `POST /api/account/goated-link` by uid.
 #[derive(Debug, Object)]
-pub struct GoatedLinkRequest {
+pub struct LinkByUid {
     /// The player's Goated uid.
     #[oai(validator(min_length = 1, max_length = 128))]
-    pub goated_uid: Option<JsonString>,
+    pub goated_uid: JsonString,
+}
+
+/// `POST /api/account/goated-link` by name.
+#[derive(Debug, Object)]
+pub struct LinkByName {
     /// The player's Goated name as on the leaderboard (case-insensitive).
     #[oai(validator(min_length = 1, max_length = 128))]
-    pub goated_name: Option<JsonString>,
+    pub goated_name: JsonString,
+}
+
+/// `POST /api/account/goated-link`: `{goated_uid}` or `{goated_name}`; not both (a body
+/// with both matches both schemas, which `oneOf` forbids: 400).
+#[derive(Debug, Union)]
+#[oai(one_of)]
+pub enum GoatedLinkRequest {
+    ByUid(LinkByUid),
+    ByName(LinkByName),
 }
 
 /// A one-time Telegram link code.
@@ -205,14 +219,9 @@ impl AccountApi {
         auth: SessionAuth,
         body: Json<GoatedLinkRequest>,
     ) -> Result<LinkRequestResponse, SessionError> {
-        let target = match (&body.goated_uid, &body.goated_name) {
-            (Some(uid), None) => GoatedRef::Uid(uid.0.clone()),
-            (None, Some(name)) => GoatedRef::Name(name.0.clone()),
-            _ => {
-                return Err(
-                    ApiError::invalid("give exactly one of goated_uid and goated_name").into(),
-                )
-            }
+        let target = match body.0 {
+            GoatedLinkRequest::ByUid(b) => GoatedRef::Uid(b.goated_uid.0),
+            GoatedLinkRequest::ByName(b) => GoatedRef::Name(b.goated_name.0),
         };
         let snap = state.board.snapshot();
         let request = state

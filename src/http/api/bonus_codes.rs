@@ -86,7 +86,11 @@ pub struct CreateBonusCode {
     /// 4–16 uppercase letters or digits, unique.
     #[oai(validator(pattern = "^[A-Z0-9]{4,16}$"))]
     pub code: JsonString,
-    #[oai(validator(min_length = 1, max_length = 500, pattern = "[^\\s]"))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 500,
+        pattern = "[^\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
+    ))]
     pub description: JsonString,
     pub reward: PositiveDecimal,
     pub wager_requirement: PositiveDecimal,
@@ -100,7 +104,11 @@ pub struct CreateBonusCode {
 /// `PUT /api/admin/bonus-codes/{id}`: the fields to change.
 #[derive(Debug, Object)]
 pub struct UpdateBonusCode {
-    #[oai(validator(min_length = 1, max_length = 500, pattern = "[^\\s]"))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 500,
+        pattern = "[^\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
+    ))]
     pub description: Option<JsonString>,
     pub reward: Option<PositiveDecimal>,
     pub wager_requirement: Option<PositiveDecimal>,
