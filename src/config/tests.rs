@@ -260,7 +260,10 @@ mod loading {
         ] {
             assert!(keys.contains(&key), "{key} not in {keys:?}");
         }
-        assert!(errs.to_string().contains("\"*\" is not an exact origin"), "{errs}");
+        assert!(
+            errs.to_string().contains("\"*\" is not an exact origin"),
+            "{errs}"
+        );
     }
 
     #[test]
