@@ -186,7 +186,9 @@ impl Limiters {
 /// The daemon's rate limiters; rebuilt when a reload changes their settings.
 pub struct RateLimits {
     config: SharedConfig,
-    current: Mutex<Arc<Limiters>>,
+    /// Read on every request without a lock; replaced (under `rebuild`) after a reload.
+    current: arc_swap::ArcSwap<Limiters>,
+    rebuild: Mutex<()>,
     log: Logger,
 }
 
@@ -195,18 +197,26 @@ impl RateLimits {
         let settings = Settings::of(&config.load().config.security);
         Self {
             config,
-            current: Mutex::new(Arc::new(Limiters::new(settings))),
+            current: arc_swap::ArcSwap::from_pointee(Limiters::new(settings)),
+            rebuild: Mutex::new(()),
             log,
         }
     }
 
     fn limiters(&self) -> Arc<Limiters> {
         let settings = Settings::of(&self.config.load().config.security);
-        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if current.settings != settings {
-            *current = Arc::new(Limiters::new(settings));
+        let current = self.current.load_full();
+        if current.settings == settings {
+            return current;
         }
-        current.clone()
+        let _one_at_a_time = self.rebuild.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.current.load_full();
+        if current.settings == settings {
+            return current;
+        }
+        let fresh = Arc::new(Limiters::new(settings));
+        self.current.store(fresh.clone());
+        fresh
     }
 
     /// `Ok` if a request of `group` from `ip` may go on, else how long until it may.
