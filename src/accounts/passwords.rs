@@ -112,4 +112,25 @@ mod tests {
             .await
             .unwrap());
     }
+
+    #[tokio::test]
+    async fn at_most_the_configured_number_run_at_once() {
+        let p = Passwords::new(1);
+        let h = p.hash("correct horse battery".into()).await.unwrap();
+        // The only permit is taken: a verify waits for it instead of running.
+        let held = p.permits.clone().acquire_owned().await.unwrap();
+        let waiting = tokio::spawn({
+            let p = p.clone();
+            async move { p.verify("correct horse battery".into(), Some(h)).await }
+        });
+        let early = tokio::time::timeout(std::time::Duration::from_millis(300), async {
+            while !waiting.is_finished() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        assert!(early.is_err(), "a verify ran without a permit");
+        drop(held);
+        assert!(waiting.await.unwrap().unwrap());
+    }
 }
