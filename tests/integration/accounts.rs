@@ -553,3 +553,36 @@ async fn two_daemons_share_sessions() {
     assert_eq!(get_with(&app, "/api/auth/me", Some(&t)).await.0, 401);
     other.stop(std::time::Duration::from_secs(5)).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_login_costs_the_same_whether_the_user_exists_or_not() {
+    let app = TestApp::builder().start().await;
+    register(&app, "timed").await;
+    // The fastest of a few tries, so that a busy machine slows both sides alike.
+    let fastest = |login: &'static str| {
+        let app = &app;
+        async move {
+            let mut best = std::time::Duration::MAX;
+            for _ in 0..5 {
+                let started = std::time::Instant::now();
+                let (status, _, _) = post_json(
+                    app,
+                    "/api/auth/login",
+                    None,
+                    json!({"login": login, "password": "wrong password!"}),
+                )
+                .await;
+                assert_eq!(status, 401);
+                best = best.min(started.elapsed());
+            }
+            best
+        }
+    };
+    let known = fastest("timed").await;
+    let unknown = fastest("nobody-at-all").await;
+    // Without the dummy hash an unknown user would answer in a fraction of a hash's time.
+    assert!(
+        unknown * 2 >= known && known * 2 >= unknown,
+        "known {known:?}, unknown {unknown:?}"
+    );
+}
