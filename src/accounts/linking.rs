@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use slog::info;
 
 use super::users::map_unique;
-use super::{AccountError, Accounts, Actor, User};
+use super::{AccountError, Accounts, User};
 use crate::db::links as q;
 
 /// How long a Telegram link code is valid.
@@ -256,19 +256,6 @@ impl Accounts {
         tx.commit().await?;
         drop(conn);
         self.user(user.id).await
-    }
-
-    /// Records an admin's action on a user (the API's).
-    pub async fn audit_admin(
-        &self,
-        admin: &User,
-        ip: Option<String>,
-        action: &str,
-        target: &str,
-        detail: serde_json::Value,
-    ) -> Result<(), AccountError> {
-        self.audit(&Actor::user(admin, ip), action, target, detail)
-            .await
     }
 }
 

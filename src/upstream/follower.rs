@@ -3,9 +3,12 @@
 //!
 //! It `LISTEN`s on PostgreSQL: on each stored sync it reloads the newest snapshot, rebuilds the
 //! board when anything changed and broadcasts it to this instance's WebSocket clients; on a
-//! closed race it broadcasts `RACE_COMPLETED`. Names of players who chose privacy are masked
-//! as the snapshot is loaded (a privacy change or link approval sends the sync notification). Instances that do not poll mark their data stale
+//! closed race it broadcasts `RACE_COMPLETED`. Instances that do not poll mark their data stale
 //! when no sync arrives for a few poll intervals.
+//!
+//! Names of players who chose privacy are masked as the snapshot is loaded, so every view,
+//! cached response and broadcast made from it shows them masked; a privacy change or a link
+//! approval sends the sync notification, so every instance reloads.
 
 use futures_util::StreamExt;
 use serde_json::json;
