@@ -122,6 +122,12 @@ impl Accounts {
         let _ = self.passwords.verify(String::new(), None).await;
     }
 
+    /// How many password verifications have run (each failed login costs one, whether the
+    /// account exists or not).
+    pub fn password_verifications(&self) -> u64 {
+        self.passwords.verifications()
+    }
+
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }

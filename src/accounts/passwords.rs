@@ -16,6 +16,8 @@ pub struct Passwords {
     permits: Arc<Semaphore>,
     /// A hash of a random password, verified against when the user does not exist.
     dummy: Arc<OnceLock<String>>,
+    /// Verifications run to the end (real or dummy): what a failed login costs.
+    verified: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -43,6 +45,7 @@ impl Passwords {
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy: Arc::default(),
+            verified: Arc::default(),
         }
     }
 
@@ -73,18 +76,28 @@ impl Passwords {
         hash: Option<String>,
     ) -> Result<bool, AccountError> {
         let dummy = self.dummy.clone();
-        self.run(move || match hash {
-            Some(hash) => verify_now(password.as_bytes(), &hash),
-            None => {
-                let dummy = dummy.get_or_init(|| {
-                    let random: [u8; 16] = rand::random();
-                    hash_now(&random).unwrap_or_default()
-                });
-                let _ = verify_now(password.as_bytes(), dummy);
-                false
-            }
+        let verified = self.verified.clone();
+        self.run(move || {
+            let ok = match hash {
+                Some(hash) => verify_now(password.as_bytes(), &hash),
+                None => {
+                    let dummy = dummy.get_or_init(|| {
+                        let random: [u8; 16] = rand::random();
+                        hash_now(&random).unwrap_or_default()
+                    });
+                    let _ = verify_now(password.as_bytes(), dummy);
+                    false
+                }
+            };
+            verified.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ok
         })
         .await
+    }
+
+    /// How many verifications (real or against the dummy hash) have run.
+    pub fn verifications(&self) -> u64 {
+        self.verified.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
