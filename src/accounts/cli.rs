@@ -134,7 +134,7 @@ pub async fn run(accounts: &Accounts, command: UserCommand) -> Result<String, St
                 "{:<6} {:<32} {:<40} {:<7} {:<8} {}\n",
                 "ID", "USERNAME", "EMAIL", "ROLE", "STATE", "GOATED UID"
             );
-            for u in &users {
+            for (u, _) in &users {
                 out.push_str(&format!(
                     "{:<6} {:<32} {:<40} {:<7} {:<8} {}\n",
                     u.id,

@@ -220,13 +220,14 @@ impl Accounts {
             .ok_or_else(|| AccountError::NotFound(format!("no user named {username:?}")))
     }
 
-    /// A page of users, optionally those whose name or email contains `search`.
+    /// A page of users, optionally those whose name or email contains `search`, each with the
+    /// real Goated name of its linked player.
     pub async fn list_users(
         &self,
         search: Option<&str>,
         limit: u32,
         offset: u32,
-    ) -> Result<(Vec<User>, i64), AccountError> {
+    ) -> Result<(Vec<(User, Option<String>)>, i64), AccountError> {
         let conn = self.conn().await?;
         let (rows, total) = q::list_users(
             &*conn,
@@ -235,7 +236,12 @@ impl Accounts {
             i64::from(offset),
         )
         .await?;
-        Ok((rows.into_iter().map(User::from).collect(), total))
+        Ok((
+            rows.into_iter()
+                .map(|(u, name)| (User::from(u), name))
+                .collect(),
+            total,
+        ))
     }
 
     /// Changes a user's role; their sessions end (a new token on a change of role).

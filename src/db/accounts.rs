@@ -107,13 +107,14 @@ pub async fn user_by_name<C: GenericClient>(
     Ok(row.as_ref().map(user))
 }
 
-/// Users whose name or email contains `search` (all when `None`), oldest first.
+/// Users whose name or email contains `search` (all when `None`), oldest first, each with the
+/// real Goated name of its approved link (admins see real names).
 pub async fn list_users<C: GenericClient>(
     c: &C,
     search: Option<&str>,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<UserRow>, i64), DbError> {
+) -> Result<(Vec<(UserRow, Option<String>)>, i64), DbError> {
     let pattern = search.map(|s| {
         format!(
             "%{}%",
@@ -126,7 +127,11 @@ pub async fn list_users<C: GenericClient>(
     let rows = c
         .query(
             &format!(
-                "SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY id LIMIT $2 OFFSET $3"
+                "SELECT {USER_COLUMNS},
+                     (SELECT r.goated_name FROM goated_link_requests r
+                      WHERE r.user_id = users.id AND r.status = 'approved'
+                      ORDER BY r.decided_at DESC LIMIT 1)
+                 FROM users WHERE {filter} ORDER BY id LIMIT $2 OFFSET $3"
             ),
             &[&pattern, &limit, &offset],
         )
@@ -138,7 +143,7 @@ pub async fn list_users<C: GenericClient>(
         )
         .await?
         .get(0);
-    Ok((rows.iter().map(user).collect(), total))
+    Ok((rows.iter().map(|r| (user(r), r.get(10))).collect(), total))
 }
 
 pub async fn set_role<C: GenericClient>(

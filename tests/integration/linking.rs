@@ -353,6 +353,7 @@ async fn masked_names_everywhere_on_every_daemon() {
     // Admins see the real link.
     let (_, users) = get_with(&app, "/api/admin/users?search=private", Some(&admin)).await;
     assert_eq!(users["users"][0]["goated_uid"], LLAMA);
+    assert_eq!(users["users"][0]["goated_name"], "LuckyLlama");
     assert_eq!(users["users"][0]["mask_name"], true);
     other.stop(Duration::from_secs(5)).await.unwrap();
 }

@@ -29,12 +29,14 @@ pub struct AdminUserView {
     pub disabled: bool,
     pub mask_name: bool,
     pub goated_uid: Option<String>,
+    /// The linked player's real name (shown masked on public views if `mask_name`).
+    pub goated_name: Option<String>,
     pub telegram_username: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl From<User> for AdminUserView {
-    fn from(u: User) -> Self {
+impl From<(User, Option<String>)> for AdminUserView {
+    fn from((u, goated_name): (User, Option<String>)) -> Self {
         Self {
             id: u.id,
             username: u.username,
@@ -43,6 +45,7 @@ impl From<User> for AdminUserView {
             disabled: u.disabled,
             mask_name: u.mask_name,
             goated_uid: u.goated_uid,
+            goated_name,
             telegram_username: u.telegram_username,
             created_at: u.created_at,
         }
