@@ -31,7 +31,7 @@ pub enum AppError {
     #[error(transparent)]
     Admin(#[from] crate::admin::AdminError),
     #[error(transparent)]
-    MetricsBind(#[from] crate::metrics::endpoint::MetricsBindError),
+    MetricsBind(#[from] crate::http::scrape::MetricsBindError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
 }
@@ -109,7 +109,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         };
 
         let metrics_listener = match cfg.metrics.listen {
-            Some(addr) => Some(crate::metrics::endpoint::bind(addr).await?),
+            Some(addr) => Some(crate::http::scrape::bind(addr).await?),
             None => None,
         };
 
@@ -154,7 +154,8 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     let admin_listener = crate::admin::bind(std::path::Path::new(&cfg.admin.socket)).await?;
     let admin_task = tokio::spawn(crate::admin::serve(admin_listener, state.clone()));
     let metrics_task =
-        metrics_listener.map(|l| tokio::spawn(crate::metrics::endpoint::serve(l, state.clone())));
+        metrics_listener.map(|l| tokio::spawn(crate::http::scrape::serve(l, state.clone())));
+    state.accounts.warm_up().await;
     notifier.status("starting: loading the leaderboard");
     state.sync.close_due_races().await;
     // Serve the stored data from the first request on.
@@ -162,6 +163,15 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     follower.load_latest(false).await;
     let follower_task = tokio::spawn(follower.run());
     let poller_task = run_poller.then(|| tokio::spawn(Poller::new(state.sync.clone()).run()));
+    let prune_tasks = [
+        tokio::spawn(state.accounts.clone().prune_loop(Duration::from_secs(600))),
+        tokio::spawn(
+            state
+                .rate_limits
+                .clone()
+                .prune_loop(Duration::from_secs(10)),
+        ),
+    ];
 
     let endpoint = crate::http::endpoint(routes, state.clone());
     let server_task = tokio::spawn(server::serve(
@@ -194,7 +204,10 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     if let Err(e) = server_task.await {
         warn!(log, "listener task ended abnormally"; "error" => %e);
     }
-    for task in std::iter::once(follower_task).chain(poller_task) {
+    for task in std::iter::once(follower_task)
+        .chain(poller_task)
+        .chain(prune_tasks)
+    {
         task.abort();
         let _ = task.await;
     }

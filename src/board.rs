@@ -49,6 +49,20 @@ pub struct RaceData {
     pub players: Vec<Player>,
     /// The prize settings recorded for the race (what it will be closed with).
     pub settings: Option<crate::db::races::RaceSettings>,
+    /// Uids of the players who chose a masked name: the snapshot's names are masked already;
+    /// closed races read from the database are masked with this set when shown.
+    pub masked: std::collections::HashSet<String>,
+}
+
+impl RaceData {
+    /// Masks the names of the players who chose it in a closed race read from the database.
+    pub fn mask_closed(&self, race: &mut crate::db::races::ClosedRace) {
+        for r in &mut race.results {
+            if self.masked.contains(&r.uid) {
+                r.name = crate::domain::accounts::mask_name(&r.name);
+            }
+        }
+    }
 }
 
 /// One version of the served data.

@@ -53,8 +53,43 @@ pub enum Command {
     CheckConfig,
     /// Control a running daemon through its admin socket.
     Ctl(CtlArgs),
+    /// Manage accounts in the database (passwords from a prompt or standard input).
+    #[command(subcommand)]
+    User(UserArgs),
     /// Restore a backup made by `ctl backup` (stop the daemon first, or use --into).
     Restore(Box<RestoreArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserArgs {
+    /// Create an account; the password is prompted for, or read from the first line of stdin
+    Create {
+        /// Make it an admin account
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Make an account a player or an admin (its sessions end)
+    SetRole {
+        username: String,
+        #[arg(value_parser = ["player", "admin"])]
+        role: String,
+    },
+    /// Set a new password (prompt or stdin); the account's sessions end
+    SetPassword { username: String },
+    /// List accounts
+    List {
+        /// Only those whose username or email contains this
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Disable an account: every session of it ends at once
+    Disable { username: String },
+    /// Enable a disabled account
+    Enable { username: String },
 }
 
 #[derive(Debug, clap::Args)]
@@ -156,6 +191,7 @@ pub fn main() -> i32 {
         Command::Migrate => with_config(&source, migrate),
         Command::Ctl(args) => ctl(&source, args),
         Command::Restore(args) => with_config(&source, |loaded| restore(loaded, args)),
+        Command::User(args) => with_config(&source, |loaded| user(loaded, args)),
     }
 }
 
@@ -345,6 +381,61 @@ fn serve(loaded: LoadedConfig, source: ConfigSource) -> i32 {
         rt.block_on(app::run(opts_for(logging, loaded)))
             .map_err(|e| e.to_string())
     })
+}
+
+fn user(loaded: LoadedConfig, args: UserArgs) -> i32 {
+    use crate::accounts::cli::{self as user_cli, UserCommand};
+    use crate::accounts::Role;
+    let command = match args {
+        UserArgs::Create {
+            admin,
+            username,
+            email,
+        } => UserCommand::Create {
+            username,
+            email,
+            admin,
+        },
+        UserArgs::SetRole { username, role } => UserCommand::SetRole {
+            username,
+            role: Role::parse(&role).unwrap_or(Role::Player),
+        },
+        UserArgs::SetPassword { username } => UserCommand::SetPassword { username },
+        UserArgs::List { search } => UserCommand::List { search },
+        UserArgs::Disable { username } => UserCommand::Disable { username },
+        UserArgs::Enable { username } => UserCommand::Enable { username },
+    };
+    let mut failed = None;
+    let code = run_logged(&loaded, |rt, logging| {
+        rt.block_on(async {
+            let log = &logging.logger;
+            let pool = crate::db::connect(&loaded.config.database, log, |_, _| {})
+                .await
+                .map_err(|e| e.to_string())?;
+            crate::db::migrate::run(&pool, log)
+                .await
+                .map_err(|e| e.to_string())?;
+            let shared = std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(loaded.clone()));
+            let accounts = crate::accounts::Accounts::new(
+                pool,
+                std::sync::Arc::new(crate::clock::SystemClock),
+                shared,
+                log.new(slog::o!("component" => "accounts")),
+            );
+            match user_cli::run(&accounts, command).await {
+                Ok(out) => print!("{out}"),
+                Err(e) => failed = Some(e),
+            }
+            Ok(())
+        })
+    });
+    match failed {
+        Some(e) => {
+            eprintln!("goatedvips user: {e}");
+            exit::FAILURE
+        }
+        None => code,
+    }
 }
 
 fn migrate(loaded: LoadedConfig) -> i32 {

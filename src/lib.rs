@@ -8,8 +8,10 @@
 //! - [`lifecycle`]: phases, sd_notify, signals.
 //! - [`http`]: routes, OpenAPI, middleware, errors, the listener.
 //! - [`admin`]: the admin socket, its protocol and commands, and the `ctl` client.
+//! - [`accounts`]: users, sessions, roles, linking, bonus codes, audit (the service).
 //! - [`backup`]: pg_dump backups, verified and pruned; [`restore`]: `goatedvips restore`.
-//! - [`metrics`]: Prometheus metrics, their registry and the `/metrics` listener.
+//! - [`metrics`]: Prometheus metrics and their registry (served by `http::scrape`).
+//! - [`rate_limit`]: the per-IP rate limiters (applied by `http::rate_limit`).
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses.
 //! - [`views`]: JSON views (leaderboards, players, races) for the API and WebSocket.
@@ -18,6 +20,7 @@
 //! - [`app`]: wires everything together and runs until stopped.
 //! - [`cli`]: command-line interface of the binary.
 
+pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod backup;
@@ -31,6 +34,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
+pub mod rate_limit;
 pub mod restore;
 pub mod state;
 pub mod upstream;

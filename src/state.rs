@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::accounts::Accounts;
 use crate::backup::Backups;
 use crate::board::Board;
 use crate::clock::SharedClock;
@@ -45,10 +46,14 @@ pub struct AppState {
     pub ws: Arc<Hub>,
     /// What the poller and follower share; its `status` is what health reports.
     pub sync: Arc<SyncContext>,
-    /// Prometheus metrics (served by `metrics::endpoint` when `metrics.listen` is set).
+    /// Prometheus metrics (served by `http::scrape` when `metrics.listen` is set).
     pub metrics: Arc<Metrics>,
     /// Where `/metrics` is served, when it is.
     pub metrics_addr: Option<SocketAddr>,
+    /// Users, sessions, linking, bonus codes, audit.
+    pub accounts: Arc<Accounts>,
+    /// The per-IP rate limiters of the public listener (per daemon).
+    pub rate_limits: Arc<crate::rate_limit::RateLimits>,
 }
 
 /// The parts of the state that exist before the database is reached and the listener bound.
@@ -99,7 +104,19 @@ impl AppState {
             log: log.clone(),
             metrics: metrics.clone(),
         });
+        let accounts = Arc::new(Accounts::new(
+            pool.clone(),
+            clock.clone(),
+            config.clone(),
+            log.new(slog::o!("component" => "accounts")),
+        ));
+        let rate_limits = Arc::new(crate::rate_limit::RateLimits::new(
+            config.clone(),
+            log.new(slog::o!("component" => "rate-limit")),
+        ));
         Self {
+            accounts,
+            rate_limits,
             config,
             database: started_with.database.clone(),
             started_with,
@@ -196,5 +213,9 @@ fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
         "websocket.send_queue",
     );
     differs(old.metrics.listen != new.metrics.listen, "metrics.listen");
+    differs(
+        old.security.password_hash_concurrency != new.security.password_hash_concurrency,
+        "security.password_hash_concurrency",
+    );
     keys
 }

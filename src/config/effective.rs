@@ -79,10 +79,24 @@ impl Config {
             telegram: RawTelegramConfig {
                 bot_token: secret(&c.telegram.bot_token),
                 webhook_secret: secret(&c.telegram.webhook_secret),
+                bot_username: c.telegram.bot_username.clone(),
             },
             security: RawSecurityConfig {
                 session_secret: secret(&c.security.session_secret),
                 allowed_origins: c.security.allowed_origins.clone(),
+                secure_cookies: c.security.secure_cookies,
+                session_ttl_days: c.security.session_ttl_days,
+                trusted_proxies: c
+                    .security
+                    .trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                rate_limit_requests: c.security.rate_limit_requests,
+                rate_limit_window_secs: c.security.rate_limit_window_secs,
+                auth_rate_limit_requests: c.security.auth_rate_limit_requests,
+                rate_limit_max_tracked: c.security.rate_limit_max_tracked,
+                password_hash_concurrency: c.security.password_hash_concurrency,
             },
             metrics: RawMetricsConfig {
                 listen: c.metrics.listen.map_or_else(String::new, |a| a.to_string()),

@@ -29,7 +29,7 @@ pub use error::{ConfigError, ConfigErrors, Origin};
 pub use mask::{mask_database_url, SECRET_KEYS};
 pub use schema::{AdminConfig, BackupConfig, LeaderboardConfig, RawConfig, WebSocketConfig};
 pub use types::{
-    Config, DatabaseConfig, DatabaseUrl, Environment, LogConfig, LogLevel, MetricsConfig,
+    Config, DatabaseConfig, DatabaseUrl, Environment, IpNet, LogConfig, LogLevel, MetricsConfig,
     RaceConfig, Secret, SecurityConfig, ServerConfig, SourceKind, TelegramConfig, UpstreamConfig,
     UpstreamSource,
 };

@@ -288,14 +288,49 @@ impl Default for WebSocketConfig {
 pub struct RawTelegramConfig {
     pub bot_token: String,
     pub webhook_secret: String,
+    /// The bot's username (without `@`), for the `https://t.me/<bot>?start=<code>` link.
+    pub bot_username: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawSecurityConfig {
     pub session_secret: String,
     /// Origins allowed by CORS; empty allows none cross-origin.
     pub allowed_origins: Vec<String>,
+    /// Session cookies get `Secure` (and responses HSTS); always on in production.
+    pub secure_cookies: bool,
+    /// A session ends after this many days without use.
+    pub session_ttl_days: u32,
+    /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
+    /// Requests per client IP per window on the API (health is exempt).
+    pub rate_limit_requests: u32,
+    /// The rate limit's window.
+    pub rate_limit_window_secs: u64,
+    /// Requests per client IP per window on login and register.
+    pub auth_rate_limit_requests: u32,
+    /// Most client IPs tracked per limiter; beyond it, idle ones are pruned at once.
+    pub rate_limit_max_tracked: u32,
+    /// Password hashes computed at once (each takes about 19 MiB).
+    pub password_hash_concurrency: u32,
+}
+
+impl Default for RawSecurityConfig {
+    fn default() -> Self {
+        Self {
+            session_secret: String::new(),
+            allowed_origins: Vec::new(),
+            secure_cookies: false,
+            session_ttl_days: 30,
+            trusted_proxies: Vec::new(),
+            rate_limit_requests: 100,
+            rate_limit_window_secs: 60,
+            auth_rate_limit_requests: 10,
+            rate_limit_max_tracked: 200_000,
+            password_hash_concurrency: 2,
+        }
+    }
 }
 
 /// The defaults as a TOML tree: what the file and the environment are merged into.

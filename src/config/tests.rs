@@ -261,6 +261,48 @@ mod loading {
         let errs = from_text("[server]\nenvironment = \"production\"\n", &[]).unwrap_err();
         assert_eq!(errs.0[0].key, "security.session_secret");
     }
+
+    #[test]
+    fn security_values_are_checked() {
+        let errs = from_text(
+            "[security]\nallowed_origins = [\"*\", \"https://a.example/path\"]\n\
+             trusted_proxies = [\"10.0.0.0/40\"]\nsession_ttl_days = 0\n\
+             rate_limit_requests = 0\npassword_hash_concurrency = 0\n",
+            &[],
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        for key in [
+            "security.allowed_origins",
+            "security.trusted_proxies",
+            "security.session_ttl_days",
+            "security.rate_limit_requests",
+            "security.password_hash_concurrency",
+        ] {
+            assert!(keys.contains(&key), "{key} not in {keys:?}");
+        }
+        assert!(
+            errs.to_string().contains("\"*\" is not an exact origin"),
+            "{errs}"
+        );
+    }
+
+    #[test]
+    fn security_values_are_typed() {
+        let c = from_text(
+            "[security]\nallowed_origins = [\"https://a.example/\"]\n\
+             trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\nsecure_cookies = true\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.security.allowed_origins, ["https://a.example"]);
+        assert_eq!(c.security.trusted_proxies.len(), 2);
+        assert!(c.security.trusted_proxies[1].contains("10.9.8.7".parse().unwrap()));
+        assert!(c.secure_cookies());
+        assert!(!Config::default().secure_cookies());
+        assert_eq!(Config::default().security.rate_limit_requests, 100);
+        assert_eq!(Config::default().security.session_ttl_days, 30);
+    }
 }
 
 mod shipped_file {

@@ -266,9 +266,10 @@ impl Config {
         self.server.environment == Environment::Production
     }
 
-    /// Cookies get the `Secure` attribute in production.
+    /// Cookies get the `Secure` attribute (and responses HSTS) in production or when
+    /// `security.secure_cookies` is set.
     pub fn secure_cookies(&self) -> bool {
-        self.is_production()
+        self.is_production() || self.security.secure_cookies
     }
 
     pub fn log_level(&self) -> slog::Level {
@@ -377,12 +378,85 @@ impl RaceConfig {
 pub struct TelegramConfig {
     pub bot_token: Secret,
     pub webhook_secret: Secret,
+    /// The bot's username (without `@`); empty when not known yet.
+    pub bot_username: String,
 }
 
-/// `[security]`.
+/// `[security]`; see [`RawSecurityConfig`](super::schema::RawSecurityConfig) for each key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SecurityConfig {
     pub session_secret: Secret,
-    /// Origins allowed by CORS; empty allows none cross-origin.
+    /// Exact origins (`scheme://host[:port]`) allowed by CORS; empty allows none cross-origin.
     pub allowed_origins: Vec<String>,
+    pub secure_cookies: bool,
+    pub session_ttl_days: u32,
+    pub trusted_proxies: Vec<IpNet>,
+    pub rate_limit_requests: u32,
+    pub rate_limit_window_secs: u64,
+    pub auth_rate_limit_requests: u32,
+    pub rate_limit_max_tracked: u32,
+    pub password_hash_concurrency: u32,
+}
+
+/// An IP network: an address and a prefix length (`10.0.0.0/8`, `::1/128`); a bare address
+/// is the network of that one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is in this network (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not an IP address or CIDR range such as 10.0.0.0/8");
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.trim().parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl std::fmt::Display for IpNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::error::{ConfigError, Origin};
 use super::schema::{lookup, RawConfig};
 use super::types::{
-    Config, DatabaseConfig, DatabaseUrl, Environment, LogConfig, LogLevel, MetricsConfig,
+    Config, DatabaseConfig, DatabaseUrl, Environment, IpNet, LogConfig, LogLevel, MetricsConfig,
     RaceConfig, Secret, SecurityConfig, ServerConfig, SourceKind, TelegramConfig, UpstreamConfig,
     UpstreamSource,
 };
@@ -333,15 +333,65 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
     );
 
     for origin in &c.security.allowed_origins {
-        let ok = origin == "*"
-            || url::Url::parse(origin)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/");
+        // Exact origins only: credentials are allowed, so a wildcard would let any site in.
+        let ok = url::Url::parse(origin).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.path() == "/"
+                && u.query().is_none()
+                && u.origin().ascii_serialization() == origin.trim_end_matches('/')
+        });
         p.check(
             ok,
             "security.allowed_origins",
-            &format!("{origin:?} is not an origin such as https://goatedvips.gg"),
+            &format!("{origin:?} is not an exact origin such as https://goatedvips.gg"),
         );
     }
+    p.check(
+        c.telegram
+            .bot_username
+            .trim_start_matches('@')
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+        "telegram.bot_username",
+        "must be a Telegram bot username such as GoatedVIPsBot",
+    );
+    let sec = &c.security;
+    let mut trusted_proxies = Vec::new();
+    for proxy in &sec.trusted_proxies {
+        if let Some(net) = p.parsed(proxy.parse::<IpNet>(), "security.trusted_proxies") {
+            trusted_proxies.push(net);
+        }
+    }
+    p.check(
+        (1..=3650).contains(&sec.session_ttl_days),
+        "security.session_ttl_days",
+        "must be between 1 and 3650",
+    );
+    p.check(
+        sec.rate_limit_requests >= 1,
+        "security.rate_limit_requests",
+        "must be at least 1",
+    );
+    p.check(
+        sec.auth_rate_limit_requests >= 1,
+        "security.auth_rate_limit_requests",
+        "must be at least 1",
+    );
+    p.check(
+        (1..=86_400).contains(&sec.rate_limit_window_secs),
+        "security.rate_limit_window_secs",
+        "must be between 1 and 86400",
+    );
+    p.check(
+        sec.rate_limit_max_tracked >= 100,
+        "security.rate_limit_max_tracked",
+        "must be at least 100",
+    );
+    p.check(
+        (1..=64).contains(&sec.password_hash_concurrency),
+        "security.password_hash_concurrency",
+        "must be between 1 and 64",
+    );
     if environment == Some(Environment::Production) {
         p.check(
             c.security.session_secret.len() >= 32,
@@ -428,10 +478,23 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         telegram: TelegramConfig {
             bot_token: Secret::new(c.telegram.bot_token.clone()),
             webhook_secret: Secret::new(c.telegram.webhook_secret.clone()),
+            bot_username: c.telegram.bot_username.trim_start_matches('@').to_string(),
         },
         security: SecurityConfig {
             session_secret: Secret::new(c.security.session_secret.clone()),
-            allowed_origins: c.security.allowed_origins.clone(),
+            allowed_origins: sec
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_string())
+                .collect(),
+            secure_cookies: sec.secure_cookies,
+            session_ttl_days: sec.session_ttl_days,
+            trusted_proxies,
+            rate_limit_requests: sec.rate_limit_requests,
+            rate_limit_window_secs: sec.rate_limit_window_secs,
+            auth_rate_limit_requests: sec.auth_rate_limit_requests,
+            rate_limit_max_tracked: sec.rate_limit_max_tracked,
+            password_hash_concurrency: sec.password_hash_concurrency,
         },
         metrics: MetricsConfig {
             listen: metrics_listen,

@@ -1,7 +1,12 @@
-//! PostgreSQL access: the bb8 pool, start-up connection with retry, and the health probe.
+//! PostgreSQL access: the bb8 pool, start-up connection with retry, the health probe, and
+//! the queries of each area (`leaderboard`, `races`, `hold`, `accounts`, `links`,
+//! `bonus_codes`).
 
+pub mod accounts;
+pub mod bonus_codes;
 pub mod hold;
 pub mod leaderboard;
+pub mod links;
 pub mod migrate;
 pub mod races;
 pub mod tls;

@@ -1,6 +1,8 @@
-//! Pure domain logic: amounts, leaderboard ranking, tiers, race periods and prizes.
+//! Pure domain logic: amounts, leaderboard ranking, tiers, race periods and prizes, account
+//! rules (usernames, emails, passwords, bonus codes, name masking).
 //! No I/O here; everything is unit-tested next to it.
 
+pub mod accounts;
 pub mod amount;
 pub mod leaderboard;
 pub mod plausibility;

@@ -202,6 +202,13 @@ enum FrontlineErrors {
     /// The request body is larger than `server.body_limit_bytes`.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// The request body is not of the documented content type (JSON).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
+    /// Too many requests from this client (`security.rate_limit_requests` per window); the
+    /// `Retry-After` header says in how many seconds to try again.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>),
     /// Something failed on the server; the message names the request id to find in the log.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -222,6 +229,30 @@ enum NotFoundError {
     /// No such resource.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
+}
+
+#[derive(ApiResponse)]
+#[allow(dead_code)] // documentation only: answers are made by `ApiError`
+enum UnauthorizedError {
+    /// Not logged in: no session cookie, or its session ended.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+}
+
+#[derive(ApiResponse)]
+#[allow(dead_code)] // documentation only: answers are made by `ApiError`
+enum ForbiddenError {
+    /// Not allowed: the account lacks the role, or a cross-site request was refused (CSRF).
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+}
+
+#[derive(ApiResponse)]
+#[allow(dead_code)] // documentation only: answers are made by `ApiError`
+enum ConflictError {
+    /// A duplicate, or a state that does not allow this (already decided, already linked).
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
 }
 
 fn merged(parts: impl IntoIterator<Item = MetaResponses>) -> MetaResponses {
@@ -291,3 +322,42 @@ documented_as!(
     /// frontline's error responses only.
     HealthError: FrontlineErrors
 );
+
+documented_as!(
+    /// The error of a state-changing operation that needs no session (register, login):
+    /// 401, 403 (CSRF) and 409 besides the error responses of every operation.
+    PublicWriteError: FrontlineErrors, UnauthorizedError, ForbiddenError, ConflictError, UnavailableError
+);
+
+documented_as!(
+    /// The error of an operation that needs a session: 401 without one, 403 when not allowed,
+    /// 404 and 409 for its target, besides the error responses of every operation.
+    SessionError: FrontlineErrors, UnauthorizedError, ForbiddenError, NotFoundError, ConflictError, UnavailableError
+);
+
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError as A;
+        match e {
+            A::Invalid(m) => Self::invalid(m),
+            A::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            A::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
+            A::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
+            A::NotFound(m) => Self::not_found(m),
+            A::Db(e) => e.into(),
+            e @ A::Hash(_) => Self::internal(e),
+        }
+    }
+}
+
+impl From<crate::accounts::AccountError> for PublicWriteError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl From<crate::accounts::AccountError> for SessionError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        Self(e.into())
+    }
+}

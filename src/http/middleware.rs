@@ -275,6 +275,8 @@ fn plain_error(
             "no such endpoint; the API is described at /openapi.json".to_string()
         }
         StatusCode::METHOD_NOT_ALLOWED => "method not allowed for this endpoint".to_string(),
+        // Only the session scheme produces a plain 401: no session cookie was sent.
+        StatusCode::UNAUTHORIZED => "not logged in: this needs the session cookie".to_string(),
         _ => message
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase()),

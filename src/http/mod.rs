@@ -1,11 +1,18 @@
-//! The public HTTP surface: routes, the OpenAPI service and Swagger UI, middleware, errors,
-//! and the listener that serves them.
+//! The public HTTP surface: routes, the OpenAPI service and Swagger UI, middleware (request
+//! id and errors, client IP, rate limits, CORS, CSRF, security headers), errors, and the
+//! listener that serves them.
 
 pub mod api;
 pub mod cached;
+pub mod client_ip;
+pub mod cors;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod origin;
+pub mod rate_limit;
+pub mod scrape;
+pub mod security_headers;
 pub mod server;
 
 use poem::{EndpointExt, Route};
@@ -13,18 +20,40 @@ use poem_openapi::OpenApiService;
 use std::sync::Arc;
 
 use crate::state::AppState;
+use api::account::AccountApi;
+use api::admin::AdminApi;
+use api::auth::AuthApi;
+use api::bonus_codes::BonusCodesApi;
 use api::health::HealthApi;
 use api::leaderboard::LeaderboardApi;
 use api::players::PlayersApi;
 use api::races::RacesApi;
 
 /// Every `#[OpenApi]` impl of the daemon.
-pub type Apis = (HealthApi, LeaderboardApi, RacesApi, PlayersApi);
+pub type Apis = (
+    HealthApi,
+    LeaderboardApi,
+    RacesApi,
+    PlayersApi,
+    AuthApi,
+    AccountApi,
+    AdminApi,
+    BonusCodesApi,
+);
 
 /// The OpenAPI service (document, Swagger UI and the operations themselves).
 pub fn openapi() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (HealthApi, LeaderboardApi, RacesApi, PlayersApi),
+        (
+            HealthApi,
+            LeaderboardApi,
+            RacesApi,
+            PlayersApi,
+            AuthApi,
+            AccountApi,
+            AdminApi,
+            BonusCodesApi,
+        ),
         "GoatedVIPs API",
         crate::VERSION,
     )
@@ -70,14 +99,39 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
     };
     let request_metrics = metrics::RequestMetrics {
         metrics: state.metrics.clone(),
-        routes: allow,
+        routes: allow.clone(),
     };
-    // A panic in a handler becomes a 500 (made JSON by the frontline), not a dropped connection.
+    let config = state.config_handle();
+    let limits = state.rate_limits.clone();
+    let metrics = state.metrics.clone();
+    let log = state.log.clone();
+    // From the inside out: the routes with the state and the cookie jar; a panic in a handler
+    // becomes a 500 (made JSON by the frontline), not a dropped connection; the CSRF check;
+    // the rate limit (per client IP, found next); the frontline (request id, errors, log
+    // line); CORS (outside it, so that every answer to an allowed origin carries its
+    // headers); the security headers on everything.
     server::share(
         route
             .data(state)
+            .with(poem::middleware::CookieJarManager::new())
             .with(poem::middleware::CatchPanic::new())
+            .with(origin::CsrfLayer {
+                config: config.clone(),
+                allow,
+            })
+            .with(rate_limit::RateLimitLayer {
+                limits,
+                metrics: metrics.clone(),
+                log: log.new(slog::o!("component" => "rate-limit")),
+            })
+            .with(client_ip::ClientIpLayer {
+                config: config.clone(),
+            })
             .with(frontline)
+            .with(cors::CorsLayer {
+                config: config.clone(),
+            })
+            .with(security_headers::SecurityHeadersLayer { config })
             .with(request_metrics),
     )
 }
@@ -85,11 +139,25 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
 /// `GET /ws` (and `/ws/leaderboard` for the old client): live updates over WebSocket.
 #[poem::handler]
 fn websocket(
+    req: &poem::Request,
     ws: poem::web::websocket::WebSocket,
     state: poem::web::Data<&Arc<AppState>>,
 ) -> poem::Response {
     use poem::IntoResponse;
     let cfg = state.config().config.clone();
+    // Browsers always send Origin on a WebSocket upgrade: only this site and the allowed
+    // origins may open one (no cross-site WebSocket hijacking).
+    if let Some(o) = req.headers().get(poem::http::header::ORIGIN) {
+        let o = o.to_str().unwrap_or("null");
+        if !origin::trusted(o, origin::host(req), &cfg.security.allowed_origins) {
+            return error::ApiError::new(
+                poem::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "this origin may not open a WebSocket here",
+            )
+            .into_response();
+        }
+    }
     if state.ws.clients() >= cfg.websocket.max_clients as usize {
         return error::ApiError::new(
             poem::http::StatusCode::SERVICE_UNAVAILABLE,

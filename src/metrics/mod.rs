@@ -7,12 +7,11 @@
 //!   rate-limit rejections ([`Metrics::rate_limited`], the hook for the rate limiter);
 //! - **state** sampled at scrape time from what the daemon already keeps (connections, pool,
 //!   WebSocket hub, served data, race, process): [`Metrics::encode`] takes a [`Sample`] made by
-//!   the scrape endpoint (`metrics::endpoint`), so nothing here imports the daemon's state.
+//!   the scrape endpoint (`http::scrape`), so nothing here imports the daemon's state.
 //!
 //! Metric names start with `goatedvips_`, except the conventional `process_*` ones. Labels only
 //! take bounded values: route templates (never raw paths), status classes, fixed outcomes.
 
-pub mod endpoint;
 pub mod process;
 
 use prometheus_client::encoding::EncodeLabelSet;

@@ -5,6 +5,10 @@
 //! board when anything changed and broadcasts it to this instance's WebSocket clients; on a
 //! closed race it broadcasts `RACE_COMPLETED`. Instances that do not poll mark their data stale
 //! when no sync arrives for a few poll intervals.
+//!
+//! Names of players who chose privacy are masked as the snapshot is loaded, so every view,
+//! cached response and broadcast made from it shows them masked; a privacy change or a link
+//! approval sends the sync notification, so every instance reloads.
 
 use futures_util::StreamExt;
 use serde_json::json;
@@ -54,9 +58,10 @@ impl Follower {
             let conn = leaderboard::conn(&ctx.pool).await?;
             let race = leaderboard::race_standings(&*conn, &race_id).await?;
             let settings = races::open_race_settings(&*conn, &race_id).await?;
-            Ok::<_, db::DbError>(Some((stored, race_id, race, settings)))
+            let masked = db::links::masked_uids(&*conn).await?;
+            Ok::<_, db::DbError>(Some((stored, race_id, race, settings, masked)))
         };
-        let (stored, race_id, race, settings) = match loaded.await {
+        let (mut stored, race_id, mut race, settings, masked) = match loaded.await {
             Ok(Some(x)) => x,
             Ok(None) => return,
             Err(e) => {
@@ -69,6 +74,14 @@ impl Follower {
             taken_at: stored.taken_at,
             source: stored.source.clone(),
         };
+        // Players who chose privacy appear masked everywhere the snapshot goes (views, cached
+        // responses, WebSocket): masked once here, so the hot paths do nothing more.
+        let masked: std::collections::HashSet<String> = masked.into_iter().collect();
+        for p in stored.players.iter_mut().chain(race.iter_mut()) {
+            if masked.contains(&p.uid) {
+                p.name = crate::domain::accounts::mask_name(&p.name);
+            }
+        }
         let fingerprint = fingerprint(&race_id, &stored.players, &race, settings.as_ref());
         if self.loaded.as_ref() == Some(&fingerprint) {
             ctx.board.touch(sync);
@@ -91,6 +104,7 @@ impl Follower {
                 id: race_id,
                 players: race,
                 settings,
+                masked,
             },
         );
         if broadcast {
@@ -140,6 +154,7 @@ impl Follower {
         let cfg = ctx.config.load().config.clone();
         match races::closed_race(&ctx.pool, race_id, i64::from(cfg.race.participants_shown)).await {
             Ok(Some(mut race)) => {
+                ctx.board.snapshot().race.mask_closed(&mut race);
                 let paid = race.percentages(&cfg.race.prize_percentages).len();
                 race.results.truncate(paid);
                 let view =

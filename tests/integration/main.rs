@@ -3,15 +3,18 @@
 
 mod harness;
 
+mod accounts;
 mod admin;
 mod api_contract;
 mod backup;
+mod bonus_codes;
 mod config_cli;
 mod drain;
 mod health;
 mod http_errors;
 mod leaderboard_api;
 mod lifecycle_stop;
+mod linking;
 mod log_reopen;
 mod logging;
 mod metrics;
@@ -19,6 +22,7 @@ mod migrations;
 mod openapi;
 mod races;
 mod reload;
+mod request_security;
 mod restore;
 mod socket_activation;
 mod startup;

@@ -1,9 +1,14 @@
 //! The OpenAPI-documented API: one `#[OpenApi]` impl per tag.
 
+pub mod account;
+pub mod admin;
+pub mod auth;
+pub mod bonus_codes;
 pub mod health;
 pub mod leaderboard;
 pub mod players;
 pub mod races;
+pub mod strict;
 
 use poem_openapi::Tags;
 
@@ -17,4 +22,14 @@ pub enum ApiTags {
     Races,
     /// Individual players: figures, ranks, VIP tier, race place; name search.
     Players,
+    /// Accounts and sessions: register, log in and out. Sessions are the `goatedvips_session`
+    /// cookie; state-changing requests must be JSON or come from an allowed origin (CSRF).
+    Auth,
+    /// The logged-in player's account: linked Goated and Telegram accounts, privacy.
+    Account,
+    /// Bonus codes: the active ones for everybody; admins create, change and expire them.
+    BonusCodes,
+    /// Administration (an admin session is required): users, link requests, bonus codes,
+    /// the audit log. Anonymous callers get 401, players 403.
+    Admin,
 }

@@ -145,9 +145,13 @@ impl RacesApi {
             crate::db::races::history(&state.pool, offset, i64::from(limit), fallback.len() as i64)
                 .await?;
         let now = state.clock.now();
+        let snap = state.board.snapshot();
         let views_out = races
-            .iter()
-            .map(|race| views::closed_race(race, fallback, now))
+            .into_iter()
+            .map(|mut race| {
+                snap.race.mask_closed(&mut race);
+                views::closed_race(&race, fallback, now)
+            })
             .collect();
         Ok(HistoryResponse::Ok(Json(RaceHistory {
             races: views_out,
@@ -198,7 +202,9 @@ async fn closed(
     let race =
         crate::db::races::closed_race(&state.pool, id, i64::from(cfg.race.participants_shown))
             .await?;
-    Ok(race.map(|r| {
+    let snap = state.board.snapshot();
+    Ok(race.map(|mut r| {
+        snap.race.mask_closed(&mut r);
         RaceResponse::Ok(Json(views::closed_race(
             &r,
             &cfg.race.prize_percentages,

@@ -32,6 +32,10 @@ impl TestEnv {
 
             [metrics]
             listen = "127.0.0.1:0"
+            // Every test talks from 127.0.0.1: a generous rate limit, unless a test is about it.
+            [security]
+            rate_limit_requests = 100000
+            auth_rate_limit_requests = 100000
         };
         let mut env = Self { dir, db, config };
         let url = env.db.url.clone();

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::Sample;
+use crate::metrics::Sample;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +76,7 @@ fn metrics(state: Data<&Arc<AppState>>) -> Response {
     let body = state.metrics.encode(&sample(&state));
     Response::builder()
         .status(StatusCode::OK)
-        .content_type(super::CONTENT_TYPE)
+        .content_type(crate::metrics::CONTENT_TYPE)
         .body(body)
 }
 

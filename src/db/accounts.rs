@@ -1,0 +1,339 @@
+//! Queries of the accounts area: users, sessions and the audit log.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::{GenericClient, Row};
+
+use super::DbError;
+
+/// A user row (without the password hash).
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub role: String,
+    pub disabled: bool,
+    pub mask_name: bool,
+    pub goated_uid: Option<String>,
+    pub telegram_id: Option<i64>,
+    pub telegram_username: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+const USER_COLUMNS: &str = "id, username, email, role, disabled, mask_name, goated_uid, \
+                            telegram_id, telegram_username, created_at";
+
+fn user(row: &Row) -> UserRow {
+    UserRow {
+        id: row.get(0),
+        username: row.get(1),
+        email: row.get(2),
+        role: row.get(3),
+        disabled: row.get(4),
+        mask_name: row.get(5),
+        goated_uid: row.get(6),
+        telegram_id: row.get(7),
+        telegram_username: row.get(8),
+        created_at: row.get(9),
+    }
+}
+
+/// The constraint a statement broke, when it broke a unique one.
+pub fn unique_violation(e: &DbError) -> Option<String> {
+    let DbError::Query(e) = e else { return None };
+    let db = e.as_db_error()?;
+    (db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+        .then(|| db.constraint().unwrap_or_default().to_string())
+}
+
+pub async fn insert_user<C: GenericClient>(
+    c: &C,
+    username: &str,
+    email: &str,
+    password_hash: &str,
+    role: &str,
+    now: DateTime<Utc>,
+) -> Result<UserRow, DbError> {
+    let row = c
+        .query_one(
+            &format!(
+                "INSERT INTO users (username, email, password_hash, role, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING {USER_COLUMNS}"
+            ),
+            &[&username, &email, &password_hash, &role, &now],
+        )
+        .await?;
+    Ok(user(&row))
+}
+
+/// A user by username or email (case-insensitive), with the password hash.
+pub async fn find_login<C: GenericClient>(
+    c: &C,
+    login: &str,
+) -> Result<Option<(UserRow, String)>, DbError> {
+    let row = c
+        .query_opt(
+            &format!(
+                "SELECT {USER_COLUMNS}, password_hash FROM users
+                 WHERE lower(username) = lower($1) OR lower(email) = lower($1)
+                 ORDER BY lower(username) = lower($1) DESC LIMIT 1"
+            ),
+            &[&login],
+        )
+        .await?;
+    Ok(row.map(|r| (user(&r), r.get(10))))
+}
+
+pub async fn user_by_id<C: GenericClient>(c: &C, id: i64) -> Result<Option<UserRow>, DbError> {
+    let row = c
+        .query_opt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
+    Ok(row.as_ref().map(user))
+}
+
+pub async fn user_by_name<C: GenericClient>(
+    c: &C,
+    username: &str,
+) -> Result<Option<UserRow>, DbError> {
+    let row = c
+        .query_opt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"),
+            &[&username],
+        )
+        .await?;
+    Ok(row.as_ref().map(user))
+}
+
+/// Users whose name or email contains `search` (all when `None`), oldest first, each with the
+/// real Goated name of its approved link (admins see real names).
+pub async fn list_users<C: GenericClient>(
+    c: &C,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<(UserRow, Option<String>)>, i64), DbError> {
+    let pattern = search.map(|s| {
+        format!(
+            "%{}%",
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let filter = "($1::text IS NULL OR username ILIKE $1 OR email ILIKE $1)";
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {USER_COLUMNS},
+                     (SELECT r.goated_name FROM goated_link_requests r
+                      WHERE r.user_id = users.id AND r.status = 'approved'
+                      ORDER BY r.decided_at DESC LIMIT 1)
+                 FROM users WHERE {filter} ORDER BY id LIMIT $2 OFFSET $3"
+            ),
+            &[&pattern, &limit, &offset],
+        )
+        .await?;
+    let total: i64 = c
+        .query_one(
+            &format!("SELECT count(*) FROM users WHERE {filter}"),
+            &[&pattern],
+        )
+        .await?
+        .get(0);
+    Ok((rows.iter().map(|r| (user(r), r.get(10))).collect(), total))
+}
+
+pub async fn set_role<C: GenericClient>(
+    c: &C,
+    id: i64,
+    role: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE users SET role = $2, updated_at = $3 WHERE id = $1",
+        &[&id, &role, &now],
+    )
+    .await?
+        == 1)
+}
+
+pub async fn set_password<C: GenericClient>(
+    c: &C,
+    id: i64,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
+        &[&id, &hash, &now],
+    )
+    .await?
+        == 1)
+}
+
+pub async fn set_disabled<C: GenericClient>(
+    c: &C,
+    id: i64,
+    disabled: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1",
+        &[&id, &disabled, &now],
+    )
+    .await?
+        == 1)
+}
+
+pub async fn insert_session<C: GenericClient>(
+    c: &C,
+    token_hash: &[u8],
+    user_id: i64,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    ip: Option<&str>,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, ip)
+         VALUES ($1, $2, $3, $3, $4, $5)",
+        &[&token_hash, &user_id, &now, &expires_at, &ip],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The live session of `token_hash` and its enabled user, with when it was last written.
+pub async fn session_user<C: GenericClient>(
+    c: &C,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<(UserRow, DateTime<Utc>)>, DbError> {
+    let cols: String = USER_COLUMNS
+        .split(", ")
+        .map(|col| format!("u.{}", col.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row = c
+        .query_opt(
+            &format!(
+                "SELECT {cols}, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled"
+            ),
+            &[&token_hash, &now],
+        )
+        .await?;
+    Ok(row.map(|r| (user(&r), r.get(10))))
+}
+
+/// Moves a session's expiry (sliding), unless another request just did.
+pub async fn touch_session<C: GenericClient>(
+    c: &C,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE sessions SET last_seen_at = $2, expires_at = $3
+         WHERE token_hash = $1 AND last_seen_at < $2",
+        &[&token_hash, &now, &expires_at],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_session<C: GenericClient>(c: &C, token_hash: &[u8]) -> Result<(), DbError> {
+    c.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user; returns how many there were.
+pub async fn delete_user_sessions<C: GenericClient>(c: &C, user_id: i64) -> Result<u64, DbError> {
+    Ok(
+        c.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
+            .await?,
+    )
+}
+
+/// Deletes expired sessions and expired or used Telegram codes; returns the sessions removed.
+pub async fn prune_expired<C: GenericClient>(c: &C, now: DateTime<Utc>) -> Result<u64, DbError> {
+    let n = c
+        .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
+        .await?;
+    c.execute(
+        "DELETE FROM telegram_link_codes WHERE expires_at <= $1 OR used_at IS NOT NULL",
+        &[&now],
+    )
+    .await?;
+    Ok(n)
+}
+
+/// One audit row.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: serde_json::Value,
+    pub ip: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_audit<C: GenericClient>(
+    c: &C,
+    at: DateTime<Utc>,
+    actor_id: Option<i64>,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &serde_json::Value,
+    ip: Option<&str>,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO audit_log (at, actor_id, actor, action, target, detail, ip)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&at, &actor_id, &actor, &action, &target, &detail, &ip],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Audit rows, newest first.
+pub async fn list_audit<C: GenericClient>(
+    c: &C,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<AuditRow>, i64), DbError> {
+    let rows = c
+        .query(
+            "SELECT id, at, actor_id, actor, action, target, detail, ip FROM audit_log
+             ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2",
+            &[&limit, &offset],
+        )
+        .await?;
+    let total: i64 = c
+        .query_one("SELECT count(*) FROM audit_log", &[])
+        .await?
+        .get(0);
+    Ok((
+        rows.iter()
+            .map(|r| AuditRow {
+                id: r.get(0),
+                at: r.get(1),
+                actor_id: r.get(2),
+                actor: r.get(3),
+                action: r.get(4),
+                target: r.get(5),
+                detail: r.get(6),
+                ip: r.get(7),
+            })
+            .collect(),
+        total,
+    ))
+}
