@@ -77,11 +77,7 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
 
 /// `GET /ws` (and `/ws/leaderboard` for the old client): live updates over WebSocket.
 #[poem::handler]
-fn websocket(
-    ws: poem::web::websocket::WebSocket,
-    state: poem::web::Data<&Arc<AppState>>,
-) -> poem::Response {
-    use poem::IntoResponse;
+fn websocket(req: &poem::Request, state: poem::web::Data<&Arc<AppState>>) -> poem::Response {
     let cfg = state.config().config.clone();
     if state.ws.clients() >= cfg.websocket.max_clients as usize {
         return error::ApiError::new(
@@ -106,12 +102,12 @@ fn websocket(
         "version": crate::VERSION,
     });
     crate::ws::upgrade(
-        ws,
+        req,
         state.ws.clone(),
         cfg.websocket.clone(),
         state.lifecycle.subscribe(),
         hello,
         state.log.new(slog::o!("component" => "ws")),
     )
-    .into_response()
+    .unwrap_or_else(|e| error::ApiError::invalid(e.to_string()).into_response())
 }
