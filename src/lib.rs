@@ -10,7 +10,8 @@
 //! - [`admin`]: the admin socket, its protocol and commands, and the `ctl` client.
 //! - [`backup`]: pg_dump backups, verified and pruned.
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
-//! - [`board`]: the served in-memory snapshot and its cached responses.
+//! - [`board`]: the served in-memory snapshot and its cached responses (plain and encoded).
+//! - [`compress`]: gzip and brotli encoding of response bodies.
 //! - [`views`]: JSON views (leaderboards, players, races) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
 //! - [`clock`]: the injectable wall clock.
@@ -23,6 +24,7 @@ pub mod backup;
 pub mod board;
 pub mod cli;
 pub mod clock;
+pub mod compress;
 pub mod config;
 pub mod db;
 pub mod domain;

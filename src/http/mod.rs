@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cached;
+pub mod compression;
 pub mod error;
 pub mod middleware;
 pub mod server;
@@ -71,6 +72,7 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
         route
             .data(state)
             .with(poem::middleware::CatchPanic::new())
+            .with(compression::Compression)
             .with(frontline),
     )
 }

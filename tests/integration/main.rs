@@ -6,6 +6,7 @@ mod harness;
 mod admin;
 mod api_contract;
 mod backup;
+mod compression;
 mod config_cli;
 mod drain;
 mod health;
