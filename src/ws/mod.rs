@@ -25,7 +25,7 @@ use crate::lifecycle::Phase;
 
 /// The hub shared by all connections of this instance.
 pub struct Hub {
-    /// Complete text frames, shared by every client.
+    /// Complete text frames (one or more per item), shared by every client.
     sender: broadcast::Sender<Bytes>,
     seq: AtomicU64,
     clients: AtomicUsize,
@@ -56,10 +56,22 @@ impl Hub {
 
     /// Sends a message to every client; serialised and framed once.
     pub fn broadcast(&self, kind: &str, data: Value) {
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let _ = self
-            .sender
-            .send(wire::text(&self.envelope(kind, seq, data)));
+        self.broadcast_all(vec![(kind, data)]);
+    }
+
+    /// Sends several messages to every client, with consecutive sequence numbers, as one
+    /// buffer of frames: each client gets them in one write (and counts them as one in its
+    /// `send_queue`).
+    pub fn broadcast_all(&self, messages: Vec<(&str, Value)>) {
+        if messages.is_empty() {
+            return;
+        }
+        let first = self.seq.fetch_add(messages.len() as u64, Ordering::Relaxed) + 1;
+        let mut frames = Vec::new();
+        for (seq, (kind, data)) in (first..).zip(messages) {
+            wire::text_into(&mut frames, &self.envelope(kind, seq, data));
+        }
+        let _ = self.sender.send(frames.into());
     }
 }
 

@@ -12,19 +12,30 @@ use tungstenite::protocol::frame::FrameHeader;
 /// A ping with no payload.
 pub const PING: &[u8] = &[0x89, 0x00];
 
-/// An unmasked server frame: header then payload, in one buffer.
-fn frame(opcode: OpCode, payload: &[u8]) -> Bytes {
+/// Appends an unmasked server frame (header then payload) to `out`.
+fn frame_into(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8]) {
     let header = FrameHeader {
         opcode,
         ..FrameHeader::default()
     };
     let len = payload.len() as u64;
-    let mut out = Vec::with_capacity(header.len(len) + payload.len());
+    out.reserve(header.len(len) + payload.len());
     header
-        .format(len, &mut out)
+        .format(len, out)
         .expect("writing to a Vec cannot fail");
     out.extend_from_slice(payload);
+}
+
+/// An unmasked server frame in a buffer of its own.
+fn frame(opcode: OpCode, payload: &[u8]) -> Bytes {
+    let mut out = Vec::new();
+    frame_into(&mut out, opcode, payload);
     out.into()
+}
+
+/// Appends a complete text frame carrying `text` to `out`.
+pub fn text_into(out: &mut Vec<u8>, text: &str) {
+    frame_into(out, OpCode::Data(Data::Text), text.as_bytes());
 }
 
 /// A complete text frame carrying `text`.
