@@ -206,11 +206,16 @@ async fn broadcast_latency(
         readers.push(tokio::spawn(async move {
             while let Some(Ok(msg)) = ws.next().await {
                 if let tokio_tungstenite::tungstenite::Message::Text(text) = msg {
+                    let received = chrono::Utc::now();
                     if text.contains("\"LEADERBOARD_UPDATE\"") {
-                        let received = chrono::Utc::now();
-                        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-                        let sent = chrono::DateTime::parse_from_rfc3339(v["ts"].as_str().unwrap())
+                        // The envelope's own "ts" (its keys come after "data"), found by a byte
+                        // scan: a full parse of every message would load the client more.
+                        let ts = text
+                            .rfind("\"ts\":\"")
+                            .map(|i| &text[i + 6..])
+                            .and_then(|t| t.split('"').next())
                             .unwrap();
+                        let sent = chrono::DateTime::parse_from_rfc3339(ts).unwrap();
                         let _ = tx.send(
                             (received - sent.with_timezone(&chrono::Utc))
                                 .num_microseconds()
