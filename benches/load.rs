@@ -1,7 +1,9 @@
 //! Load benchmark (run with `cargo bench --bench load`): the release daemon against a fake
 //! upstream serving the 1,800-player fixture; requests/s and p50/p99 latency of the hot
-//! endpoints under keep-alive load from 127.0.0.1, and the delivery latency of one broadcast to
-//! 1,000 WebSocket clients. It prints figures; it asserts nothing about speed.
+//! endpoints under keep-alive load from 127.0.0.1, plain and with `Accept-Encoding: gzip`; and
+//! for 1,000, 5,000 and 10,000 WebSocket clients the delivery latency of a broadcast (p50, p99,
+//! max) and the daemon's RSS before, with the clients connected, and after they left. It prints
+//! figures; it asserts nothing about speed.
 
 use futures_util::StreamExt;
 use std::sync::{Arc, Mutex};
@@ -45,7 +47,13 @@ async fn fake_upstream(doc: Arc<Mutex<Vec<u8>>>) -> std::net::SocketAddr {
     addr
 }
 
-async fn load(addr: std::net::SocketAddr, path: &str, connections: u64, seconds: u64) {
+async fn load(
+    addr: std::net::SocketAddr,
+    path: &str,
+    accept_encoding: Option<&'static str>,
+    connections: u64,
+    seconds: u64,
+) {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let url = format!("http://{addr}{path}");
     let mut tasks = Vec::new();
@@ -58,32 +66,41 @@ async fn load(addr: std::net::SocketAddr, path: &str, connections: u64, seconds:
                 .unwrap();
             let mut lat = Vec::new();
             let mut errors = 0u64;
+            let mut size = 0;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                match client.get(&url).send().await {
+                let mut req = client.get(&url);
+                if let Some(enc) = accept_encoding {
+                    req = req.header("accept-encoding", enc);
+                }
+                match req.send().await {
                     Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
+                        size = r.bytes().await.map_or(0, |b| b.len());
                         lat.push(t.elapsed().as_micros() as u64);
                     }
                     _ => errors += 1,
                 }
             }
-            (lat, errors)
+            (lat, errors, size)
         }));
     }
     let mut all = Vec::new();
     let mut errors = 0;
+    let mut size = 0;
     for t in tasks {
-        let (lat, e) = t.await.unwrap();
+        let (lat, e, s) = t.await.unwrap();
         all.extend(lat);
         errors += e;
+        size = size.max(s);
     }
     all.sort_unstable();
     println!(
-        "{path:<36} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests, {} errors, {connections} connections, {seconds} s)",
+        "{path:<36} {:<8} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   {:>7} bytes   ({} requests, {} errors, {connections} connections, {seconds} s)",
+        accept_encoding.unwrap_or("identity"),
         all.len() as f64 / seconds as f64,
         percentile(&all, 0.50),
         percentile(&all, 0.99),
+        size,
         all.len(),
         errors
     );
@@ -96,7 +113,78 @@ fn raise_fd_limit() {
     }
 }
 
-async fn broadcast_latency(addr: std::net::SocketAddr, doc: &Arc<Mutex<Vec<u8>>>, clients: usize) {
+/// The daemon's resident set size in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// WebSocket clients the daemon counts (from `/api/health`).
+async fn ws_clients(http: &reqwest::Client, addr: std::net::SocketAddr) -> Option<u64> {
+    let v: serde_json::Value = http
+        .get(format!("http://{addr}/api/health"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    // checks.websocket.detail: "N clients connected".
+    v["checks"]["websocket"]["detail"]
+        .as_str()?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
+async fn wait_clients(http: &reqwest::Client, addr: std::net::SocketAddr, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if ws_clients(http, addr).await == Some(n) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("  (the daemon did not report {n} clients in time)");
+}
+
+/// Raises one player's wagers in the served document (as the peer harness's bump.py does):
+/// plausible new data, so the next sync broadcasts.
+fn bump(doc: &Arc<Mutex<Vec<u8>>>, round: u64) {
+    let mut d = doc.lock().unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&d).unwrap();
+    let player = &mut v["data"][(round % 50) as usize]["wagered"];
+    for period in ["today", "this_week", "this_month", "all_time"] {
+        let old: f64 = match &player[period] {
+            serde_json::Value::Number(n) => n.to_string().parse().unwrap_or(0.0),
+            serde_json::Value::String(s) => s.parse().unwrap_or(0.0),
+            _ => 0.0,
+        };
+        player[period] = serde_json::json!(((old + 1234.5) * 100.0).round() / 100.0);
+    }
+    *d = v.to_string().into_bytes();
+}
+
+/// Connects `clients` WebSocket clients, triggers `rounds` broadcasts and reports delivery
+/// latency (receive time minus the message's `ts`) and the daemon's RSS.
+#[allow(clippy::too_many_arguments)]
+async fn broadcast_latency(
+    addr: std::net::SocketAddr,
+    pid: u32,
+    http: &reqwest::Client,
+    doc: &Arc<Mutex<Vec<u8>>>,
+    clients: usize,
+    rounds: u64,
+    round_base: u64,
+) {
+    let rss_before = rss_kib(pid);
     let mut sockets = Vec::with_capacity(clients);
     for chunk in 0..clients.div_ceil(100) {
         let batch: Vec<_> = (0..100.min(clients - chunk * 100))
@@ -106,51 +194,85 @@ async fn broadcast_latency(addr: std::net::SocketAddr, doc: &Arc<Mutex<Vec<u8>>>
             sockets.push(r.expect("websocket connects").0);
         }
     }
+    wait_clients(http, addr, clients as u64).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_idle = rss_kib(pid);
+
+    // One reader task per client: each reports every LEADERBOARD_UPDATE's delivery latency.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut readers = Vec::with_capacity(clients);
     for mut ws in sockets {
         let tx = tx.clone();
-        tokio::spawn(async move {
+        readers.push(tokio::spawn(async move {
             while let Some(Ok(msg)) = ws.next().await {
                 if let tokio_tungstenite::tungstenite::Message::Text(text) = msg {
+                    let received = chrono::Utc::now();
                     if text.contains("\"LEADERBOARD_UPDATE\"") {
-                        let received = chrono::Utc::now();
-                        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-                        let sent = chrono::DateTime::parse_from_rfc3339(v["ts"].as_str().unwrap())
+                        // The envelope's own "ts" (its keys come after "data"), found by a byte
+                        // scan: a full parse of every message would load the client more.
+                        let ts = text
+                            .rfind("\"ts\":\"")
+                            .map(|i| &text[i + 6..])
+                            .and_then(|t| t.split('"').next())
                             .unwrap();
+                        let sent = chrono::DateTime::parse_from_rfc3339(ts).unwrap();
                         let _ = tx.send(
                             (received - sent.with_timezone(&chrono::Utc))
                                 .num_microseconds()
                                 .unwrap_or(0),
                         );
-                        return;
                     }
                 }
             }
-        });
+        }));
     }
     drop(tx);
-    // Change one figure: the next sync broadcasts once to everyone.
-    {
-        let mut d = doc.lock().unwrap();
-        let mut v: serde_json::Value = serde_json::from_slice(&d).unwrap();
-        v["data"][0]["wagered"]["today"] = serde_json::json!(123456.78);
-        *d = v.to_string().into_bytes();
-    }
     let mut lat = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while lat.len() < clients {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(us)) => lat.push(us.max(0) as u64),
-            _ => break,
+    let mut received = Vec::new();
+    for round in 0..rounds {
+        bump(doc, round_base + round);
+        let mut got = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while got < clients {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(us)) => {
+                    lat.push(us.max(0) as u64);
+                    got += 1;
+                }
+                _ => break,
+            }
         }
+        received.push(got);
+        // Let the RACE_UPDATE that follows drain before the next round.
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
+    let rss_with = rss_kib(pid);
+    for r in &readers {
+        r.abort();
+    }
+    for r in readers {
+        let _ = r.await;
+    }
+    wait_clients(http, addr, 0).await;
+    // jemalloc purges pages unused for a second; give it a few.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let rss_after = rss_kib(pid);
     lat.sort_unstable();
     println!(
-        "broadcast to {clients} websocket clients: {} received; delivery p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        lat.len(),
+        "{clients:>6} websocket clients, {rounds} broadcasts: received {received:?}; delivery p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
         lat.last().map_or(f64::NAN, |m| *m as f64 / 1000.0)
+    );
+    println!(
+        "{:>6}   RSS before {:.1} MiB, idle clients {:.1} MiB ({:.2} KiB per client), after broadcasts {:.1} MiB ({:.2} KiB per client), after they left {:.1} MiB",
+        "",
+        rss_before as f64 / 1024.0,
+        rss_idle as f64 / 1024.0,
+        rss_idle.saturating_sub(rss_before) as f64 / clients as f64,
+        rss_with as f64 / 1024.0,
+        rss_with.saturating_sub(rss_before) as f64 / clients as f64,
+        rss_after as f64 / 1024.0,
     );
 }
 
@@ -185,7 +307,7 @@ fn main() {
             &config,
             format!(
                 "[server]\nhost = \"127.0.0.1\"\nport = 0\n[database]\nurl = \"{db_url}\"\n[log]\nfile = \"{log}\"\nstderr = false\nlevel = \"warning\"\n\
-                 [admin]\nsocket = \"{sock}\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n[upstream]\nsource = \"goated\"\nbase_url = \"http://{upstream}\"\naffiliate_id = \"bench\"\ntoken = \"bench\"\npoll_interval_secs = 1\n\
+                 [websocket]\nmax_clients = 20000\n[admin]\nsocket = \"{sock}\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n[upstream]\nsource = \"goated\"\nbase_url = \"http://{upstream}\"\naffiliate_id = \"bench\"\ntoken = \"bench\"\npoll_interval_secs = 1\n\
                  [security]\nrate_limit_requests = 1000000000\n",
                 log = dir.path().join("app.log").display(),
                 sock = dir.path().join("admin.sock").display(),
@@ -223,9 +345,16 @@ fn main() {
         }
         println!("goatedvips {} (release), 1,800-player fixture, load from 127.0.0.1 on the same machine", env!("CARGO_PKG_VERSION"));
         for path in ["/api/leaderboard?period=monthly", "/api/affiliate/stats", "/api/wager-races/current"] {
-            load(addr, path, connections, seconds).await;
+            for encoding in [None, Some("gzip")] {
+                load(addr, path, encoding, connections, seconds).await;
+            }
         }
-        broadcast_latency(addr, &doc, 1000).await;
+        let pid = child.id();
+        let rounds = env_num("BENCH_WS_ROUNDS", 3);
+        let counts = std::env::var("BENCH_WS_CLIENTS").unwrap_or_else(|_| "1000,5000,10000".into());
+        for (i, clients) in counts.split(',').filter_map(|c| c.trim().parse().ok()).enumerate() {
+            broadcast_latency(addr, pid, &http, &doc, clients, rounds, i as u64 * rounds).await;
+        }
 
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
         let _ = child.wait();

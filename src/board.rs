@@ -1,13 +1,15 @@
 //! The served snapshot: the latest players ranked four ways, rebuilt once per sync, with the
 //! serialised bytes of hot responses cached until the next one (no database query and no
-//! re-sort per request).
+//! re-sort per request); their gzip and brotli variants are made once per snapshot too.
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::compress::{self, Encoding, Level};
 
 use crate::domain::leaderboard::{Player, Rankings};
 use crate::domain::race::Standing;
@@ -23,11 +25,22 @@ pub struct SyncInfo {
     pub source: String,
 }
 
-/// A response body serialised once, with its validator.
+/// A response body serialised once, with its validator, and its encoded variants.
 #[derive(Debug)]
 pub struct Cached {
     pub bytes: Bytes,
     /// Strong ETag (quoted), from the bytes.
+    pub etag: String,
+    /// One slot per [`Encoding`], filled on first demand (so once per snapshot); `None` when
+    /// the encoding would not make the body smaller.
+    encoded: [OnceLock<Option<Encoded>>; Encoding::ALL.len()],
+}
+
+/// The body of a [`Cached`] in one content encoding.
+#[derive(Debug)]
+pub struct Encoded {
+    pub bytes: Bytes,
+    /// The plain ETag with the encoding's name: each variant has its own validator.
     pub etag: String,
 }
 
@@ -37,7 +50,21 @@ impl Cached {
         Self {
             etag: format!("\"{}\"", hex::encode(&digest[..12])),
             bytes,
+            encoded: Default::default(),
         }
+    }
+
+    /// The body in `encoding`, encoded the first time it is asked for.
+    pub fn encoded(&self, encoding: Encoding) -> Option<&Encoded> {
+        self.encoded[encoding.index()]
+            .get_or_init(|| {
+                let body = compress::encode(encoding, Level::Best, &self.bytes);
+                (body.len() < self.bytes.len()).then(|| Encoded {
+                    bytes: body.into(),
+                    etag: format!("{}-{}\"", self.etag.trim_end_matches('"'), encoding.name()),
+                })
+            })
+            .as_ref()
     }
 }
 

@@ -13,7 +13,8 @@
 //! - [`metrics`]: Prometheus metrics and their registry (served by `http::scrape`).
 //! - [`rate_limit`]: the per-IP rate limiters (applied by `http::rate_limit`).
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
-//! - [`board`]: the served in-memory snapshot and its cached responses.
+//! - [`board`]: the served in-memory snapshot and its cached responses (plain and encoded).
+//! - [`compress`]: gzip and brotli encoding of response bodies.
 //! - [`views`]: JSON views (leaderboards, players, races) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
 //! - [`clock`]: the injectable wall clock.
@@ -27,6 +28,7 @@ pub mod backup;
 pub mod board;
 pub mod cli;
 pub mod clock;
+pub mod compress;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -1,5 +1,6 @@
 //! Responses serialised once per snapshot: a payload type that carries ready-made JSON bytes
-//! but documents the schema of the view it holds, with ETag / Last-Modified / 304 support.
+//! but documents the schema of the view it holds, with ETag / Last-Modified / 304 support, in
+//! the content encoding the client accepts (one ETag per encoding, `Vary: Accept-Encoding`).
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -70,17 +71,40 @@ pub fn http_date(t: DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-/// What a cached endpoint answers: the entry plus validators from the snapshot.
+/// What a cached endpoint answers: the entry's body in the negotiated encoding, with its
+/// validators.
 pub struct Validated {
-    pub cached: std::sync::Arc<Cached>,
+    pub body: Bytes,
+    /// The ETag of this variant of the body.
+    pub etag: String,
+    /// `Content-Encoding`, unless identity.
+    pub encoding: Option<&'static str>,
     pub last_modified: Option<String>,
 }
 
 impl Validated {
-    pub fn new(cached: std::sync::Arc<Cached>, snap: &Snapshot) -> Self {
+    /// The variant is chosen by the request's `Accept-Encoding`.
+    pub fn new(cached: std::sync::Arc<Cached>, snap: &Snapshot, req: &poem::Request) -> Self {
+        let accepted = super::compression::negotiate(
+            req.headers()
+                .get(poem::http::header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let last_modified = snap.updated_at().map(http_date);
+        if let Some((encoding, variant)) = accepted.and_then(|e| cached.encoded(e).map(|v| (e, v)))
+        {
+            return Self {
+                body: variant.bytes.clone(),
+                etag: variant.etag.clone(),
+                encoding: Some(encoding.name()),
+                last_modified,
+            };
+        }
         Self {
-            cached,
-            last_modified: snap.updated_at().map(http_date),
+            body: cached.bytes.clone(),
+            etag: cached.etag.clone(),
+            encoding: None,
+            last_modified,
         }
     }
 }

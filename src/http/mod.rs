@@ -5,6 +5,7 @@
 pub mod api;
 pub mod cached;
 pub mod client_ip;
+pub mod compression;
 pub mod cors;
 pub mod error;
 pub mod metrics;
@@ -127,6 +128,7 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
             .with(client_ip::ClientIpLayer {
                 config: config.clone(),
             })
+            .with(compression::Compression)
             .with(frontline)
             .with(cors::CorsLayer {
                 config: config.clone(),
@@ -138,12 +140,7 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
 
 /// `GET /ws` (and `/ws/leaderboard` for the old client): live updates over WebSocket.
 #[poem::handler]
-fn websocket(
-    req: &poem::Request,
-    ws: poem::web::websocket::WebSocket,
-    state: poem::web::Data<&Arc<AppState>>,
-) -> poem::Response {
-    use poem::IntoResponse;
+fn websocket(req: &poem::Request, state: poem::web::Data<&Arc<AppState>>) -> poem::Response {
     let cfg = state.config().config.clone();
     // Browsers always send Origin on a WebSocket upgrade: only this site and the allowed
     // origins may open one (no cross-site WebSocket hijacking).
@@ -181,12 +178,12 @@ fn websocket(
         "version": crate::VERSION,
     });
     crate::ws::upgrade(
-        ws,
+        req,
         state.ws.clone(),
         cfg.websocket.clone(),
         state.lifecycle.subscribe(),
         hello,
         state.log.new(slog::o!("component" => "ws")),
     )
-    .into_response()
+    .unwrap_or_else(|e| error::ApiError::invalid(e.to_string()).into_response())
 }

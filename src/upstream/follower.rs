@@ -121,9 +121,11 @@ impl Follower {
         let tops = poem_openapi::types::ToJSON::to_json(&crate::views::tops(&snap, &cfg, 10));
         let race =
             poem_openapi::types::ToJSON::to_json(&crate::views::current_race(&snap, &cfg, now));
-        ctx.ws
-            .broadcast("LEADERBOARD_UPDATE", tops.unwrap_or_default());
-        ctx.ws.broadcast("RACE_UPDATE", race.unwrap_or_default());
+        // Both in one write to each client.
+        ctx.ws.broadcast_all(vec![
+            ("LEADERBOARD_UPDATE", tops.unwrap_or_default()),
+            ("RACE_UPDATE", race.unwrap_or_default()),
+        ]);
     }
 
     /// On instances that do not poll: data older than a few poll intervals is marked stale

@@ -16,29 +16,38 @@ use crate::views::{self, LeaderboardPage, PeriodName, StatsDocument};
 /// A cacheable JSON answer.
 #[derive(ApiResponse)]
 pub enum CachedResponse<T: poem_openapi::types::Type + Send> {
-    /// The data; `ETag` and `Last-Modified` validate it.
+    /// The data; `ETag` and `Last-Modified` validate it. Compressed (gzip or br) when
+    /// `Accept-Encoding` allows, each encoding with its own `ETag`.
     #[oai(status = 200)]
     Ok(
         CachedJson<T>,
         #[oai(header = "ETag")] String,
         #[oai(header = "Last-Modified")] Option<String>,
         #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Content-Encoding")] Option<String>,
+        #[oai(header = "Vary")] String,
     ),
     /// Unchanged since the `ETag` given in `If-None-Match`.
     #[oai(status = 304)]
-    NotModified(#[oai(header = "ETag")] String),
+    NotModified(
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Vary")] String,
+    ),
 }
 
 impl<T: poem_openapi::types::Type + Send> CachedResponse<T> {
     pub fn answer(v: Validated, if_none_match: Option<&str>) -> Self {
-        if not_modified(if_none_match, &v.cached.etag) {
-            return CachedResponse::NotModified(v.cached.etag.clone());
+        let vary = "accept-encoding".to_string();
+        if not_modified(if_none_match, &v.etag) {
+            return CachedResponse::NotModified(v.etag, vary);
         }
         CachedResponse::Ok(
-            CachedJson::new(v.cached.bytes.clone()),
-            v.cached.etag.clone(),
+            CachedJson::new(v.body),
+            v.etag,
             v.last_modified,
             "no-cache".into(),
+            v.encoding.map(str::to_string),
+            vary,
         )
     }
 }
@@ -59,6 +68,7 @@ impl LeaderboardApi {
     )]
     async fn leaderboard(
         &self,
+        req: &poem::Request,
         state: Data<&Arc<AppState>>,
         /// `today`, `weekly`, `monthly` (default) or `all_time`.
         period: Query<Option<PeriodName>>,
@@ -85,7 +95,7 @@ impl LeaderboardApi {
             ))
         });
         Ok(CachedResponse::answer(
-            Validated::new(cached, &snap),
+            Validated::new(cached, &snap, req),
             if_none_match.0.as_deref(),
         ))
     }
@@ -102,13 +112,14 @@ impl LeaderboardApi {
     )]
     async fn affiliate_stats(
         &self,
+        req: &poem::Request,
         state: Data<&Arc<AppState>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> Result<CachedResponse<StatsDocument>, ApiError> {
         let snap = state.board.snapshot();
         let cached = snap.cached("affiliate-stats", |s| to_bytes(&views::stats_document(s)));
         Ok(CachedResponse::answer(
-            Validated::new(cached, &snap),
+            Validated::new(cached, &snap, req),
             if_none_match.0.as_deref(),
         ))
     }

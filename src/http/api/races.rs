@@ -59,6 +59,7 @@ impl RacesApi {
     )]
     async fn current(
         &self,
+        req: &poem::Request,
         state: Data<&Arc<AppState>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> Result<CachedResponse<RaceView>, ApiError> {
@@ -69,7 +70,7 @@ impl RacesApi {
             to_bytes(&views::current_race(s, &state.config().config, now))
         });
         Ok(CachedResponse::answer(
-            Validated::new(cached, &snap),
+            Validated::new(cached, &snap, req),
             if_none_match.0.as_deref(),
         ))
     }

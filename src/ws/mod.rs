@@ -1,0 +1,289 @@
+//! WebSocket hub: clients subscribe at `/ws` (and `/ws/leaderboard` for the old client), every
+//! broadcast is serialised and framed once for all of them, pings find dead clients, slow
+//! clients are dropped rather than slowing the others, and drain/stop close everyone with 1001.
+//!
+//! The hub speaks the wire format itself ([`wire`]) on the upgraded connection: an idle client
+//! costs its task, its socket and a 160-byte read buffer, and a broadcast is one shared buffer
+//! written to each socket as it is (no per-client copy, no per-client write buffer).
+
+mod wire;
+
+use bytes::Bytes;
+use poem::http::{header, StatusCode};
+use poem::{Request, Response};
+use serde_json::{json, Value};
+use slog::{debug, Logger};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{broadcast, watch};
+
+use crate::clock::SharedClock;
+use crate::config::WebSocketConfig;
+use crate::lifecycle::Phase;
+
+/// The hub shared by all connections of this instance.
+pub struct Hub {
+    /// Complete text frames (one or more per item), shared by every client.
+    sender: broadcast::Sender<Frames>,
+    seq: AtomicU64,
+    clients: AtomicUsize,
+    pub dropped_slow: AtomicU64,
+    /// Messages sent to clients since start (for metrics): one per message, however many
+    /// go out in one write.
+    pub messages_sent: AtomicU64,
+    clock: SharedClock,
+}
+
+/// One broadcast as it goes to every client: its frames in one buffer, and how many messages
+/// they are.
+#[derive(Clone)]
+struct Frames {
+    bytes: Bytes,
+    messages: u64,
+}
+
+impl Hub {
+    pub fn new(queue: usize, clock: SharedClock) -> Self {
+        Self {
+            sender: broadcast::channel(queue.max(1)).0,
+            seq: AtomicU64::new(0),
+            clients: AtomicUsize::new(0),
+            dropped_slow: AtomicU64::new(0),
+            messages_sent: AtomicU64::new(0),
+            clock,
+        }
+    }
+
+    pub fn clients(&self) -> usize {
+        self.clients.load(Ordering::Relaxed)
+    }
+
+    /// `{"type", "seq", "ts", "data"}`.
+    fn envelope(&self, kind: &str, seq: u64, data: Value) -> String {
+        json!({"type": kind, "seq": seq, "ts": self.clock.now().to_rfc3339(), "data": data})
+            .to_string()
+    }
+
+    /// Sends a message to every client; serialised and framed once.
+    pub fn broadcast(&self, kind: &str, data: Value) {
+        self.broadcast_all(vec![(kind, data)]);
+    }
+
+    /// Sends several messages to every client, with consecutive sequence numbers, as one
+    /// buffer of frames: each client gets them in one write (and counts them as one in its
+    /// `send_queue`).
+    pub fn broadcast_all(&self, messages: Vec<(&str, Value)>) {
+        if messages.is_empty() {
+            return;
+        }
+        let count = messages.len() as u64;
+        let first = self.seq.fetch_add(count, Ordering::Relaxed) + 1;
+        let mut frames = Vec::new();
+        for (seq, (kind, data)) in (first..).zip(messages) {
+            wire::text_into(&mut frames, &self.envelope(kind, seq, data));
+        }
+        let _ = self.sender.send(Frames {
+            bytes: frames.into(),
+            messages: count,
+        });
+    }
+}
+
+/// Decrements the client count however the connection ends.
+struct ClientSlot<'a>(&'a AtomicUsize);
+
+impl Drop for ClientSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Why a client connection ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    ClientClosed,
+    Draining,
+    TooSlow,
+    NoPong,
+    SendFailed,
+}
+
+/// Writes one frame, within `limit`; `None` when the time ran out.
+async fn send<W: tokio::io::AsyncWrite + Unpin>(
+    io: &mut W,
+    frame: &[u8],
+    limit: Duration,
+) -> Option<std::io::Result<()>> {
+    tokio::time::timeout(limit, io.write_all(frame)).await.ok()
+}
+
+/// Serves one upgraded connection until it ends.
+pub async fn serve_client<S>(
+    mut socket: S,
+    hub: Arc<Hub>,
+    cfg: WebSocketConfig,
+    mut phase: watch::Receiver<Phase>,
+    hello: Value,
+    log: Logger,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    hub.clients.fetch_add(1, Ordering::Relaxed);
+    let _slot = ClientSlot(&hub.clients);
+    let mut updates = hub.sender.subscribe();
+    let mut reader = wire::FrameReader::default();
+    let send_timeout = Duration::from_secs(10);
+
+    // CONNECTED carries the sequence number of the last broadcast: the next one is seq + 1,
+    // so a gap in what a client receives always means a missed message.
+    let current = hub.seq.load(Ordering::Relaxed);
+    let connected = wire::text(&hub.envelope("CONNECTED", current, hello));
+    if !matches!(
+        send(&mut socket, &connected, send_timeout).await,
+        Some(Ok(()))
+    ) {
+        return;
+    }
+    drop(connected);
+    hub.messages_sent.fetch_add(1, Ordering::Relaxed);
+    let mut ping = tokio::time::interval(Duration::from_secs(cfg.ping_interval_secs));
+    ping.tick().await;
+    let mut awaiting_pong = false;
+
+    let end = loop {
+        tokio::select! {
+            changed = phase.changed() => {
+                let leaving = changed.is_err()
+                    || matches!(*phase.borrow(), Phase::Draining { .. } | Phase::Stopping { .. });
+                if leaving {
+                    break End::Draining;
+                }
+            }
+            update = updates.recv() => match update {
+                Ok(frames) => match send(&mut socket, &frames.bytes, send_timeout).await {
+                    Some(Ok(())) => {
+                        hub.messages_sent.fetch_add(frames.messages, Ordering::Relaxed);
+                    }
+                    Some(Err(_)) => break End::SendFailed,
+                    None => break End::TooSlow,
+                },
+                // The client fell `send_queue` messages behind.
+                Err(broadcast::error::RecvError::Lagged(_)) => break End::TooSlow,
+                Err(broadcast::error::RecvError::Closed) => break End::Draining,
+            },
+            _ = ping.tick() => {
+                if awaiting_pong {
+                    break End::NoPong;
+                }
+                awaiting_pong = true;
+                if !matches!(send(&mut socket, wire::PING, send_timeout).await, Some(Ok(()))) {
+                    break End::SendFailed;
+                }
+            }
+            incoming = reader.next(&mut socket) => match incoming {
+                wire::Incoming::Pong => awaiting_pong = false,
+                wire::Incoming::Ping(payload) => {
+                    if !matches!(send(&mut socket, &wire::pong(&payload), send_timeout).await, Some(Ok(()))) {
+                        break End::SendFailed;
+                    }
+                }
+                wire::Incoming::Close(code) => {
+                    // Answer the close handshake with the client's code (RFC 6455 5.5.1).
+                    let reply = match code {
+                        Some(code) => wire::close(code, ""),
+                        None => Bytes::from_static(&[0x88, 0x00]),
+                    };
+                    let _ = send(&mut socket, &reply, Duration::from_millis(200)).await;
+                    break End::ClientClosed;
+                }
+                wire::Incoming::Gone | wire::Incoming::Invalid => break End::ClientClosed,
+            },
+        }
+    };
+    debug!(log, "websocket client left"; "reason" => format!("{end:?}"));
+    match end {
+        End::Draining => {
+            let _ = send(
+                &mut socket,
+                &wire::close(1001, "server is going away"),
+                send_timeout,
+            )
+            .await;
+        }
+        End::TooSlow | End::NoPong => {
+            if end == End::TooSlow {
+                hub.dropped_slow.fetch_add(1, Ordering::Relaxed);
+            }
+            let reason = if end == End::TooSlow {
+                "too slow"
+            } else {
+                "no pong"
+            };
+            // 1008: policy violation.
+            let _ = send(
+                &mut socket,
+                &wire::close(1008, reason),
+                Duration::from_millis(200),
+            )
+            .await;
+        }
+        _ => {}
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(200), socket.shutdown()).await;
+}
+
+/// Whether a comma-separated header has `token` (case-insensitive).
+fn has_token(req: &Request, name: header::HeaderName, token: &str) -> bool {
+    req.headers().get_all(name).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    })
+}
+
+/// Why a request could not become a WebSocket connection.
+#[derive(Debug, thiserror::Error)]
+pub enum UpgradeError {
+    #[error("not a WebSocket handshake (Upgrade: websocket, Connection: upgrade, Sec-WebSocket-Version: 13 and Sec-WebSocket-Key are required)")]
+    NotAHandshake,
+}
+
+/// Answers a WebSocket handshake (RFC 6455 4.2) with 101 and serves the connection as a client
+/// of the hub once hyper hands it over.
+pub fn upgrade(
+    req: &Request,
+    hub: Arc<Hub>,
+    cfg: WebSocketConfig,
+    phase: watch::Receiver<Phase>,
+    hello: Value,
+    log: Logger,
+) -> Result<Response, UpgradeError> {
+    let key = req
+        .headers()
+        .get(header::SEC_WEBSOCKET_KEY)
+        .filter(|_| {
+            has_token(req, header::UPGRADE, "websocket")
+                && has_token(req, header::CONNECTION, "upgrade")
+                && req
+                    .headers()
+                    .get(header::SEC_WEBSOCKET_VERSION)
+                    .is_some_and(|v| v == "13")
+        })
+        .ok_or(UpgradeError::NotAHandshake)?;
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let on_upgrade = req
+        .take_upgrade()
+        .map_err(|_| UpgradeError::NotAHandshake)?;
+    tokio::spawn(async move {
+        if let Ok(socket) = on_upgrade.await {
+            serve_client(socket, hub, cfg, phase, hello, log).await;
+        }
+    });
+    Ok(Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .finish())
+}
