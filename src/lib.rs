@@ -16,6 +16,7 @@
 //! - [`board`]: the served in-memory snapshot and its cached responses.
 //! - [`views`]: JSON views (leaderboards, players, races) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
+//! - [`telegram`]: the bot: webhook intake and dedupe, commands, outbound queue, Bot API client.
 //! - [`clock`]: the injectable wall clock.
 //! - [`app`]: wires everything together and runs until stopped.
 //! - [`cli`]: command-line interface of the binary.
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod restore;
 pub mod state;
+pub mod telegram;
 pub mod upstream;
 pub mod views;
 pub mod ws;
