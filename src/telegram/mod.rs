@@ -1,7 +1,8 @@
 //! The Telegram bot: update intake and dedupe (`update`, [`Telegram::receive`]), the handling
 //! of stored updates ([`Telegram::process_one`], in order per chat), the commands (`commands`),
 //! the outbound queue and its sender ([`Telegram::send_one`], paced) and the Bot API client
-//! (`bot_api`), and the link-request notifications ([`Telegram::notify_once`]).
+//! (`bot_api`), the link-request notifications ([`Telegram::notify_once`]) and the status
+//! (`status`).
 //!
 //! Everything that must be shared lives in PostgreSQL, so any number of daemons can run:
 //! an update is stored under its `update_id` before it is acknowledged (a redelivery is a
@@ -14,6 +15,7 @@
 
 pub mod bot_api;
 pub mod commands;
+pub mod status;
 pub mod update;
 
 use chrono::{DateTime, Utc};

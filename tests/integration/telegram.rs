@@ -635,3 +635,93 @@ async fn two_daemons_handle_each_update_once_in_order_per_chat() {
     }
     drop(second);
 }
+
+// `ctl` blocks its thread; the fake Bot API runs on the test's runtime.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctl_telegram_status_set_webhook_and_health() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config(
+            "telegram.webhook_url",
+            "https://goatedvips.example/api/telegram/webhook",
+        )
+        .start()
+        .await;
+    app.telegram_update(&message(1, LUCY, None, "/help")).await;
+    app.bot().wait_texts(LUCY, 1).await;
+    let s = wait_idle(&app, 1).await;
+    assert_eq!(s["bot_configured"], true);
+    assert_eq!(
+        s["webhook_url"],
+        "https://goatedvips.example/api/telegram/webhook"
+    );
+    assert!(!s.to_string().contains(BOT_TOKEN) && !s.to_string().contains(WEBHOOK_SECRET));
+
+    let out = app.ctl(&["--json", "telegram", "status"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let data: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(data["data"]["messages_sent"], 1, "{data}");
+    assert_eq!(data["data"]["updates_received"], 1, "{data}");
+    let out = app.ctl(&["telegram", "status"]);
+    assert!(out.stdout.contains("messages_sent: 1"), "{}", out.stdout);
+
+    let out = app.ctl(&["telegram", "set-webhook"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("webhook set to https://goatedvips.example/"),
+        "{}",
+        out.stdout
+    );
+    let call = app
+        .bot()
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "setWebhook")
+        .unwrap();
+    assert_eq!(
+        call.params["url"],
+        "https://goatedvips.example/api/telegram/webhook"
+    );
+    assert_eq!(call.params["secret_token"], WEBHOOK_SECRET);
+    // Telegram refusing is reported, not hidden.
+    app.bot().answer_next(
+        400,
+        json!({"ok": false, "error_code": 400, "description": "Bad Request: bad webhook: HTTPS url must be provided for webhook"}),
+    );
+    let out = app.ctl(&["telegram", "set-webhook"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("bad webhook"), "{}", out.stderr);
+
+    let (code, health) = app.get_json("/api/health").await;
+    assert_eq!(code, 200);
+    let check = &health["checks"]["telegram"];
+    assert_eq!(check["ok"], true, "{health}");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 messages sent"),
+        "{check}"
+    );
+}
+
+#[tokio::test]
+async fn health_says_when_the_bot_is_not_configured() {
+    let app = TestApp::builder().start().await;
+    let (code, health) = app.get_json("/api/health").await;
+    assert_eq!(code, 200, "the bot does not take the node out of rotation");
+    assert_eq!(health["checks"]["telegram"]["ok"], false);
+    let (code, body) = post_update(app.addr(), &message(1, LUCY, None, "/help"), Some("")).await;
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not configured"));
+    let out = app.ctl(&["telegram", "set-webhook"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("bot_token"), "{}", out.stderr);
+}
