@@ -345,9 +345,10 @@ documented_as!(
 );
 
 documented_as!(
-    /// The error of the Telegram webhook: 401 without the right secret header, besides the
-    /// error responses of every operation.
-    WebhookError: FrontlineErrors, WebhookSecretError, UnavailableError
+    /// The error of the Telegram webhook: 401 without the right secret header, 403 for a body
+    /// that is not JSON without an allowed Origin (CSRF), besides the error responses of every
+    /// operation.
+    WebhookError: FrontlineErrors, WebhookSecretError, ForbiddenError, UnavailableError
 );
 
 impl From<crate::accounts::AccountError> for ApiError {

@@ -138,12 +138,14 @@ impl Telegram {
     /// only after this returns `Ok`.
     pub async fn receive(&self, value: &serde_json::Value) -> Result<Received, ReceiveError> {
         let incoming = update::incoming(value)?;
+        let mut value = value.clone();
+        update::strip_nul(&mut value);
         let conn = db::leaderboard::conn(&self.pool).await?;
         let stored = q::insert_update(
             &*conn,
             incoming.update_id,
             incoming.chat_id,
-            value,
+            &value,
             self.clock.now(),
         )
         .await?;

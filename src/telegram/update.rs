@@ -41,6 +41,25 @@ pub fn incoming(value: &Value) -> Result<Incoming, UpdateError> {
     })
 }
 
+/// Removes NUL characters from every string and key: PostgreSQL's `jsonb` cannot hold
+/// `\u0000`, and no Telegram field needs one.
+pub fn strip_nul(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                let old = std::mem::take(map);
+                for (k, v) in old {
+                    map.insert(k.replace('\0', ""), v);
+                }
+            }
+            map.values_mut().for_each(strip_nul);
+        }
+        _ => {}
+    }
+}
+
 /// The chat of an update: the one of its message, of the message a button was on, of a
 /// membership change, else the sender's private chat.
 fn chat_of(update: &Value) -> Option<i64> {
@@ -82,6 +101,14 @@ mod tests {
             let (inc, _) = parse(body.as_bytes()).unwrap();
             assert_eq!(inc.chat_id, chat, "{body}");
         }
+    }
+
+    #[test]
+    fn nul_characters_are_removed_everywhere() {
+        let mut v: Value =
+            serde_json::from_str(r#"{"a\u0000b":["x\u0000y",{"k":"\u0000"}],"n":1}"#).unwrap();
+        strip_nul(&mut v);
+        assert_eq!(v, serde_json::json!({"ab": ["xy", {"k": ""}], "n": 1}));
     }
 
     #[test]

@@ -6,8 +6,11 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::ApiTags;
@@ -36,6 +39,61 @@ pub enum StatusResponse {
     /// The bot's figures.
     #[oai(status = 200)]
     Ok(Json<TelegramStatus>),
+}
+
+/// A Telegram `Update`: a JSON object with an integer `update_id`; every other field is kept
+/// as sent (kinds the bot does not know are stored and acknowledged too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateBody(pub serde_json::Value);
+
+impl Type for UpdateBody {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "TelegramUpdate".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut schema = MetaSchema::new("object");
+        schema.description = Some(
+            "A Telegram Update object (https://core.telegram.org/bots/api#update): an integer \
+             update_id and at most one of message, edited_message, callback_query, …",
+        );
+        schema.required = vec!["update_id"];
+        schema.properties = vec![(
+            "update_id",
+            MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("integer", "int64"))),
+        )];
+        MetaSchemaRef::Inline(Box::new(schema))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for UpdateBody {
+    fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+        let value = value.unwrap_or_default();
+        match crate::telegram::update::incoming(&value) {
+            Ok(_) => Ok(Self(value)),
+            Err(e) => Err(ParseError::custom(e.to_string())),
+        }
+    }
+}
+
+impl ToJSON for UpdateBody {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(self.0.clone())
+    }
 }
 
 /// Compares digests, so that the time taken says nothing about the secret.
@@ -69,7 +127,7 @@ impl TelegramApi {
         #[oai(name = "X-Telegram-Bot-Api-Secret-Token")]
         secret: Header<Option<String>>,
         /// A Telegram `Update` object: any JSON object with an integer `update_id`.
-        update: Json<serde_json::Value>,
+        update: Json<UpdateBody>,
     ) -> Result<WebhookResponse, WebhookError> {
         let expected = state.config().config.telegram.webhook_secret.clone();
         let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
@@ -87,7 +145,7 @@ impl TelegramApi {
                 )
             }
         }
-        match state.telegram.receive(&update.0).await {
+        match state.telegram.receive(&update.0 .0).await {
             Ok(received) => Ok(WebhookResponse::Ok(Json(WebhookAck {
                 ok: true,
                 duplicate: received == Received::Duplicate,
