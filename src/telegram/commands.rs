@@ -298,8 +298,28 @@ fn race(bot: &Telegram) -> String {
     text
 }
 
+/// What an admin is shown of a pending link request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestCard<'a> {
+    pub id: i64,
+    pub username: &'a str,
+    pub goated_name: &'a str,
+    pub goated_uid: &'a str,
+}
+
+impl<'a> From<&'a crate::accounts::linking::LinkRequest> for RequestCard<'a> {
+    fn from(r: &'a crate::accounts::linking::LinkRequest) -> Self {
+        Self {
+            id: r.id,
+            username: &r.username,
+            goated_name: &r.goated_name,
+            goated_uid: &r.goated_uid,
+        }
+    }
+}
+
 /// The text and buttons of a pending link request, for admins.
-pub fn request_card(chat_id: i64, r: &crate::accounts::linking::LinkRequest) -> Outgoing {
+pub fn request_card(chat_id: i64, r: RequestCard<'_>) -> Outgoing {
     Outgoing {
         chat_id,
         method: "sendMessage",
@@ -335,7 +355,7 @@ async fn admin_command(
             chat_id,
             format!("{total} link request(s) pending."),
         )];
-        out.extend(requests.iter().map(|r| request_card(chat_id, r)));
+        out.extend(requests.iter().map(|r| request_card(chat_id, r.into())));
         return Ok(out);
     }
     let (id, note) = cmd

@@ -346,51 +346,49 @@ impl Telegram {
     /// buttons), a decision to the player. Looks at the requests of the last day.
     pub async fn notify_once(&self) -> Result<u32, TaskError> {
         let since = self.clock.now() - chrono::Duration::days(1);
-        let (requests, _) = self.accounts.link_requests(None, 200, 0).await?;
-        let conn = db::leaderboard::conn(&self.pool).await?;
-        let admins = q::admin_chats(&*conn).await?;
-        drop(conn);
+        let (requests, admins) = {
+            let conn = db::leaderboard::conn(&self.pool).await?;
+            (
+                q::recent_link_requests(&*conn, since).await?,
+                q::admin_chats(&*conn).await?,
+            )
+        };
         let mut queued = 0;
         for r in requests {
-            let at = r.decided_at.unwrap_or(r.created_at);
-            if at < since {
-                continue;
-            }
-            for &chat in &admins {
-                let key = format!("link_request:{}:new:{chat}", r.id);
-                if r.status == "pending"
-                    && self
-                        .enqueue(&commands::request_card(chat, &r), Some(&key))
-                        .await?
-                {
-                    queued += 1;
+            let mut out = Vec::new();
+            if r.status == "pending" {
+                let card = commands::RequestCard {
+                    id: r.id,
+                    username: &r.username,
+                    goated_name: &r.goated_name,
+                    goated_uid: &r.goated_uid,
+                };
+                for &chat in &admins {
+                    let key = format!("link_request:{}:new:{chat}", r.id);
+                    out.push((commands::request_card(chat, card), key));
                 }
+            } else if let Some(chat) = r.player_chat {
+                let text = if r.status == "approved" {
+                    format!(
+                        "Your Goated account {} is now linked. Try /stats.",
+                        r.goated_name
+                    )
+                } else {
+                    format!(
+                        "Your request to link {} was rejected{}.",
+                        r.goated_name,
+                        r.note
+                            .as_deref()
+                            .map(|n| format!(": {n}"))
+                            .unwrap_or_default()
+                    )
+                };
+                let key = format!("link_request:{}:{}", r.id, r.status);
+                out.push((commands::Outgoing::message(chat, text), key));
             }
-            if r.status != "pending" {
-                let player = self.accounts.user(r.user_id).await?;
-                if let Some(chat) = player.telegram_id {
-                    let text = if r.status == "approved" {
-                        format!(
-                            "Your Goated account {} is now linked. Try /stats.",
-                            r.goated_name
-                        )
-                    } else {
-                        format!(
-                            "Your request to link {} was rejected{}.",
-                            r.goated_name,
-                            r.note
-                                .as_deref()
-                                .map(|n| format!(": {n}"))
-                                .unwrap_or_default()
-                        )
-                    };
-                    let key = format!("link_request:{}:{}", r.id, r.status);
-                    if self
-                        .enqueue(&commands::Outgoing::message(chat, text), Some(&key))
-                        .await?
-                    {
-                        queued += 1;
-                    }
+            for (message, key) in out {
+                if self.enqueue(&message, Some(&key)).await? {
+                    queued += 1;
                 }
             }
         }
