@@ -400,6 +400,38 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
         "{texts:?}"
     );
 
+    // Admin text commands: /pending lists a second request with its buttons, /reject decides
+    // it with a note, and the player is told why.
+    let queen = register(&app, "queen.fan").await;
+    let code = code_of(queen.clone()).await;
+    app.telegram_update(&message(13, QUEEN, None, &format!("/link {code}")))
+        .await;
+    app.telegram_update(&message(14, QUEEN, None, "/verify crashqueen"))
+        .await;
+    // (QUEEN's first message was the refusal of LUCY's used code.)
+    let texts = app.bot().wait_texts(QUEEN, 3).await;
+    assert!(
+        texts[1].contains("queen.fan") && texts[2].contains("Request #2"),
+        "{texts:?}"
+    );
+    app.bot().wait_texts(ADMIN_TG, 5).await; // the notification of request #2
+    app.telegram_update(&message(15, ADMIN_TG, None, "/pending"))
+        .await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 7).await;
+    assert_eq!(texts[5], "1 link request(s) pending.");
+    assert!(
+        texts[6].contains("Link request #2") && texts[6].contains("queen.fan"),
+        "{texts:?}"
+    );
+    app.telegram_update(&message(16, ADMIN_TG, None, "/reject 2 not your account"))
+        .await;
+    assert!(app.bot().wait_texts(ADMIN_TG, 8).await[7].contains("#2 rejected"));
+    let texts = app.bot().wait_texts(QUEEN, 4).await;
+    assert_eq!(
+        texts[3],
+        "Your request to link crashqueen was rejected: not your account."
+    );
+
     // Everything once: 8 updates to LUCY's chat answered once each, though both daemons ran
     // the notifier and the sender; no message failed.
     wait_for("both daemons idle", Duration::from_secs(10), || async {
@@ -408,7 +440,8 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
     })
     .await;
     assert_eq!(app.bot().texts_to(LUCY).len(), 8);
-    assert_eq!(app.bot().texts_to(ADMIN_TG).len(), 4);
+    assert_eq!(app.bot().texts_to(ADMIN_TG).len(), 8);
+    assert_eq!(app.bot().texts_to(QUEEN).len(), 4);
     assert_eq!(status(&app).await["messages_failed"], 0);
     drop(second);
 }
