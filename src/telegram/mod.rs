@@ -19,6 +19,7 @@ pub mod status;
 pub mod update;
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use serde_json::json;
 use slog::{debug, info, warn, Logger};
 use std::sync::Arc;
@@ -183,7 +184,16 @@ impl Telegram {
             return Ok(None);
         };
         let now = self.clock.now();
-        match commands::handle(self, &u.payload).await {
+        // A panic in a handler (a bug meeting an odd update) fails this update, not the task.
+        let handled = std::panic::AssertUnwindSafe(commands::handle(self, &u.payload))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                Err(commands::HandleError::Account(
+                    "the handler panicked".into(),
+                ))
+            });
+        match handled {
             Ok(out) => {
                 for (i, o) in out.iter().enumerate() {
                     let key = format!("update:{}:{i}", u.update_id);
