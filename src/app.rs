@@ -171,6 +171,16 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
                 .clone()
                 .prune_loop(Duration::from_secs(10)),
         ),
+        // The bot: updates stored by any daemon (or before a restart), the outbound queue,
+        // and the link-request notifications.
+        tokio::spawn(state.telegram.clone().run_updates()),
+        tokio::spawn(state.telegram.clone().run_outbox()),
+        tokio::spawn(
+            state
+                .telegram
+                .clone()
+                .run_notifications(Duration::from_secs(2)),
+        ),
     ];
 
     let endpoint = crate::http::endpoint(routes, state.clone());

@@ -159,6 +159,9 @@ pub enum CtlCommand {
     /// The held (implausible) upstream document: show it, or apply it
     #[command(subcommand)]
     Upstream(UpstreamCommand),
+    /// The Telegram bot: its queues, or register the webhook with Telegram
+    #[command(subcommand)]
+    Telegram(TelegramCommand),
     /// List the daemon's admin commands
     Help,
 }
@@ -169,6 +172,14 @@ pub enum UpstreamCommand {
     Show,
     /// Apply the held document now (audited)
     Accept,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TelegramCommand {
+    /// Configured or not, updates and messages waiting, sent, failed
+    Status,
+    /// Register telegram.webhook_url (with telegram.webhook_secret) with Telegram
+    SetWebhook,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -236,6 +247,10 @@ fn ctl(source: &ConfigSource, args: CtlArgs) -> i32 {
         CtlCommand::ReopenLogs => (Request::new("reopen-logs"), 30),
         CtlCommand::Upstream(UpstreamCommand::Show) => (Request::new("upstream-show"), 30),
         CtlCommand::Upstream(UpstreamCommand::Accept) => (Request::new("upstream-accept"), 60),
+        CtlCommand::Telegram(TelegramCommand::Status) => (Request::new("telegram-status"), 30),
+        CtlCommand::Telegram(TelegramCommand::SetWebhook) => {
+            (Request::new("telegram-set-webhook"), 60)
+        }
         CtlCommand::Help => (Request::new("help"), 30),
     };
     request.args.retain(|_, v| !v.is_null());

@@ -17,6 +17,7 @@
 //! - [`compress`]: gzip and brotli encoding of response bodies.
 //! - [`views`]: JSON views (leaderboards, players, races) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
+//! - [`telegram`]: the bot: webhook intake and dedupe, commands, outbound queue, Bot API client.
 //! - [`clock`]: the injectable wall clock.
 //! - [`app`]: wires everything together and runs until stopped.
 //! - [`cli`]: command-line interface of the binary.
@@ -39,6 +40,7 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod restore;
 pub mod state;
+pub mod telegram;
 pub mod upstream;
 pub mod views;
 pub mod ws;

@@ -22,7 +22,8 @@ use crate::config::{SecurityConfig, SharedConfig};
 /// The route groups with their own limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
-    /// Not limited: the health check.
+    /// Not limited: the health check, and the Telegram webhook (authenticated by its secret;
+    /// all its deliveries come from Telegram's few addresses).
     Exempt,
     /// Login and register.
     Auth,
@@ -42,7 +43,7 @@ impl Group {
 
     pub fn of(path: &str) -> Self {
         match path {
-            "/api/health" => Self::Exempt,
+            "/api/health" | "/api/telegram/webhook" => Self::Exempt,
             "/api/auth/login" | "/api/auth/register" => Self::Auth,
             _ => Self::Default,
         }

@@ -54,6 +54,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// The per-IP rate limiters of the public listener (per daemon).
     pub rate_limits: Arc<crate::rate_limit::RateLimits>,
+    /// The Telegram bot: webhook intake, update handling, outbound queue.
+    pub telegram: Arc<crate::telegram::Telegram>,
 }
 
 /// The parts of the state that exist before the database is reached and the listener bound.
@@ -110,6 +112,15 @@ impl AppState {
             config.clone(),
             log.new(slog::o!("component" => "accounts")),
         ));
+        let telegram = Arc::new(crate::telegram::Telegram::new(
+            pool.clone(),
+            config.clone(),
+            clock.clone(),
+            board.clone(),
+            accounts.clone(),
+            metrics.clone(),
+            log.new(slog::o!("component" => "telegram")),
+        ));
         let rate_limits = Arc::new(crate::rate_limit::RateLimits::new(
             config.clone(),
             log.new(slog::o!("component" => "rate-limit")),
@@ -117,6 +128,7 @@ impl AppState {
         Self {
             accounts,
             rate_limits,
+            telegram,
             config,
             database: started_with.database.clone(),
             started_with,

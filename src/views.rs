@@ -509,6 +509,27 @@ pub struct PlayerSearch {
     pub truncated: bool,
 }
 
+/// The `(uid, name)` of the player a link request names: by uid, or by name (ignoring case
+/// and surrounding white space; the best all-time of equal names). Used by the API and the bot.
+pub fn find_goated(
+    snap: &Snapshot,
+    target: &crate::accounts::linking::GoatedRef,
+) -> Option<(String, String)> {
+    use crate::accounts::linking::GoatedRef;
+    match target {
+        GoatedRef::Uid(uid) => snap
+            .rankings
+            .get(uid)
+            .map(|p| (p.uid.clone(), p.name.clone())),
+        GoatedRef::Name(name) => snap
+            .rankings
+            .ranked(Period::AllTime)
+            .map(|(_, p)| p)
+            .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+            .map(|p| (p.uid.clone(), p.name.clone())),
+    }
+}
+
 /// Case-insensitive substring search on names, best all-time first.
 pub fn search(snap: &Snapshot, cfg: &Config, query: &str, limit: usize) -> PlayerSearch {
     let needle = query.to_lowercase();

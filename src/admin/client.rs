@@ -146,6 +146,7 @@ pub fn render(cmd: &str, data: &Value) -> String {
             data["sync_id"],
             data["summary"].as_str().unwrap_or("")
         ),
+        "telegram-set-webhook" => format!("{}\n", data["message"].as_str().unwrap_or("done")),
         "reopen-logs" => format!(
             "log file reopened: {}\n",
             data["file"].as_str().unwrap_or("(no log file configured)")

@@ -3,7 +3,7 @@
 //!
 //! Authorisation is by file mode first (only the owner and group can connect) and by peer
 //! credentials second: root and the daemon's own uid may run every command; other members of
-//! the group may only read (`status`, `upstream-show`, `help`), so operators can be given insight without control.
+//! the group may only read (`status`, `upstream-show`, `telegram-status`, `help`), so operators can be given insight without control.
 
 pub mod backup;
 pub mod client;
@@ -12,6 +12,7 @@ pub mod logs;
 pub mod protocol;
 pub mod reload;
 pub mod status;
+pub mod telegram;
 pub mod upstream;
 
 use futures_util::{SinkExt, StreamExt};
@@ -207,6 +208,8 @@ async fn handle_line(line: &str, peer: Peer, state: &Arc<AppState>, log: &Logger
         Command::ReopenLogs => logs::reopen(state),
         Command::UpstreamShow => upstream::show(state).await,
         Command::UpstreamAccept => upstream::accept(state, peer, log).await,
+        Command::TelegramStatus => telegram::status(state).await,
+        Command::TelegramSetWebhook => telegram::set_webhook(state, peer, log).await,
         Command::Help => help(),
     }
 }

@@ -86,12 +86,14 @@ pub enum Command {
     ReopenLogs,
     UpstreamShow,
     UpstreamAccept,
+    TelegramStatus,
+    TelegramSetWebhook,
     Help,
 }
 
 impl Command {
     /// Every command, in the order `help` lists them.
-    pub const ALL: [Command; 9] = [
+    pub const ALL: [Command; 11] = [
         Command::Status,
         Command::Reload,
         Command::Drain,
@@ -100,6 +102,8 @@ impl Command {
         Command::ReopenLogs,
         Command::UpstreamShow,
         Command::UpstreamAccept,
+        Command::TelegramStatus,
+        Command::TelegramSetWebhook,
         Command::Help,
     ];
 
@@ -114,6 +118,8 @@ impl Command {
             Command::ReopenLogs => "reopen-logs",
             Command::UpstreamShow => "upstream-show",
             Command::UpstreamAccept => "upstream-accept",
+            Command::TelegramStatus => "telegram-status",
+            Command::TelegramSetWebhook => "telegram-set-webhook",
             Command::Help => "help",
         }
     }
@@ -138,6 +144,12 @@ impl Command {
                 "the held (implausible) upstream document: counts, reasons, biggest changes"
             }
             Command::UpstreamAccept => "apply the held upstream document now",
+            Command::TelegramStatus => {
+                "the Telegram bot: configured or not, updates and messages queued, sent, failed"
+            }
+            Command::TelegramSetWebhook => {
+                "register telegram.webhook_url (with the secret) with Telegram; empty removes it"
+            }
             Command::Help => "list the commands",
         }
     }
@@ -145,13 +157,16 @@ impl Command {
     /// Changes the daemon's state: only root and the daemon's own user may run it.
     pub fn changes_state(self) -> bool {
         match self {
-            Command::Status | Command::UpstreamShow | Command::Help => false,
+            Command::Status | Command::UpstreamShow | Command::TelegramStatus | Command::Help => {
+                false
+            }
             Command::Reload
             | Command::Drain
             | Command::Resume
             | Command::Backup
             | Command::ReopenLogs
-            | Command::UpstreamAccept => true,
+            | Command::UpstreamAccept
+            | Command::TelegramSetWebhook => true,
         }
     }
 
@@ -183,6 +198,8 @@ mod tests {
                 | Command::ReopenLogs
                 | Command::UpstreamShow
                 | Command::UpstreamAccept
+                | Command::TelegramStatus
+                | Command::TelegramSetWebhook
                 | Command::Help => {}
             }
         }

@@ -80,6 +80,11 @@ impl Config {
                 bot_token: secret(&c.telegram.bot_token),
                 webhook_secret: secret(&c.telegram.webhook_secret),
                 bot_username: c.telegram.bot_username.clone(),
+                api_url: c.telegram.api_url.clone(),
+                webhook_url: c.telegram.webhook_url.clone(),
+                messages_per_second: c.telegram.messages_per_second,
+                chat_interval_ms: c.telegram.chat_interval_ms,
+                max_attempts: c.telegram.max_attempts,
             },
             security: RawSecurityConfig {
                 session_secret: secret(&c.security.session_secret),

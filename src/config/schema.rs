@@ -283,13 +283,38 @@ impl Default for WebSocketConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawTelegramConfig {
     pub bot_token: String,
     pub webhook_secret: String,
     /// The bot's username (without `@`), for the `https://t.me/<bot>?start=<code>` link.
     pub bot_username: String,
+    /// Base URL of the Bot API (tests point it at a fake).
+    pub api_url: String,
+    /// The public URL Telegram posts updates to (`ctl telegram set-webhook`).
+    pub webhook_url: String,
+    /// Most messages this daemon sends per second, all chats together.
+    pub messages_per_second: u32,
+    /// Least time between two messages to one chat, in milliseconds.
+    pub chat_interval_ms: u64,
+    /// Attempts of one message before it is given up (5xx, network errors).
+    pub max_attempts: u32,
+}
+
+impl Default for RawTelegramConfig {
+    fn default() -> Self {
+        Self {
+            bot_token: String::new(),
+            webhook_secret: String::new(),
+            bot_username: String::new(),
+            api_url: "https://api.telegram.org".into(),
+            webhook_url: String::new(),
+            messages_per_second: 25,
+            chat_interval_ms: 1000,
+            max_attempts: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

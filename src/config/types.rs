@@ -380,6 +380,13 @@ pub struct TelegramConfig {
     pub webhook_secret: Secret,
     /// The bot's username (without `@`); empty when not known yet.
     pub bot_username: String,
+    /// Base URL of the Bot API, without a trailing `/`.
+    pub api_url: String,
+    /// The public webhook URL; empty when not set.
+    pub webhook_url: String,
+    pub messages_per_second: u32,
+    pub chat_interval_ms: u64,
+    pub max_attempts: u32,
 }
 
 /// `[security]`; see [`RawSecurityConfig`](super::schema::RawSecurityConfig) for each key.

@@ -355,6 +355,33 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         "telegram.bot_username",
         "must be a Telegram bot username such as GoatedVIPsBot",
     );
+    let tg = &c.telegram;
+    p.check(
+        url::Url::parse(&tg.api_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
+        "telegram.api_url",
+        "must be an http(s) URL such as https://api.telegram.org",
+    );
+    p.check(
+        tg.webhook_url.is_empty()
+            || url::Url::parse(&tg.webhook_url).is_ok_and(|u| u.scheme() == "https"),
+        "telegram.webhook_url",
+        "must be empty or an https URL ending in /api/telegram/webhook",
+    );
+    p.check(
+        (1..=30).contains(&tg.messages_per_second),
+        "telegram.messages_per_second",
+        "must be between 1 and 30 (the Bot API's limit)",
+    );
+    p.check(
+        tg.chat_interval_ms <= 60_000,
+        "telegram.chat_interval_ms",
+        "must be at most 60000",
+    );
+    p.check(
+        (1..=100).contains(&tg.max_attempts),
+        "telegram.max_attempts",
+        "must be between 1 and 100",
+    );
     let sec = &c.security;
     let mut trusted_proxies = Vec::new();
     for proxy in &sec.trusted_proxies {
@@ -479,6 +506,11 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
             bot_token: Secret::new(c.telegram.bot_token.clone()),
             webhook_secret: Secret::new(c.telegram.webhook_secret.clone()),
             bot_username: c.telegram.bot_username.trim_start_matches('@').to_string(),
+            api_url: c.telegram.api_url.trim_end_matches('/').to_string(),
+            webhook_url: c.telegram.webhook_url.clone(),
+            messages_per_second: c.telegram.messages_per_second,
+            chat_interval_ms: c.telegram.chat_interval_ms,
+            max_attempts: c.telegram.max_attempts,
         },
         security: SecurityConfig {
             session_secret: Secret::new(c.security.session_secret.clone()),

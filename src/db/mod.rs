@@ -1,6 +1,6 @@
 //! PostgreSQL access: the bb8 pool, start-up connection with retry, the health probe, and
 //! the queries of each area (`leaderboard`, `races`, `hold`, `accounts`, `links`,
-//! `bonus_codes`).
+//! `bonus_codes`, `telegram`).
 
 pub mod accounts;
 pub mod bonus_codes;
@@ -9,6 +9,7 @@ pub mod leaderboard;
 pub mod links;
 pub mod migrate;
 pub mod races;
+pub mod telegram;
 pub mod tls;
 
 use bb8_postgres::PostgresConnectionManager;

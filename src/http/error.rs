@@ -255,6 +255,15 @@ enum ConflictError {
     Conflict(Json<ErrorBody>),
 }
 
+#[derive(ApiResponse)]
+#[allow(dead_code)] // documentation only: answers are made by `ApiError`
+enum WebhookSecretError {
+    /// The `X-Telegram-Bot-Api-Secret-Token` header is missing or not `telegram.webhook_secret`
+    /// (or no secret is configured, which refuses every delivery).
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+}
+
 fn merged(parts: impl IntoIterator<Item = MetaResponses>) -> MetaResponses {
     let mut responses: Vec<_> = parts.into_iter().flat_map(|m| m.responses).collect();
     responses.sort_by_key(|r| r.status);
@@ -333,6 +342,13 @@ documented_as!(
     /// The error of an operation that needs a session: 401 without one, 403 when not allowed,
     /// 404 and 409 for its target, besides the error responses of every operation.
     SessionError: FrontlineErrors, UnauthorizedError, ForbiddenError, NotFoundError, ConflictError, UnavailableError
+);
+
+documented_as!(
+    /// The error of the Telegram webhook: 401 without the right secret header, 403 for a body
+    /// that is not JSON without an allowed Origin (CSRF), besides the error responses of every
+    /// operation.
+    WebhookError: FrontlineErrors, WebhookSecretError, ForbiddenError, UnavailableError
 );
 
 impl From<crate::accounts::AccountError> for ApiError {

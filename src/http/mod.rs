@@ -29,6 +29,7 @@ use api::health::HealthApi;
 use api::leaderboard::LeaderboardApi;
 use api::players::PlayersApi;
 use api::races::RacesApi;
+use api::telegram::TelegramApi;
 
 /// Every `#[OpenApi]` impl of the daemon.
 pub type Apis = (
@@ -40,6 +41,7 @@ pub type Apis = (
     AccountApi,
     AdminApi,
     BonusCodesApi,
+    TelegramApi,
 );
 
 /// The OpenAPI service (document, Swagger UI and the operations themselves).
@@ -54,6 +56,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             AccountApi,
             AdminApi,
             BonusCodesApi,
+            TelegramApi,
         ),
         "GoatedVIPs API",
         crate::VERSION,

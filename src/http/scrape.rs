@@ -11,6 +11,7 @@ use slog::{info, warn};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::metrics::Sample;
 use crate::state::AppState;
@@ -72,8 +73,19 @@ pub async fn serve(listener: MetricsListener, state: Arc<AppState>) {
 }
 
 #[poem::handler]
-fn metrics(state: Data<&Arc<AppState>>) -> Response {
-    let body = state.metrics.encode(&sample(&state));
+async fn metrics(state: Data<&Arc<AppState>>) -> Response {
+    // The Telegram queues are in PostgreSQL: left out of this scrape when it does not answer soon.
+    let queues = tokio::time::timeout(Duration::from_secs(2), state.telegram.counts())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|c| {
+            (
+                c.updates_pending.max(0) as u64,
+                c.messages_pending.max(0) as u64,
+            )
+        });
+    let body = state.metrics.encode(&sample(&state, queues));
     Response::builder()
         .status(StatusCode::OK)
         .content_type(crate::metrics::CONTENT_TYPE)
@@ -81,7 +93,7 @@ fn metrics(state: Data<&Arc<AppState>>) -> Response {
 }
 
 /// What the daemon's state says now.
-pub fn sample(state: &AppState) -> Sample {
+pub fn sample(state: &AppState, telegram_queues: Option<(u64, u64)>) -> Sample {
     use std::sync::atomic::Ordering;
     let cfg = state.config().config.clone();
     let now = state.clock.now();
@@ -112,5 +124,6 @@ pub fn sample(state: &AppState) -> Sample {
             at.duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64())
         }),
+        telegram_queues,
     }
 }

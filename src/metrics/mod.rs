@@ -61,6 +61,21 @@ pub struct GroupLabels {
     pub group: String,
 }
 
+/// Labels of `goatedvips_telegram_send_failures_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// `rate_limited` (429), `forbidden` (403), `rejected` (other 4xx), `server_error`,
+    /// `network`, `not_configured`.
+    pub reason: &'static str,
+}
+
+/// Labels of `goatedvips_telegram_queue_depth`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabels {
+    /// `updates` (stored, not handled yet) or `messages` (queued, not sent yet).
+    pub queue: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
@@ -92,6 +107,9 @@ pub struct Sample {
     pub pool_timeouts: u64,
     /// When the newest backup in `backup.dir` was written (Unix seconds), if there is one.
     pub last_backup_at: Option<f64>,
+    /// Telegram updates stored and not handled yet, and messages queued and not sent yet (all
+    /// daemons; `None` when the database did not answer).
+    pub telegram_queues: Option<(u64, u64)>,
 }
 
 /// Every metric of the daemon. Shared as `Arc<Metrics>` from `AppState`.
@@ -119,6 +137,11 @@ pub struct Metrics {
     rate_limited: Family<GroupLabels, Counter>,
     backups: Family<OutcomeLabels, Counter>,
     last_backup: F64Gauge,
+    telegram_received: Family<OutcomeLabels, Counter>,
+    telegram_processed: Family<OutcomeLabels, Counter>,
+    telegram_sent: Counter,
+    telegram_failures: Family<ReasonLabels, Counter>,
+    telegram_queue: Family<QueueLabels, Gauge>,
     process: process::ProcessMetrics,
 }
 
@@ -307,8 +330,59 @@ impl Metrics {
             rate_limited.clone(),
         );
 
+        let telegram_received = Family::<OutcomeLabels, Counter>::default();
+        for outcome in ["stored", "duplicate"] {
+            let _ = telegram_received.get_or_create(&OutcomeLabels { outcome });
+        }
+        r.register(
+            "telegram_updates_received",
+            "Telegram webhook deliveries acknowledged by this daemon: stored, or duplicate (update_id seen before)",
+            telegram_received.clone(),
+        );
+        let telegram_processed = Family::<OutcomeLabels, Counter>::default();
+        for outcome in ["handled", "failed"] {
+            let _ = telegram_processed.get_or_create(&OutcomeLabels { outcome });
+        }
+        r.register(
+            "telegram_updates_processed",
+            "Telegram updates handled by this daemon: handled, or failed (given up after retries)",
+            telegram_processed.clone(),
+        );
+        let telegram_sent = Counter::default();
+        r.register(
+            "telegram_messages_sent",
+            "Bot API calls (messages, button answers) sent by this daemon",
+            telegram_sent.clone(),
+        );
+        let telegram_failures = Family::<ReasonLabels, Counter>::default();
+        for reason in [
+            "rate_limited",
+            "forbidden",
+            "rejected",
+            "server_error",
+            "network",
+        ] {
+            let _ = telegram_failures.get_or_create(&ReasonLabels { reason });
+        }
+        r.register(
+            "telegram_send_failures",
+            "Failed Bot API calls of this daemon by reason: rate_limited (429, retried), forbidden (403, given up), rejected (other 4xx, given up), server_error and network (retried up to telegram.max_attempts), not_configured",
+            telegram_failures.clone(),
+        );
+        let telegram_queue = Family::<QueueLabels, Gauge>::default();
+        r.register(
+            "telegram_queue_depth",
+            "Telegram work waiting in PostgreSQL (all daemons): updates stored and not handled, messages queued and not sent",
+            telegram_queue.clone(),
+        );
+
         Self {
             registry: root,
+            telegram_received,
+            telegram_processed,
+            telegram_sent,
+            telegram_failures,
+            telegram_queue,
             http_requests,
             http_duration,
             connections_open,
@@ -376,6 +450,33 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts one acknowledged webhook delivery: newly stored, or a duplicate.
+    pub fn telegram_update_received(&self, stored: bool) {
+        let outcome = if stored { "stored" } else { "duplicate" };
+        self.telegram_received
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Counts one update done with: `handled` or `failed`.
+    pub fn telegram_update_processed(&self, outcome: &'static str) {
+        self.telegram_processed
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Counts one Bot API call sent.
+    pub fn telegram_sent(&self) {
+        self.telegram_sent.inc();
+    }
+
+    /// Counts one failed Bot API call by its fixed `reason`.
+    pub fn telegram_send_failed(&self, reason: &'static str) {
+        self.telegram_failures
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
     /// Everything in the Prometheus text format, after taking in `sample` and the process's
     /// own figures.
     pub fn encode(&self, sample: &Sample) -> String {
@@ -407,6 +508,20 @@ impl Metrics {
         catch_up(&self.pool_waits, s.pool_waits);
         catch_up(&self.pool_timeouts, s.pool_timeouts);
         self.last_backup.set(s.last_backup_at.unwrap_or(0.0));
+        if let Some((updates, messages)) = s.telegram_queues {
+            gauge(
+                &self
+                    .telegram_queue
+                    .get_or_create(&QueueLabels { queue: "updates" }),
+                updates,
+            );
+            gauge(
+                &self
+                    .telegram_queue
+                    .get_or_create(&QueueLabels { queue: "messages" }),
+                messages,
+            );
+        }
     }
 }
 

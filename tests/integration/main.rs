@@ -28,6 +28,7 @@ mod restore;
 mod socket_activation;
 mod startup;
 mod systemd_notify;
+mod telegram;
 mod upstream_hold;
 mod upstream_sync;
 mod websocket;

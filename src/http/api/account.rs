@@ -226,17 +226,8 @@ impl AccountApi {
         let snap = state.board.snapshot();
         let request = state
             .accounts
-            .request_goated_link(&auth.0.user, target, |target| match target {
-                GoatedRef::Uid(uid) => snap
-                    .rankings
-                    .get(uid)
-                    .map(|p| (p.uid.clone(), p.name.clone())),
-                GoatedRef::Name(name) => snap
-                    .rankings
-                    .ranked(crate::domain::leaderboard::Period::AllTime)
-                    .map(|(_, p)| p)
-                    .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
-                    .map(|p| (p.uid.clone(), p.name.clone())),
+            .request_goated_link(&auth.0.user, target, |target| {
+                crate::views::find_goated(&snap, target)
             })
             .await?;
         Ok(LinkRequestResponse::Created(Json(request.into())))

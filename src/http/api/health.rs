@@ -147,6 +147,10 @@ impl HealthApi {
                 detail: format!("{} clients connected", state.ws.clients()),
             },
         );
+        checks.insert(
+            "telegram".to_string(),
+            telegram_check(&state, probe.ok, timeout).await,
+        );
         let health = Health {
             status,
             version: crate::VERSION.to_string(),
@@ -163,5 +167,49 @@ impl HealthApi {
         } else {
             HealthResponse::Unavailable(Json(health))
         })
+    }
+}
+
+/// Backlog older than this makes the `telegram` check not ok.
+const TELEGRAM_BACKLOG_SECS: i64 = 120;
+
+/// The bot: configured, and nothing waiting longer than two minutes (updates to handle,
+/// messages to send). Informational: it does not change the status code, since a Telegram
+/// outage is no reason to take the node out of rotation.
+async fn telegram_check(state: &AppState, database_ok: bool, timeout: Duration) -> Check {
+    let cfg = state.config().config.telegram.clone();
+    if !cfg.bot_token.is_set() || !cfg.webhook_secret.is_set() {
+        return Check {
+            ok: false,
+            detail: "not configured (telegram.bot_token and telegram.webhook_secret)".into(),
+        };
+    }
+    let status = if database_ok {
+        tokio::time::timeout(timeout, state.telegram.status())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    } else {
+        None
+    };
+    let Some(s) = status else {
+        return Check {
+            ok: false,
+            detail: "queues unknown: the database did not answer".into(),
+        };
+    };
+    let oldest = s
+        .oldest_pending_update_seconds
+        .max(s.oldest_pending_message_seconds);
+    Check {
+        ok: oldest.is_none_or(|a| a <= TELEGRAM_BACKLOG_SECS),
+        detail: format!(
+            "{} updates and {} messages waiting{}; {} messages sent, {} failed",
+            s.updates_pending,
+            s.messages_pending,
+            oldest.map_or(String::new(), |a| format!(" (oldest {a} s)")),
+            s.messages_sent,
+            s.messages_failed
+        ),
     }
 }

@@ -9,6 +9,7 @@ pub mod leaderboard;
 pub mod players;
 pub mod races;
 pub mod strict;
+pub mod telegram;
 
 use poem_openapi::Tags;
 
@@ -29,6 +30,8 @@ pub enum ApiTags {
     Account,
     /// Bonus codes: the active ones for everybody; admins create, change and expire them.
     BonusCodes,
+    /// The Telegram bot: the webhook Telegram posts updates to, and the bot's status.
+    Telegram,
     /// Administration (an admin session is required): users, link requests, bonus codes,
     /// the audit log. Anonymous callers get 401, players 403.
     Admin,

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use super::client::{self, CliOutput};
 use super::daemon::Daemon;
 use super::env::{set_key, TestEnv};
+use super::fake_telegram::FakeBotApi;
 use super::fakes::{FakeGoated, FakeMode, FakeSupervisor};
 use super::in_process::{self, AppState, InProcess, ManualClock, Routes, RunResult};
 use super::wait::wait_for;
@@ -35,6 +36,7 @@ enum Running {
 pub struct TestAppBuilder {
     mode: Mode,
     fake: Option<FakeMode>,
+    telegram: bool,
     supervisor: bool,
     clock: Option<DateTime<Utc>>,
     driven_poller: bool,
@@ -46,6 +48,12 @@ impl TestAppBuilder {
     /// Starts a fake Goated API answering `mode` and points the daemon at it (1 s poll).
     pub fn with_fake_goated(mut self, mode: FakeMode) -> Self {
         self.fake = Some(mode);
+        self
+    }
+
+    /// Starts a fake Telegram Bot API and points `[telegram]` at it (token, secret, username).
+    pub fn with_fake_telegram(mut self) -> Self {
+        self.telegram = true;
         self
     }
 
@@ -108,6 +116,13 @@ impl TestAppBuilder {
             }
             None => None,
         };
+        let telegram = if self.telegram {
+            let bot = FakeBotApi::start().await;
+            bot.configure(&mut env);
+            Some(bot)
+        } else {
+            None
+        };
         for (key, value) in self.config {
             env.set(&key, value);
         }
@@ -129,6 +144,7 @@ impl TestAppBuilder {
             driven_poller: self.driven_poller,
             supervisor,
             fake,
+            telegram,
             env,
         }
     }
@@ -161,6 +177,7 @@ pub struct TestApp {
     driven_poller: bool,
     supervisor: Option<FakeSupervisor>,
     fake: Option<FakeGoated>,
+    telegram: Option<FakeBotApi>,
     /// Config, temp dir and database.
     pub env: TestEnv,
 }
@@ -170,6 +187,7 @@ impl TestApp {
         TestAppBuilder {
             mode: Mode::Binary,
             fake: None,
+            telegram: false,
             supervisor: false,
             clock: None,
             driven_poller: false,
@@ -401,6 +419,23 @@ impl TestApp {
     /// The fake Goated API (see [`TestAppBuilder::with_fake_goated`]).
     pub fn fake(&self) -> &FakeGoated {
         self.fake.as_ref().expect("built without with_fake_goated")
+    }
+
+    /// The fake Bot API (see [`TestAppBuilder::with_fake_telegram`]).
+    pub fn bot(&self) -> &FakeBotApi {
+        self.telegram
+            .as_ref()
+            .expect("built without with_fake_telegram()")
+    }
+
+    /// POSTs `update` to the webhook with the right secret; (status, body).
+    pub async fn telegram_update(&self, update: &serde_json::Value) -> (u16, serde_json::Value) {
+        super::fake_telegram::post_update(
+            self.addr(),
+            update,
+            Some(super::fake_telegram::WEBHOOK_SECRET),
+        )
+        .await
     }
 
     /// The fake supervisor (see [`TestAppBuilder::with_supervisor`]).

@@ -20,6 +20,7 @@
 //! - `daemon.rs`: the binary.
 //! - `in_process.rs`: the daemon in the test process (the only user of the library's API).
 //! - `fakes.rs`: fake Goated API, fake systemd supervisor.
+//! - `fake_telegram.rs`: fake Telegram Bot API, webhook helpers.
 //! - `client.rs`: HTTP, admin socket and command-line helpers.
 //! - `wait.rs`: waiting on a condition with a deadline.
 
@@ -28,6 +29,7 @@ mod client;
 mod daemon;
 mod db;
 mod env;
+mod fake_telegram;
 mod fakes;
 mod in_process;
 mod wait;
@@ -36,6 +38,7 @@ pub use app::TestApp;
 pub use client::{admin_call, command, fresh_client, get_json, run_cli, url, CliOutput, BIN};
 pub use db::TestDb;
 pub use env::{fixture, read_log};
+pub use fake_telegram::{post_update, telegram_fixture, BOT_TOKEN, WEBHOOK_SECRET};
 pub use fakes::{FakeMode, FAKE_TOKEN};
 pub use in_process::{daemon_routes, Poller, StepOutcome};
 pub use wait::wait_for;

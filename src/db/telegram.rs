@@ -1,0 +1,274 @@
+//! Queries of the Telegram bot: the stored updates (deduplicated by `update_id`, taken in order
+//! per chat with `FOR UPDATE SKIP LOCKED`), the outbound queue (one message per chat at a time,
+//! paced, taken the same way) and the figures `/api/telegram/status` and the metrics show.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::GenericClient;
+
+use super::DbError;
+
+/// Stores an update; false when its `update_id` was stored before (a redelivery).
+pub async fn insert_update<C: GenericClient>(
+    c: &C,
+    update_id: i64,
+    chat_id: Option<i64>,
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let n = c
+        .execute(
+            "INSERT INTO telegram_updates (update_id, chat_id, payload, received_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING",
+            &[&update_id, &chat_id, payload, &now],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// A stored update taken for handling.
+#[derive(Debug, Clone)]
+pub struct ClaimedUpdate {
+    pub update_id: i64,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+}
+
+/// Locks the oldest unhandled update whose chat has no older unhandled one (so the updates of
+/// a chat are handled in order, whatever the number of daemons); skips those another daemon
+/// holds. Run in a transaction, kept open while the update is handled.
+pub async fn claim_update<C: GenericClient>(c: &C) -> Result<Option<ClaimedUpdate>, DbError> {
+    let row = c
+        .query_opt(
+            "SELECT u.update_id, u.payload, u.attempts FROM telegram_updates u \
+             WHERE u.processed_at IS NULL AND NOT EXISTS ( \
+                 SELECT 1 FROM telegram_updates e WHERE e.processed_at IS NULL \
+                 AND e.chat_id = u.chat_id AND e.update_id < u.update_id) \
+             ORDER BY u.update_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            &[],
+        )
+        .await?;
+    Ok(row.map(|r| ClaimedUpdate {
+        update_id: r.get(0),
+        payload: r.get(1),
+        attempts: r.get(2),
+    }))
+}
+
+/// Records a handling attempt: done (handled, or given up with `error`), or to be retried.
+pub async fn finish_update<C: GenericClient>(
+    c: &C,
+    update_id: i64,
+    done: bool,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE telegram_updates SET attempts = attempts + 1, error = $2, \
+         processed_at = CASE WHEN $3 THEN $4::timestamptz ELSE NULL END WHERE update_id = $1",
+        &[&update_id, &error, &done, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Queues a Bot API call; false when `dedupe_key` was queued before (nothing is added).
+pub async fn enqueue<C: GenericClient>(
+    c: &C,
+    chat_id: i64,
+    method: &str,
+    payload: &serde_json::Value,
+    dedupe_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let n = c
+        .execute(
+            "INSERT INTO telegram_outbox (chat_id, method, payload, dedupe_key, not_before, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (dedupe_key) DO NOTHING",
+            &[&chat_id, &method, payload, &dedupe_key, &now],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// A queued message taken for sending.
+#[derive(Debug, Clone)]
+pub struct ClaimedMessage {
+    pub id: i64,
+    pub chat_id: i64,
+    pub method: String,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+}
+
+/// Locks the oldest message that is due, whose chat has no older pending message and got no
+/// message since `chat_free_since` (per-chat pacing); skips those another daemon holds. Run
+/// in a transaction kept open while the message is sent.
+pub async fn claim_message<C: GenericClient>(
+    c: &C,
+    now: DateTime<Utc>,
+    chat_free_since: DateTime<Utc>,
+) -> Result<Option<ClaimedMessage>, DbError> {
+    let row = c
+        .query_opt(
+            "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts FROM telegram_outbox o \
+             WHERE o.status = 'pending' AND o.not_before <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM telegram_outbox e WHERE e.status = 'pending' \
+                 AND e.chat_id = o.chat_id AND e.id < o.id) \
+             AND NOT EXISTS (SELECT 1 FROM telegram_outbox s WHERE s.status = 'sent' \
+                 AND s.chat_id = o.chat_id AND s.sent_at > $2) \
+             ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED",
+            &[&now, &chat_free_since],
+        )
+        .await?;
+    Ok(row.map(|r| ClaimedMessage {
+        id: r.get(0),
+        chat_id: r.get(1),
+        method: r.get(2),
+        payload: r.get(3),
+        attempts: r.get(4),
+    }))
+}
+
+/// Marks a message sent.
+pub async fn mark_sent<C: GenericClient>(
+    c: &C,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE telegram_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, \
+         last_error = NULL WHERE id = $1",
+        &[&id, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried from `retry_at`, or given up when `None`.
+pub async fn mark_failed<C: GenericClient>(
+    c: &C,
+    id: i64,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+    count_attempt: bool,
+) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE telegram_outbox SET attempts = attempts + CASE WHEN $4 THEN 1 ELSE 0 END, \
+         last_error = $2, status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END, \
+         not_before = COALESCE($3, not_before) WHERE id = $1",
+        &[&id, &error, &retry_at, &count_attempt],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The bot's figures.
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    pub updates_received: i64,
+    pub updates_pending: i64,
+    pub updates_failed: i64,
+    pub messages_pending: i64,
+    pub messages_sent: i64,
+    pub messages_failed: i64,
+    pub oldest_pending_update: Option<DateTime<Utc>>,
+    pub oldest_pending_message: Option<DateTime<Utc>>,
+    pub last_update_at: Option<DateTime<Utc>>,
+    pub last_sent_at: Option<DateTime<Utc>>,
+}
+
+pub async fn counts<C: GenericClient>(c: &C) -> Result<Counts, DbError> {
+    let u = c
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE processed_at IS NULL), \
+             count(*) FILTER (WHERE processed_at IS NOT NULL AND error IS NOT NULL), \
+             min(received_at) FILTER (WHERE processed_at IS NULL), max(received_at) \
+             FROM telegram_updates",
+            &[],
+        )
+        .await?;
+    let o = c
+        .query_one(
+            "SELECT count(*) FILTER (WHERE status = 'pending'), \
+             count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'failed'), \
+             min(created_at) FILTER (WHERE status = 'pending'), max(sent_at) FROM telegram_outbox",
+            &[],
+        )
+        .await?;
+    Ok(Counts {
+        updates_received: u.get(0),
+        updates_pending: u.get(1),
+        updates_failed: u.get(2),
+        oldest_pending_update: u.get(3),
+        last_update_at: u.get(4),
+        messages_pending: o.get(0),
+        messages_sent: o.get(1),
+        messages_failed: o.get(2),
+        oldest_pending_message: o.get(3),
+        last_sent_at: o.get(4),
+    })
+}
+
+/// The enabled account a Telegram user is linked to.
+pub async fn user_by_telegram<C: GenericClient>(
+    c: &C,
+    telegram_id: i64,
+) -> Result<Option<i64>, DbError> {
+    Ok(c.query_opt(
+        "SELECT id FROM users WHERE telegram_id = $1 AND NOT disabled",
+        &[&telegram_id],
+    )
+    .await?
+    .map(|r| r.get(0)))
+}
+
+/// The Telegram chats of the enabled admins.
+pub async fn admin_chats<C: GenericClient>(c: &C) -> Result<Vec<i64>, DbError> {
+    Ok(c.query(
+        "SELECT telegram_id FROM users WHERE role = 'admin' AND NOT disabled \
+             AND telegram_id IS NOT NULL ORDER BY id",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect())
+}
+
+/// A link request created or decided recently, with the player's Telegram chat.
+#[derive(Debug, Clone)]
+pub struct RecentRequest {
+    pub id: i64,
+    pub username: String,
+    pub goated_uid: String,
+    pub goated_name: String,
+    pub status: String,
+    pub note: Option<String>,
+    pub player_chat: Option<i64>,
+}
+
+/// Link requests created or decided since `since`, newest first (at most 500).
+pub async fn recent_link_requests<C: GenericClient>(
+    c: &C,
+    since: DateTime<Utc>,
+) -> Result<Vec<RecentRequest>, DbError> {
+    Ok(c.query(
+        "SELECT r.id, u.username, r.goated_uid, r.goated_name, r.status, r.note, \
+             CASE WHEN u.disabled THEN NULL ELSE u.telegram_id END \
+             FROM goated_link_requests r JOIN users u ON u.id = r.user_id \
+             WHERE r.created_at >= $1 OR r.decided_at >= $1 ORDER BY r.id DESC LIMIT 500",
+        &[&since],
+    )
+    .await?
+    .iter()
+    .map(|r| RecentRequest {
+        id: r.get(0),
+        username: r.get(1),
+        goated_uid: r.get(2),
+        goated_name: r.get(3),
+        status: r.get(4),
+        note: r.get(5),
+        player_chat: r.get(6),
+    })
+    .collect())
+}

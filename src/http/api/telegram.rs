@@ -1,0 +1,167 @@
+//! The `telegram` tag: the webhook Telegram posts updates to (authenticated by the
+//! `X-Telegram-Bot-Api-Secret-Token` header, stored before it is acknowledged) and the bot's
+//! status (queues, last activity, what is configured; never a secret).
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::param::Header;
+use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::ApiTags;
+use crate::http::error::{ApiError, WebhookError};
+use crate::state::AppState;
+use crate::telegram::status::TelegramStatus;
+use crate::telegram::{ReceiveError, Received};
+
+#[derive(Debug, Clone, Object)]
+pub struct WebhookAck {
+    /// Always true: the update is stored (or was before) and will be handled.
+    pub ok: bool,
+    /// True when this `update_id` had been received before (a redelivery): not stored again.
+    pub duplicate: bool,
+}
+
+#[derive(ApiResponse)]
+pub enum WebhookResponse {
+    /// The update is stored; Telegram may forget it.
+    #[oai(status = 200)]
+    Ok(Json<WebhookAck>),
+}
+
+#[derive(ApiResponse)]
+pub enum StatusResponse {
+    /// The bot's figures.
+    #[oai(status = 200)]
+    Ok(Json<TelegramStatus>),
+}
+
+/// A Telegram `Update`: a JSON object with an integer `update_id`; every other field is kept
+/// as sent (kinds the bot does not know are stored and acknowledged too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateBody(pub serde_json::Value);
+
+impl Type for UpdateBody {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "TelegramUpdate".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut schema = MetaSchema::new("object");
+        schema.description = Some(
+            "A Telegram Update object (https://core.telegram.org/bots/api#update): an integer \
+             update_id and at most one of message, edited_message, callback_query, …",
+        );
+        schema.required = vec!["update_id"];
+        schema.properties = vec![(
+            "update_id",
+            MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("integer", "int64"))),
+        )];
+        MetaSchemaRef::Inline(Box::new(schema))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for UpdateBody {
+    fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+        let value = value.unwrap_or_default();
+        match crate::telegram::update::incoming(&value) {
+            Ok(_) => Ok(Self(value)),
+            Err(e) => Err(ParseError::custom(e.to_string())),
+        }
+    }
+}
+
+impl ToJSON for UpdateBody {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(self.0.clone())
+    }
+}
+
+/// Compares digests, so that the time taken says nothing about the secret.
+fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+pub struct TelegramApi;
+
+#[OpenApi(tag = "ApiTags::Telegram")]
+impl TelegramApi {
+    /// Receive an update from Telegram (the bot's webhook).
+    ///
+    /// Telegram calls this with each update and the secret given to `setWebhook`. The update
+    /// is stored under its `update_id` before the answer, so that a redelivery is acknowledged
+    /// without being handled twice; updates are then handled in order per chat. Kinds the bot
+    /// does not handle are acknowledged too. Not rate limited (the secret authenticates it).
+    #[oai(
+        path = "/api/telegram/webhook",
+        method = "post",
+        operation_id = "telegramWebhook"
+    )]
+    async fn webhook(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// The `secret_token` given to `setWebhook` (`telegram.webhook_secret`).
+        #[oai(name = "X-Telegram-Bot-Api-Secret-Token")]
+        secret: Header<Option<String>>,
+        /// A Telegram `Update` object: any JSON object with an integer `update_id`.
+        update: Json<UpdateBody>,
+    ) -> Result<WebhookResponse, WebhookError> {
+        let expected = state.config().config.telegram.webhook_secret.clone();
+        let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
+        if !expected.is_set() {
+            return Err(unauthorized(
+                "the webhook is not configured (telegram.webhook_secret is empty)",
+            )
+            .into());
+        }
+        match secret.0.as_deref() {
+            Some(given) if same_secret(given, expected.expose()) => {}
+            _ => {
+                return Err(
+                    unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token header").into(),
+                )
+            }
+        }
+        match state.telegram.receive(&update.0 .0).await {
+            Ok(received) => Ok(WebhookResponse::Ok(Json(WebhookAck {
+                ok: true,
+                duplicate: received == Received::Duplicate,
+            }))),
+            Err(ReceiveError::Invalid(e)) => Err(ApiError::invalid(e.to_string()).into()),
+            Err(ReceiveError::Db(e)) => Err(ApiError::from(e).into()),
+        }
+    }
+
+    /// The bot's status: configuration present, queues, last activity.
+    #[oai(
+        path = "/api/telegram/status",
+        method = "get",
+        operation_id = "telegramStatus"
+    )]
+    async fn status(&self, state: Data<&Arc<AppState>>) -> Result<StatusResponse, ApiError> {
+        Ok(StatusResponse::Ok(Json(state.telegram.status().await?)))
+    }
+}

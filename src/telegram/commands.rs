@@ -1,0 +1,470 @@
+//! What the bot answers. Players: `/start [code]` and `/link <code>` (link this Telegram account
+//! with a code from the account page), `/verify <Goated name>` (ask to link a Goated account;
+//! an admin approves), `/stats`, `/leaderboard [today|week|month|all]`, `/race`, `/help`.
+//! Admins (an admin account linked to this Telegram account): `/pending`, `/approve <id>`,
+//! `/reject <id> [note]`, and the Approve / Reject buttons of a notification.
+//!
+//! Every answer comes from the services (`accounts`) and views (`views`, `domain`) the HTTP API
+//! uses; nothing here decides a rule. Handling returns the Bot API calls to queue; the caller
+//! queues them in the transaction that marks the update handled, so each is sent once.
+
+use serde_json::{json, Value};
+
+use super::Telegram;
+use crate::accounts::linking::{Decision, GoatedRef};
+use crate::accounts::{AccountError, User};
+use crate::db::DbError;
+use crate::domain::leaderboard::Period;
+use crate::views;
+
+/// A Bot API call to queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub chat_id: i64,
+    pub method: &'static str,
+    pub params: Value,
+}
+
+impl Outgoing {
+    pub fn message(chat_id: i64, text: impl Into<String>) -> Self {
+        Self {
+            chat_id,
+            method: "sendMessage",
+            params: json!({"chat_id": chat_id, "text": text.into(), "disable_web_page_preview": true}),
+        }
+    }
+}
+
+/// A command in a message: its name (lowercase, without `/` and `@bot`) and the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command<'a> {
+    pub name: String,
+    pub args: &'a str,
+}
+
+/// Reads `/name[@bot] args`. A command addressed to another bot (`/x@OtherBot`) is not ours;
+/// when `bot_username` is not configured any addressee is accepted.
+pub fn parse_command<'a>(text: &'a str, bot_username: &str) -> Option<Command<'a>> {
+    let text = text.trim_start();
+    let rest = text.strip_prefix('/')?;
+    let (head, args) = rest
+        .split_once(char::is_whitespace)
+        .map_or((rest, ""), |(h, a)| (h, a.trim()));
+    let (name, addressee) = head
+        .split_once('@')
+        .map_or((head, None), |(n, b)| (n, Some(b)));
+    if let Some(bot) = addressee {
+        if !bot_username.is_empty() && !bot.eq_ignore_ascii_case(bot_username) {
+            return None;
+        }
+    }
+    if name.is_empty()
+        || name.len() > 32
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return None;
+    }
+    Some(Command {
+        name: name.to_ascii_lowercase(),
+        args,
+    })
+}
+
+/// A failure that makes the update be handled again later (the database is out of reach).
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Account(String),
+}
+
+impl From<AccountError> for HandleError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Db(e) => Self::Db(e),
+            other => Self::Account(other.to_string()),
+        }
+    }
+}
+
+/// What the player is told when an account operation is refused; database failures are retried.
+fn refusal(e: AccountError) -> Result<String, HandleError> {
+    match e {
+        AccountError::Db(e) => Err(HandleError::Db(e)),
+        e @ AccountError::Hash(_) => Err(e.into()),
+        AccountError::Invalid(m)
+        | AccountError::Conflict(m)
+        | AccountError::Unauthorized(m)
+        | AccountError::Forbidden(m)
+        | AccountError::NotFound(m) => Ok(capitalise(&m)),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+const HELP: &str = "GoatedVIPs bot\n\
+/stats - your wager, ranks, VIP tier and race place\n\
+/leaderboard [today|week|month|all] - the top 10\n\
+/race - the monthly wager race\n\
+/link <code> - link this Telegram account (get the code on your account page)\n\
+/verify <Goated name> - ask to link your Goated account (an admin approves)\n\
+/help - this list";
+
+const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waiting\n\
+/approve <id> - approve a link request\n/reject <id> [note] - reject one";
+
+/// Handles one stored update; returns the calls to queue.
+pub async fn handle(bot: &Telegram, update: &Value) -> Result<Vec<Outgoing>, HandleError> {
+    if let Some(message) = update.get("message") {
+        return on_message(bot, message).await;
+    }
+    if let Some(query) = update.get("callback_query") {
+        return on_callback(bot, query).await;
+    }
+    // Edited messages (commands are not run twice), channel posts, membership changes and
+    // every other kind: stored and acknowledged, nothing to answer.
+    Ok(Vec::new())
+}
+
+async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, HandleError> {
+    let (Some(chat_id), Some(from_id)) = (
+        message.pointer("/chat/id").and_then(Value::as_i64),
+        message.pointer("/from/id").and_then(Value::as_i64),
+    ) else {
+        return Ok(Vec::new());
+    };
+    if message.pointer("/from/is_bot").and_then(Value::as_bool) == Some(true) {
+        return Ok(Vec::new());
+    }
+    let private = message.pointer("/chat/type").and_then(Value::as_str) == Some("private");
+    let username = message.pointer("/from/username").and_then(Value::as_str);
+    let Some(text) = message.get("text").and_then(Value::as_str) else {
+        return Ok(Vec::new());
+    };
+    let bot_username = bot.config.load().config.telegram.bot_username.clone();
+    let Some(cmd) = parse_command(text, &bot_username) else {
+        return Ok(Vec::new());
+    };
+    let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)]);
+    let user = bot.linked_user(from_id).await?;
+    match cmd.name.as_str() {
+        "start" | "link" if !cmd.args.is_empty() => {
+            if !private {
+                return reply("Send your link code to me in a private chat.".into());
+            }
+            match bot
+                .accounts
+                .redeem_telegram_code(cmd.args, from_id, username)
+                .await
+            {
+                Ok(user) => reply(format!(
+                    "Linked: this Telegram account now belongs to {}. Try /stats.",
+                    user.username
+                )),
+                Err(e) => reply(refusal(e)?),
+            }
+        }
+        "start" | "help" => {
+            let admin = user
+                .as_ref()
+                .is_some_and(|u| u.role == crate::accounts::Role::Admin);
+            reply(format!("{HELP}{}", if admin { ADMIN_HELP } else { "" }))
+        }
+        "link" => reply("Send /link <code> with the code from your account page.".into()),
+        "verify" => reply(verify(bot, user.as_ref(), cmd.args).await?),
+        "stats" | "me" => reply(stats(bot, user.as_ref())),
+        "leaderboard" | "top" => reply(leaderboard(bot, cmd.args)),
+        "race" => reply(race(bot)),
+        "pending" | "approve" | "reject" => admin_command(bot, chat_id, user.as_ref(), &cmd).await,
+        _ if private => reply("Unknown command. /help lists what I can do.".into()),
+        // Groups: commands of other bots and typos are not answered.
+        _ => Ok(Vec::new()),
+    }
+}
+
+const NOT_LINKED: &str = "This Telegram account is not linked yet: log in on the website, open \
+your account page, get a link code and send /link <code> here.";
+
+async fn verify(bot: &Telegram, user: Option<&User>, args: &str) -> Result<String, HandleError> {
+    let Some(user) = user else {
+        return Ok(NOT_LINKED.into());
+    };
+    if args.is_empty() {
+        return Ok("Send /verify <your Goated name>.".into());
+    }
+    let snap = bot.board.snapshot();
+    match bot
+        .accounts
+        .request_goated_link(user, GoatedRef::Name(args.to_string()), |t| {
+            views::find_goated(&snap, t)
+        })
+        .await
+    {
+        Ok(request) => Ok(format!(
+            "Request #{} sent: link {} to your account. An admin will review it.",
+            request.id, request.goated_name
+        )),
+        Err(e) => refusal(e),
+    }
+}
+
+fn stats(bot: &Telegram, user: Option<&User>) -> String {
+    let Some(user) = user else {
+        return NOT_LINKED.into();
+    };
+    let Some(uid) = &user.goated_uid else {
+        return "No Goated account is linked yet: send /verify <your Goated name>.".into();
+    };
+    let cfg = bot.config.load().config.clone();
+    let snap = bot.board.snapshot();
+    let Some(p) = views::player(&snap, &cfg, bot.clock.now(), uid) else {
+        return "Your Goated account is not in the current leaderboard data.".into();
+    };
+    let mut text = format!(
+        "{}\nWagered: today {} (#{}), this week {} (#{}), this month {} (#{}), all time {} (#{})\nVIP tier: {}",
+        p.name,
+        p.wagered.today, p.ranks.today,
+        p.wagered.this_week, p.ranks.weekly,
+        p.wagered.this_month, p.ranks.monthly,
+        p.wagered.all_time, p.ranks.all_time,
+        p.tier.name,
+    );
+    if let Some(next) = &p.tier.next {
+        text.push_str(&format!(
+            " ({}% of the way to {next})",
+            p.tier.progress_percent
+        ));
+    }
+    match p.race {
+        Some(r) => {
+            text.push_str(&format!(
+                "\nRace {}: #{} with {}",
+                r.race_id, r.rank, r.wagered
+            ));
+            if let Some(prize) = r.prize {
+                text.push_str(&format!(", prize {prize}"));
+            }
+        }
+        None => text.push_str("\nNot in this month's race yet."),
+    }
+    text
+}
+
+fn leaderboard(bot: &Telegram, args: &str) -> String {
+    let (period, title) = match args.to_ascii_lowercase().as_str() {
+        "today" | "day" => (Period::Today, "Today"),
+        "week" | "weekly" => (Period::Weekly, "This week"),
+        "all" | "alltime" | "all_time" => (Period::AllTime, "All time"),
+        _ => (Period::Monthly, "This month"),
+    };
+    let cfg = bot.config.load().config.clone();
+    let page = views::leaderboard_page(&bot.board.snapshot(), &cfg, period, 1, 10);
+    if page.entries.is_empty() {
+        return "No leaderboard data yet.".into();
+    }
+    let mut text = format!("Top 10 - {title}");
+    for e in &page.entries {
+        text.push_str(&format!(
+            "\n{}. {} - {} ({})",
+            e.rank, e.name, e.wagered, e.tier
+        ));
+    }
+    text
+}
+
+fn race(bot: &Telegram) -> String {
+    let cfg = bot.config.load().config.clone();
+    let view = views::current_race(&bot.board.snapshot(), &cfg, bot.clock.now());
+    let mut text = format!(
+        "Race {}: prize pool {} {}, {} players, ends {}",
+        view.id,
+        view.prize_pool,
+        view.currency,
+        view.participant_count,
+        view.end.format("%Y-%m-%d %H:%M UTC")
+    );
+    for p in view.participants.iter().take(10) {
+        text.push_str(&format!("\n{}. {} - {}", p.rank, p.name, p.wagered));
+        if let Some(prize) = p.prize {
+            text.push_str(&format!(" (prize {prize})"));
+        }
+    }
+    text
+}
+
+/// What an admin is shown of a pending link request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestCard<'a> {
+    pub id: i64,
+    pub username: &'a str,
+    pub goated_name: &'a str,
+    pub goated_uid: &'a str,
+}
+
+impl<'a> From<&'a crate::accounts::linking::LinkRequest> for RequestCard<'a> {
+    fn from(r: &'a crate::accounts::linking::LinkRequest) -> Self {
+        Self {
+            id: r.id,
+            username: &r.username,
+            goated_name: &r.goated_name,
+            goated_uid: &r.goated_uid,
+        }
+    }
+}
+
+/// The text and buttons of a pending link request, for admins.
+pub fn request_card(chat_id: i64, r: RequestCard<'_>) -> Outgoing {
+    Outgoing {
+        chat_id,
+        method: "sendMessage",
+        params: json!({
+            "chat_id": chat_id,
+            "text": format!(
+                "Link request #{}: account {} asks for Goated {} ({})",
+                r.id, r.username, r.goated_name, r.goated_uid
+            ),
+            "reply_markup": {"inline_keyboard": [[
+                {"text": "Approve", "callback_data": format!("approve:{}", r.id)},
+                {"text": "Reject", "callback_data": format!("reject:{}", r.id)},
+            ]]},
+        }),
+    }
+}
+
+async fn admin_command(
+    bot: &Telegram,
+    chat_id: i64,
+    user: Option<&User>,
+    cmd: &Command<'_>,
+) -> Result<Vec<Outgoing>, HandleError> {
+    let Some(admin) = user.filter(|u| u.role == crate::accounts::Role::Admin) else {
+        return Ok(vec![Outgoing::message(chat_id, "Only admins may do that.")]);
+    };
+    if cmd.name == "pending" {
+        let (requests, total) = match bot.accounts.link_requests(Some("pending"), 10, 0).await {
+            Ok(r) => r,
+            Err(e) => return Ok(vec![Outgoing::message(chat_id, refusal(e)?)]),
+        };
+        let mut out = vec![Outgoing::message(
+            chat_id,
+            format!("{total} link request(s) pending."),
+        )];
+        out.extend(requests.iter().map(|r| request_card(chat_id, r.into())));
+        return Ok(out);
+    }
+    let (id, note) = cmd
+        .args
+        .split_once(char::is_whitespace)
+        .map_or((cmd.args, ""), |(i, n)| (i, n.trim()));
+    let Ok(id) = id.trim_start_matches('#').parse::<i64>() else {
+        return Ok(vec![Outgoing::message(
+            chat_id,
+            format!("Send /{} <request id>.", cmd.name),
+        )]);
+    };
+    let decision = if cmd.name == "approve" {
+        Decision::Approve
+    } else {
+        Decision::Reject
+    };
+    let text = decide(bot, admin, id, decision, (!note.is_empty()).then_some(note)).await?;
+    Ok(vec![Outgoing::message(chat_id, text)])
+}
+
+async fn decide(
+    bot: &Telegram,
+    admin: &User,
+    id: i64,
+    decision: Decision,
+    note: Option<&str>,
+) -> Result<String, HandleError> {
+    match bot
+        .accounts
+        .decide_link(admin, None, id, decision, note)
+        .await
+    {
+        Ok(r) => Ok(format!(
+            "Link request #{} {}: {} - Goated {}.",
+            r.id, r.status, r.username, r.goated_name
+        )),
+        Err(e) => refusal(e),
+    }
+}
+
+async fn on_callback(bot: &Telegram, query: &Value) -> Result<Vec<Outgoing>, HandleError> {
+    let (Some(query_id), Some(from_id)) = (
+        query.get("id").and_then(Value::as_str),
+        query.pointer("/from/id").and_then(Value::as_i64),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let chat_id = query
+        .pointer("/message/chat/id")
+        .and_then(Value::as_i64)
+        .unwrap_or(from_id);
+    let answer = |text: &str| Outgoing {
+        chat_id,
+        method: "answerCallbackQuery",
+        params: json!({"callback_query_id": query_id, "text": text}),
+    };
+    let data = query.get("data").and_then(Value::as_str).unwrap_or("");
+    let parsed = data.split_once(':').and_then(|(verb, id)| {
+        let decision = match verb {
+            "approve" => Decision::Approve,
+            "reject" => Decision::Reject,
+            _ => return None,
+        };
+        id.parse::<i64>().ok().map(|id| (decision, id))
+    });
+    let Some((decision, id)) = parsed else {
+        return Ok(vec![answer("Unknown button.")]);
+    };
+    let admin = bot
+        .linked_user(from_id)
+        .await?
+        .filter(|u| u.role == crate::accounts::Role::Admin);
+    let Some(admin) = admin else {
+        return Ok(vec![answer("Only admins may do that.")]);
+    };
+    let text = decide(bot, &admin, id, decision, None).await?;
+    Ok(vec![answer(&text), Outgoing::message(chat_id, text)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_parsed_with_and_without_the_bot_name() {
+        let c = parse_command("/verify LuckyLlama", "GoatedVIPsBot").unwrap();
+        assert_eq!((c.name.as_str(), c.args), ("verify", "LuckyLlama"));
+        let c = parse_command("/leaderboard@GoatedVIPsBot", "GoatedVIPsBot").unwrap();
+        assert_eq!((c.name.as_str(), c.args), ("leaderboard", ""));
+        let c = parse_command("/Start@goatedvipsbot  ABC123 ", "GoatedVIPsBot").unwrap();
+        assert_eq!((c.name.as_str(), c.args), ("start", "ABC123"));
+        assert_eq!(
+            parse_command("/leaderboard@OtherBot", "GoatedVIPsBot"),
+            None
+        );
+        assert!(parse_command("/leaderboard@OtherBot", "").is_some());
+        for text in ["hello", "", "/", "/ x", "/a-b", "//x"] {
+            assert_eq!(parse_command(text, "GoatedVIPsBot"), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn refusals_keep_the_service_message() {
+        let text = refusal(AccountError::Invalid(
+            "this code is unknown, used or expired".into(),
+        ))
+        .unwrap();
+        assert_eq!(text, "This code is unknown, used or expired");
+        assert!(refusal(AccountError::Db(DbError::PoolTimeout)).is_err());
+    }
+}

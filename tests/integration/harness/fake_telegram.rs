@@ -1,0 +1,149 @@
+//! A fake Telegram Bot API on 127.0.0.1: `POST /bot{token}/{method}` records each call and
+//! answers `{"ok":true,...}`, or the scripted answers the test queued (429 with `retry_after`,
+//! 403, 5xx …); and the helpers that post webhook updates with the secret.
+
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::env::TestEnv;
+use super::wait::wait_for;
+
+pub const BOT_TOKEN: &str = "7000000001:TEST-bot-token-SeCrEt";
+pub const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+pub const BOT_USERNAME: &str = "GoatedVIPsBot";
+
+/// One call the daemon made.
+#[derive(Debug, Clone)]
+pub struct BotCall {
+    pub token: String,
+    pub method: String,
+    pub params: Value,
+    pub at: Instant,
+    /// The status the fake answered with.
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct Shared {
+    calls: Mutex<Vec<BotCall>>,
+    script: Mutex<VecDeque<(u16, Value)>>,
+}
+
+/// The fake Bot API.
+pub struct FakeBotApi {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl FakeBotApi {
+    pub async fn start() -> Self {
+        use poem::{handler, web::Data, web::Json, web::Path as PPath, EndpointExt};
+        #[handler]
+        async fn call(
+            PPath((bot, method)): PPath<(String, String)>,
+            Data(shared): Data<&Arc<Shared>>,
+            body: Json<Value>,
+        ) -> poem::Response {
+            let (status, answer) = shared
+                .script
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or((200, json!({"ok": true, "result": {"message_id": 1}})));
+            shared.calls.lock().unwrap().push(BotCall {
+                token: bot.trim_start_matches("bot").to_string(),
+                method,
+                params: body.0,
+                at: Instant::now(),
+                status,
+            });
+            poem::Response::builder()
+                .status(poem::http::StatusCode::from_u16(status).unwrap())
+                .content_type("application/json")
+                .body(answer.to_string())
+        }
+        let shared = Arc::new(Shared::default());
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let acceptor = poem::listener::TcpAcceptor::from_std(std_listener).unwrap();
+        let app = poem::Route::new()
+            .at("/:bot/:method", poem::post(call))
+            .data(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
+        });
+        Self {
+            addr,
+            shared,
+            _server: server,
+        }
+    }
+
+    /// Points the daemon's `[telegram]` at this fake, with a 100 ms per-chat interval.
+    pub fn configure(&self, env: &mut TestEnv) {
+        env.set("telegram.api_url", format!("http://{}", self.addr));
+        env.set("telegram.bot_token", BOT_TOKEN);
+        env.set("telegram.webhook_secret", WEBHOOK_SECRET);
+        env.set("telegram.bot_username", BOT_USERNAME);
+        env.set("telegram.chat_interval_ms", 100);
+    }
+
+    /// The next call gets this answer instead of `ok` (answers are used in order).
+    pub fn answer_next(&self, status: u16, body: Value) {
+        self.shared.script.lock().unwrap().push_back((status, body));
+    }
+
+    pub fn calls(&self) -> Vec<BotCall> {
+        self.shared.calls.lock().unwrap().clone()
+    }
+
+    /// The texts of the `sendMessage` calls to `chat` answered `ok`, in order.
+    pub fn texts_to(&self, chat: i64) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == "sendMessage" && c.status == 200 && c.params["chat_id"] == chat)
+            .map(|c| c.params["text"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// Waits (10 s) until `chat` got `n` messages; returns their texts.
+    pub async fn wait_texts(&self, chat: i64, n: usize) -> Vec<String> {
+        wait_for(
+            &format!("{n} message(s) to chat {chat}"),
+            Duration::from_secs(10),
+            || async {
+                let texts = self.texts_to(chat);
+                (texts.len() >= n).then_some(texts)
+            },
+        )
+        .await
+    }
+}
+
+/// POSTs `update` to the webhook of the daemon at `addr` with `secret`; (status, body).
+pub async fn post_update(addr: SocketAddr, update: &Value, secret: Option<&str>) -> (u16, Value) {
+    let mut req = super::client::fresh_client()
+        .post(super::client::url(addr, "/api/telegram/webhook"))
+        .json(update);
+    if let Some(s) = secret {
+        req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// A Telegram fixture (tests/fixtures/telegram/NAME.json).
+pub fn telegram_fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/telegram/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}

@@ -1,0 +1,769 @@
+//! The Telegram bot: the webhook's secret and bad input, every sample update, dedupe by
+//! `update_id`, handling in order per chat, restart recovery, the outbound queue (pacing, 429,
+//! 403, 5xx), linking and player commands, admin decisions, notifications sent once, and two
+//! daemons on one database.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+
+use crate::accounts::{admin_session, get_with, post_json, register};
+use crate::harness::{
+    fixture, post_update, telegram_fixture, wait_for, FakeMode, TestApp, BOT_TOKEN, WEBHOOK_SECRET,
+};
+
+const LUCY: i64 = 424242001;
+const QUEEN: i64 = 424242002;
+const ADMIN_TG: i64 = 1689000001;
+const LOUNGE: i64 = -1001234567890;
+
+/// A text message from `from` in its private chat (or in `chat` when given).
+fn message(update_id: i64, from: i64, chat: Option<i64>, text: &str) -> Value {
+    let chat = match chat {
+        Some(id) => json!({"id": id, "title": "Group", "type": "supergroup"}),
+        None => json!({"id": from, "first_name": "P", "type": "private"}),
+    };
+    json!({"update_id": update_id, "message": {
+        "message_id": update_id, "from": {"id": from, "is_bot": false, "first_name": "P"},
+        "chat": chat, "date": 1795000000, "text": text,
+    }})
+}
+
+async fn status(app: &TestApp) -> Value {
+    let (code, body) = app.get_json("/api/telegram/status").await;
+    assert_eq!(code, 200, "{body}");
+    body
+}
+
+/// Waits until every stored update is handled and every queued message sent or given up.
+async fn wait_idle(app: &TestApp, received: u64) -> Value {
+    wait_for("the bot to be idle", Duration::from_secs(15), || async {
+        let s = status(app).await;
+        (s["updates_received"] == received
+            && s["updates_pending"] == 0
+            && s["messages_pending"] == 0)
+            .then_some(s)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn webhook_checks_the_secret_and_answers_bad_input_clearly() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config("security.rate_limit_requests", 5)
+        .config("server.body_limit_bytes", 4096)
+        .start()
+        .await;
+    let update = message(1, LUCY, None, "/help");
+    for secret in [None, Some("wrong"), Some("")] {
+        let (code, body) = post_update(app.addr(), &update, secret).await;
+        assert_eq!(
+            (code, body["error"]["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{secret:?}"
+        );
+    }
+    assert_eq!(status(&app).await["updates_received"], 0, "nothing stored");
+
+    let webhook = app.url("/api/telegram/webhook");
+    let raw = |body: Vec<u8>, content_type: &'static str| {
+        let webhook = webhook.clone();
+        async move {
+            let resp = crate::harness::fresh_client()
+                .post(webhook)
+                .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let code = resp.status().as_u16();
+            (code, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (code, body) = raw(b"{\"update_id\": 1, ".to_vec(), "application/json").await;
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    for bad in [
+        json!({}),
+        json!([1]),
+        json!({"update_id": "7"}),
+        json!(null),
+    ] {
+        let (code, body) = app.telegram_update(&bad).await;
+        assert_eq!(code, 400, "{bad}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("update_id"),
+            "{body}"
+        );
+    }
+    // Telegram always sends JSON; a form post is what a cross-site page could send (CSRF).
+    let (code, body) = raw(b"update_id=1".to_vec(), "application/x-www-form-urlencoded").await;
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let huge = format!(
+        "{{\"update_id\":2,\"message\":{{\"text\":\"{}\"}}}}",
+        "x".repeat(5000)
+    );
+    let (code, _) = raw(huge.into_bytes(), "application/json").await;
+    assert_eq!(code, 413);
+    // PostgreSQL's jsonb cannot hold NUL: stored without it rather than failing.
+    let nul = br#"{"update_id":4,"message":{"chat":{"id":5},"text":"a\u0000b","x\u0000":1}}"#;
+    let (code, body) = raw(nul.to_vec(), "application/json").await;
+    assert_eq!(
+        (code, &body),
+        (200, &json!({"ok": true, "duplicate": false}))
+    );
+    // An unknown kind is stored and acknowledged.
+    let (code, body) = app
+        .telegram_update(&json!({"update_id": 3, "business_connection": {"id": "x"}}))
+        .await;
+    assert_eq!(
+        (code, &body),
+        (200, &json!({"ok": true, "duplicate": false}))
+    );
+
+    // The webhook is not rate limited (more than security.rate_limit_requests in a row) and
+    // an update after all that bad input is still handled.
+    for i in 0..12 {
+        let (code, body) = app
+            .telegram_update(&message(100 + i, QUEEN, None, "/help"))
+            .await;
+        assert_eq!(code, 200, "delivery {i}: {body}");
+    }
+    let mut limited = false;
+    for _ in 0..10 {
+        limited |= app.get("/api/leaderboard").await.status().as_u16() == 429;
+    }
+    assert!(limited, "other routes are still limited");
+    let texts = app.bot().wait_texts(QUEEN, 12).await;
+    assert!(texts.iter().all(|t| t.contains("/stats")), "{texts:?}");
+    // (The status route is rate limited now: the database says it.) 12 + the NUL one + the
+    // unknown kind.
+    let db = app.db().client().await;
+    let sent = wait_for(
+        "12 messages marked sent",
+        Duration::from_secs(10),
+        || async {
+            let row = db
+                .query_one(
+                    "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FROM telegram_outbox",
+                    &[],
+                )
+                .await
+                .unwrap();
+            (row.get::<_, i64>(0) == 12).then_some(row.get::<_, i64>(1))
+        },
+    )
+    .await;
+    assert_eq!(sent, 12);
+    let row = db
+        .query_one(
+            "SELECT count(*), count(processed_at) FROM telegram_updates",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (14, 14));
+    assert!(app.bot().calls().iter().all(|c| c.token == BOT_TOKEN));
+    // The token and the secret are in no log line.
+    let log = std::fs::read_to_string(app.log_path()).unwrap();
+    assert!(!log.contains(BOT_TOKEN) && !log.contains(WEBHOOK_SECRET));
+}
+
+#[tokio::test]
+async fn every_sample_update_is_acknowledged_once_and_handled() {
+    let app = TestApp::builder().with_fake_telegram().start().await;
+    let names = [
+        "start-private",
+        "verify-private",
+        "leaderboard-group-mention",
+        "callback-approve",
+        "edited-message",
+        "sticker-no-text",
+        "channel-post",
+        "my-chat-member",
+    ];
+    for name in names {
+        let (code, body) = app.telegram_update(&telegram_fixture(name)).await;
+        assert_eq!(
+            (code, &body),
+            (200, &json!({"ok": true, "duplicate": false})),
+            "{name}"
+        );
+    }
+    // Telegram redelivers when it did not see the answer: acknowledged, not handled again.
+    for name in names {
+        let (code, body) = app.telegram_update(&telegram_fixture(name)).await;
+        assert_eq!(
+            (code, &body),
+            (200, &json!({"ok": true, "duplicate": true})),
+            "{name}"
+        );
+    }
+    let s = wait_idle(&app, 8).await;
+    assert_eq!(s["updates_failed"], 0);
+
+    let lucy = app.bot().texts_to(LUCY);
+    assert_eq!(
+        lucy.len(),
+        2,
+        "/start and /verify only (not the edit, not the sticker): {lucy:?}"
+    );
+    assert!(lucy[0].contains("/verify"), "help first: {lucy:?}");
+    assert!(lucy[1].contains("not linked"), "{lucy:?}");
+    let lounge = app.bot().texts_to(LOUNGE);
+    assert_eq!(lounge, ["No leaderboard data yet."]);
+    let answers: Vec<Value> = app
+        .bot()
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "answerCallbackQuery")
+        .map(|c| c.params)
+        .collect();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["callback_query_id"], "4382bfdwdsb323b2d9");
+    assert_eq!(answers[0]["text"], "Only admins may do that.");
+    assert!(app.bot().texts_to(ADMIN_TG).is_empty());
+    assert!(
+        app.bot().texts_to(-1009876543210).is_empty(),
+        "channel posts are not answered"
+    );
+    assert_eq!(app.bot().calls().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() {
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
+        .with_fake_telegram()
+        // Link codes are keyed with the server key: both daemons need the same one.
+        .config(
+            "security.session_secret",
+            "0123456789abcdef0123456789abcdef-tg",
+        )
+        .start()
+        .await;
+    app.wait_for_players(12).await;
+    let second = app
+        .start_another(&[(
+            "admin.socket",
+            app.path("admin-2.sock").display().to_string().into(),
+        )])
+        .await;
+    let player = register(&app, "llama.fan").await;
+    let admin = admin_session(&app, "boss").await;
+    let code_of = |cookie: String| {
+        let app = &app;
+        async move {
+            let (status, _, code) = post_json(
+                app,
+                "/api/account/telegram-link-code",
+                Some(&cookie),
+                json!({}),
+            )
+            .await;
+            assert_eq!(status, 201, "{code}");
+            code["code"].as_str().unwrap().to_string()
+        }
+    };
+
+    // Before linking, /stats says how to link.
+    app.telegram_update(&message(1, LUCY, None, "/stats")).await;
+    assert!(app.bot().wait_texts(LUCY, 1).await[0].contains("not linked"));
+    // A code in a group is refused (it would be seen by everybody).
+    let code = code_of(player.clone()).await;
+    app.telegram_update(&message(2, LUCY, Some(LOUNGE), &format!("/link {code}")))
+        .await;
+    assert!(app.bot().wait_texts(LOUNGE, 1).await[0].contains("private chat"));
+    // Deep link: /start <code>, sent to the second daemon.
+    post_update(
+        second.addr,
+        &message(3, LUCY, None, &format!("/start {code}")),
+        Some(WEBHOOK_SECRET),
+    )
+    .await;
+    assert!(app.bot().wait_texts(LUCY, 2).await[1].contains("llama.fan"));
+    app.telegram_update(&message(4, QUEEN, None, &format!("/link {code}")))
+        .await;
+    assert!(
+        app.bot().wait_texts(QUEEN, 1).await[0].contains("unknown, used or expired"),
+        "single use"
+    );
+    let (_, account) = get_with(&app, "/api/account", Some(&player)).await;
+    assert_eq!(account["telegram"]["id"], LUCY, "{account}");
+
+    // The admin links Telegram too; players may not use admin commands.
+    let code = code_of(admin.clone()).await;
+    app.telegram_update(&message(5, ADMIN_TG, None, &format!("/start {code}")))
+        .await;
+    app.bot().wait_texts(ADMIN_TG, 1).await;
+    app.telegram_update(&message(6, LUCY, None, "/pending"))
+        .await;
+    assert_eq!(
+        app.bot().wait_texts(LUCY, 3).await[2],
+        "Only admins may do that."
+    );
+
+    // /verify asks to link the Goated account; every admin is notified once (two daemons
+    // look for new requests), with buttons.
+    app.telegram_update(&message(7, LUCY, None, "/verify luckyllama"))
+        .await;
+    let texts = app.bot().wait_texts(LUCY, 4).await;
+    assert!(
+        texts[3].contains("Request #1") && texts[3].contains("LuckyLlama"),
+        "{texts:?}"
+    );
+    let cards = app.bot().wait_texts(ADMIN_TG, 2).await;
+    assert!(cards[1].contains("Link request #1"), "{cards:?}");
+    let card = app
+        .bot()
+        .calls()
+        .into_iter()
+        .find(|c| c.params["chat_id"] == ADMIN_TG && c.params.get("reply_markup").is_some())
+        .unwrap();
+    let approve = card.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"].clone();
+    assert_eq!(approve, "approve:1");
+
+    // The admin presses Approve: the request is approved (audited) and the player told, once.
+    let press = json!({"update_id": 8, "callback_query": {
+        "id": "cb-1", "from": {"id": ADMIN_TG, "is_bot": false, "first_name": "Boss"},
+        "message": {"message_id": 9, "chat": {"id": ADMIN_TG, "type": "private"}, "date": 1},
+        "data": approve}});
+    app.telegram_update(&press).await;
+    let texts = app.bot().wait_texts(LUCY, 5).await;
+    assert!(texts[4].contains("now linked"), "{texts:?}");
+    let (_, requests) = get_with(
+        &app,
+        "/api/admin/link-requests?status=approved",
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(requests["total"], 1, "{requests}");
+    let (_, audit) = get_with(&app, "/api/admin/audit", Some(&admin)).await;
+    assert!(
+        audit.to_string().contains("link_request.approve"),
+        "{audit}"
+    );
+    // Pressing again: already decided.
+    app.telegram_update(&json!({"update_id": 9, "callback_query": {
+        "id": "cb-2", "from": {"id": ADMIN_TG}, "message": {"chat": {"id": ADMIN_TG}},
+        "data": "approve:1"}}))
+        .await;
+    let admin_texts = app.bot().wait_texts(ADMIN_TG, 4).await;
+    assert!(admin_texts[2].contains("approved"), "{admin_texts:?}");
+    assert!(
+        admin_texts[3].contains("already approved"),
+        "{admin_texts:?}"
+    );
+
+    // /stats, /leaderboard and /race come from the same views as the API.
+    app.telegram_update(&message(10, LUCY, None, "/stats"))
+        .await;
+    app.telegram_update(&message(11, LUCY, None, "/leaderboard all"))
+        .await;
+    app.telegram_update(&message(12, LUCY, None, "/race")).await;
+    let texts = app.bot().wait_texts(LUCY, 8).await;
+    let (_, me) = app.get_json("/api/players/aX93kQ2mZp0LrT7vWb1c").await;
+    assert!(texts[5].starts_with("LuckyLlama"), "{texts:?}");
+    assert!(texts[5].contains(&format!(
+        "VIP tier: {}",
+        me["tier"]["name"].as_str().unwrap()
+    )));
+    assert!(
+        texts[5].contains(&format!("all time {}", me["wagered"]["all_time"])),
+        "{texts:?}"
+    );
+    let (_, top) = app
+        .get_json("/api/leaderboard?period=all_time&limit=10")
+        .await;
+    let first = &top["entries"][0];
+    assert!(
+        texts[6].contains(&format!(
+            "1. {} - {}",
+            first["name"].as_str().unwrap(),
+            first["wagered"]
+        )),
+        "{texts:?} vs {first}"
+    );
+    let (_, race) = app.get_json("/api/wager-races/current").await;
+    assert!(
+        texts[7].starts_with(&format!("Race {}", race["id"].as_str().unwrap())),
+        "{texts:?}"
+    );
+
+    // Admin text commands: /pending lists a second request with its buttons, /reject decides
+    // it with a note, and the player is told why.
+    let queen = register(&app, "queen.fan").await;
+    let code = code_of(queen.clone()).await;
+    app.telegram_update(&message(13, QUEEN, None, &format!("/link {code}")))
+        .await;
+    app.telegram_update(&message(14, QUEEN, None, "/verify crashqueen"))
+        .await;
+    // (QUEEN's first message was the refusal of LUCY's used code.)
+    let texts = app.bot().wait_texts(QUEEN, 3).await;
+    assert!(
+        texts[1].contains("queen.fan") && texts[2].contains("Request #2"),
+        "{texts:?}"
+    );
+    app.bot().wait_texts(ADMIN_TG, 5).await; // the notification of request #2
+    app.telegram_update(&message(15, ADMIN_TG, None, "/pending"))
+        .await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 7).await;
+    assert_eq!(texts[5], "1 link request(s) pending.");
+    assert!(
+        texts[6].contains("Link request #2") && texts[6].contains("queen.fan"),
+        "{texts:?}"
+    );
+    app.telegram_update(&message(16, ADMIN_TG, None, "/reject 2 not your account"))
+        .await;
+    assert!(app.bot().wait_texts(ADMIN_TG, 8).await[7].contains("#2 rejected"));
+    let texts = app.bot().wait_texts(QUEEN, 4).await;
+    assert_eq!(
+        texts[3],
+        "Your request to link crashqueen was rejected: not your account."
+    );
+
+    // Everything once: 8 updates to LUCY's chat answered once each, though both daemons ran
+    // the notifier and the sender; no message failed.
+    wait_for("both daemons idle", Duration::from_secs(10), || async {
+        let s = status(&app).await;
+        (s["messages_pending"] == 0 && s["updates_pending"] == 0).then_some(())
+    })
+    .await;
+    assert_eq!(app.bot().texts_to(LUCY).len(), 8);
+    assert_eq!(app.bot().texts_to(ADMIN_TG).len(), 8);
+    assert_eq!(app.bot().texts_to(QUEEN).len(), 4);
+    assert_eq!(status(&app).await["messages_failed"], 0);
+    drop(second);
+}
+
+/// Where the binary serves its metrics, as `ctl status` reports it.
+async fn metrics_text(app: &TestApp) -> String {
+    let out = app.ctl(&["--json", "status"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let status: Value = serde_json::from_str(&out.stdout).unwrap();
+    let addr = status["data"]["metrics_listen"]
+        .as_str()
+        .expect("metrics listen");
+    crate::harness::fresh_client()
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn outbound_queue_paces_and_handles_429_5xx_and_403() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config("telegram.messages_per_second", 5)
+        .config("telegram.chat_interval_ms", 400)
+        .start()
+        .await;
+    // Pacing: one chat at most once per chat_interval_ms, all chats at most 5 a second.
+    for i in 0..3 {
+        app.telegram_update(&message(10 + i, LUCY, None, "/help"))
+            .await;
+    }
+    for i in 0..10 {
+        app.telegram_update(&message(100 + i, 5000 + i, None, "/help"))
+            .await;
+    }
+    wait_idle(&app, 13).await;
+    let calls = app.bot().calls();
+    assert_eq!(calls.len(), 13);
+    let lucy: Vec<_> = calls
+        .iter()
+        .filter(|c| c.params["chat_id"] == LUCY)
+        .map(|c| c.at)
+        .collect();
+    for pair in lucy.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= Duration::from_millis(390), "one chat paced: {gap:?}");
+    }
+    for pair in calls.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= Duration::from_millis(190),
+            "5 a second at most: {gap:?}"
+        );
+    }
+
+    // 429: sent again after retry_after; 5xx: retried later; then sent.
+    app.bot().answer_next(
+        429,
+        json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1",
+               "parameters": {"retry_after": 1}}),
+    );
+    app.bot().answer_next(
+        502,
+        json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}),
+    );
+    app.telegram_update(&message(20, QUEEN, None, "/help"))
+        .await;
+    app.bot().wait_texts(QUEEN, 1).await;
+    let tries: Vec<_> = app
+        .bot()
+        .calls()
+        .into_iter()
+        .filter(|c| c.params["chat_id"] == QUEEN)
+        .collect();
+    assert_eq!(
+        tries.iter().map(|c| c.status).collect::<Vec<_>>(),
+        [429, 502, 200]
+    );
+    assert!(
+        tries[1].at - tries[0].at >= Duration::from_millis(990),
+        "retry_after honoured"
+    );
+    assert!(
+        tries[2].at - tries[1].at >= Duration::from_millis(990),
+        "5xx backs off"
+    );
+
+    // 403 (the user blocked the bot): given up at once, the queue goes on.
+    app.bot().answer_next(
+        403,
+        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+    );
+    app.telegram_update(&message(21, 777, None, "/help")).await;
+    app.telegram_update(&message(22, 778, None, "/help")).await;
+    app.bot().wait_texts(778, 1).await;
+    let s = wait_idle(&app, 16).await;
+    assert_eq!(
+        (s["messages_sent"].as_u64(), s["messages_failed"].as_u64()),
+        (Some(15), Some(1))
+    );
+    let to_777 = app
+        .bot()
+        .calls()
+        .into_iter()
+        .filter(|c| c.params["chat_id"] == 777)
+        .count();
+    assert_eq!(to_777, 1, "403 is not retried");
+
+    let metrics = metrics_text(&app).await;
+    for line in [
+        "goatedvips_telegram_updates_received_total{outcome=\"stored\"} 16",
+        "goatedvips_telegram_updates_processed_total{outcome=\"handled\"} 16",
+        "goatedvips_telegram_messages_sent_total 15",
+        "goatedvips_telegram_send_failures_total{reason=\"rate_limited\"} 1",
+        "goatedvips_telegram_send_failures_total{reason=\"server_error\"} 1",
+        "goatedvips_telegram_send_failures_total{reason=\"forbidden\"} 1",
+        "goatedvips_telegram_queue_depth{queue=\"messages\"} 0",
+        "goatedvips_telegram_queue_depth{queue=\"updates\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn updates_stored_before_a_stop_are_handled_after_the_start() {
+    let mut app = TestApp::builder()
+        .in_process()
+        .with_fake_telegram()
+        .start()
+        .await;
+    app.stop(Duration::from_secs(5)).await.unwrap();
+    // What a daemon leaves when it stops (or dies) after acknowledging: stored updates of a
+    // chat not handled yet, and a queued message not sent yet.
+    let db = app.db().client().await;
+    for (id, text) in [(31_i64, "/help"), (32, "/leaderboard")] {
+        db.execute(
+            "INSERT INTO telegram_updates (update_id, chat_id, payload, received_at) \
+             VALUES ($1, $2, $3, now())",
+            &[&id, &LUCY, &message(id, LUCY, None, text)],
+        )
+        .await
+        .unwrap();
+    }
+    db.execute(
+        "INSERT INTO telegram_outbox (chat_id, method, payload, not_before, created_at) \
+         VALUES ($1, 'sendMessage', $2, now(), now())",
+        &[
+            &QUEEN,
+            &json!({"chat_id": QUEEN, "text": "queued before the stop"}),
+        ],
+    )
+    .await
+    .unwrap();
+    app.start().await;
+    let texts = app.bot().wait_texts(LUCY, 2).await;
+    assert!(texts[0].contains("/stats"), "in order: {texts:?}");
+    assert_eq!(texts[1], "No leaderboard data yet.");
+    assert_eq!(
+        app.bot().wait_texts(QUEEN, 1).await,
+        ["queued before the stop"]
+    );
+    wait_idle(&app, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_daemons_handle_each_update_once_in_order_per_chat() {
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_telegram()
+        .config("telegram.chat_interval_ms", 0)
+        .config("telegram.messages_per_second", 30)
+        .start()
+        .await;
+    let second = app
+        .start_another(&[(
+            "admin.socket",
+            app.path("admin-2.sock").display().to_string().into(),
+        )])
+        .await;
+    let chats = [LUCY, QUEEN, 600, 601];
+    let n = 40_i64;
+    // Telegram may deliver an update twice, here once to each daemon.
+    for id in 1..=n {
+        let update = message(id, chats[(id % 4) as usize], None, "/race");
+        let (first, again) = tokio::join!(
+            app.telegram_update(&update),
+            post_update(second.addr, &update, Some(WEBHOOK_SECRET))
+        );
+        assert_eq!((first.0, again.0), (200, 200));
+        assert_eq!(
+            [&first.1["duplicate"], &again.1["duplicate"]]
+                .iter()
+                .filter(|d| ***d == json!(true))
+                .count(),
+            1,
+            "one of the two is the duplicate: {first:?} {again:?}"
+        );
+    }
+    let s = wait_idle(&app, n as u64).await;
+    assert_eq!(s["messages_sent"], n);
+    let db = app.db().client().await;
+    for chat in chats {
+        assert_eq!(
+            app.bot().texts_to(chat).len(),
+            10,
+            "each answer sent once to {chat}"
+        );
+        // Answers were queued and sent in update order.
+        let keys: Vec<i64> = db
+            .query(
+                "SELECT dedupe_key FROM telegram_outbox WHERE chat_id = $1 ORDER BY sent_at, id",
+                &[&chat],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.get::<_, String>(0)
+                    .split(':')
+                    .nth(1)
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "chat {chat}");
+    }
+    drop(second);
+}
+
+// `ctl` blocks its thread; the fake Bot API runs on the test's runtime.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctl_telegram_status_set_webhook_and_health() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config(
+            "telegram.webhook_url",
+            "https://goatedvips.example/api/telegram/webhook",
+        )
+        .start()
+        .await;
+    app.telegram_update(&message(1, LUCY, None, "/help")).await;
+    app.bot().wait_texts(LUCY, 1).await;
+    let s = wait_idle(&app, 1).await;
+    assert_eq!(s["bot_configured"], true);
+    assert_eq!(
+        s["webhook_url"],
+        "https://goatedvips.example/api/telegram/webhook"
+    );
+    assert!(!s.to_string().contains(BOT_TOKEN) && !s.to_string().contains(WEBHOOK_SECRET));
+
+    let out = app.ctl(&["--json", "telegram", "status"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let data: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(data["data"]["messages_sent"], 1, "{data}");
+    assert_eq!(data["data"]["updates_received"], 1, "{data}");
+    let out = app.ctl(&["telegram", "status"]);
+    assert!(out.stdout.contains("messages_sent: 1"), "{}", out.stdout);
+
+    let out = app.ctl(&["telegram", "set-webhook"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("webhook set to https://goatedvips.example/"),
+        "{}",
+        out.stdout
+    );
+    let call = app
+        .bot()
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "setWebhook")
+        .unwrap();
+    assert_eq!(
+        call.params["url"],
+        "https://goatedvips.example/api/telegram/webhook"
+    );
+    assert_eq!(call.params["secret_token"], WEBHOOK_SECRET);
+    // Telegram refusing is reported, not hidden.
+    app.bot().answer_next(
+        400,
+        json!({"ok": false, "error_code": 400, "description": "Bad Request: bad webhook: HTTPS url must be provided for webhook"}),
+    );
+    let out = app.ctl(&["telegram", "set-webhook"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("bad webhook"), "{}", out.stderr);
+
+    let (code, health) = app.get_json("/api/health").await;
+    assert_eq!(code, 200);
+    let check = &health["checks"]["telegram"];
+    assert_eq!(check["ok"], true, "{health}");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 messages sent"),
+        "{check}"
+    );
+}
+
+#[tokio::test]
+async fn health_says_when_the_bot_is_not_configured() {
+    let app = TestApp::builder().start().await;
+    let (code, health) = app.get_json("/api/health").await;
+    assert_eq!(code, 200, "the bot does not take the node out of rotation");
+    assert_eq!(health["checks"]["telegram"]["ok"], false);
+    let (code, body) = post_update(app.addr(), &message(1, LUCY, None, "/help"), Some("")).await;
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not configured"));
+    let out = app.ctl(&["telegram", "set-webhook"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("bot_token"), "{}", out.stderr);
+}
