@@ -68,7 +68,7 @@ pub fn routes() -> Route {
     let api = openapi();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    Route::new()
+    crate::web::add_routes(Route::new())
         .at("/ws", poem::get(websocket))
         .at("/ws/leaderboard", poem::get(websocket))
         .at("/openapi.json", poem::get(spec))
@@ -84,6 +84,9 @@ pub fn allow_table() -> middleware::AllowTable {
         table.add_openapi(&spec);
     }
     for path in ["/ws", "/ws/leaderboard", "/openapi.json", "/docs", "/docs/"] {
+        table.add(path, &[Method::GET]);
+    }
+    for path in crate::web::PAGES {
         table.add(path, &[Method::GET]);
     }
     table
@@ -111,7 +114,7 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
     // line); CORS (outside it, so that every answer to an allowed origin carries its
     // headers); the security headers on everything.
     server::share(
-        route
+        crate::web::html_not_found(route)
             .data(state)
             .with(poem::middleware::CookieJarManager::new())
             .with(poem::middleware::CatchPanic::new())
