@@ -68,12 +68,14 @@ pub fn routes() -> Route {
     let api = openapi();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    crate::web::add_routes(Route::new())
+    let routes = Route::new()
         .at("/ws", poem::get(websocket))
         .at("/ws/leaderboard", poem::get(websocket))
         .at("/openapi.json", poem::get(spec))
         .nest("/docs", docs)
-        .nest("/", api)
+        .nest("/", api);
+    // After the API's nest at `/`, so that the home page's `/` is the page.
+    crate::web::add_routes(routes)
 }
 
 /// The methods of the daemon's routes, for the `Allow` header of 405 answers.

@@ -53,11 +53,16 @@ pub fn url(a: &Asset) -> String {
 pub fn serve(Path(name): Path<String>) -> Response {
     for a in [&*CSS, &*JS] {
         if a.name == name {
-            return a
-                .body
-                .with_header(header::CONTENT_TYPE, a.content_type)
-                .with_header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
-                .into_response();
+            let mut resp = Response::builder()
+                .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
+                .body(poem::Body::from_bytes(bytes::Bytes::from_static(
+                    a.body.as_bytes(),
+                )));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(a.content_type),
+            );
+            return resp;
         }
     }
     super::layout::not_found_page(None).into_response()

@@ -114,9 +114,8 @@ impl IntoResponse for Page {
 
 /// An HTML answer with its policy; pages are never cached by the browser without asking.
 pub fn page_response(doc: Markup, status: StatusCode, csp: &'static str) -> Response {
-    doc.into_string()
+    poem::web::Html(doc.into_string())
         .with_status(status)
-        .with_header(header::CONTENT_TYPE, "text/html; charset=utf-8")
         .with_header(header::CONTENT_SECURITY_POLICY, csp)
         .with_header(header::CACHE_CONTROL, "no-cache")
         .into_response()

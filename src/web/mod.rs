@@ -51,7 +51,6 @@ pub const PAGES: &[&str] = &[
 /// The page routes, added to the daemon's routes by `http::routes`.
 pub fn add_routes(route: Route) -> Route {
     route
-        .at("/", poem::get(public::home))
         .at("/leaderboard", poem::get(public::leaderboard))
         .at("/race", poem::get(public::race_page))
         .at("/races", poem::get(public::races_page))
@@ -78,11 +77,18 @@ pub fn is_api_path(path: &str) -> bool {
 }
 
 /// Wraps the routes so that an unknown address outside the API answers the HTML 404 page
-/// (the API keeps its JSON errors).
+/// (the API keeps its JSON errors), and answers the home page `/`.
 pub fn html_not_found<E: Endpoint + 'static>(inner: E) -> impl Endpoint<Output = Response> {
     inner.around(|ep, req: Request| async move {
         let html = !is_api_path(req.uri().path()) && *req.method() == Method::GET;
         let visitor = visitor(&req);
+        // The API's nest at `/` shadows a route at `/` itself: the home page is answered here.
+        if html && req.uri().path() == "/" {
+            return public::home
+                .call(req)
+                .await
+                .map(IntoResponse::into_response);
+        }
         match ep.call(req).await {
             Ok(r) => Ok(r.into_response()),
             Err(e) if html && e.status() == StatusCode::NOT_FOUND => {

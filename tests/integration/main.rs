@@ -29,4 +29,5 @@ mod startup;
 mod systemd_notify;
 mod upstream_hold;
 mod upstream_sync;
+mod web;
 mod websocket;
