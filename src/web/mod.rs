@@ -67,6 +67,15 @@ pub fn add_routes(route: Route) -> Route {
         .at("/assets/:name", poem::get(assets::serve))
 }
 
+/// Whether the client asked for a page (browsers send `Accept: text/html`); other clients
+/// keep the JSON error of the rest of the daemon.
+pub fn wants_html(req: &Request) -> bool {
+    req.headers()
+        .get(poem::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
 /// Whether a path belongs to the machine interfaces (answered in JSON), not to the site.
 pub fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/")
@@ -76,14 +85,16 @@ pub fn is_api_path(path: &str) -> bool {
         || path == "/openapi.json"
 }
 
-/// Wraps the routes so that an unknown address outside the API answers the HTML 404 page
-/// (the API keeps its JSON errors), and answers the home page `/`.
+/// Wraps the routes so that an unknown address outside the API answers the HTML 404 page to
+/// a browser (the API, and clients that do not ask for HTML, keep the JSON error), and
+/// answers the home page `/`.
 pub fn html_not_found<E: Endpoint + 'static>(inner: E) -> impl Endpoint<Output = Response> {
     inner.around(|ep, req: Request| async move {
-        let html = !is_api_path(req.uri().path()) && *req.method() == Method::GET;
+        let html =
+            !is_api_path(req.uri().path()) && *req.method() == Method::GET && wants_html(&req);
         let visitor = visitor(&req);
         // The API's nest at `/` shadows a route at `/` itself: the home page is answered here.
-        if html && req.uri().path() == "/" {
+        if req.uri().path() == "/" && *req.method() == Method::GET {
             return public::home
                 .call(req)
                 .await

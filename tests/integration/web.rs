@@ -21,7 +21,9 @@ async fn page(
     path: &str,
     session: Option<&str>,
 ) -> (u16, reqwest::header::HeaderMap, String) {
-    let mut req = fresh_client().get(app.url(path));
+    let mut req = fresh_client()
+        .get(app.url(path))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
     if let Some(s) = session {
         req = req.header("cookie", format!("goatedvips_session={s}"));
     }
@@ -144,6 +146,13 @@ async fn bad_input_and_unknown_pages_get_friendly_html() {
         assert!(body.contains(text), "{path}: {body}");
         assert!(!body.contains("\"error\""), "{path} shows JSON");
     }
+    // A client that does not ask for HTML gets the JSON error of the rest of the daemon.
+    let resp = fresh_client().get(app.url("/nope")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
     // The API keeps its JSON 404.
     let (got, h, _) = page(&app, "/api/nope", None).await;
     assert_eq!(got, 404);
