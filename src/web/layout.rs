@@ -83,6 +83,8 @@ impl IntoResponse for Page {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (self.title) " · GoatedVIPs" }
+                    // No icon request (a 404 in every page's log).
+                    link rel="icon" href="data:,";
                     link rel="stylesheet" href=(assets::url(&assets::CSS));
                     script src=(assets::url(&assets::JS)) defer {}
                 }

@@ -30,6 +30,7 @@ fn bare(title: &str, class: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · GoatedVIPs" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href=(assets::url(&assets::CSS));
                 script src=(assets::url(&assets::JS)) defer {}
             }

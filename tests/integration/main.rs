@@ -8,6 +8,7 @@ mod admin;
 mod api_contract;
 mod backup;
 mod bonus_codes;
+mod browser;
 mod config_cli;
 mod drain;
 mod health;
