@@ -91,7 +91,7 @@ impl IntoResponse for Page {
                 body {
                     a.skip href="#main" { "Skip to content" }
                     header.site {
-                        a.brand href="/" { "🐐 GoatedVIPs" }
+                        a.brand href="/" { "GoatedVIPs" }
                         nav aria-label="Main" {
                             (nav_link("/leaderboard", "Leaderboard", n == Nav::Leaderboard))
                             (nav_link("/race", "Wager race", n == Nav::Race))

@@ -165,15 +165,19 @@ fn leaderboard_table(entries: &[views::LeaderboardEntry], period: Period, captio
                     th scope="col" { "Rank" }
                     th scope="col" { "Player" }
                     th scope="col" .num { "Wagered " span.sr-only { (period_label(period)) } }
-                    th scope="col" { "Tier" }
+                    th scope="col" .tier-col { "Tier" }
                 } }
                 tbody {
                     @for e in entries {
                         tr {
                             td.rank { (e.rank) }
-                            td { a href={ "/players/" (e.uid) } { (e.name) } }
+                            td {
+                                a href={ "/players/" (e.uid) } { (e.name) }
+                                // On a phone the tier sits under the name (its column is hidden).
+                                span.tier-inline aria-hidden="true" { br; (tier_badge(&e.tier)) }
+                            }
                             td.num { (money(e.wagered.0)) }
-                            td { (tier_badge(&e.tier)) }
+                            td.tier-col { (tier_badge(&e.tier)) }
                         }
                     }
                     @if entries.is_empty() {
