@@ -222,7 +222,16 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         println!("goatedvips {} (release), 1,800-player fixture, load from 127.0.0.1 on the same machine", env!("CARGO_PKG_VERSION"));
-        for path in ["/api/leaderboard?period=monthly", "/api/affiliate/stats", "/api/wager-races/current"] {
+        // The API, then the pages that render from the same snapshot (HTML, no database query).
+        for path in [
+            "/api/leaderboard?period=monthly",
+            "/api/affiliate/stats",
+            "/api/wager-races/current",
+            "/leaderboard?period=monthly",
+            "/race",
+            "/overlay/race",
+            "/overlay/leaderboard?period=today",
+        ] {
             load(addr, path, connections, seconds).await;
         }
         broadcast_latency(addr, &doc, 1000).await;

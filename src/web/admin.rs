@@ -138,7 +138,7 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
                         td { @if u.disabled { "disabled" } @else { "active" } }
                     } } }
                 } }
-                p.help { "Roles and disabling: " code { "goatedvips user set-role NAME --role admin|player" } " and " code { "goatedvips user disable NAME" } " on the server." }
+                p.help { "Roles and disabling: " code { "goatedvips user set-role NAME admin|player" } " and " code { "goatedvips user disable NAME" } " on the server." }
             }
             section.card #audit aria-labelledby="audit-h" {
                 h2 #audit-h { "Audit log" }
