@@ -91,6 +91,9 @@ pub fn allow_table() -> middleware::AllowTable {
     for path in crate::web::PAGES {
         table.add(path, &[Method::GET]);
     }
+    for path in crate::web::FORMS {
+        table.add(path, &[Method::POST]);
+    }
     table
 }
 

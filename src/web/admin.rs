@@ -1,6 +1,8 @@
 //! The admin page: pending Goated link requests (approve, reject), bonus codes (list, create,
-//! expire), users (search) and the audit log. Players and anonymous visitors are refused. The
-//! buttons and forms call the `/api/admin` operations (JSON, the admin's session).
+//! expire), users (search, role, disable) and the audit log. Players and anonymous visitors are
+//! refused. Link and bonus-code buttons call the `/api/admin` operations (JSON, the admin's
+//! session); role and disable are plain form posts to `/admin/users/…` (the API has no such
+//! operation), which call the same `accounts` service as `goatedvips user` and are audited.
 
 use maud::html;
 use poem::http::StatusCode;
@@ -130,15 +132,29 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
                 p { (users_total) " user" @if users_total != 1 { "s" } }
                 div.table-wrap { table {
                     caption.sr-only { "Users" }
-                    thead { tr { th scope="col" { "User" } th scope="col" { "Role" } th scope="col" { "Goated" } th scope="col" { "State" } } }
+                    thead { tr { th scope="col" { "User" } th scope="col" { "Goated" } th scope="col" { "Role" } th scope="col" { "State" } } }
                     tbody { @for (u, goated) in &users { tr {
                         td { (u.username) br; small { (u.email) } }
-                        td { (u.role.as_str()) }
                         td { @if let Some(g) = goated { (g) } @else { "—" } }
-                        td { @if u.disabled { "disabled" } @else { "active" } }
+                        td {
+                            form.inline method="post" action="/admin/users/role" {
+                                input type="hidden" name="username" value=(u.username);
+                                @let other = if u.role.as_str() == "admin" { "player" } else { "admin" };
+                                input type="hidden" name="role" value=(other);
+                                (u.role.as_str()) " "
+                                button.secondary.small type="submit" { "Make " (other) span.sr-only { ": " (u.username) } }
+                            }
+                        }
+                        td {
+                            form.inline method="post" action="/admin/users/state" {
+                                input type="hidden" name="username" value=(u.username);
+                                input type="hidden" name="disabled" value=(if u.disabled { "false" } else { "true" });
+                                @if u.disabled { "disabled " } @else { "active " }
+                                button.secondary.small type="submit" { @if u.disabled { "Enable" } @else { "Disable" } span.sr-only { " " (u.username) } }
+                            }
+                        }
                     } } }
                 } }
-                p.help { "Roles and disabling: " code { "goatedvips user set-role NAME admin|player" } " and " code { "goatedvips user disable NAME" } " on the server." }
             }
             section.card #audit aria-labelledby="audit-h" {
                 h2 #audit-h { "Audit log" }
@@ -153,4 +169,125 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
         },
     )
     .into_response()
+}
+
+/// The admin behind a form post, or the page that refuses the visitor.
+async fn admin_for_form(
+    req: &Request,
+    state: &State<'_>,
+) -> Result<crate::accounts::CurrentUser, Response> {
+    match current_user(req, state).await {
+        Some(me) if me.is_admin() => Ok(me),
+        Some(me) => Err(error_page(
+            StatusCode::FORBIDDEN,
+            "Admins only",
+            "Your account may not change users.",
+            visitor_of(Some(&me)),
+        )
+        .into_response()),
+        None => Err(error_page(
+            StatusCode::UNAUTHORIZED,
+            "Log in first",
+            "The admin pages are for admins: log in with an admin account.",
+            visitor(req),
+        )
+        .into_response()),
+    }
+}
+
+fn form(body: &str) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// Back to the users of the admin page after a change, or a friendly error.
+fn outcome<T>(
+    result: Result<T, crate::accounts::AccountError>,
+    me: &crate::accounts::CurrentUser,
+    log: &slog::Logger,
+) -> Response {
+    use crate::accounts::AccountError;
+    match result {
+        Ok(_) => poem::web::Redirect::see_other("/admin#users").into_response(),
+        Err(
+            AccountError::Invalid(m)
+            | AccountError::Conflict(m)
+            | AccountError::NotFound(m)
+            | AccountError::Forbidden(m)
+            | AccountError::Unauthorized(m),
+        ) => error_page(
+            StatusCode::BAD_REQUEST,
+            "Not changed",
+            &m,
+            visitor_of(Some(me)),
+        )
+        .into_response(),
+        Err(e) => {
+            slog::error!(log, "admin user change"; "error" => %e);
+            error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not changed",
+                "The change could not be made just now. Please try again.",
+                visitor_of(Some(me)),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// `POST /admin/users/role` (`username`, `role` = `player` | `admin`).
+#[handler]
+pub async fn set_role(req: &Request, body: String, state: State<'_>) -> Response {
+    let me = match admin_for_form(req, &state).await {
+        Ok(me) => me,
+        Err(resp) => return resp,
+    };
+    let f = form(&body);
+    let (Some(name), Some(role)) = (
+        f.get("username"),
+        f.get("role").and_then(|r| crate::accounts::Role::parse(r)),
+    ) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Not changed",
+            "Say which user and which role (player or admin).",
+            visitor_of(Some(&me)),
+        )
+        .into_response();
+    };
+    let actor = crate::accounts::Actor::user(&me.user, None);
+    outcome(
+        state.accounts.set_role(&actor, name, role).await,
+        &me,
+        &state.log,
+    )
+}
+
+/// `POST /admin/users/state` (`username`, `disabled` = `true` | `false`).
+#[handler]
+pub async fn set_state(req: &Request, body: String, state: State<'_>) -> Response {
+    let me = match admin_for_form(req, &state).await {
+        Ok(me) => me,
+        Err(resp) => return resp,
+    };
+    let f = form(&body);
+    let (Some(name), Some(disabled)) = (
+        f.get("username"),
+        f.get("disabled").and_then(|d| d.parse::<bool>().ok()),
+    ) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Not changed",
+            "Say which user, and whether to disable (true) or enable (false) it.",
+            visitor_of(Some(&me)),
+        )
+        .into_response();
+    };
+    let actor = crate::accounts::Actor::user(&me.user, None);
+    outcome(
+        state.accounts.set_disabled(&actor, name, disabled).await,
+        &me,
+        &state.log,
+    )
 }

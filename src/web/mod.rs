@@ -48,6 +48,10 @@ pub const PAGES: &[&str] = &[
     "/assets/{name}",
 ];
 
+/// The routes of the site's own form posts (`application/x-www-form-urlencoded`, checked by
+/// the CSRF layer like the API's).
+pub const FORMS: &[&str] = &["/admin/users/role", "/admin/users/state"];
+
 /// The page routes, added to the daemon's routes by `http::routes`.
 pub fn add_routes(route: Route) -> Route {
     route
@@ -61,6 +65,8 @@ pub fn add_routes(route: Route) -> Route {
         .at("/register", poem::get(account::register))
         .at("/account", poem::get(account::account))
         .at("/admin", poem::get(admin::admin))
+        .at("/admin/users/role", poem::post(admin::set_role))
+        .at("/admin/users/state", poem::post(admin::set_state))
         .at("/overlay/race", poem::get(overlay::race))
         .at("/overlay/leaderboard", poem::get(overlay::leaderboard))
         .at("/embed/leaderboard", poem::get(overlay::embed))

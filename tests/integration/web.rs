@@ -4,7 +4,7 @@
 //! the framable embed.
 
 use crate::accounts::{admin_session, register};
-use crate::harness::{fixture, fresh_client, FakeMode, TestApp};
+use crate::harness::{fixture, fresh_client, wait_for, FakeMode, TestApp};
 
 async fn site() -> TestApp {
     let app = TestApp::builder()
@@ -256,4 +256,145 @@ async fn account_and_admin_pages_know_who_is_asking() {
     }
     let (_, _, body) = page(&app, "/admin?q=nobody-here", Some(&admin)).await;
     assert!(body.contains("0 users"));
+}
+
+/// A form post to the site, as a browser sends it.
+async fn form_post(
+    app: &TestApp,
+    path: &str,
+    session: &str,
+    origin: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    let mut req = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url(path))
+        .header("cookie", format!("goatedvips_session={session}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html")
+        .body(body.to_string());
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn admin_changes_roles_and_disables_users_with_form_posts_from_the_site() {
+    let app = site().await;
+    let player = register(&app, "formplayer").await;
+    let admin = admin_session(&app, "formadmin").await;
+    let own = app.url("").trim_end_matches('/').to_string();
+
+    // A form of another site is refused, and so is one without an origin.
+    let (status, _) = form_post(
+        &app,
+        "/admin/users/role",
+        &admin,
+        Some("https://evil.example"),
+        "username=formplayer&role=admin",
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = form_post(
+        &app,
+        "/admin/users/role",
+        &admin,
+        None,
+        "username=formplayer&role=admin",
+    )
+    .await;
+    assert_eq!(status, 403);
+    // A player may not, even from the site.
+    let (status, body) = form_post(
+        &app,
+        "/admin/users/role",
+        &player,
+        Some(&own),
+        "username=formplayer&role=admin",
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(body.contains("Admins only"));
+    // Bad input gets a friendly page.
+    let (status, body) = form_post(
+        &app,
+        "/admin/users/role",
+        &admin,
+        Some(&own),
+        "username=formplayer&role=king",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("Not changed") && !body.contains("\"error\""));
+    let (status, body) = form_post(
+        &app,
+        "/admin/users/state",
+        &admin,
+        Some(&own),
+        "username=nobody&disabled=true",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+
+    // The admin, from the site's own origin: the player becomes an admin.
+    let (status, _) = form_post(
+        &app,
+        "/admin/users/role",
+        &admin,
+        Some(&own),
+        "username=formplayer&role=admin",
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, _, body) = page(&app, "/admin?q=formplayer", Some(&admin)).await;
+    assert!(body.contains("Make player"), "formplayer is an admin now");
+    // Disabled (a Referer of the site is enough without Origin): the player's session ends.
+    let player = crate::accounts::login(&app, "formplayer").await;
+    let (status, _, _) = page(&app, "/admin", Some(&player)).await;
+    assert_eq!(status, 200, "an admin now");
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/admin/users/state"))
+        .header("cookie", format!("goatedvips_session={admin}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("referer", format!("{own}/admin"))
+        .body("username=formplayer&disabled=true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let (status, _, _) = page(&app, "/admin", Some(&player)).await;
+    assert_eq!(status, 401, "a disabled user's session has ended");
+    let (_, _, body) = page(&app, "/admin", Some(&admin)).await;
+    assert!(
+        body.contains("user.disable") && body.contains("user.set_role"),
+        "both changes are audited"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_sync_shows_the_stale_sign() {
+    let app = site().await;
+    let (_, _, body) = page(&app, "/leaderboard", None).await;
+    assert!(!body.contains("Data may be out of date"));
+    app.fake().set(FakeMode::Status(500, "down".into()));
+    wait_for(
+        "the stale sign",
+        std::time::Duration::from_secs(30),
+        || async {
+            let (_, _, body) = page(&app, "/leaderboard", None).await;
+            body.contains("Data may be out of date").then_some(())
+        },
+    )
+    .await;
+    // The last good data is still shown.
+    let (_, _, body) = page(&app, "/leaderboard", None).await;
+    assert!(body.contains("LuckyLlama"));
 }
