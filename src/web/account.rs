@@ -12,8 +12,13 @@ use super::layout::{error_page, money, tier_badge, time_el, Nav, Page};
 use super::{current_user, visitor, visitor_of, State};
 use crate::views;
 
+/// The form's message line, and the note for browsers without JavaScript (the forms send
+/// JSON to the API from the script; a post without it gets the friendly 405 page).
 fn form_status() -> Markup {
-    html! { p.form-status role="alert" aria-live="assertive" {} }
+    html! {
+        noscript { p.help { "This form needs JavaScript turned on." } }
+        p.form-status role="alert" aria-live="assertive" {}
+    }
 }
 
 /// `GET /login`.
@@ -26,7 +31,7 @@ pub fn login(req: &Request) -> Page {
         html! {
             section.card.narrow {
                 h1 { "Log in" }
-                form.api-form method="post" action="/api/auth/login" data-api="/api/auth/login" data-next="/account" {
+                form.api-form method="post" data-api="/api/auth/login" data-next="/account" {
                     label for="login" { "Username or email" }
                     input #login name="login" type="text" autocomplete="username" required maxlength="254";
                     label for="password" { "Password" }
@@ -50,7 +55,7 @@ pub fn register(req: &Request) -> Page {
         html! {
             section.card.narrow {
                 h1 { "Create an account" }
-                form.api-form method="post" action="/api/auth/register" data-api="/api/auth/register" data-next="/account" {
+                form.api-form method="post" data-api="/api/auth/register" data-next="/account" {
                     label for="username" { "Username" }
                     input #username name="username" type="text" autocomplete="username" required minlength="3" maxlength="32" pattern="[A-Za-z0-9_.\\-]{3,32}" aria-describedby="username-help";
                     p.help #username-help { "3 to 32 letters, digits, dots, dashes or underscores." }

@@ -98,6 +98,9 @@ pub fn html_not_found<E: Endpoint + 'static>(inner: E) -> impl Endpoint<Output =
     inner.around(|ep, req: Request| async move {
         let html =
             !is_api_path(req.uri().path()) && *req.method() == Method::GET && wants_html(&req);
+        // A page's form posted without the script (to the page itself).
+        let form =
+            !is_api_path(req.uri().path()) && *req.method() == Method::POST && wants_html(&req);
         let visitor = visitor(&req);
         // The API's nest at `/` shadows a route at `/` itself: the home page is answered here.
         if req.uri().path() == "/" && *req.method() == Method::GET {
@@ -110,6 +113,15 @@ pub fn html_not_found<E: Endpoint + 'static>(inner: E) -> impl Endpoint<Output =
             Ok(r) => Ok(r.into_response()),
             Err(e) if html && e.status() == StatusCode::NOT_FOUND => {
                 Ok(layout::not_found_page(Some(visitor)).into_response())
+            }
+            Err(e) if form && e.status() == StatusCode::METHOD_NOT_ALLOWED => {
+                Ok(layout::error_page(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "This form needs JavaScript",
+                    "The form could not be sent this way. Turn JavaScript on and try again.",
+                    visitor,
+                )
+                .into_response())
             }
             Err(e) => Err(e),
         }

@@ -146,6 +146,21 @@ async fn bad_input_and_unknown_pages_get_friendly_html() {
         assert!(body.contains(text), "{path}: {body}");
         assert!(!body.contains("\"error\""), "{path} shows JSON");
     }
+    // A login form posted without the script gets a page that says so, not JSON.
+    let resp = fresh_client()
+        .post(app.url("/login"))
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("login=a&password=b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("This form needs JavaScript"));
     // A client that does not ask for HTML gets the JSON error of the rest of the daemon.
     let resp = fresh_client().get(app.url("/nope")).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 404);
