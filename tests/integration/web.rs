@@ -413,3 +413,56 @@ async fn a_failed_sync_shows_the_stale_sign() {
     let (_, _, body) = page(&app, "/leaderboard", None).await;
     assert!(body.contains("LuckyLlama"));
 }
+
+#[tokio::test]
+async fn a_closed_race_is_listed_with_its_winners() {
+    use chrono::TimeZone;
+    let app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
+        .clock(
+            chrono::Utc
+                .with_ymd_and_hms(2026, 11, 30, 23, 59, 0)
+                .unwrap(),
+        )
+        .start()
+        .await;
+    app.wait_for_players(12).await;
+    let (_, _, body) = page(&app, "/race", None).await;
+    assert!(
+        body.contains("Wager race November 2026") && body.contains("0d 00h 01m 00s"),
+        "{body}"
+    );
+    let (_, _, body) = page(&app, "/races", None).await;
+    assert!(body.contains("No race has closed yet"));
+
+    // December starts with the month's figures reset.
+    app.clock()
+        .set(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 5).unwrap());
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&fixture("leaderboard-small.json")).unwrap();
+    for row in doc["data"].as_array_mut().unwrap() {
+        row["wagered"]["this_month"] = serde_json::json!(0);
+        row["wagered"]["today"] = serde_json::json!(0);
+    }
+    app.fake().set(FakeMode::Body(doc.to_string().into_bytes()));
+    let body = wait_for(
+        "November in the list",
+        std::time::Duration::from_secs(20),
+        || async {
+            let (_, _, body) = page(&app, "/races", None).await;
+            body.contains("November 2026").then_some(body)
+        },
+    )
+    .await;
+    assert!(body.contains(r#"href="/race/202611""#));
+    assert!(
+        body.contains("Winner: <strong>big_bertha</strong>"),
+        "{body}"
+    );
+    let (status, _, body) = page(&app, "/race/202611", None).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Winners and final standings") && body.contains("$1,250.00"));
+    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let (_, _, body) = page(&app, "/race", None).await;
+    assert!(body.contains("Wager race December 2026"));
+}
