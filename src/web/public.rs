@@ -69,7 +69,7 @@ fn race_glance(race: &RaceView, now: DateTime<Utc>) -> Markup {
             h2 #race-h { "Wager race " (race_title(&race.id)) }
             dl.stats {
                 div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
-                div { dt { "Ends in" } dd.big { (countdown(race.end, now)) } }
+                div.wide { dt { "Ends in" } dd.big { (countdown(race.end, now)) } }
                 div { dt { "Racers" } dd.big { (race.participant_count) } }
             }
             @if race.participants.is_empty() {
@@ -387,7 +387,7 @@ pub async fn race_page(req: &Request, state: State<'_>) -> Page {
             section.card {
                 dl.stats {
                     div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
-                    div { dt { @if race.seconds_left > 0 { "Ends in" } @else { "Ended" } } dd.big { (countdown(race.end, now)) } }
+                    div.wide { dt { @if race.seconds_left > 0 { "Ends in" } @else { "Ended" } } dd.big { (countdown(race.end, now)) } }
                     div { dt { "Racers" } dd.big { (race.participant_count) } }
                     div { dt { "Total wagered" } dd.big { (money(race.total_wagered.0)) } }
                 }

@@ -157,6 +157,14 @@ for (const [name, path, page] of pages) {
   await axe(page, name);
   await page.screenshot({ path: `${shots}/${name}-desktop.png`, fullPage: true });
   await page.setViewportSize(phone);
+  const overflow = await page.evaluate(() => {
+    const over = document.documentElement.scrollWidth - window.innerWidth;
+    const wide = [...document.querySelectorAll("body *")]
+      .filter((e) => !e.closest(".table-wrap") && e.getBoundingClientRect().right > window.innerWidth + 1)
+      .slice(0, 4).map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}.${e.className}`);
+    return { over, wide };
+  });
+  check(overflow.over <= 0, `${name} fits a phone's width (${overflow.over}px too wide: ${overflow.wide.join(", ")})`);
   await page.screenshot({ path: `${shots}/${name}-phone.png`, fullPage: true });
   await page.setViewportSize(desktop);
 }
