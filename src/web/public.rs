@@ -174,7 +174,7 @@ fn leaderboard_table(entries: &[views::LeaderboardEntry], period: Period, captio
                             td {
                                 a href={ "/players/" (e.uid) } { (e.name) }
                                 // On a phone the tier sits under the name (its column is hidden).
-                                span.tier-inline aria-hidden="true" { br; (tier_badge(&e.tier)) }
+                                span.tier-inline { br; (tier_badge(&e.tier)) }
                             }
                             td.num { (money(e.wagered.0)) }
                             td.tier-col { (tier_badge(&e.tier)) }
@@ -320,15 +320,19 @@ fn standings_table(rows: &[Participant], caption: &str) -> Markup {
                 caption { (caption) }
                 thead { tr {
                     th scope="col" { "Rank" } th scope="col" { "Player" }
-                    th scope="col" .num { "Wagered" } th scope="col" .num { "Prize" }
+                    th scope="col" .num { "Wagered" } th scope="col" .num.prize-col { "Prize" }
                 } }
                 tbody {
                     @for p in rows {
                         tr.paid[p.prize.is_some()] {
                             td.rank { (p.rank) }
                             td { a href={ "/players/" (p.uid) } { (p.name) } }
-                            td.num { (money(p.wagered.0)) }
-                            td.num { @if let Some(prize) = p.prize { (money(prize.0)) } @else { span aria-label="no prize" { "—" } } }
+                            td.num {
+                                (money(p.wagered.0))
+                                // On a phone the prize sits under the amount (its column is hidden).
+                                @if let Some(prize) = p.prize { span.prize-inline { br; small { "prize " (money(prize.0)) } } }
+                            }
+                            td.num.prize-col { @if let Some(prize) = p.prize { (money(prize.0)) } @else { span aria-label="no prize" { "—" } } }
                         }
                     }
                     @if rows.is_empty() { tr { td colspan="4" .empty { "No one has wagered in this race yet." } } }
