@@ -125,6 +125,12 @@ step("the player's account shows the link");
 await player.goto("/account");
 check((await player.textContent("#goated .linked")).includes("LuckyLlama"), "the account shows the linked player");
 
+step("privacy switch");
+check(!(await player.isChecked("#mask_name")), "names are not masked at first");
+await player.check("#mask_name");
+await Promise.all([player.waitForEvent("load"), player.click("#privacy button[type=submit]")]);
+check(await player.isChecked("#mask_name"), "the masked-name choice is saved");
+
 step("Telegram link code");
 await player.click("#tg-code");
 await player.waitForSelector("#tg-code-value");
