@@ -662,3 +662,40 @@ pub async fn bonus_codes(req: &Request, state: State<'_>) -> Response {
     )
     .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn race_titles() {
+        assert_eq!(race_title("202611"), "November 2026");
+        assert_eq!(race_title("202601"), "January 2026");
+        assert_eq!(race_title("202613"), "202613");
+        assert_eq!(race_title("2026"), "2026");
+    }
+
+    #[test]
+    fn periods_from_the_query() {
+        assert_eq!(parse_period(None), Some(Period::Monthly));
+        assert_eq!(parse_period(Some(&String::new())), Some(Period::Monthly));
+        assert_eq!(
+            parse_period(Some(&"all_time".into())),
+            Some(Period::AllTime)
+        );
+        assert_eq!(parse_period(Some(&"weekly".into())), Some(Period::Weekly));
+        assert_eq!(parse_period(Some(&"yearly".into())), None);
+    }
+
+    #[test]
+    fn leaderboard_links_keep_the_search() {
+        assert_eq!(
+            leaderboard_href(Period::Today, 1, ""),
+            "/leaderboard?period=today"
+        );
+        assert_eq!(
+            leaderboard_href(Period::AllTime, 3, "a&b c"),
+            "/leaderboard?period=all_time&page=3&q=a%26b+c"
+        );
+    }
+}
