@@ -130,8 +130,17 @@ check(!(await player.isChecked("#mask_name")), "names are not masked at first");
 await player.check("#mask_name");
 await Promise.all([player.waitForEvent("load"), player.click("#privacy button[type=submit]")]);
 check(await player.isChecked("#mask_name"), "the masked-name choice is saved");
+// Public pages then show the linked name masked (the snapshot is reloaded; wait for it).
+for (let deadline = Date.now() + 15000; ; ) {
+  await player.goto("/leaderboard");
+  const text = await player.textContent("#live");
+  if (text.includes("Lu***ma") && !text.includes("LuckyLlama")) break;
+  check(Date.now() < deadline, "the leaderboard shows the masked name");
+  await player.waitForTimeout(250);
+}
 
 step("Telegram link code");
+await player.goto("/account");
 await player.click("#tg-code");
 await player.waitForSelector("#tg-code-value");
 check(/^\S{4,}$/.test(await player.textContent("#tg-code-value")), "a link code is shown");
