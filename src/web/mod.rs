@@ -103,7 +103,7 @@ pub fn html_not_found<E: Endpoint + 'static>(inner: E) -> impl Endpoint<Output =
             !is_api_path(req.uri().path()) && *req.method() == Method::POST && wants_html(&req);
         let visitor = visitor(&req);
         // The API's nest at `/` shadows a route at `/` itself: the home page is answered here.
-        if req.uri().path() == "/" && *req.method() == Method::GET {
+        if req.uri().path() == "/" && matches!(*req.method(), Method::GET | Method::HEAD) {
             return public::home
                 .call(req)
                 .await
