@@ -103,6 +103,15 @@ async fn public_pages_render_with_escaped_names_and_a_strict_csp() {
         );
     }
 
+    // The overlays show the top N of the query (at most 25), with no navigation.
+    let (_, _, body) = page(&app, "/overlay/leaderboard?period=all_time&top=3", None).await;
+    assert_eq!(body.matches("<li>").count(), 3, "{body}");
+    assert!(!body.contains("<nav"));
+    let (_, _, body) = page(&app, "/overlay/race?top=2", None).await;
+    assert_eq!(body.matches("<li>").count(), 2, "{body}");
+    let (_, _, body) = page(&app, "/overlay/leaderboard?top=999", None).await;
+    assert_eq!(body.matches("<li>").count(), 12);
+
     // Tabs, pagination and search.
     let (_, _, body) = page(&app, "/leaderboard?period=weekly", None).await;
     assert!(
