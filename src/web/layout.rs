@@ -133,7 +133,7 @@ pub fn error_page(status: StatusCode, title: &str, message: &str, visitor: Visit
             section.card.error {
                 h1 { (title) }
                 p { (message) }
-                p { a.button href="/" { "Back to the home page" } " " a href="/leaderboard" { "Leaderboard" } }
+                p { a.button href="/" { "Back to the home page" } " " a.button.secondary href="/leaderboard" { "Leaderboard" } }
             }
         },
     )
