@@ -349,6 +349,10 @@ fn main() {
                 load(addr, path, encoding, connections, seconds).await;
             }
         }
+        // The pages that render from the same snapshot (HTML, no database query).
+        for path in ["/leaderboard?period=monthly", "/race", "/overlay/race", "/overlay/leaderboard?period=today"] {
+            load(addr, path, None, connections, seconds).await;
+        }
         let pid = child.id();
         let rounds = env_num("BENCH_WS_ROUNDS", 3);
         let counts = std::env::var("BENCH_WS_CLIENTS").unwrap_or_else(|_| "1000,5000,10000".into());

@@ -7,6 +7,7 @@
 //! - [`db`]: PostgreSQL pool, start-up retry, health probe, embedded migrations.
 //! - [`lifecycle`]: phases, sd_notify, signals.
 //! - [`http`]: routes, OpenAPI, middleware, errors, the listener.
+//! - [`web`]: the site: server-rendered pages, stream overlays, embedded hashed assets.
 //! - [`admin`]: the admin socket, its protocol and commands, and the `ctl` client.
 //! - [`accounts`]: users, sessions, roles, linking, bonus codes, audit (the service).
 //! - [`backup`]: pg_dump backups, verified and pruned; [`restore`]: `goatedvips restore`.
@@ -43,6 +44,7 @@ pub mod state;
 pub mod telegram;
 pub mod upstream;
 pub mod views;
+pub mod web;
 pub mod ws;
 
 /// Version of this build, from `Cargo.toml`.

@@ -187,6 +187,13 @@ fn is_json(resp: &Response) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
+fn is_html(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
 /// What a request came to before it is answered.
 enum Outcome {
     /// A handler's or the middleware's own error.
@@ -266,7 +273,8 @@ fn plain_error(
     message: Option<String>,
 ) -> Option<(ApiError, Option<poem::http::HeaderMap>)> {
     let status = resp.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(resp) {
+    // JSON errors are final, and so are the site's HTML error pages.
+    if !(status.is_client_error() || status.is_server_error()) || is_json(resp) || is_html(resp) {
         return None;
     }
     let message = match status {

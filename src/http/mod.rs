@@ -72,12 +72,14 @@ pub fn routes() -> Route {
     let api = openapi();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    Route::new()
+    let routes = Route::new()
         .at("/ws", poem::get(websocket))
         .at("/ws/leaderboard", poem::get(websocket))
         .at("/openapi.json", poem::get(spec))
         .nest("/docs", docs)
-        .nest("/", api)
+        .nest("/", api);
+    // After the API's nest at `/`, so that the home page's `/` is the page.
+    crate::web::add_routes(routes)
 }
 
 /// The methods of the daemon's routes, for the `Allow` header of 405 answers.
@@ -89,6 +91,12 @@ pub fn allow_table() -> middleware::AllowTable {
     }
     for path in ["/ws", "/ws/leaderboard", "/openapi.json", "/docs", "/docs/"] {
         table.add(path, &[Method::GET]);
+    }
+    for path in crate::web::PAGES {
+        table.add(path, &[Method::GET]);
+    }
+    for path in crate::web::FORMS {
+        table.add(path, &[Method::POST]);
     }
     table
 }
@@ -115,7 +123,7 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
     // line); CORS (outside it, so that every answer to an allowed origin carries its
     // headers); the security headers on everything.
     server::share(
-        route
+        crate::web::html_not_found(route)
             .data(state)
             .with(poem::middleware::CookieJarManager::new())
             .with(poem::middleware::CatchPanic::new())

@@ -2,7 +2,8 @@
 //!
 //! An origin is trusted when it is the site itself (its `host[:port]` is the request's `Host`)
 //! or exactly one of `security.allowed_origins`. [`CsrfLayer`] refuses a state-changing
-//! request (`POST`, `PUT`, `PATCH`, `DELETE`) under `/api/` with 403 unless its `Origin` (or,
+//! request (`POST`, `PUT`, `PATCH`, `DELETE`) to a route of the API or of the site's forms
+//! (`/admin/users/…`) with 403 unless its `Origin` (or,
 //! without one, its `Referer`) is trusted, or its content type is JSON: an HTML form of another
 //! site cannot send JSON, and a script of another site can only send it after a CORS preflight
 //! that unknown origins fail. The WebSocket upgrade checks `Origin` with [`trusted`] too.
@@ -78,7 +79,7 @@ pub fn csrf_ok(req: &Request, allowed: &[String]) -> bool {
     is_json(req)
 }
 
-/// The CSRF check of state-changing API requests (of methods a route has: any other method
+/// The CSRF check of state-changing requests (of methods a route has: any other method
 /// is left to routing, which answers 405).
 pub struct CsrfLayer {
     pub config: SharedConfig,
@@ -117,7 +118,7 @@ impl<E: Endpoint> Endpoint for CsrfEndpoint<E> {
                 .allow(path)
                 .is_some_and(|m| m.split(", ").any(|m| m == req.method().as_str()))
         };
-        if path.starts_with("/api/") && changes_state && routed() {
+        if changes_state && routed() {
             let ok = csrf_ok(&req, &self.config.load().config.security.allowed_origins);
             if !ok {
                 return Err(ApiError::new(

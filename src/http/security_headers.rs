@@ -1,5 +1,6 @@
 //! Headers on every response: `X-Content-Type-Options: nosniff`, a `Referrer-Policy`, no
-//! framing by other sites (`X-Frame-Options` and CSP `frame-ancestors`), and
+//! framing by other sites (`X-Frame-Options` and CSP `frame-ancestors`; pages set their own
+//! stricter CSP, and `/embed/` pages may be framed), and
 //! `Strict-Transport-Security` when secure cookies are on (production or
 //! `security.secure_cookies`).
 
@@ -33,6 +34,8 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
 
     async fn call(&self, req: Request) -> poem::Result<Self::Output> {
         let hsts = self.config.load().config.secure_cookies();
+        // The embeddable widget may be framed by any site (its page sets its own CSP).
+        let framable = req.uri().path().starts_with("/embed/");
         let mut resp = self
             .inner
             .call(req)
@@ -47,7 +50,9 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         );
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        if !framable {
+            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
         if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
             h.insert(
                 header::CONTENT_SECURITY_POLICY,

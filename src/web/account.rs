@@ -1,0 +1,175 @@
+//! Login, registration and the player's account page. The forms post JSON to the same
+//! `/api/auth` and `/api/account` operations the API documents (the script in `app.js` sends
+//! them and shows the API's message in the form's live region), so there is one copy of the
+//! rules, and JSON passes the CSRF check.
+
+use maud::{html, Markup};
+use poem::http::StatusCode;
+use poem::web::Redirect;
+use poem::{handler, IntoResponse, Request, Response};
+
+use super::layout::{error_page, money, tier_badge, time_el, Nav, Page};
+use super::{current_user, visitor, visitor_of, State};
+use crate::views;
+
+/// The form's message line, and the note for browsers without JavaScript (the forms send
+/// JSON to the API from the script; a post without it gets the friendly 405 page).
+fn form_status() -> Markup {
+    html! {
+        noscript { p.help { "This form needs JavaScript turned on." } }
+        p.form-status role="alert" aria-live="assertive" {}
+    }
+}
+
+/// `GET /login`.
+#[handler]
+pub fn login(req: &Request) -> Page {
+    Page::new(
+        "Log in",
+        Nav::Account,
+        visitor(req),
+        html! {
+            section.card.narrow {
+                h1 { "Log in" }
+                form.api-form method="post" data-api="/api/auth/login" data-next="/account" {
+                    label for="login" { "Username or email" }
+                    input #login name="login" type="text" autocomplete="username" required maxlength="254";
+                    label for="password" { "Password" }
+                    input #password name="password" type="password" autocomplete="current-password" required maxlength="1024";
+                    (form_status())
+                    button type="submit" { "Log in" }
+                }
+                p { "New here? " a href="/register" { "Create an account" } }
+            }
+        },
+    )
+}
+
+/// `GET /register`.
+#[handler]
+pub fn register(req: &Request) -> Page {
+    Page::new(
+        "Create an account",
+        Nav::Account,
+        visitor(req),
+        html! {
+            section.card.narrow {
+                h1 { "Create an account" }
+                form.api-form method="post" data-api="/api/auth/register" data-next="/account" {
+                    label for="username" { "Username" }
+                    input #username name="username" type="text" autocomplete="username" required minlength="3" maxlength="32" pattern="[A-Za-z0-9_.\\-]{3,32}" aria-describedby="username-help";
+                    p.help #username-help { "3 to 32 letters, digits, dots, dashes or underscores." }
+                    label for="email" { "Email" }
+                    input #email name="email" type="email" autocomplete="email" required maxlength="254";
+                    label for="new-password" { "Password" }
+                    input #new-password name="password" type="password" autocomplete="new-password" required minlength="10" maxlength="1024" aria-describedby="password-help";
+                    p.help #password-help { "At least 10 characters." }
+                    (form_status())
+                    button type="submit" { "Create account" }
+                }
+                p { "Have an account? " a href="/login" { "Log in" } }
+            }
+        },
+    )
+}
+
+/// `GET /account`: the linked player, link requests, Telegram code, privacy, logout.
+#[handler]
+pub async fn account(req: &Request, state: State<'_>) -> Response {
+    let Some(me) = current_user(req, &state).await else {
+        return Redirect::see_other("/login").into_response();
+    };
+    let user = &me.user;
+    let requests = match state.accounts.user_link_requests(user.id).await {
+        Ok(r) => r,
+        Err(e) => {
+            slog::error!(state.log, "account page"; "error" => %e);
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "Your account could not be loaded just now. Please try again in a moment.",
+                visitor_of(Some(&me)),
+            )
+            .into_response();
+        }
+    };
+    let cfg = state.config().config.clone();
+    let snap = state.board.snapshot();
+    let player = user
+        .goated_uid
+        .as_deref()
+        .and_then(|uid| views::player(&snap, &cfg, state.clock.now(), uid));
+    let bot = cfg.telegram.bot_username.clone();
+    Page::new(
+        "Your account",
+        Nav::Account,
+        visitor_of(Some(&me)),
+        html! {
+            h1 { "Hi, " (user.username) }
+            div.grid {
+                section.card #goated aria-labelledby="goated-h" {
+                    h2 #goated-h { "Goated account" }
+                    @if let Some(uid) = &user.goated_uid {
+                        @if let Some(p) = &player {
+                            p.linked { "Linked to " a href={ "/players/" (uid) } { strong { (p.name) } } " " (tier_badge(&p.tier.name)) }
+                            p { "All-time wagered " (money(p.wagered.all_time.0)) }
+                        } @else {
+                            p.linked { "Linked to Goated player " code { (uid) } " (not on the leaderboard right now)." }
+                        }
+                    } @else {
+                        p { "Link your Goated account to see your race place here. An admin checks each request." }
+                        form.api-form data-api="/api/account/goated-link" data-reload="" {
+                            label for="goated_name" { "Your Goated name, as on the leaderboard" }
+                            input #goated_name name="goated_name" type="text" required maxlength="128";
+                            (form_status())
+                            button type="submit" { "Request link" }
+                        }
+                    }
+                    @if !requests.is_empty() {
+                        h3 { "Your requests" }
+                        ul.requests {
+                            @for r in &requests {
+                                li { (r.goated_name) " — " span class={ "status status-" (r.status) } { (r.status) }
+                                    " · " (time_el(r.created_at))
+                                    @if let Some(n) = &r.note { " · " em { (n) } } }
+                            }
+                        }
+                    }
+                }
+                section.card #telegram aria-labelledby="tg-h" {
+                    h2 #tg-h { "Telegram" }
+                    @if let Some(id) = user.telegram_id {
+                        p.linked { "Linked to Telegram "
+                            @if let Some(u) = &user.telegram_username { "@" (u) } @else { "account " (id) } "." }
+                    } @else {
+                        p { "Get a one-time code, then send it to the bot"
+                            @if !bot.is_empty() { " " a href={ "https://t.me/" (bot) } { "@" (bot) } }
+                            " as " code { "/start CODE" } ". The code works once, for 10 minutes." }
+                    }
+                    button #tg-code type="button" data-api="/api/account/telegram-link-code" { "Get a link code" }
+                    div #tg-result aria-live="polite" {}
+                }
+                section.card #privacy aria-labelledby="privacy-h" {
+                    h2 #privacy-h { "Privacy" }
+                    form.api-form data-api="/api/account/privacy" data-method="PUT" data-reload="" {
+                        div.check {
+                            input #mask_name name="mask_name" type="checkbox" checked[user.mask_name] data-bool="";
+                            label for="mask_name" { "Show my Goated name masked (like Lu***ma) on public pages" }
+                        }
+                        (form_status())
+                        button type="submit" { "Save" }
+                    }
+                }
+                section.card aria-labelledby="session-h" {
+                    h2 #session-h { "Session" }
+                    p { "Logged in as " strong { (user.username) } " (" (user.email) ")." }
+                    form.api-form data-api="/api/auth/logout" data-next="/" {
+                        (form_status())
+                        button.secondary type="submit" { "Log out" }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}

@@ -1,0 +1,293 @@
+//! The admin page: pending Goated link requests (approve, reject), bonus codes (list, create,
+//! expire), users (search, role, disable) and the audit log. Players and anonymous visitors are
+//! refused. Link and bonus-code buttons call the `/api/admin` operations (JSON, the admin's
+//! session); role and disable are plain form posts to `/admin/users/…` (the API has no such
+//! operation), which call the same `accounts` service as `goatedvips user` and are audited.
+
+use maud::html;
+use poem::http::StatusCode;
+use poem::{handler, IntoResponse, Request, Response};
+
+use super::layout::{error_page, money, time_el, Nav, Page};
+use super::public::query;
+use super::{current_user, visitor, visitor_of, State};
+
+/// `GET /admin?q=`.
+#[handler]
+pub async fn admin(req: &Request, state: State<'_>) -> Response {
+    let Some(me) = current_user(req, &state).await else {
+        return error_page(
+            StatusCode::UNAUTHORIZED,
+            "Log in first",
+            "The admin pages are for admins: log in with an admin account.",
+            visitor(req),
+        )
+        .into_response();
+    };
+    let v = visitor_of(Some(&me));
+    if !me.is_admin() {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Admins only",
+            "Your account may not open the admin pages.",
+            v,
+        )
+        .into_response();
+    }
+    let q = query(req)
+        .get("q")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let a = &state.accounts;
+    let loaded = async {
+        let pending = a.link_requests(Some("pending"), 50, 0).await?;
+        let codes = a.bonus_codes(50, 0).await?;
+        let users = a
+            .list_users((!q.is_empty()).then_some(q.as_str()), 50, 0)
+            .await?;
+        let audit = a.audit_log(30, 0).await?;
+        Ok::<_, crate::accounts::AccountError>((pending, codes, users, audit))
+    }
+    .await;
+    let ((pending, _), (codes, _), (users, users_total), (audit, _)) = match loaded {
+        Ok(x) => x,
+        Err(e) => {
+            slog::error!(state.log, "admin page"; "error" => %e);
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "The admin page could not be loaded just now.",
+                v,
+            )
+            .into_response();
+        }
+    };
+    let now = state.clock.now();
+    Page::new(
+        "Admin",
+        Nav::Admin,
+        v,
+        html! {
+            h1 { "Admin" }
+            section.card #links aria-labelledby="links-h" {
+                h2 #links-h { "Pending link requests" }
+                @if pending.is_empty() { p { "Nothing waiting." } }
+                @else {
+                    div.table-wrap { table {
+                        caption.sr-only { "Pending link requests" }
+                        thead { tr { th scope="col" { "Account" } th scope="col" { "Goated player" } th scope="col" { "Asked" } th scope="col" { "Decision" } } }
+                        tbody { @for r in &pending { tr {
+                            td { (r.username) }
+                            td { a href={ "/players/" (r.goated_uid) } { (r.goated_name) } " " code { (r.goated_uid) } }
+                            td { (time_el(r.created_at)) }
+                            td.actions {
+                                button type="button" data-post={ "/api/admin/link-requests/" (r.id) "/approve" } { "Approve " span.sr-only { (r.username) } }
+                                " "
+                                button.secondary type="button" data-post={ "/api/admin/link-requests/" (r.id) "/reject" } { "Reject " span.sr-only { (r.username) } }
+                            }
+                        } } }
+                    } }
+                }
+                p.form-status role="alert" {}
+            }
+            section.card #codes aria-labelledby="codes-h" {
+                h2 #codes-h { "Bonus codes" }
+                div.table-wrap { table {
+                    caption.sr-only { "Bonus codes" }
+                    thead { tr { th scope="col" { "Code" } th scope="col" { "Reward" } th scope="col" { "Claims" } th scope="col" { "Expires" } th scope="col" { "" span.sr-only { "Actions" } } } }
+                    tbody { @for c in &codes { tr {
+                        td { code { (c.code) } br; small { (c.description) } }
+                        td { (money(c.reward)) }
+                        td { (c.claims) " / " (c.max_claims) }
+                        td { (time_el(c.expires_at)) }
+                        td { @if c.expires_at > now {
+                            button.secondary type="button" data-post={ "/api/admin/bonus-codes/" (c.id) "/expire" } { "Expire " span.sr-only { (c.code) } }
+                        } @else { "expired" } }
+                    } } }
+                } }
+                h3 { "New code" }
+                form.api-form.inline-form data-api="/api/admin/bonus-codes" data-reload="" {
+                    label for="bc-code" { "Code (4–16 capitals and digits)" }
+                    input #bc-code name="code" required maxlength="16";
+                    label for="bc-desc" { "Description" }
+                    input #bc-desc name="description" required maxlength="200";
+                    label for="bc-reward" { "Reward ($)" }
+                    input #bc-reward name="reward" required inputmode="decimal";
+                    label for="bc-wager" { "Wager requirement ($)" }
+                    input #bc-wager name="wager_requirement" required inputmode="decimal";
+                    label for="bc-max" { "Max claims" }
+                    input #bc-max name="max_claims" type="number" min="1" required data-int="";
+                    label for="bc-exp" { "Expires (UTC)" }
+                    input #bc-exp name="expires_at" type="datetime-local" required data-utc="";
+                    p.form-status role="alert" aria-live="assertive" {}
+                    button type="submit" { "Create code" }
+                }
+            }
+            section.card #users aria-labelledby="users-h" {
+                h2 #users-h { "Users" }
+                form method="get" action="/admin" role="search" {
+                    label for="uq" { "Search users" }
+                    div.row { input #uq type="search" name="q" value=(q) maxlength="64"; button type="submit" { "Search" } }
+                }
+                p { (users_total) " user" @if users_total != 1 { "s" } }
+                div.table-wrap { table {
+                    caption.sr-only { "Users" }
+                    thead { tr { th scope="col" { "User" } th scope="col" { "Goated" } th scope="col" { "Role" } th scope="col" { "State" } } }
+                    tbody { @for (u, goated) in &users { tr {
+                        td { (u.username) br; small { (u.email) } }
+                        td { @if let Some(g) = goated { (g) } @else { "—" } }
+                        td {
+                            form.inline method="post" action="/admin/users/role" {
+                                input type="hidden" name="username" value=(u.username);
+                                @let other = if u.role.as_str() == "admin" { "player" } else { "admin" };
+                                input type="hidden" name="role" value=(other);
+                                (u.role.as_str()) " "
+                                button.secondary.small type="submit" { "Make " (other) span.sr-only { ": " (u.username) } }
+                            }
+                        }
+                        td {
+                            form.inline method="post" action="/admin/users/state" {
+                                input type="hidden" name="username" value=(u.username);
+                                input type="hidden" name="disabled" value=(if u.disabled { "false" } else { "true" });
+                                @if u.disabled { "disabled " } @else { "active " }
+                                button.secondary.small type="submit" { @if u.disabled { "Enable" } @else { "Disable" } span.sr-only { " " (u.username) } }
+                            }
+                        }
+                    } } }
+                } }
+            }
+            section.card #audit aria-labelledby="audit-h" {
+                h2 #audit-h { "Audit log" }
+                div.table-wrap { table {
+                    caption.sr-only { "Audit log, newest first" }
+                    thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "Action" } th scope="col" { "Target" } } }
+                    tbody { @for e in &audit { tr {
+                        td { (time_el(e.at)) } td { (e.actor) } td { code { (e.action) } } td { (e.target) }
+                    } } }
+                } }
+            }
+        },
+    )
+    .into_response()
+}
+
+/// The admin behind a form post, or the page that refuses the visitor.
+async fn admin_for_form(
+    req: &Request,
+    state: &State<'_>,
+) -> Result<crate::accounts::CurrentUser, Response> {
+    match current_user(req, state).await {
+        Some(me) if me.is_admin() => Ok(me),
+        Some(me) => Err(error_page(
+            StatusCode::FORBIDDEN,
+            "Admins only",
+            "Your account may not change users.",
+            visitor_of(Some(&me)),
+        )
+        .into_response()),
+        None => Err(error_page(
+            StatusCode::UNAUTHORIZED,
+            "Log in first",
+            "The admin pages are for admins: log in with an admin account.",
+            visitor(req),
+        )
+        .into_response()),
+    }
+}
+
+fn form(body: &str) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// Back to the users of the admin page after a change, or a friendly error.
+fn outcome<T>(
+    result: Result<T, crate::accounts::AccountError>,
+    me: &crate::accounts::CurrentUser,
+    log: &slog::Logger,
+) -> Response {
+    use crate::accounts::AccountError;
+    match result {
+        Ok(_) => poem::web::Redirect::see_other("/admin#users").into_response(),
+        Err(
+            AccountError::Invalid(m)
+            | AccountError::Conflict(m)
+            | AccountError::NotFound(m)
+            | AccountError::Forbidden(m)
+            | AccountError::Unauthorized(m),
+        ) => error_page(
+            StatusCode::BAD_REQUEST,
+            "Not changed",
+            &m,
+            visitor_of(Some(me)),
+        )
+        .into_response(),
+        Err(e) => {
+            slog::error!(log, "admin user change"; "error" => %e);
+            error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not changed",
+                "The change could not be made just now. Please try again.",
+                visitor_of(Some(me)),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// `POST /admin/users/role` (`username`, `role` = `player` | `admin`).
+#[handler]
+pub async fn set_role(req: &Request, body: String, state: State<'_>) -> Response {
+    let me = match admin_for_form(req, &state).await {
+        Ok(me) => me,
+        Err(resp) => return resp,
+    };
+    let f = form(&body);
+    let (Some(name), Some(role)) = (
+        f.get("username"),
+        f.get("role").and_then(|r| crate::accounts::Role::parse(r)),
+    ) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Not changed",
+            "Say which user and which role (player or admin).",
+            visitor_of(Some(&me)),
+        )
+        .into_response();
+    };
+    let actor = crate::accounts::Actor::user(&me.user, None);
+    outcome(
+        state.accounts.set_role(&actor, name, role).await,
+        &me,
+        &state.log,
+    )
+}
+
+/// `POST /admin/users/state` (`username`, `disabled` = `true` | `false`).
+#[handler]
+pub async fn set_state(req: &Request, body: String, state: State<'_>) -> Response {
+    let me = match admin_for_form(req, &state).await {
+        Ok(me) => me,
+        Err(resp) => return resp,
+    };
+    let f = form(&body);
+    let (Some(name), Some(disabled)) = (
+        f.get("username"),
+        f.get("disabled").and_then(|d| d.parse::<bool>().ok()),
+    ) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Not changed",
+            "Say which user, and whether to disable (true) or enable (false) it.",
+            visitor_of(Some(&me)),
+        )
+        .into_response();
+    };
+    let actor = crate::accounts::Actor::user(&me.user, None);
+    outcome(
+        state.accounts.set_disabled(&actor, name, disabled).await,
+        &me,
+        &state.log,
+    )
+}

@@ -1,0 +1,701 @@
+//! The public pages: home, leaderboard (period tabs, pages, search, live region), the current
+//! race, past races, one race, a player, and the bonus codes. The leaderboard, race and player
+//! pages render from the board's snapshot through `views` (no database query); past races
+//! and bonus codes read their stored history through the same calls as the API.
+
+use chrono::{DateTime, Utc};
+use maud::{html, Markup};
+use poem::http::StatusCode;
+use poem::web::Path;
+use poem::{handler, IntoResponse, Request, Response};
+use std::collections::HashMap;
+
+use super::layout::{
+    countdown, error_page, money, not_found_page, tier_badge, time_el, Nav, Page, Visitor,
+};
+use super::{current_user, visitor, visitor_of, State};
+use crate::board::Snapshot;
+use crate::domain::leaderboard::Period;
+use crate::domain::race::RacePeriod;
+use crate::views::{self, Participant, RaceView};
+
+/// Rows per leaderboard page.
+pub const PAGE_SIZE: u32 = 25;
+
+/// The query string as a map (bad encodings are lossy, never an error).
+pub fn query(req: &Request) -> HashMap<String, String> {
+    url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+pub fn period_label(p: Period) -> &'static str {
+    match p {
+        Period::Today => "Today",
+        Period::Weekly => "This week",
+        Period::Monthly => "This month",
+        Period::AllTime => "All time",
+    }
+}
+
+pub fn parse_period(s: Option<&String>) -> Option<Period> {
+    match s.map(String::as_str) {
+        None | Some("") => Some(Period::Monthly),
+        Some(name) => Period::ALL.into_iter().find(|p| p.api_name() == name),
+    }
+}
+
+/// The "data may be out of date" sign, and when the data was taken.
+pub fn freshness(snap: &Snapshot) -> Markup {
+    html! {
+        @if let Some(_) = &snap.stale {
+            p.stale role="status" {
+                strong { "Data may be out of date." }
+                " The last update from Goated failed; showing the data of "
+                @if let Some(t) = snap.updated_at() { (time_el(t)) } @else { "the last good sync" }
+                ". It will refresh on its own."
+            }
+        } @else if let Some(t) = snap.updated_at() {
+            p.updated { "Updated " (time_el(t)) }
+        } @else {
+            p.stale role="status" { "No data yet: the first sync from Goated has not arrived." }
+        }
+    }
+}
+
+fn race_glance(race: &RaceView, now: DateTime<Utc>) -> Markup {
+    html! {
+        section.card.race-glance aria-labelledby="race-h" {
+            h2 #race-h { "Wager race " (race_title(&race.id)) }
+            dl.stats {
+                div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
+                div.wide { dt { "Ends in" } dd.big { (countdown(race.end, now)) } }
+                div { dt { "Racers" } dd.big { (race.participant_count) } }
+            }
+            @if race.participants.is_empty() {
+                p { "No wagers in this race yet. Be the first!" }
+            } @else {
+                ol.podium aria-label="Top 3" {
+                    @for p in race.participants.iter().take(3) {
+                        li {
+                            span.place { "#" (p.rank) }
+                            a href={ "/players/" (p.uid) } { (p.name) }
+                            span.amount { (money(p.wagered.0)) }
+                        }
+                    }
+                }
+            }
+            p { a.button href="/race" { "Full standings and prizes" } }
+        }
+    }
+}
+
+/// `Nov 2026` for `202611`.
+pub fn race_title(id: &str) -> String {
+    let month = id.get(4..6).and_then(|m| m.parse::<usize>().ok());
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    match month {
+        Some(m @ 1..=12) => format!("{} {}", MONTHS[m - 1], &id[..4]),
+        _ => id.to_string(),
+    }
+}
+
+/// `GET /`.
+#[handler]
+pub fn home(req: &Request, state: State<'_>) -> Page {
+    let cfg = state.config().config.clone();
+    let snap = state.board.snapshot();
+    let now = state.clock.now();
+    let race = views::current_race(&snap, &cfg, now);
+    let top = views::leaderboard_page(&snap, &cfg, Period::Today, 1, 5);
+    Page::new(
+        "Home",
+        Nav::Home,
+        visitor(req),
+        html! {
+            section.hero {
+                h1 { "The GoatedVIPs hub" }
+                p.lead { "Leaderboards, the monthly wager race and bonus codes for players of the GoatedVIPs code on Goated.com." }
+            }
+            div #live data-live="" {
+                (freshness(&snap))
+                div.grid {
+                    (race_glance(&race, now))
+                    section.card aria-labelledby="today-h" {
+                        h2 #today-h { "Top wagers today" }
+                        (leaderboard_table(&top.entries, Period::Today, "Top wagers today"))
+                        p { a.button href="/leaderboard?period=today" { "Whole leaderboard" } }
+                    }
+                }
+            }
+            section.card.links {
+                h2 { "Everything here" }
+                ul.linklist {
+                    li { a href="/leaderboard" { "Leaderboards" } " — today, this week, this month, all time" }
+                    li { a href="/race" { "Wager race" } " — standings and prizes" }
+                    li { a href="/races" { "Past races" } " — winners of closed races" }
+                    li { a href="/bonus-codes" { "Bonus codes" } " — active codes to copy" }
+                    li { a href="/account" { "Your account" } " — link Goated and Telegram" }
+                    li { a href="/overlay/race" { "Stream overlay" } " — for OBS" }
+                }
+            }
+        },
+    )
+}
+
+fn leaderboard_table(entries: &[views::LeaderboardEntry], period: Period, caption: &str) -> Markup {
+    html! {
+        div.table-wrap {
+            table.board {
+                caption.sr-only { (caption) }
+                thead { tr {
+                    th scope="col" { "Rank" }
+                    th scope="col" { "Player" }
+                    th scope="col" .num { "Wagered " span.sr-only { (period_label(period)) } }
+                    th scope="col" .tier-col { "Tier" }
+                } }
+                tbody {
+                    @for e in entries {
+                        tr {
+                            td.rank { (e.rank) }
+                            td {
+                                a href={ "/players/" (e.uid) } { (e.name) }
+                                // On a phone the tier sits under the name (its column is hidden).
+                                span.tier-inline { br; (tier_badge(&e.tier)) }
+                            }
+                            td.num { (money(e.wagered.0)) }
+                            td.tier-col { (tier_badge(&e.tier)) }
+                        }
+                    }
+                    @if entries.is_empty() {
+                        tr { td colspan="4" .empty { "No players to show." } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn leaderboard_href(period: Period, page: u32, q: &str) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    s.append_pair("period", period.api_name());
+    if page > 1 {
+        s.append_pair("page", &page.to_string());
+    }
+    if !q.is_empty() {
+        s.append_pair("q", q);
+    }
+    format!("/leaderboard?{}", s.finish())
+}
+
+/// `GET /leaderboard?period=&page=&q=`.
+#[handler]
+pub fn leaderboard(req: &Request, state: State<'_>) -> Response {
+    let v = visitor(req);
+    let params = query(req);
+    let Some(period) = parse_period(params.get("period")) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown period",
+            "The period must be today, weekly, monthly or all_time.",
+            v,
+        )
+        .into_response();
+    };
+    let page = match params.get("page").map(|p| p.parse::<u32>()) {
+        None => 1,
+        Some(Ok(p)) if (1..=1_000_000).contains(&p) => p,
+        _ => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "Bad page number",
+                "The page must be a whole number from 1.",
+                v,
+            )
+            .into_response()
+        }
+    };
+    let q: String = params
+        .get("q")
+        .map(|s| s.trim().chars().take(64).collect())
+        .unwrap_or_default();
+    let cfg = state.config().config.clone();
+    let snap = state.board.snapshot();
+    let (entries, total) = if q.is_empty() {
+        let p = views::leaderboard_page(&snap, &cfg, period, page, PAGE_SIZE);
+        (p.entries, p.total)
+    } else {
+        // The same entries as the page view, filtered by name, with their ranks kept.
+        let needle = q.to_lowercase();
+        let all: Vec<_> = views::leaderboard_page(&snap, &cfg, period, 1, u32::MAX)
+            .entries
+            .into_iter()
+            .filter(|e| e.name.to_lowercase().contains(&needle))
+            .collect();
+        let total = all.len() as u64;
+        let skip = ((page - 1) * PAGE_SIZE) as usize;
+        (
+            all.into_iter()
+                .skip(skip)
+                .take(PAGE_SIZE as usize)
+                .collect(),
+            total,
+        )
+    };
+    let pages = (total.div_ceil(u64::from(PAGE_SIZE)) as u32).max(1);
+    Page::new(
+        format!("Leaderboard · {}", period_label(period)),
+        Nav::Leaderboard,
+        v,
+        html! {
+            h1 { "Leaderboard" }
+            nav.tabs aria-label="Period" {
+                @for p in Period::ALL {
+                    @if p == period {
+                        a href=(leaderboard_href(p, 1, &q)) aria-current="page" { (period_label(p)) }
+                    } @else {
+                        a href=(leaderboard_href(p, 1, &q)) { (period_label(p)) }
+                    }
+                }
+            }
+            form.search method="get" action="/leaderboard" role="search" {
+                input type="hidden" name="period" value=(period.api_name());
+                label for="q" { "Search by name" }
+                div.row {
+                    input #q type="search" name="q" value=(q) maxlength="64" autocomplete="off";
+                    button type="submit" { "Search" }
+                    @if !q.is_empty() { a.button.secondary href=(leaderboard_href(period, 1, "")) { "Clear" } }
+                }
+            }
+            div #live data-live="" aria-live="polite" {
+                (freshness(&snap))
+                @if !q.is_empty() {
+                    p { (total) " player" @if total != 1 { "s" } " matching “" (q) "”" }
+                }
+                (leaderboard_table(&entries, period, &format!("Leaderboard, {}, page {page} of {pages}", period_label(period))))
+                nav.pager aria-label="Pages" {
+                    @if page > 1 { a rel="prev" href=(leaderboard_href(period, page - 1, &q)) { "← Previous" } }
+                    span { "Page " (page) " of " (pages) }
+                    @if page < pages { a rel="next" href=(leaderboard_href(period, page + 1, &q)) { "Next →" } }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+fn prize_table(race: &RaceView) -> Markup {
+    html! {
+        div.table-wrap {
+            table.prizes {
+                caption { "Prizes" }
+                thead { tr { th scope="col" { "Place" } th scope="col" .num { "Share" } th scope="col" .num { "Prize" } } }
+                tbody {
+                    @for d in &race.distribution {
+                        tr { td { "#" (d.rank) } td.num { (d.percent.0.normalize()) "%" } td.num { (money(d.amount.0)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn standings_table(rows: &[Participant], caption: &str) -> Markup {
+    html! {
+        div.table-wrap {
+            table.board {
+                caption { (caption) }
+                thead { tr {
+                    th scope="col" { "Rank" } th scope="col" { "Player" }
+                    th scope="col" .num { "Wagered" } th scope="col" .num.prize-col { "Prize" }
+                } }
+                tbody {
+                    @for p in rows {
+                        tr.paid[p.prize.is_some()] {
+                            td.rank { (p.rank) }
+                            td { a href={ "/players/" (p.uid) } { (p.name) } }
+                            td.num {
+                                (money(p.wagered.0))
+                                // On a phone the prize sits under the amount (its column is hidden).
+                                @if let Some(prize) = p.prize { span.prize-inline { br; small { "prize " (money(prize.0)) } } }
+                            }
+                            td.num.prize-col { @if let Some(prize) = p.prize { (money(prize.0)) } @else { span aria-label="no prize" { "—" } } }
+                        }
+                    }
+                    @if rows.is_empty() { tr { td colspan="4" .empty { "No one has wagered in this race yet." } } }
+                }
+            }
+        }
+    }
+}
+
+/// The logged-in player's own line: `#14 · $2,310 to a paid place`.
+fn my_line(state: &crate::state::AppState, snap: &Snapshot, uid: &str) -> Markup {
+    let cfg = state.config().config.clone();
+    let period = RacePeriod::containing(cfg.race.tz(), state.clock.now());
+    let standings = views::live_standings(snap, &cfg, &period);
+    let Some(me) = views::race_position(&standings, &period.id, uid) else {
+        return html! { p.mine { "You are not in this race yet: wager on Goated to join." } };
+    };
+    let paid = standings.iter().filter(|s| s.prize.is_some()).count();
+    let text = if me.prize.is_some() {
+        format!(
+            "#{} · in a paid place ({})",
+            me.rank,
+            money(me.prize.map(|p| p.0).unwrap_or_default())
+        )
+    } else if let Some(last) = paid.checked_sub(1).and_then(|i| standings.get(i)) {
+        format!(
+            "#{} · {} to a paid place",
+            me.rank,
+            money(last.wagered.0 - me.wagered.0)
+        )
+    } else {
+        format!("#{}", me.rank)
+    };
+    html! { p.mine { strong { "Your place: " } (text) } }
+}
+
+/// `GET /race`.
+#[handler]
+pub async fn race_page(req: &Request, state: State<'_>) -> Page {
+    let cfg = state.config().config.clone();
+    let snap = state.board.snapshot();
+    let now = state.clock.now();
+    let race = views::current_race(&snap, &cfg, now);
+    // Only a visitor with a session cookie costs a query (to find their linked player).
+    let user = current_user(req, &state).await;
+    let mine = user
+        .as_ref()
+        .and_then(|u| u.user.goated_uid.clone())
+        .map(|uid| my_line(&state, &snap, &uid));
+    Page::new(
+        format!("Wager race {}", race_title(&race.id)),
+        Nav::Race,
+        visitor_of(user.as_ref()),
+        html! {
+            h1 { "Wager race " (race_title(&race.id)) }
+            section.card {
+                dl.stats {
+                    div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
+                    div.wide { dt { @if race.seconds_left > 0 { "Ends in" } @else { "Ended" } } dd.big { (countdown(race.end, now)) } }
+                    div { dt { "Racers" } dd.big { (race.participant_count) } }
+                    div { dt { "Total wagered" } dd.big { (money(race.total_wagered.0)) } }
+                }
+                p { "Ranked by wagers from " (time_el(race.start)) " to " (time_el(race.end)) "." }
+            }
+            @if let Some(m) = mine { (m) }
+            div.grid {
+                section.card { (prize_table(&race)) }
+                section.card #live data-live="" aria-live="polite" {
+                    (freshness(&snap))
+                    (standings_table(&race.participants, "Standings"))
+                }
+            }
+        },
+    )
+}
+
+/// `GET /races`: closed races, newest first.
+#[handler]
+pub async fn races_page(req: &Request, state: State<'_>) -> Response {
+    let v = visitor(req);
+    let params = query(req);
+    let page = match params.get("page").map(|p| p.parse::<u32>()) {
+        None => 1,
+        Some(Ok(p)) if (1..=100_000).contains(&p) => p,
+        _ => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "Bad page number",
+                "The page must be a whole number from 1.",
+                v,
+            )
+            .into_response()
+        }
+    };
+    let cfg = state.config().config.clone();
+    let limit = 12i64;
+    let fallback = &cfg.race.prize_percentages;
+    let (total, list) = match crate::db::races::history(
+        &state.pool,
+        i64::from(page - 1) * limit,
+        limit,
+        fallback.len() as i64,
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err(e) => {
+            slog::error!(state.log, "race history"; "error" => %e);
+            return unavailable(v).into_response();
+        }
+    };
+    let now = state.clock.now();
+    let snap = state.board.snapshot();
+    let list: Vec<RaceView> = list
+        .into_iter()
+        .map(|mut r| {
+            snap.race.mask_closed(&mut r);
+            views::closed_race(&r, fallback, now)
+        })
+        .collect();
+    let pages = ((total as u64).div_ceil(limit as u64) as u32).max(1);
+    Page::new(
+        "Past races",
+        Nav::Races,
+        v,
+        html! {
+            h1 { "Past races" }
+            @if list.is_empty() {
+                p.card { "No race has closed yet. " a href="/race" { "See the current race" } "." }
+            }
+            ul.race-list {
+                @for r in &list {
+                    li.card {
+                        h2 { a href={ "/race/" (r.id) } { (race_title(&r.id)) } }
+                        p { "Prize pool " (money(r.prize_pool.0)) " · " (r.participant_count) " racers" }
+                        @if let Some(w) = r.participants.first() {
+                            p { "Winner: " strong { (w.name) } " with " (money(w.wagered.0)) }
+                        }
+                    }
+                }
+            }
+            nav.pager aria-label="Pages" {
+                @if page > 1 { a rel="prev" href={ "/races?page=" (page - 1) } { "← Newer" } }
+                span { "Page " (page) " of " (pages) }
+                @if page < pages { a rel="next" href={ "/races?page=" (page + 1) } { "Older →" } }
+            }
+        },
+    )
+    .into_response()
+}
+
+fn unavailable(v: Visitor) -> Page {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "This page could not be loaded just now. Please try again in a moment.",
+        v,
+    )
+}
+
+/// `GET /race/:id`: a closed race and its winners (the current one redirects to `/race`).
+#[handler]
+pub async fn race_by_id(req: &Request, Path(id): Path<String>, state: State<'_>) -> Response {
+    let v = visitor(req);
+    let cfg = state.config().config.clone();
+    let now = state.clock.now();
+    if RacePeriod::from_id(cfg.race.tz(), &id).is_none() {
+        return not_found_page(Some(v)).into_response();
+    }
+    if RacePeriod::containing(cfg.race.tz(), now).id == id {
+        return poem::web::Redirect::see_other("/race").into_response();
+    }
+    let race = match crate::db::races::closed_race(
+        &state.pool,
+        &id,
+        i64::from(cfg.race.participants_shown),
+    )
+    .await
+    {
+        Ok(Some(mut r)) => {
+            state.board.snapshot().race.mask_closed(&mut r);
+            views::closed_race(&r, &cfg.race.prize_percentages, now)
+        }
+        Ok(None) => return error_page(
+            StatusCode::NOT_FOUND,
+            "No such race",
+            "This race has no results: it has not closed, or it was before this site kept records.",
+            v,
+        )
+        .into_response(),
+        Err(e) => {
+            slog::error!(state.log, "closed race"; "error" => %e);
+            return unavailable(v).into_response();
+        }
+    };
+    Page::new(
+        format!("Wager race {}", race_title(&race.id)),
+        Nav::Races,
+        v,
+        html! {
+            p { a href="/races" { "← Past races" } }
+            h1 { "Wager race " (race_title(&race.id)) }
+            section.card {
+                dl.stats {
+                    div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
+                    div { dt { "Racers" } dd.big { (race.participant_count) } }
+                    div { dt { "Total wagered" } dd.big { (money(race.total_wagered.0)) } }
+                }
+                p { "Closed. Ran from " (time_el(race.start)) " to " (time_el(race.end)) "." }
+            }
+            div.grid {
+                section.card { (prize_table(&race)) }
+                section.card { (standings_table(&race.participants, "Winners and final standings")) }
+            }
+        },
+    )
+    .into_response()
+}
+
+/// `GET /players/:uid`.
+#[handler]
+pub fn player(req: &Request, Path(uid): Path<String>, state: State<'_>) -> Response {
+    let v = visitor(req);
+    let cfg = state.config().config.clone();
+    let snap = state.board.snapshot();
+    let Some(p) = views::player(&snap, &cfg, state.clock.now(), &uid) else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Player not found",
+            "No player with this id is on the leaderboard.",
+            v,
+        )
+        .into_response();
+    };
+    let figures = [
+        (Period::Today, p.wagered.today, p.ranks.today),
+        (Period::Weekly, p.wagered.this_week, p.ranks.weekly),
+        (Period::Monthly, p.wagered.this_month, p.ranks.monthly),
+        (Period::AllTime, p.wagered.all_time, p.ranks.all_time),
+    ];
+    let pct = p.tier.progress_percent.0.round_dp(0);
+    Page::new(
+        p.name.clone(),
+        Nav::Leaderboard,
+        v,
+        html! {
+            h1 { (p.name) " " (tier_badge(&p.tier.name)) }
+            div #live data-live="" {
+                (freshness(&snap))
+                div.grid {
+                    section.card {
+                        div.table-wrap { table {
+                            caption { "Wagers and ranks" }
+                            thead { tr { th scope="col" { "Period" } th scope="col" .num { "Wagered" } th scope="col" .num { "Rank" } } }
+                            tbody {
+                                @for (period, amount, rank) in figures {
+                                    tr {
+                                        th scope="row" { a href=(leaderboard_href(period, 1, "")) { (period_label(period)) } }
+                                        td.num { (money(amount.0)) }
+                                        td.num { "#" (rank) }
+                                    }
+                                }
+                            }
+                        } }
+                    }
+                    section.card {
+                        h2 { "VIP tier" }
+                        p { (tier_badge(&p.tier.name)) " since " (money(p.tier.min.0)) " all-time" }
+                        @if let (Some(next), Some(min)) = (&p.tier.next, &p.tier.next_min) {
+                            label for="tier-progress" { (pct) "% of the way to " (next) " (" (money(min.0)) ")" }
+                            progress #tier-progress max="100" value=(pct) { (pct) "%" }
+                            p { (money(min.0 - p.wagered.all_time.0)) " to go." }
+                        } @else {
+                            p { "The top tier. Nothing left to reach!" }
+                        }
+                        h2 { "Wager race" }
+                        @if let Some(r) = &p.race {
+                            p { "Place " strong { "#" (r.rank) } " with " (money(r.wagered.0))
+                                @if let Some(prize) = r.prize { " · prize " (money(prize.0)) } }
+                            @if let Some(gap) = r.gap_to_next { p { (money(gap.0)) " to pass the next player up." } }
+                        } @else {
+                            p { "Not in the current race." }
+                        }
+                        p { a href="/race" { "Race standings" } }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+/// `GET /bonus-codes`: active codes with a copy button.
+#[handler]
+pub async fn bonus_codes(req: &Request, state: State<'_>) -> Response {
+    let v = visitor(req);
+    let codes = match state.accounts.active_bonus_codes().await {
+        Ok(c) => c,
+        Err(e) => {
+            slog::error!(state.log, "bonus codes"; "error" => %e);
+            return unavailable(v).into_response();
+        }
+    };
+    Page::new(
+        "Bonus codes",
+        Nav::Bonus,
+        v,
+        html! {
+            h1 { "Bonus codes" }
+            p.lead { "Active codes for Goated.com. Copy one and redeem it on Goated." }
+            @if codes.is_empty() { p.card { "No active codes right now. Check back soon." } }
+            ul.codes {
+                @for c in &codes {
+                    li.card {
+                        div.code-row {
+                            code.code #{ "code-" (c.id) } { (c.code) }
+                            button.copy type="button" data-copy=(c.code) aria-describedby={ "code-" (c.id) } { "Copy" }
+                        }
+                        p { (c.description) }
+                        p.meta { "Reward " (money(c.reward)) " · wager " (money(c.wager_requirement)) " · "
+                            (c.max_claims - c.claims) " of " (c.max_claims) " left · expires " (time_el(c.expires_at)) }
+                    }
+                }
+            }
+            p.sr-only aria-live="polite" #copy-status {}
+        },
+    )
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn race_titles() {
+        assert_eq!(race_title("202611"), "November 2026");
+        assert_eq!(race_title("202601"), "January 2026");
+        assert_eq!(race_title("202613"), "202613");
+        assert_eq!(race_title("2026"), "2026");
+    }
+
+    #[test]
+    fn periods_from_the_query() {
+        assert_eq!(parse_period(None), Some(Period::Monthly));
+        assert_eq!(parse_period(Some(&String::new())), Some(Period::Monthly));
+        assert_eq!(
+            parse_period(Some(&"all_time".into())),
+            Some(Period::AllTime)
+        );
+        assert_eq!(parse_period(Some(&"weekly".into())), Some(Period::Weekly));
+        assert_eq!(parse_period(Some(&"yearly".into())), None);
+    }
+
+    #[test]
+    fn leaderboard_links_keep_the_search() {
+        assert_eq!(
+            leaderboard_href(Period::Today, 1, ""),
+            "/leaderboard?period=today"
+        );
+        assert_eq!(
+            leaderboard_href(Period::AllTime, 3, "a&b c"),
+            "/leaderboard?period=all_time&page=3&q=a%26b+c"
+        );
+    }
+}

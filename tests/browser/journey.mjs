@@ -1,0 +1,190 @@
+// The browser journey of the web site, in headless Debian chromium driven by playwright-core
+// (no browser download), with axe-core on the main pages and screenshots at phone and
+// desktop widths. Started by tests/integration/browser.rs, which owns the daemon:
+//   node journey.mjs  (env: BASE_URL, CHROMIUM, SCREENSHOTS, ADMIN_LOGIN, ADMIN_PASSWORD)
+// It asks the test for a sync by printing `NEED_SYNC` and reading a line on stdin.
+// Exit code 0 on success; any failed check throws (exit 1) with its reason on stderr.
+
+import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import { mkdirSync } from "node:fs";
+
+const require = createRequire(import.meta.url);
+const axeSource = require("axe-core").source;
+const base = process.env.BASE_URL;
+const shots = process.env.SCREENSHOTS;
+const admin = { login: process.env.ADMIN_LOGIN, password: process.env.ADMIN_PASSWORD };
+mkdirSync(shots, { recursive: true });
+
+const lines = createInterface({ input: process.stdin });
+const nextLine = () => new Promise((resolve) => lines.once("line", resolve));
+const step = (what) => console.log(`STEP ${what}`);
+function check(ok, what) { if (!ok) throw new Error(`check failed: ${what}`); }
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const errors = [];
+async function newPage(viewport) {
+  const ctx = await browser.newContext({ viewport, baseURL: base });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
+  // Script errors and failed requests, except the failures the journey causes on purpose
+  // (a wrong password, the 404 page). Failed loads are counted by their response.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(`${page.url()}: ${m.text()}`);
+  });
+  page.on("response", (r) => {
+    const u = new URL(r.url());
+    const expected = (u.pathname === "/api/auth/login" && r.status() === 401) || u.pathname === "/no-such-page";
+    if (r.status() >= 400 && !expected) errors.push(`${r.status()} for ${r.url()}`);
+  });
+  page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
+  return page;
+}
+
+async function axe(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of bad) console.error(`axe ${name}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")})`);
+  check(bad.length === 0, `no serious or critical axe violations on ${name}`);
+  console.log(`AXE ${name}: ${result.violations.length} minor/moderate, 0 serious/critical`);
+}
+
+const desktop = { width: 1280, height: 900 };
+const phone = { width: 390, height: 844 };
+const player = await newPage(desktop);
+const password = "correct horse battery";
+
+step("register");
+await player.goto("/register");
+await player.fill("#username", "journey_player");
+await player.fill("#email", "journey@example.com");
+await player.fill("#new-password", password);
+await player.click("button[type=submit]");
+await player.waitForURL("**/account");
+check((await player.textContent("h1")).includes("journey_player"), "the account page greets the new player");
+
+step("log out and log in");
+await player.click("#main form[data-api='/api/auth/logout'] button");
+await player.waitForURL(base + "/");
+await player.goto("/login");
+await player.fill("#login", "journey_player");
+await player.fill("#password", "wrong password!");
+await player.click("button[type=submit]");
+await player.waitForFunction(() => document.querySelector(".form-status").textContent.length > 8);
+check(player.url().endsWith("/login"), "a wrong password keeps the login page");
+await player.fill("#password", password);
+await player.click("button[type=submit]");
+await player.waitForURL("**/account");
+
+step("live leaderboard update over the WebSocket");
+await player.goto("/leaderboard?period=today");
+await player.waitForFunction(() => document.body.dataset.live === "connected");
+check(!(await player.content()).includes("Fresh_Face"), "the new player is not there before the sync");
+await player.evaluate(() => { window.__noReload = true; });
+console.log("NEED_SYNC");
+await nextLine();
+await player.waitForFunction(() => document.querySelector("#live tbody").textContent.includes("Fresh_Face"));
+check(await player.evaluate(() => window.__noReload === true), "the table changed without a reload");
+
+step("switch periods and open a player");
+await player.click("nav.tabs >> text=All time");
+await player.waitForURL("**period=all_time");
+check((await player.getAttribute("nav.tabs a[aria-current=page]", "href")).includes("all_time"), "the all-time tab is current");
+const first = await player.textContent("#live tbody tr:first-child td:nth-child(2) a");
+await player.click("#live tbody tr:first-child td:nth-child(2) a");
+await player.waitForURL("**/players/**");
+check((await player.textContent("h1")).includes(first.trim()), "the player page shows the player");
+check(await player.isVisible("progress#tier-progress") || (await player.content()).includes("top tier"), "tier progress shown");
+
+step("request a Goated link");
+await player.goto("/account");
+await player.fill("#goated_name", "LuckyLlama");
+await player.click("#goated form button[type=submit]");
+await player.waitForSelector("text=pending");
+
+step("approve it as admin in a second browser session");
+const boss = await newPage(desktop);
+await boss.goto("/login");
+await boss.fill("#login", admin.login);
+await boss.fill("#password", admin.password);
+await boss.click("button[type=submit]");
+await boss.waitForURL("**/account");
+await boss.goto("/admin");
+check((await boss.textContent("#links")).includes("journey_player"), "the request is pending for the admin");
+await boss.click("#links button[data-post$='/approve']");
+await boss.waitForFunction(() => document.querySelector("#links").textContent.includes("Nothing waiting"));
+
+step("the player's account shows the link");
+await player.goto("/account");
+check((await player.textContent("#goated .linked")).includes("LuckyLlama"), "the account shows the linked player");
+
+step("privacy switch");
+check(!(await player.isChecked("#mask_name")), "names are not masked at first");
+await player.check("#mask_name");
+await Promise.all([player.waitForEvent("load"), player.click("#privacy button[type=submit]")]);
+check(await player.isChecked("#mask_name"), "the masked-name choice is saved");
+// Public pages then show the linked name masked (the snapshot is reloaded; wait for it).
+for (let deadline = Date.now() + 15000; ; ) {
+  await player.goto("/leaderboard");
+  const text = await player.textContent("#live");
+  if (text.includes("Lu***ma") && !text.includes("LuckyLlama")) break;
+  check(Date.now() < deadline, "the leaderboard shows the masked name");
+  await player.waitForTimeout(250);
+}
+
+step("Telegram link code");
+await player.goto("/account");
+await player.click("#tg-code");
+await player.waitForSelector("#tg-code-value");
+check(/^\S{4,}$/.test(await player.textContent("#tg-code-value")), "a link code is shown");
+
+step("race countdown ticks");
+await player.goto("/race");
+check((await player.textContent(".mine")).includes("#"), "the race page shows the player's own line");
+const before = await player.textContent(".countdown");
+await player.waitForFunction((b) => document.querySelector(".countdown").textContent !== b, before);
+
+step("overlay");
+await player.goto("/overlay/race");
+check(await player.isVisible("text=Ends in"), "the overlay shows the countdown");
+check(await player.evaluate(() => getComputedStyle(document.body).backgroundColor) === "rgba(0, 0, 0, 0)", "the overlay is transparent");
+check(!(await player.isVisible("header.site")), "the overlay has no navigation");
+
+step("accessibility and screenshots");
+const pages = [
+  ["home", "/", player], ["leaderboard", "/leaderboard", player], ["race", "/race", player],
+  ["races", "/races", player], ["player", "/players/aX93kQ2mZp0LrT7vWb1c", player],
+  ["bonus-codes", "/bonus-codes", player], ["account", "/account", player],
+  ["admin", "/admin", boss], ["not-found", "/no-such-page", player],
+  ["overlay-race", "/overlay/race", player], ["embed", "/embed/leaderboard", player],
+];
+const anon = await newPage(desktop);
+pages.push(["login", "/login", anon], ["register", "/register", anon]);
+for (const [name, path, page] of pages) {
+  await page.goto(path);
+  await axe(page, name);
+  await page.screenshot({ path: `${shots}/${name}-desktop.png`, fullPage: true });
+  await page.setViewportSize(phone);
+  const overflow = await page.evaluate(() => {
+    const over = document.documentElement.scrollWidth - window.innerWidth;
+    const wide = [...document.querySelectorAll("body *")]
+      .filter((e) => !e.closest(".table-wrap") && e.getBoundingClientRect().right > window.innerWidth + 1)
+      .slice(0, 4).map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}.${e.className}`);
+    return { over, wide };
+  });
+  check(overflow.over <= 0, `${name} fits a phone's width (${overflow.over}px too wide: ${overflow.wide.join(", ")})`);
+  await page.screenshot({ path: `${shots}/${name}-phone.png`, fullPage: true });
+  await page.setViewportSize(desktop);
+}
+
+check(errors.length === 0, `no script errors in the pages: ${errors.join("; ")}`);
+await browser.close();
+console.log("JOURNEY OK");
+process.exit(0);
