@@ -85,6 +85,8 @@ impl Config {
                 messages_per_second: c.telegram.messages_per_second,
                 chat_interval_ms: c.telegram.chat_interval_ms,
                 max_attempts: c.telegram.max_attempts,
+                site_url: c.telegram.site_url.clone(),
+                affiliate_url: c.telegram.affiliate_url.clone(),
             },
             security: RawSecurityConfig {
                 session_secret: secret(&c.security.session_secret),

@@ -300,6 +300,10 @@ pub struct RawTelegramConfig {
     pub chat_interval_ms: u64,
     /// Attempts of one message before it is given up (5xx, network errors).
     pub max_attempts: u32,
+    /// The site's public URL (`/website`, the `/start` buttons); empty hides it.
+    pub site_url: String,
+    /// The affiliate sign-up link (`/play`, the `/start` buttons); empty hides it.
+    pub affiliate_url: String,
 }
 
 impl Default for RawTelegramConfig {
@@ -313,6 +317,8 @@ impl Default for RawTelegramConfig {
             messages_per_second: 25,
             chat_interval_ms: 1000,
             max_attempts: 5,
+            site_url: String::new(),
+            affiliate_url: String::new(),
         }
     }
 }

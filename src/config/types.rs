@@ -387,6 +387,10 @@ pub struct TelegramConfig {
     pub messages_per_second: u32,
     pub chat_interval_ms: u64,
     pub max_attempts: u32,
+    /// The site's public URL; empty when not set.
+    pub site_url: String,
+    /// The affiliate sign-up link; empty when not set.
+    pub affiliate_url: String,
 }
 
 /// `[security]`; see [`RawSecurityConfig`](super::schema::RawSecurityConfig) for each key.

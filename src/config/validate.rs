@@ -382,6 +382,17 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         "telegram.max_attempts",
         "must be between 1 and 100",
     );
+    for (url, key) in [
+        (&tg.site_url, "telegram.site_url"),
+        (&tg.affiliate_url, "telegram.affiliate_url"),
+    ] {
+        p.check(
+            url.is_empty()
+                || url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
+            key,
+            "must be empty or an http(s) URL",
+        );
+    }
     let sec = &c.security;
     let mut trusted_proxies = Vec::new();
     for proxy in &sec.trusted_proxies {
@@ -511,6 +522,8 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
             messages_per_second: c.telegram.messages_per_second,
             chat_interval_ms: c.telegram.chat_interval_ms,
             max_attempts: c.telegram.max_attempts,
+            site_url: c.telegram.site_url.clone(),
+            affiliate_url: c.telegram.affiliate_url.clone(),
         },
         security: SecurityConfig {
             session_secret: Secret::new(c.security.session_secret.clone()),

@@ -26,13 +26,45 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
-    pub fn message(chat_id: i64, text: impl Into<String>) -> Self {
+    /// A plain-text message: every character renders literally (escaped for HTML parse mode).
+    pub fn message(chat_id: i64, text: impl AsRef<str>) -> Self {
+        Self::html(chat_id, escape(text.as_ref()))
+    }
+
+    /// A message already written in Telegram's HTML (every inserted value passed through
+    /// [`escape`]).
+    pub fn html(chat_id: i64, html: String) -> Self {
         Self {
             chat_id,
             method: "sendMessage",
-            params: json!({"chat_id": chat_id, "text": text.into(), "disable_web_page_preview": true}),
+            params: json!({
+                "chat_id": chat_id, "text": html, "parse_mode": "HTML",
+                "disable_web_page_preview": true,
+            }),
         }
     }
+
+    /// Adds an inline keyboard (rows of buttons).
+    pub fn with_keyboard(mut self, rows: Value) -> Self {
+        self.params["reply_markup"] = json!({ "inline_keyboard": rows });
+        self
+    }
+}
+
+/// Escapes text for Telegram's HTML parse mode (also inside attribute values). Only `<`, `>`,
+/// `&` and `"` mean anything there; Markdown's `_*[]()~>#+-=|{}.!` are plain characters.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A command in a message: its name (lowercase, without `/` and `@bot`) and the rest.
@@ -40,6 +72,8 @@ impl Outgoing {
 pub struct Command<'a> {
     pub name: String,
     pub args: &'a str,
+    /// Written `/name@OurBot`: addressed to us by name (in a group, others see it too).
+    pub addressed: bool,
 }
 
 /// Reads `/name[@bot] args`. A command addressed to another bot (`/x@OtherBot`) is not ours;
@@ -67,6 +101,7 @@ pub fn parse_command<'a>(text: &'a str, bot_username: &str) -> Option<Command<'a
     Some(Command {
         name: name.to_ascii_lowercase(),
         args,
+        addressed: addressee.is_some(),
     })
 }
 
@@ -112,9 +147,17 @@ const HELP: &str = "GoatedVIPs bot\n\
 /stats - your wager, ranks, VIP tier and race place\n\
 /leaderboard [today|week|month|all] - the top 10\n\
 /race - the monthly wager race\n\
+/play - the affiliate link to play on Goated\n\
+/website - the GoatedVIPs website\n\
 /link <code> - link this Telegram account (get the code on your account page)\n\
 /verify <Goated name> - ask to link your Goated account (an admin approves)\n\
 /help - this list";
+
+const WELCOME: &str = "Welcome to GoatedVIPs!\n\n\
+I show the Goated wager leaderboard and the monthly wager race, your own wager, ranks and VIP \
+tier, and link this Telegram account to your GoatedVIPs account.\n\n\
+Get a link code on your account page and send /link <code> (or open the link there), then \
+/stats. /help lists every command.";
 
 const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waiting\n\
 /approve <id> - approve a link request\n/reject <id> [note] - reject one";
@@ -147,7 +190,7 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
     let Some(text) = message.get("text").and_then(Value::as_str) else {
         return Ok(Vec::new());
     };
-    let bot_username = bot.config.load().config.telegram.bot_username.clone();
+    let bot_username = bot.username().await;
     let Some(cmd) = parse_command(text, &bot_username) else {
         return Ok(Vec::new());
     };
@@ -170,22 +213,78 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
                 Err(e) => reply(refusal(e)?),
             }
         }
-        "start" | "help" => {
+        "start" => Ok(vec![welcome(bot, chat_id)]),
+        "help" => {
             let admin = user
                 .as_ref()
                 .is_some_and(|u| u.role == crate::accounts::Role::Admin);
             reply(format!("{HELP}{}", if admin { ADMIN_HELP } else { "" }))
         }
+        "play" => Ok(vec![link_reply(
+            chat_id,
+            &bot.config.load().config.telegram.affiliate_url,
+            "Play on Goated",
+            "The affiliate link is not set up yet.",
+        )]),
+        "website" | "site" => Ok(vec![link_reply(
+            chat_id,
+            &bot.config.load().config.telegram.site_url,
+            "GoatedVIPs website",
+            "The website address is not set up yet.",
+        )]),
         "link" => reply("Send /link <code> with the code from your account page.".into()),
         "verify" => reply(verify(bot, user.as_ref(), cmd.args).await?),
         "stats" | "me" => reply(stats(bot, user.as_ref())),
         "leaderboard" | "top" => reply(leaderboard(bot, cmd.args)),
         "race" => reply(race(bot)),
         "pending" | "approve" | "reject" => admin_command(bot, chat_id, user.as_ref(), &cmd).await,
-        _ if private => reply("Unknown command. /help lists what I can do.".into()),
-        // Groups: commands of other bots and typos are not answered.
+        // In a group, `/typo` may be meant for another bot there: answered only when it names us.
+        _ if private || cmd.addressed => {
+            reply("Unknown command. /help lists what I can do.".into())
+        }
         _ => Ok(Vec::new()),
     }
+}
+
+/// The URL buttons of the site and the affiliate link, those configured.
+fn link_buttons(bot: &Telegram) -> Vec<Value> {
+    let cfg = bot.config.load();
+    let tg = &cfg.config.telegram;
+    [
+        (&tg.affiliate_url, "Play on Goated"),
+        (&tg.site_url, "Website"),
+    ]
+    .into_iter()
+    .filter(|(url, _)| !url.is_empty())
+    .map(|(url, text)| json!({"text": text, "url": url}))
+    .collect()
+}
+
+fn welcome(bot: &Telegram, chat_id: i64) -> Outgoing {
+    let buttons = link_buttons(bot);
+    let out = Outgoing::message(chat_id, WELCOME);
+    if buttons.is_empty() {
+        out
+    } else {
+        out.with_keyboard(json!([buttons]))
+    }
+}
+
+/// `/play`, `/website`: the link (also as a button), or `missing` when it is not configured.
+fn link_reply(chat_id: i64, url: &str, label: &str, missing: &str) -> Outgoing {
+    if url.is_empty() {
+        return Outgoing::message(chat_id, missing);
+    }
+    Outgoing::html(
+        chat_id,
+        format!(
+            "{}: <a href=\"{}\">{}</a>",
+            escape(label),
+            escape(url),
+            escape(url)
+        ),
+    )
+    .with_keyboard(json!([[{"text": label, "url": url}]]))
 }
 
 const NOT_LINKED: &str = "This Telegram account is not linked yet: log in on the website, open \
@@ -320,21 +419,17 @@ impl<'a> From<&'a crate::accounts::linking::LinkRequest> for RequestCard<'a> {
 
 /// The text and buttons of a pending link request, for admins.
 pub fn request_card(chat_id: i64, r: RequestCard<'_>) -> Outgoing {
-    Outgoing {
+    Outgoing::message(
         chat_id,
-        method: "sendMessage",
-        params: json!({
-            "chat_id": chat_id,
-            "text": format!(
-                "Link request #{}: account {} asks for Goated {} ({})",
-                r.id, r.username, r.goated_name, r.goated_uid
-            ),
-            "reply_markup": {"inline_keyboard": [[
-                {"text": "Approve", "callback_data": format!("approve:{}", r.id)},
-                {"text": "Reject", "callback_data": format!("reject:{}", r.id)},
-            ]]},
-        }),
-    }
+        format!(
+            "Link request #{}: account {} asks for Goated {} ({})",
+            r.id, r.username, r.goated_name, r.goated_uid
+        ),
+    )
+    .with_keyboard(json!([[
+        {"text": "Approve", "callback_data": format!("approve:{}", r.id)},
+        {"text": "Reject", "callback_data": format!("reject:{}", r.id)},
+    ]]))
 }
 
 async fn admin_command(
@@ -453,9 +548,26 @@ mod tests {
             None
         );
         assert!(parse_command("/leaderboard@OtherBot", "").is_some());
+        assert!(
+            parse_command("/x@GoatedVIPsBot", "GoatedVIPsBot")
+                .unwrap()
+                .addressed
+        );
+        assert!(!parse_command("/x", "GoatedVIPsBot").unwrap().addressed);
         for text in ["hello", "", "/", "/ x", "/a-b", "//x"] {
             assert_eq!(parse_command(text, "GoatedVIPsBot"), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn html_escaping_keeps_hostile_names_literal() {
+        assert_eq!(escape("<b>x</b>"), "&lt;b&gt;x&lt;/b&gt;");
+        assert_eq!(escape("a & \"b\""), "a &amp; &quot;b&quot;");
+        let markdown = "_ * [ ] ( ) ~ > # + - = | { } . !";
+        assert_eq!(escape(markdown), markdown.replace('>', "&gt;"));
+        let out = Outgoing::message(7, "<b>x</b>");
+        assert_eq!(out.params["parse_mode"], "HTML");
+        assert_eq!(out.params["text"], "&lt;b&gt;x&lt;/b&gt;");
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub struct Telegram {
     updates_wake: Notify,
     /// Wakes the sender when this daemon queued a message.
     outbox_wake: Notify,
+    /// The bot's username from `getMe`, when `telegram.bot_username` is not configured.
+    me: tokio::sync::OnceCell<String>,
 }
 
 /// What the webhook did with a delivery.
@@ -132,7 +134,28 @@ impl Telegram {
             api: BotApi::new(),
             updates_wake: Notify::new(),
             outbox_wake: Notify::new(),
+            me: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Our bot's username: `telegram.bot_username`, or else what `getMe` answers (asked once;
+    /// while it cannot be asked, empty, and commands addressed to any bot are taken).
+    pub async fn username(&self) -> String {
+        let tg = self.config.load().config.telegram.clone();
+        if !tg.bot_username.is_empty() {
+            return tg.bot_username;
+        }
+        let asked = self
+            .me
+            .get_or_try_init(|| async {
+                let me = self
+                    .api
+                    .call(&tg.api_url, tg.bot_token.expose(), "getMe", &json!({}))
+                    .await?;
+                Ok::<_, BotError>(me["username"].as_str().unwrap_or_default().to_string())
+            })
+            .await;
+        asked.cloned().unwrap_or_default()
     }
 
     /// Stores a webhook delivery (deduplicated by `update_id`); the caller acknowledges it

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use crate::accounts::{admin_session, get_with, post_json, register};
 use crate::harness::{
-    fixture, post_update, telegram_fixture, wait_for, FakeMode, TestApp, BOT_TOKEN, WEBHOOK_SECRET,
+    fixture, post_update, telegram_fixture, wait_for, FakeMode, TestApp, BOT_TOKEN, BOT_USERNAME,
+    WEBHOOK_SECRET,
 };
 
 const LUCY: i64 = 424242001;
@@ -217,7 +218,10 @@ async fn every_sample_update_is_acknowledged_once_and_handled() {
         2,
         "/start and /verify only (not the edit, not the sticker): {lucy:?}"
     );
-    assert!(lucy[0].contains("/verify"), "help first: {lucy:?}");
+    assert!(
+        lucy[0].starts_with("Welcome"),
+        "the welcome first: {lucy:?}"
+    );
     assert!(lucy[1].contains("not linked"), "{lucy:?}");
     let lounge = app.bot().texts_to(LOUNGE);
     assert_eq!(lounge, ["No leaderboard data yet."]);
@@ -444,6 +448,156 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
     assert_eq!(app.bot().texts_to(QUEEN).len(), 4);
     assert_eq!(status(&app).await["messages_failed"], 0);
     drop(second);
+}
+
+const MARKDOWN_NAME: &str = "_*[]()~>#+-=|{}.!";
+
+/// A leaderboard whose top players have names that mean something in HTML or Markdown.
+fn hostile_board() -> Vec<u8> {
+    let player = |uid: &str, name: &str, wagered: f64| {
+        json!({"uid": uid, "name": name, "wagered": {
+            "today": wagered, "this_week": wagered, "this_month": wagered, "all_time": wagered}})
+    };
+    serde_json::to_vec(&json!({"success": true, "data": [
+        player("hostileB0000000000001", "<b>x</b>", 90000.0),
+        player("hostileM0000000000002", MARKDOWN_NAME, 80000.0),
+        player("plainPl0000000000003", "Tom & \"Jerry\"", 70000.0),
+    ]}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn player_commands_render_hostile_names_literally_and_answer_only_our_commands() {
+    let app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(hostile_board()))
+        .with_fake_telegram()
+        .config("telegram.site_url", "https://goatedvips.example/")
+        .config(
+            "telegram.affiliate_url",
+            "https://goated.example/r/VIPS?a=1&b=2",
+        )
+        .start()
+        .await;
+    app.wait_for_players(3).await;
+
+    // Hostile names are escaped for HTML parse mode and render literally.
+    app.telegram_update(&message(1, LUCY, None, "/leaderboard all"))
+        .await;
+    let texts = app.bot().wait_texts(LUCY, 1).await;
+    assert!(texts[0].contains("1. <b>x</b> - 90000"), "{texts:?}");
+    assert!(
+        texts[0].contains(&format!("2. {MARKDOWN_NAME} - 80000")),
+        "{texts:?}"
+    );
+    assert!(texts[0].contains("3. Tom & \"Jerry\""), "{texts:?}");
+    let raw = app
+        .bot()
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "sendMessage")
+        .unwrap();
+    assert_eq!(raw.params["parse_mode"], "HTML");
+    let raw = raw.params["text"].as_str().unwrap().to_string();
+    assert!(raw.contains("&lt;b&gt;x&lt;/b&gt;"), "{raw}");
+    assert!(raw.contains("Tom &amp; &quot;Jerry&quot;"), "{raw}");
+    assert!(!raw.contains("<b>"), "{raw}");
+
+    // /start without a code: the welcome and the two link buttons; /play, /website, /help.
+    app.telegram_update(&message(2, LUCY, None, "/start")).await;
+    app.telegram_update(&message(3, LUCY, None, "/play")).await;
+    app.telegram_update(&message(4, LUCY, None, "/website"))
+        .await;
+    app.telegram_update(&message(5, LUCY, None, "/help")).await;
+    app.telegram_update(&message(6, LUCY, None, "/frobnicate"))
+        .await;
+    let texts = app.bot().wait_texts(LUCY, 6).await;
+    assert!(
+        texts[1].starts_with("Welcome to GoatedVIPs") && texts[1].contains("/link <code>"),
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts[2],
+        "Play on Goated: https://goated.example/r/VIPS?a=1&b=2"
+    );
+    assert_eq!(texts[3], "GoatedVIPs website: https://goatedvips.example/");
+    assert!(
+        texts[4].contains("/play") && texts[4].contains("/website"),
+        "{texts:?}"
+    );
+    assert_eq!(texts[5], "Unknown command. /help lists what I can do.");
+    let sent: Vec<_> = app
+        .bot()
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "sendMessage")
+        .collect();
+    assert_eq!(
+        sent[1].params["reply_markup"]["inline_keyboard"][0],
+        json!([
+            {"text": "Play on Goated", "url": "https://goated.example/r/VIPS?a=1&b=2"},
+            {"text": "Website", "url": "https://goatedvips.example/"},
+        ])
+    );
+    assert!(
+        sent[2].params["text"]
+            .as_str()
+            .unwrap()
+            .contains("href=\"https://goated.example/r/VIPS?a=1&amp;b=2\""),
+        "{:?}",
+        sent[2].params
+    );
+
+    // In a group: commands for another bot and unaddressed typos are ignored; ours answered.
+    app.telegram_update(&message(7, QUEEN, Some(LOUNGE), "/help@OtherBot"))
+        .await;
+    app.telegram_update(&message(8, QUEEN, Some(LOUNGE), "/frobnicate"))
+        .await;
+    app.telegram_update(&message(
+        9,
+        QUEEN,
+        Some(LOUNGE),
+        &format!("/frobnicate@{BOT_USERNAME}"),
+    ))
+    .await;
+    app.telegram_update(&message(
+        10,
+        QUEEN,
+        Some(LOUNGE),
+        &format!("/website@{BOT_USERNAME}"),
+    ))
+    .await;
+    wait_idle(&app, 10).await;
+    let texts = app.bot().texts_to(LOUNGE);
+    assert_eq!(
+        texts,
+        vec![
+            "Unknown command. /help lists what I can do.".to_string(),
+            "GoatedVIPs website: https://goatedvips.example/".to_string(),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn without_a_configured_username_the_bot_asks_get_me() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config("telegram.bot_username", "")
+        .start()
+        .await;
+    app.bot().answer_next(
+        200,
+        json!({"ok": true, "result": {"id": 1, "is_bot": true, "username": "GoatedVIPsBot"}}),
+    );
+    app.telegram_update(&message(1, QUEEN, Some(LOUNGE), "/help@OtherBot"))
+        .await;
+    app.telegram_update(&message(2, QUEEN, Some(LOUNGE), "/help@GoatedVIPsBot"))
+        .await;
+    wait_idle(&app, 2).await;
+    let texts = app.bot().texts_to(LOUNGE);
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(texts[0].starts_with("GoatedVIPs bot"), "{texts:?}");
+    let methods: Vec<_> = app.bot().calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(methods, ["getMe", "sendMessage"]);
 }
 
 /// Where the binary serves its metrics, as `ctl status` reports it.

@@ -39,6 +39,32 @@ pub struct FakeBotApi {
     _server: tokio::task::JoinHandle<()>,
 }
 
+impl BotCall {
+    /// The `text` as Telegram shows it: with `parse_mode` HTML, tags are dropped and the four
+    /// entities decoded (a stray `<` or `&` is an error there, so the raw text must have none).
+    pub fn rendered(&self) -> String {
+        let text = self.params["text"].as_str().unwrap_or("");
+        if self.params["parse_mode"] != "HTML" {
+            return text.to_string();
+        }
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in text.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        assert!(!in_tag, "unclosed tag in {text:?}");
+        out.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+    }
+}
+
 impl FakeBotApi {
     pub async fn start() -> Self {
         use poem::{handler, web::Data, web::Json, web::Path as PPath, EndpointExt};
@@ -102,12 +128,13 @@ impl FakeBotApi {
         self.shared.calls.lock().unwrap().clone()
     }
 
-    /// The texts of the `sendMessage` calls to `chat` answered `ok`, in order.
+    /// The texts of the `sendMessage` calls to `chat` answered `ok`, in order, as the user
+    /// sees them (HTML parse mode rendered: tags dropped, entities decoded).
     pub fn texts_to(&self, chat: i64) -> Vec<String> {
         self.calls()
             .into_iter()
             .filter(|c| c.method == "sendMessage" && c.status == 200 && c.params["chat_id"] == chat)
-            .map(|c| c.params["text"].as_str().unwrap_or("").to_string())
+            .map(|c| c.rendered())
             .collect()
     }
 
