@@ -1,6 +1,7 @@
 //! What the bot answers. Players: `/start [code]` and `/link <code>` (link this Telegram account
 //! with a code from the account page), `/verify <Goated name>` (ask to link a Goated account;
-//! an admin approves), `/stats`, `/leaderboard [today|week|month|all]`, `/race`, `/help`.
+//! an admin approves), `/stats`, `/leaderboard [today|week|month|all]` (the race's top 10 by
+//! default; a Refresh button edits it in place), `/race`, `/play`, `/website`, `/help`.
 //! Admins (an admin account linked to this Telegram account): `/pending`, `/approve <id>`,
 //! `/reject <id> [note]`, and the Approve / Reject buttons of a notification.
 //!
@@ -235,8 +236,13 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
         "link" => reply("Send /link <code> with the code from your account page.".into()),
         "verify" => reply(verify(bot, user.as_ref(), cmd.args).await?),
         "stats" | "me" => reply(stats(bot, user.as_ref())),
-        "leaderboard" | "top" => reply(leaderboard(bot, cmd.args)),
-        "race" => reply(race(bot)),
+        "leaderboard" | "top" => {
+            let (text, keyboard) = leaderboard(bot, cmd.args);
+            Ok(vec![
+                Outgoing::message(chat_id, text).with_keyboard(keyboard)
+            ])
+        }
+        "race" => reply(race(bot, user.as_ref())),
         "pending" | "approve" | "reject" => admin_command(bot, chat_id, user.as_ref(), &cmd).await,
         // In a group, `/typo` may be meant for another bot there: answered only when it names us.
         _ if private || cmd.addressed => {
@@ -355,44 +361,127 @@ fn stats(bot: &Telegram, user: Option<&User>) -> String {
     text
 }
 
-fn leaderboard(bot: &Telegram, args: &str) -> String {
-    let (period, title) = match args.to_ascii_lowercase().as_str() {
-        "today" | "day" => (Period::Today, "Today"),
-        "week" | "weekly" => (Period::Weekly, "This week"),
-        "all" | "alltime" | "all_time" => (Period::AllTime, "All time"),
-        _ => (Period::Monthly, "This month"),
+/// The top 10 of the race (no argument) or of a period, with a Refresh button that edits the
+/// message in place (its callback data names the board).
+fn leaderboard(bot: &Telegram, args: &str) -> (String, Value) {
+    let key = match args.trim().to_ascii_lowercase().as_str() {
+        "today" | "day" => "today",
+        "week" | "weekly" => "week",
+        "month" | "monthly" => "month",
+        "all" | "alltime" | "all_time" => "all",
+        _ => "race",
     };
     let cfg = bot.config.load().config.clone();
-    let page = views::leaderboard_page(&bot.board.snapshot(), &cfg, period, 1, 10);
-    if page.entries.is_empty() {
-        return "No leaderboard data yet.".into();
-    }
-    let mut text = format!("Top 10 - {title}");
-    for e in &page.entries {
+    let snap = bot.board.snapshot();
+    let now = bot.clock.now();
+    let mut text = String::new();
+    if key == "race" {
+        let view = views::current_race(&snap, &cfg, now);
         text.push_str(&format!(
-            "\n{}. {} - {} ({})",
-            e.rank, e.name, e.wagered, e.tier
+            "Race {} - top 10 (prize pool {} {})",
+            view.id, view.prize_pool, view.currency
         ));
+        if view.participants.is_empty() {
+            text.push_str("\nNobody has wagered in this race yet.");
+        }
+        for p in view.participants.iter().take(10) {
+            text.push_str(&format!("\n{}. {} - {}", p.rank, p.name, p.wagered));
+            if let Some(prize) = p.prize {
+                text.push_str(&format!(" (prize {prize})"));
+            }
+        }
+        text.push_str(&format!("\nTime left: {}", time_left(view.seconds_left)));
+    } else {
+        let (period, title) = match key {
+            "today" => (Period::Today, "Today"),
+            "week" => (Period::Weekly, "This week"),
+            "all" => (Period::AllTime, "All time"),
+            _ => (Period::Monthly, "This month"),
+        };
+        let page = views::leaderboard_page(&snap, &cfg, period, 1, 10);
+        if page.entries.is_empty() {
+            text.push_str("No leaderboard data yet.");
+        } else {
+            text.push_str(&format!("Top 10 - {title}"));
+        }
+        for e in &page.entries {
+            text.push_str(&format!(
+                "\n{}. {} - {} ({})",
+                e.rank, e.name, e.wagered, e.tier
+            ));
+        }
     }
-    text
+    // Telegram refuses an edit that changes nothing: the time makes each refresh differ.
+    text.push_str(&format!("\nUpdated {}", now.format("%H:%M:%S UTC")));
+    let keyboard = json!([[{"text": "Refresh", "callback_data": format!("lb:{key}")}]]);
+    (text, keyboard)
 }
 
-fn race(bot: &Telegram) -> String {
+/// `3d 4h 5m`.
+fn time_left(seconds: i64) -> String {
+    let (d, h, m) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
+    if d > 0 {
+        format!("{d}d {h}h {m}m")
+    } else {
+        format!("{h}h {m}m")
+    }
+}
+
+/// The race and, for a linked player, their place: wager, the gap to the place above, the
+/// prize of the place, the time left.
+fn race(bot: &Telegram, user: Option<&User>) -> String {
     let cfg = bot.config.load().config.clone();
-    let view = views::current_race(&bot.board.snapshot(), &cfg, bot.clock.now());
+    let snap = bot.board.snapshot();
+    let now = bot.clock.now();
+    let view = views::current_race(&snap, &cfg, now);
     let mut text = format!(
-        "Race {}: prize pool {} {}, {} players, ends {}",
+        "Race {}: prize pool {} {}, {} players, ends {}\nTime left: {}",
         view.id,
         view.prize_pool,
         view.currency,
         view.participant_count,
-        view.end.format("%Y-%m-%d %H:%M UTC")
+        view.end.format("%Y-%m-%d %H:%M UTC"),
+        time_left(view.seconds_left),
     );
-    for p in view.participants.iter().take(10) {
-        text.push_str(&format!("\n{}. {} - {}", p.rank, p.name, p.wagered));
-        if let Some(prize) = p.prize {
-            text.push_str(&format!(" (prize {prize})"));
+    let Some(user) = user else {
+        text.push_str("\nLink your account (/link) to see your place.");
+        return text;
+    };
+    let Some(uid) = &user.goated_uid else {
+        text.push_str("\nLink your Goated account (/verify <name>) to see your place.");
+        return text;
+    };
+    let Some(me) = views::player(&snap, &cfg, now, uid).and_then(|p| p.race) else {
+        text.push_str("\nYou have no wager in this race yet.");
+        return text;
+    };
+    text.push_str(&format!(
+        "\nYour place: #{}, wagered {}",
+        me.rank, me.wagered
+    ));
+    let place = |rank: u32| view.participants.iter().find(|p| p.rank == rank);
+    if me.rank > 1 {
+        match place(me.rank - 1) {
+            Some(above) => text.push_str(&format!(
+                "\nGap to #{}: {}",
+                above.rank,
+                crate::domain::amount::Amount(above.wagered.0 - me.wagered.0)
+            )),
+            None => text.push_str(&format!("\nGap to #{}: unknown", me.rank - 1)),
         }
+    } else if let Some(second) = place(2) {
+        text.push_str(&format!(
+            "\nYou lead #2 by {}",
+            crate::domain::amount::Amount(me.wagered.0 - second.wagered.0)
+        ));
+    }
+    match me.prize {
+        Some(prize) => text.push_str(&format!("\nPrize for this place: {prize}")),
+        None => text.push_str("\nThis place is not paid."),
     }
     text
 }
@@ -509,6 +598,16 @@ async fn on_callback(bot: &Telegram, query: &Value) -> Result<Vec<Outgoing>, Han
         params: json!({"callback_query_id": query_id, "text": text}),
     };
     let data = query.get("data").and_then(Value::as_str).unwrap_or("");
+    if let Some(board) = data.strip_prefix("lb:") {
+        let Some(message_id) = query.pointer("/message/message_id").and_then(Value::as_i64) else {
+            return Ok(vec![answer("This message is too old to refresh.")]);
+        };
+        let (text, keyboard) = leaderboard(bot, board);
+        let mut edit = Outgoing::message(chat_id, text).with_keyboard(keyboard);
+        edit.method = "editMessageText";
+        edit.params["message_id"] = json!(message_id);
+        return Ok(vec![answer("Updated."), edit]);
+    }
     let parsed = data.split_once(':').and_then(|(verb, id)| {
         let decision = match verb {
             "approve" => Decision::Approve,

@@ -224,7 +224,11 @@ async fn every_sample_update_is_acknowledged_once_and_handled() {
     );
     assert!(lucy[1].contains("not linked"), "{lucy:?}");
     let lounge = app.bot().texts_to(LOUNGE);
-    assert_eq!(lounge, ["No leaderboard data yet."]);
+    assert_eq!(lounge.len(), 1, "{lounge:?}");
+    assert!(
+        lounge[0].contains("Nobody has wagered in this race yet."),
+        "{lounge:?}"
+    );
     let answers: Vec<Value> = app
         .bot()
         .calls()
@@ -403,6 +407,38 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
         texts[7].starts_with(&format!("Race {}", race["id"].as_str().unwrap())),
         "{texts:?}"
     );
+    // /race: LUCY's place, wager, the gap to the place above (or the lead), prize, time left.
+    let places = race["participants"].as_array().unwrap();
+    let mine = places
+        .iter()
+        .position(|p| p["uid"] == "aX93kQ2mZp0LrT7vWb1c")
+        .unwrap();
+    let me = &places[mine];
+    assert!(
+        texts[7].contains(&format!(
+            "Your place: #{}, wagered {}",
+            me["rank"], me["wagered"]
+        )),
+        "{texts:?} vs {me}"
+    );
+    let gap = |a: &Value, b: &Value| {
+        let n = |v: &Value| v.to_string().parse::<f64>().unwrap();
+        n(a) - n(b)
+    };
+    if mine == 0 {
+        let lead = gap(&me["wagered"], &places[1]["wagered"]);
+        assert!(texts[7].contains("You lead #2 by "), "{texts:?} ({lead})");
+    } else {
+        assert!(texts[7].contains("Gap to #"), "{texts:?}");
+    }
+    match me.get("prize") {
+        Some(prize) => assert!(
+            texts[7].contains(&format!("Prize for this place: {prize}")),
+            "{texts:?}"
+        ),
+        None => assert!(texts[7].contains("not paid"), "{texts:?}"),
+    }
+    assert!(texts[7].contains("Time left: "), "{texts:?}");
 
     // Admin text commands: /pending lists a second request with its buttons, /reject decides
     // it with a note, and the player is told why.
@@ -566,7 +602,55 @@ async fn player_commands_render_hostile_names_literally_and_answer_only_our_comm
         &format!("/website@{BOT_USERNAME}"),
     ))
     .await;
-    wait_idle(&app, 10).await;
+
+    // /leaderboard: the race's top 10 with prizes and a Refresh button that edits it in place.
+    app.telegram_update(&message(11, LUCY, None, "/leaderboard"))
+        .await;
+    let texts = app.bot().wait_texts(LUCY, 7).await;
+    assert!(texts[6].starts_with("Race "), "{texts:?}");
+    assert!(
+        texts[6].contains("\n1. <b>x</b> - 90000 (prize "),
+        "{texts:?}"
+    );
+    assert!(
+        texts[6].contains(&format!("\n2. {MARKDOWN_NAME} - 80000")),
+        "{texts:?}"
+    );
+    let board = app
+        .bot()
+        .calls()
+        .into_iter()
+        .rfind(|c| c.method == "sendMessage" && c.params["chat_id"] == LUCY)
+        .unwrap();
+    let refresh = board.params["reply_markup"]["inline_keyboard"][0][0].clone();
+    assert_eq!(
+        refresh,
+        json!({"text": "Refresh", "callback_data": "lb:race"})
+    );
+    app.telegram_update(&json!({"update_id": 12, "callback_query": {
+        "id": "cb-refresh", "from": {"id": LUCY, "is_bot": false, "first_name": "P"},
+        "message": {"message_id": 77, "chat": {"id": LUCY, "type": "private"}, "date": 1},
+        "data": "lb:race"}}))
+        .await;
+    let (answer, edit) = wait_for("the refresh", Duration::from_secs(10), || async {
+        let calls = app.bot().calls();
+        let find = |m: &str| calls.iter().find(|c| c.method == m).cloned();
+        find("answerCallbackQuery").zip(find("editMessageText"))
+    })
+    .await;
+    assert_eq!(answer.params["callback_query_id"], "cb-refresh");
+    assert_eq!(
+        (&edit.params["chat_id"], &edit.params["message_id"]),
+        (&json!(LUCY), &json!(77))
+    );
+    assert_eq!(edit.params["reply_markup"], board.params["reply_markup"]);
+    assert!(
+        edit.rendered().contains("\n1. <b>x</b> - 90000 (prize "),
+        "{:?}",
+        edit.params
+    );
+
+    wait_idle(&app, 12).await;
     let texts = app.bot().texts_to(LOUNGE);
     assert_eq!(
         texts,
@@ -756,7 +840,10 @@ async fn updates_stored_before_a_stop_are_handled_after_the_start() {
     app.start().await;
     let texts = app.bot().wait_texts(LUCY, 2).await;
     assert!(texts[0].contains("/stats"), "in order: {texts:?}");
-    assert_eq!(texts[1], "No leaderboard data yet.");
+    assert!(
+        texts[1].contains("Nobody has wagered in this race yet."),
+        "in order: {texts:?}"
+    );
     assert_eq!(
         app.bot().wait_texts(QUEEN, 1).await,
         ["queued before the stop"]
