@@ -87,6 +87,9 @@ impl Config {
                 max_attempts: c.telegram.max_attempts,
                 site_url: c.telegram.site_url.clone(),
                 affiliate_url: c.telegram.affiliate_url.clone(),
+                command_limit: c.telegram.command_limit,
+                command_window_secs: c.telegram.command_window_secs,
+                group_cooldown_secs: c.telegram.group_cooldown_secs,
             },
             security: RawSecurityConfig {
                 session_secret: secret(&c.security.session_secret),

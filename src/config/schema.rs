@@ -304,6 +304,11 @@ pub struct RawTelegramConfig {
     pub site_url: String,
     /// The affiliate sign-up link (`/play`, the `/start` buttons); empty hides it.
     pub affiliate_url: String,
+    /// Most commands one user may send per `command_window_secs`; over it the bot says so once.
+    pub command_limit: u32,
+    pub command_window_secs: u64,
+    /// Least time between two commands answered in one group, in seconds.
+    pub group_cooldown_secs: u64,
 }
 
 impl Default for RawTelegramConfig {
@@ -319,6 +324,9 @@ impl Default for RawTelegramConfig {
             max_attempts: 5,
             site_url: String::new(),
             affiliate_url: String::new(),
+            command_limit: 5,
+            command_window_secs: 10,
+            group_cooldown_secs: 2,
         }
     }
 }

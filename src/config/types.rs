@@ -391,6 +391,9 @@ pub struct TelegramConfig {
     pub site_url: String,
     /// The affiliate sign-up link; empty when not set.
     pub affiliate_url: String,
+    pub command_limit: u32,
+    pub command_window_secs: u64,
+    pub group_cooldown_secs: u64,
 }
 
 /// `[security]`; see [`RawSecurityConfig`](super::schema::RawSecurityConfig) for each key.

@@ -382,6 +382,21 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         "telegram.max_attempts",
         "must be between 1 and 100",
     );
+    p.check(
+        (1..=1000).contains(&tg.command_limit),
+        "telegram.command_limit",
+        "must be between 1 and 1000",
+    );
+    p.check(
+        (1..=3600).contains(&tg.command_window_secs),
+        "telegram.command_window_secs",
+        "must be between 1 and 3600",
+    );
+    p.check(
+        tg.group_cooldown_secs <= 3600,
+        "telegram.group_cooldown_secs",
+        "must be at most 3600 (0 turns it off)",
+    );
     for (url, key) in [
         (&tg.site_url, "telegram.site_url"),
         (&tg.affiliate_url, "telegram.affiliate_url"),
@@ -524,6 +539,9 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
             max_attempts: c.telegram.max_attempts,
             site_url: c.telegram.site_url.clone(),
             affiliate_url: c.telegram.affiliate_url.clone(),
+            command_limit: c.telegram.command_limit,
+            command_window_secs: c.telegram.command_window_secs,
+            group_cooldown_secs: c.telegram.group_cooldown_secs,
         },
         security: SecurityConfig {
             session_secret: Secret::new(c.security.session_secret.clone()),

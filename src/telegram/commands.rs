@@ -196,6 +196,12 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
         return Ok(Vec::new());
     };
     let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)]);
+    if let Some(note) = over_limit(bot, from_id, chat_id, private).await? {
+        return Ok(note
+            .map(|text| Outgoing::message(chat_id, text))
+            .into_iter()
+            .collect());
+    }
     let user = bot.linked_user(from_id).await?;
     match cmd.name.as_str() {
         "start" | "link" if !cmd.args.is_empty() => {
@@ -291,6 +297,53 @@ fn link_reply(chat_id: i64, url: &str, label: &str, missing: &str) -> Outgoing {
         ),
     )
     .with_keyboard(json!([[{"text": label, "url": url}]]))
+}
+
+/// The per-user command limit, then the group cooldown: `None` to go on, `Some(Some(note))` to
+/// answer only the note (the first time over in a window), `Some(None)` to stay quiet.
+async fn over_limit(
+    bot: &Telegram,
+    from_id: i64,
+    chat_id: i64,
+    private: bool,
+) -> Result<Option<Option<String>>, HandleError> {
+    use crate::db::telegram::{hit_limit, Limit};
+    let tg = bot.config.load().config.telegram.clone();
+    let now = bot.clock.now();
+    let conn = crate::db::leaderboard::conn(&bot.pool).await?;
+    let user = hit_limit(
+        &*conn,
+        &format!("u:{from_id}"),
+        now,
+        tg.command_window_secs as i64,
+        tg.command_limit as i32,
+    )
+    .await?;
+    let window = tg.command_window_secs;
+    match user {
+        Limit::Allowed => {}
+        Limit::Warn => {
+            return Ok(Some(Some(format!(
+                "Easy there - at most {} commands every {window} seconds, please. \
+                 I will answer again in a few seconds.",
+                tg.command_limit
+            ))))
+        }
+        Limit::Quiet => return Ok(Some(None)),
+    }
+    if private || tg.group_cooldown_secs == 0 {
+        return Ok(None);
+    }
+    let cooldown = tg.group_cooldown_secs;
+    Ok(
+        match hit_limit(&*conn, &format!("g:{chat_id}"), now, cooldown as i64, 1).await? {
+            Limit::Allowed => None,
+            Limit::Warn => Some(Some(format!(
+                "One command every {cooldown} seconds in this group, please."
+            ))),
+            Limit::Quiet => Some(None),
+        },
+    )
 }
 
 const NOT_LINKED: &str = "This Telegram account is not linked yet: log in on the website, open \

@@ -486,6 +486,65 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
     drop(second);
 }
 
+#[tokio::test]
+async fn per_user_limit_and_group_cooldown_answer_once_then_stay_quiet() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config("telegram.command_limit", 3)
+        .config("telegram.command_window_secs", 2)
+        .config("telegram.group_cooldown_secs", 2)
+        .start()
+        .await;
+    // Five commands at once: three answered, one polite note, then quiet.
+    for id in 1..=5 {
+        app.telegram_update(&message(id, LUCY, None, "/help")).await;
+    }
+    wait_idle(&app, 5).await;
+    let texts = app.bot().texts_to(LUCY);
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(texts[..3].iter().all(|t| t.starts_with("GoatedVIPs bot")));
+    assert_eq!(
+        texts[3],
+        "Easy there - at most 3 commands every 2 seconds, please. I will answer again in a few seconds."
+    );
+    // Once the window has passed the commands are answered again (no second note meanwhile).
+    let mut id = 5;
+    wait_for("the window to pass", Duration::from_secs(10), || {
+        id += 1;
+        let app = &app;
+        let update = message(id, LUCY, None, "/help");
+        async move {
+            app.telegram_update(&update).await;
+            wait_idle(app, id as u64).await;
+            (app.bot().texts_to(LUCY).len() > 4).then_some(())
+        }
+    })
+    .await;
+    let texts = app.bot().texts_to(LUCY);
+    assert_eq!(texts.len(), 5, "{texts:?}");
+    assert!(texts[4].starts_with("GoatedVIPs bot"), "{texts:?}");
+
+    // A group: one command per cooldown, whoever sends it; one note, then quiet.
+    let first = id + 1;
+    for (i, from) in [QUEEN, ADMIN_TG, QUEEN].into_iter().enumerate() {
+        app.telegram_update(&message(
+            first + i as i64,
+            from,
+            Some(LOUNGE),
+            "/help@GoatedVIPsBot",
+        ))
+        .await;
+    }
+    wait_idle(&app, (first + 2) as u64).await;
+    let texts = app.bot().texts_to(LOUNGE);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].starts_with("GoatedVIPs bot"), "{texts:?}");
+    assert_eq!(
+        texts[1],
+        "One command every 2 seconds in this group, please."
+    );
+}
+
 const MARKDOWN_NAME: &str = "_*[]()~>#+-=|{}.!";
 
 /// A leaderboard whose top players have names that mean something in HTML or Markdown.

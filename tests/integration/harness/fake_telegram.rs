@@ -117,6 +117,9 @@ impl FakeBotApi {
         env.set("telegram.webhook_secret", WEBHOOK_SECRET);
         env.set("telegram.bot_username", BOT_USERNAME);
         env.set("telegram.chat_interval_ms", 100);
+        // Tests send commands faster than people; the limits have their own test.
+        env.set("telegram.command_limit", 1000);
+        env.set("telegram.group_cooldown_secs", 0);
     }
 
     /// The next call gets this answer instead of `ok` (answers are used in order).
