@@ -9,3 +9,9 @@ CREATE TABLE telegram_limits (
     -- The polite "slow down" was sent in this window (once).
     warned       boolean NOT NULL DEFAULT false
 );
+
+-- Chats whose user blocked the bot (a 403): broadcasts skip them until they write again.
+CREATE TABLE telegram_blocked (
+    chat_id    bigint PRIMARY KEY,
+    blocked_at timestamptz NOT NULL
+);

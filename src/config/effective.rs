@@ -90,6 +90,7 @@ impl Config {
                 command_limit: c.telegram.command_limit,
                 command_window_secs: c.telegram.command_window_secs,
                 group_cooldown_secs: c.telegram.group_cooldown_secs,
+                admin_ids: c.telegram.admin_ids.clone(),
             },
             security: RawSecurityConfig {
                 session_secret: secret(&c.security.session_secret),

@@ -309,6 +309,8 @@ pub struct RawTelegramConfig {
     pub command_window_secs: u64,
     /// Least time between two commands answered in one group, in seconds.
     pub group_cooldown_secs: u64,
+    /// Telegram user ids that are bot admins (besides users linked to an admin account).
+    pub admin_ids: Vec<i64>,
 }
 
 impl Default for RawTelegramConfig {
@@ -327,6 +329,7 @@ impl Default for RawTelegramConfig {
             command_limit: 5,
             command_window_secs: 10,
             group_cooldown_secs: 2,
+            admin_ids: Vec::new(),
         }
     }
 }

@@ -394,6 +394,7 @@ pub struct TelegramConfig {
     pub command_limit: u32,
     pub command_window_secs: u64,
     pub group_cooldown_secs: u64,
+    pub admin_ids: Vec<i64>,
 }
 
 /// `[security]`; see [`RawSecurityConfig`](super::schema::RawSecurityConfig) for each key.

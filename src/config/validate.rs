@@ -542,6 +542,7 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
             command_limit: c.telegram.command_limit,
             command_window_secs: c.telegram.command_window_secs,
             group_cooldown_secs: c.telegram.group_cooldown_secs,
+            admin_ids: c.telegram.admin_ids.clone(),
         },
         security: SecurityConfig {
             session_secret: Secret::new(c.security.session_secret.clone()),

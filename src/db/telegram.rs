@@ -323,3 +323,76 @@ pub async fn hit_limit<C: GenericClient>(
         Limit::Quiet
     })
 }
+
+/// Records that the user of `chat_id` blocked the bot.
+pub async fn mark_blocked<C: GenericClient>(
+    c: &C,
+    chat_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO telegram_blocked (chat_id, blocked_at) VALUES ($1, $2) \
+         ON CONFLICT (chat_id) DO UPDATE SET blocked_at = $2",
+        &[&chat_id, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The user of `chat_id` wrote to the bot: not blocked (any more).
+pub async fn clear_blocked<C: GenericClient>(c: &C, chat_id: i64) -> Result<(), DbError> {
+    c.execute(
+        "DELETE FROM telegram_blocked WHERE chat_id = $1",
+        &[&chat_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The Telegram ids of the enabled linked users who have not blocked the bot.
+pub async fn broadcast_chats<C: GenericClient>(c: &C) -> Result<Vec<i64>, DbError> {
+    Ok(c.query(
+        "SELECT u.telegram_id FROM users u WHERE u.telegram_id IS NOT NULL AND NOT u.disabled \
+         AND NOT EXISTS (SELECT 1 FROM telegram_blocked b WHERE b.chat_id = u.telegram_id) \
+         ORDER BY u.id",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect())
+}
+
+/// How the messages of update `update_id` other than those to `except_chat` went:
+/// (sent, failed, pending).
+pub async fn delivery_of_update<C: GenericClient>(
+    c: &C,
+    update_id: i64,
+    except_chat: i64,
+) -> Result<(i64, i64, i64), DbError> {
+    let row = c
+        .query_one(
+            "SELECT count(*) FILTER (WHERE status = 'sent'), \
+                    count(*) FILTER (WHERE status = 'failed'), \
+                    count(*) FILTER (WHERE status = 'pending') \
+             FROM telegram_outbox WHERE dedupe_key LIKE $1 AND chat_id <> $2",
+            &[&format!("update:{update_id}:%"), &except_chat],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1), row.get(2)))
+}
+
+/// The `update_id` of the latest `/broadcast` (from the audit log).
+pub async fn last_broadcast<C: GenericClient>(c: &C) -> Result<Option<i64>, DbError> {
+    Ok(c.query_opt(
+        "SELECT target FROM audit_log WHERE action = 'telegram.broadcast' \
+             ORDER BY id DESC LIMIT 1",
+        &[],
+    )
+    .await?
+    .and_then(|r| {
+        r.get::<_, String>(0)
+            .strip_prefix("update:")
+            .and_then(|id| id.parse().ok())
+    }))
+}

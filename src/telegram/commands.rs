@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::Telegram;
 use crate::accounts::linking::{Decision, GoatedRef};
-use crate::accounts::{AccountError, User};
+use crate::accounts::{AccountError, Actor, User};
 use crate::db::DbError;
 use crate::domain::leaderboard::Period;
 use crate::views;
@@ -161,12 +161,18 @@ Get a link code on your account page and send /link <code> (or open the link the
 /stats. /help lists every command.";
 
 const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waiting\n\
-/approve <id> - approve a link request\n/reject <id> [note] - reject one";
+/approve <id> - approve a link request\n/reject <id> [note] - reject one\n\
+/broadcast <text> - a message to every linked user (alone: how the last one went)\n\
+/bonus - the active bonus codes";
 
 /// Handles one stored update; returns the calls to queue.
 pub async fn handle(bot: &Telegram, update: &Value) -> Result<Vec<Outgoing>, HandleError> {
     if let Some(message) = update.get("message") {
-        return on_message(bot, message).await;
+        let mut message = message.clone();
+        if let Some(id) = update.get("update_id") {
+            message[UPDATE_ID] = id.clone();
+        }
+        return on_message(bot, &message).await;
     }
     if let Some(query) = update.get("callback_query") {
         return on_callback(bot, query).await;
@@ -196,6 +202,11 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
         return Ok(Vec::new());
     };
     let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)]);
+    if private {
+        // Writing to the bot again means it is not blocked (any more).
+        let conn = crate::db::leaderboard::conn(&bot.pool).await?;
+        crate::db::telegram::clear_blocked(&*conn, chat_id).await?;
+    }
     if let Some(note) = over_limit(bot, from_id, chat_id, private).await? {
         return Ok(note
             .map(|text| Outgoing::message(chat_id, text))
@@ -222,9 +233,7 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
         }
         "start" => Ok(vec![welcome(bot, chat_id)]),
         "help" => {
-            let admin = user
-                .as_ref()
-                .is_some_and(|u| u.role == crate::accounts::Role::Admin);
+            let admin = admin_actor(bot, from_id, user.as_ref()).is_some();
             reply(format!("{HELP}{}", if admin { ADMIN_HELP } else { "" }))
         }
         "play" => Ok(vec![link_reply(
@@ -249,7 +258,10 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
             ])
         }
         "race" => reply(race(bot, user.as_ref())),
-        "pending" | "approve" | "reject" => admin_command(bot, chat_id, user.as_ref(), &cmd).await,
+        "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
+            let update_id = update_id_of(message);
+            admin_command(bot, chat_id, from_id, user.as_ref(), &cmd, update_id).await
+        }
         // In a group, `/typo` may be meant for another bot there: answered only when it names us.
         _ if private || cmd.addressed => {
             reply("Unknown command. /help lists what I can do.".into())
@@ -574,15 +586,73 @@ pub fn request_card(chat_id: i64, r: RequestCard<'_>) -> Outgoing {
     ]]))
 }
 
+/// A bot admin: a Telegram user linked to an enabled admin account, or one listed in
+/// `telegram.admin_ids` (audited as `telegram:<id>`).
+fn admin_actor(bot: &Telegram, from_id: i64, user: Option<&User>) -> Option<Actor> {
+    match user {
+        Some(u) if u.role == crate::accounts::Role::Admin => Some(Actor::user(u, None)),
+        _ if bot
+            .config
+            .load()
+            .config
+            .telegram
+            .admin_ids
+            .contains(&from_id) =>
+        {
+            Some(Actor {
+                user_id: None,
+                name: format!("telegram:{from_id}"),
+                ip: None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The `update_id` the handler put beside the message (see [`handle`]).
+fn update_id_of(message: &Value) -> i64 {
+    message
+        .get(UPDATE_ID)
+        .and_then(Value::as_i64)
+        .unwrap_or_default()
+}
+
+const UPDATE_ID: &str = "__update_id";
+
 async fn admin_command(
     bot: &Telegram,
     chat_id: i64,
+    from_id: i64,
     user: Option<&User>,
     cmd: &Command<'_>,
+    update_id: i64,
 ) -> Result<Vec<Outgoing>, HandleError> {
-    let Some(admin) = user.filter(|u| u.role == crate::accounts::Role::Admin) else {
+    let Some(admin) = admin_actor(bot, from_id, user) else {
         return Ok(vec![Outgoing::message(chat_id, "Only admins may do that.")]);
     };
+    if cmd.name == "bonus" {
+        let codes = match bot.accounts.active_bonus_codes().await {
+            Ok(c) => c,
+            Err(e) => return Ok(vec![Outgoing::message(chat_id, refusal(e)?)]),
+        };
+        let mut text = format!("{} active bonus code(s)", codes.len());
+        for c in &codes {
+            text.push_str(&format!(
+                "\n{} - {} (reward {}, wager {}, {}/{} claimed, expires {})",
+                c.code,
+                c.description,
+                c.reward,
+                c.wager_requirement,
+                c.claims,
+                c.max_claims,
+                c.expires_at.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
+        return Ok(vec![Outgoing::message(chat_id, text)]);
+    }
+    if cmd.name == "broadcast" {
+        return broadcast(bot, chat_id, &admin, cmd.args, update_id).await;
+    }
     if cmd.name == "pending" {
         let (requests, total) = match bot.accounts.link_requests(Some("pending"), 10, 0).await {
             Ok(r) => r,
@@ -610,22 +680,74 @@ async fn admin_command(
     } else {
         Decision::Reject
     };
-    let text = decide(bot, admin, id, decision, (!note.is_empty()).then_some(note)).await?;
+    let text = decide(
+        bot,
+        &admin,
+        id,
+        decision,
+        (!note.is_empty()).then_some(note),
+    )
+    .await?;
     Ok(vec![Outgoing::message(chat_id, text)])
+}
+
+/// `/broadcast TEXT`: one message to every linked user who has not blocked the bot, queued
+/// with this update's replies (so once); audited. `/broadcast` alone reports how the last one
+/// went: sent, failed, still queued.
+async fn broadcast(
+    bot: &Telegram,
+    chat_id: i64,
+    admin: &Actor,
+    text: &str,
+    update_id: i64,
+) -> Result<Vec<Outgoing>, HandleError> {
+    use crate::db::telegram as q;
+    let conn = crate::db::leaderboard::conn(&bot.pool).await?;
+    if text.is_empty() {
+        let Some(last) = q::last_broadcast(&*conn).await? else {
+            return Ok(vec![Outgoing::message(
+                chat_id,
+                "No broadcast yet. Send /broadcast <text>.",
+            )]);
+        };
+        let (sent, failed, pending) = q::delivery_of_update(&*conn, last, chat_id).await?;
+        return Ok(vec![Outgoing::message(
+            chat_id,
+            format!("Last broadcast: {sent} sent, {failed} failed, {pending} still queued."),
+        )]);
+    }
+    let chats = q::broadcast_chats(&*conn).await?;
+    drop(conn);
+    bot.accounts
+        .audit(
+            admin,
+            "telegram.broadcast",
+            &format!("update:{update_id}"),
+            json!({"text": text, "recipients": chats.len()}),
+        )
+        .await?;
+    let mut out: Vec<Outgoing> = chats
+        .iter()
+        .map(|&chat| Outgoing::message(chat, text))
+        .collect();
+    out.push(Outgoing::message(
+        chat_id,
+        format!(
+            "Broadcast queued for {} user(s). Send /broadcast to see how many were sent and failed.",
+            chats.len()
+        ),
+    ));
+    Ok(out)
 }
 
 async fn decide(
     bot: &Telegram,
-    admin: &User,
+    admin: &Actor,
     id: i64,
     decision: Decision,
     note: Option<&str>,
 ) -> Result<String, HandleError> {
-    match bot
-        .accounts
-        .decide_link(admin, None, id, decision, note)
-        .await
-    {
+    match bot.accounts.decide_link(admin, id, decision, note).await {
         Ok(r) => Ok(format!(
             "Link request #{} {}: {} - Goated {}.",
             r.id, r.status, r.username, r.goated_name
@@ -672,11 +794,8 @@ async fn on_callback(bot: &Telegram, query: &Value) -> Result<Vec<Outgoing>, Han
     let Some((decision, id)) = parsed else {
         return Ok(vec![answer("Unknown button.")]);
     };
-    let admin = bot
-        .linked_user(from_id)
-        .await?
-        .filter(|u| u.role == crate::accounts::Role::Admin);
-    let Some(admin) = admin else {
+    let user = bot.linked_user(from_id).await?;
+    let Some(admin) = admin_actor(bot, from_id, user.as_ref()) else {
         return Ok(vec![answer("Only admins may do that.")]);
     };
     let text = decide(bot, &admin, id, decision, None).await?;

@@ -323,6 +323,9 @@ impl Telegram {
                     }
                     _ => None,
                 };
+                if matches!(e, BotError::Forbidden(_)) {
+                    q::mark_blocked(&tx, m.chat_id, now).await?;
+                }
                 let counted = !matches!(e, BotError::RateLimited(_) | BotError::NotConfigured);
                 q::mark_failed(&tx, m.id, &e.to_string(), retry_at, counted).await?;
                 self.metrics.telegram_send_failed(e.reason());
@@ -375,17 +378,23 @@ impl Telegram {
     }
 
     /// Queues the notifications of link requests, each once whatever the number of daemons:
-    /// a new request to every admin with a linked Telegram account (with Approve / Reject
-    /// buttons), a decision to the player. Looks at the requests of the last day.
+    /// a new request to every admin with a linked Telegram account and every id in
+    /// `telegram.admin_ids` (with Approve / Reject buttons), a decision to the player. Looks at
+    /// the requests of the last day.
     pub async fn notify_once(&self) -> Result<u32, TaskError> {
         let since = self.clock.now() - chrono::Duration::days(1);
-        let (requests, admins) = {
+        let (requests, mut admins) = {
             let conn = db::leaderboard::conn(&self.pool).await?;
             (
                 q::recent_link_requests(&*conn, since).await?,
                 q::admin_chats(&*conn).await?,
             )
         };
+        for id in &self.config.load().config.telegram.admin_ids {
+            if !admins.contains(id) {
+                admins.push(*id);
+            }
+        }
         let mut queued = 0;
         for r in requests {
             let mut out = Vec::new();

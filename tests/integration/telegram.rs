@@ -545,6 +545,98 @@ async fn per_user_limit_and_group_cooldown_answer_once_then_stay_quiet() {
     );
 }
 
+#[tokio::test]
+async fn admin_ids_broadcast_skips_blocked_users_and_bonus_lists_codes_audited() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config("telegram.admin_ids", vec![ADMIN_TG])
+        .start()
+        .await;
+    let admin = admin_session(&app, "boss").await;
+    // Two linked players.
+    for (tg, name, id) in [(LUCY, "llama.fan", 1), (QUEEN, "queen.fan", 2)] {
+        let cookie = register(&app, name).await;
+        let (status, _, code) = post_json(
+            &app,
+            "/api/account/telegram-link-code",
+            Some(&cookie),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 201, "{code}");
+        let code = code["code"].as_str().unwrap();
+        app.telegram_update(&message(id, tg, None, &format!("/link {code}")))
+            .await;
+        assert!(app.bot().wait_texts(tg, 1).await[0].starts_with("Linked"));
+    }
+    // QUEEN blocks the bot: the reply to her next message gets a 403.
+    app.bot().answer_next(
+        403,
+        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+    );
+    app.telegram_update(&message(3, QUEEN, None, "/help")).await;
+    wait_idle(&app, 3).await;
+
+    // A player may not broadcast; an admin by telegram.admin_ids may (no linked account).
+    app.telegram_update(&message(4, LUCY, None, "/broadcast hi"))
+        .await;
+    assert_eq!(
+        app.bot().wait_texts(LUCY, 2).await[1],
+        "Only admins may do that."
+    );
+    app.telegram_update(&message(
+        5,
+        ADMIN_TG,
+        None,
+        "/broadcast Race ends <soon> & prizes!",
+    ))
+    .await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 1).await;
+    assert_eq!(
+        texts[0],
+        "Broadcast queued for 1 user(s). Send /broadcast to see how many were sent and failed."
+    );
+    assert_eq!(
+        app.bot().wait_texts(LUCY, 3).await[2],
+        "Race ends <soon> & prizes!"
+    );
+    wait_idle(&app, 5).await;
+    assert_eq!(app.bot().texts_to(QUEEN).len(), 1, "blocked: skipped");
+    app.telegram_update(&message(6, ADMIN_TG, None, "/broadcast"))
+        .await;
+    assert_eq!(
+        app.bot().wait_texts(ADMIN_TG, 2).await[1],
+        "Last broadcast: 1 sent, 0 failed, 0 still queued."
+    );
+
+    // /bonus: the active codes.
+    let (status, _, body) = post_json(
+        &app,
+        "/api/admin/bonus-codes",
+        Some(&admin),
+        json!({"code": "GOAT2027", "description": "Weekly <reload>", "reward": "25.50",
+               "wager_requirement": "1000", "max_claims": 100,
+               "expires_at": "2027-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    app.telegram_update(&message(7, ADMIN_TG, None, "/bonus"))
+        .await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 3).await;
+    assert!(
+        texts[2].starts_with("1 active bonus code(s)\nGOAT2027 - Weekly <reload> (reward 25.50"),
+        "{texts:?}"
+    );
+
+    // The broadcast is in the audit log, by the Telegram admin.
+    let (_, audit) = get_with(&app, "/api/admin/audit", Some(&admin)).await;
+    let audit = audit.to_string();
+    assert!(
+        audit.contains("telegram.broadcast") && audit.contains(&format!("telegram:{ADMIN_TG}")),
+        "{audit}"
+    );
+}
+
 const MARKDOWN_NAME: &str = "_*[]()~>#+-=|{}.!";
 
 /// A leaderboard whose top players have names that mean something in HTML or Markdown.
