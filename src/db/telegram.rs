@@ -396,3 +396,14 @@ pub async fn last_broadcast<C: GenericClient>(c: &C) -> Result<Option<i64>, DbEr
             .and_then(|id| id.parse().ok())
     }))
 }
+
+/// The error of the most recent message that failed (given up, or waiting for a retry).
+pub async fn last_delivery_error<C: GenericClient>(c: &C) -> Result<Option<String>, DbError> {
+    Ok(c.query_opt(
+        "SELECT last_error FROM telegram_outbox WHERE last_error IS NOT NULL \
+             AND status <> 'sent' ORDER BY id DESC LIMIT 1",
+        &[],
+    )
+    .await?
+    .and_then(|r| r.get(0)))
+}

@@ -53,6 +53,8 @@ pub struct Telegram {
     outbox_wake: Notify,
     /// The bot's username from `getMe`, when `telegram.bot_username` is not configured.
     me: tokio::sync::OnceCell<String>,
+    /// The last `getWebhookInfo` answer and when it came.
+    webhook_info: tokio::sync::Mutex<Option<(std::time::Instant, status::WebhookInfo)>>,
 }
 
 /// What the webhook did with a delivery.
@@ -135,6 +137,7 @@ impl Telegram {
             updates_wake: Notify::new(),
             outbox_wake: Notify::new(),
             me: tokio::sync::OnceCell::new(),
+            webhook_info: tokio::sync::Mutex::new(None),
         }
     }
 

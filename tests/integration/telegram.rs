@@ -942,6 +942,14 @@ async fn outbound_queue_paces_and_handles_429_5xx_and_403() {
         .filter(|c| c.params["chat_id"] == 777)
         .count();
     assert_eq!(to_777, 1, "403 is not retried");
+    let s = status(&app).await;
+    assert!(
+        s["last_delivery_error"]
+            .as_str()
+            .unwrap()
+            .contains("bot was blocked by the user"),
+        "{s}"
+    );
 
     let metrics = metrics_text(&app).await;
     for line in [
@@ -1081,10 +1089,28 @@ async fn ctl_telegram_status_set_webhook_and_health() {
         )
         .start()
         .await;
+    app.bot().set_webhook_info(json!({
+        "url": "https://goatedvips.example/api/telegram/webhook", "has_custom_certificate": false,
+        "pending_update_count": 3, "last_error_date": 1795000000,
+        "last_error_message": "Wrong response from the webhook: 502 Bad Gateway"}));
     app.telegram_update(&message(1, LUCY, None, "/help")).await;
     app.bot().wait_texts(LUCY, 1).await;
     let s = wait_idle(&app, 1).await;
     assert_eq!(s["bot_configured"], true);
+    assert_eq!(
+        (&s["state"], &s["username"]),
+        (&json!("enabled"), &json!(BOT_USERNAME))
+    );
+    assert_eq!(
+        s["webhook_info"],
+        json!({"url": "https://goatedvips.example/api/telegram/webhook",
+               "pending_update_count": 3, "last_error_date": 1795000000,
+               "last_error_message": "Wrong response from the webhook: 502 Bad Gateway"})
+    );
+    assert_eq!(s["updates_processed"], 1);
+    assert!(s.get("last_delivery_error").is_none(), "{s}");
+    status(&app).await;
+    assert_eq!(app.bot().webhook_info_calls(), 1, "cached");
     assert_eq!(
         s["webhook_url"],
         "https://goatedvips.example/api/telegram/webhook"
@@ -1145,7 +1171,14 @@ async fn health_says_when_the_bot_is_not_configured() {
     let app = TestApp::builder().start().await;
     let (code, health) = app.get_json("/api/health").await;
     assert_eq!(code, 200, "the bot does not take the node out of rotation");
-    assert_eq!(health["checks"]["telegram"]["ok"], false);
+    assert_eq!(health["checks"]["telegram"]["ok"], true, "{health}");
+    assert!(health["checks"]["telegram"]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("disabled"));
+    let s = status(&app).await;
+    assert_eq!(s["state"], "disabled", "{s}");
+    assert!(s.get("webhook_info").is_none(), "{s}");
     let (code, body) = post_update(app.addr(), &message(1, LUCY, None, "/help"), Some("")).await;
     assert_eq!(
         (code, body["error"]["code"].as_str()),

@@ -30,6 +30,10 @@ pub struct BotCall {
 struct Shared {
     calls: Mutex<Vec<BotCall>>,
     script: Mutex<VecDeque<(u16, Value)>>,
+    /// `getWebhookInfo` is polled by the status: answered from here (not the script) and
+    /// counted apart from the other calls.
+    webhook_info: Mutex<Option<Value>>,
+    webhook_info_calls: Mutex<u32>,
 }
 
 /// The fake Bot API.
@@ -74,6 +78,15 @@ impl FakeBotApi {
             Data(shared): Data<&Arc<Shared>>,
             body: Json<Value>,
         ) -> poem::Response {
+            if method == "getWebhookInfo" {
+                *shared.webhook_info_calls.lock().unwrap() += 1;
+                let info = shared.webhook_info.lock().unwrap().clone().unwrap_or_else(
+                    || json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}),
+                );
+                return poem::Response::builder()
+                    .content_type("application/json")
+                    .body(json!({"ok": true, "result": info}).to_string());
+            }
             let (status, answer) = shared
                 .script
                 .lock()
@@ -127,6 +140,17 @@ impl FakeBotApi {
         self.shared.script.lock().unwrap().push_back((status, body));
     }
 
+    /// What `getWebhookInfo` answers from now on.
+    pub fn set_webhook_info(&self, info: Value) {
+        *self.shared.webhook_info.lock().unwrap() = Some(info);
+    }
+
+    /// How many times `getWebhookInfo` was asked.
+    pub fn webhook_info_calls(&self) -> u32 {
+        *self.shared.webhook_info_calls.lock().unwrap()
+    }
+
+    /// Every call but `getWebhookInfo`, in order.
     pub fn calls(&self) -> Vec<BotCall> {
         self.shared.calls.lock().unwrap().clone()
     }
