@@ -407,3 +407,83 @@ pub async fn last_delivery_error<C: GenericClient>(c: &C) -> Result<Option<Strin
     .await?
     .and_then(|r| r.get(0)))
 }
+
+/// `/notify on|off` for the Telegram user `telegram_id`.
+pub async fn set_notify<C: GenericClient>(
+    c: &C,
+    telegram_id: i64,
+    on: bool,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if on {
+        c.execute(
+            "INSERT INTO telegram_notify (telegram_id, since) VALUES ($1, $2) \
+             ON CONFLICT (telegram_id) DO NOTHING",
+            &[&telegram_id, &now],
+        )
+        .await?;
+    } else {
+        c.execute(
+            "DELETE FROM telegram_notify WHERE telegram_id = $1",
+            &[&telegram_id],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The opted-in users who have not blocked the bot, with their linked Goated uid if any.
+pub async fn notify_subscribers<C: GenericClient>(
+    c: &C,
+) -> Result<Vec<(i64, Option<String>)>, DbError> {
+    Ok(c.query(
+        "SELECT n.telegram_id, u.goated_uid FROM telegram_notify n \
+             LEFT JOIN users u ON u.telegram_id = n.telegram_id AND NOT u.disabled \
+             WHERE NOT EXISTS (SELECT 1 FROM telegram_blocked b WHERE b.chat_id = n.telegram_id) \
+             ORDER BY n.telegram_id",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect())
+}
+
+/// Records `value` for (`race_id`, `key`) as seen in data taken at `as_of`. `Some(seq)` when
+/// it changed from an earlier value seen in older data (this caller saw the change; `seq`
+/// numbers it); `None` the first time, when unchanged, and when the data is not newer.
+pub async fn observe<C: GenericClient>(
+    c: &C,
+    race_id: &str,
+    key: &str,
+    value: &str,
+    as_of: DateTime<Utc>,
+) -> Result<Option<i32>, DbError> {
+    let inserted = c
+        .execute(
+            "INSERT INTO telegram_race_watch (race_id, key, value, as_of) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (race_id, key) DO NOTHING",
+            &[&race_id, &key, &value, &as_of],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let changed = c
+        .query_opt(
+            "UPDATE telegram_race_watch SET value = $3, seq = seq + 1, as_of = $4 \
+             WHERE race_id = $1 AND key = $2 AND value <> $3 AND as_of < $4 RETURNING seq",
+            &[&race_id, &key, &value, &as_of],
+        )
+        .await?
+        .map(|r| r.get(0));
+    if changed.is_none() {
+        c.execute(
+            "UPDATE telegram_race_watch SET as_of = $4 \
+             WHERE race_id = $1 AND key = $2 AND value = $3 AND as_of < $4",
+            &[&race_id, &key, &value, &as_of],
+        )
+        .await?;
+    }
+    Ok(changed)
+}

@@ -149,6 +149,7 @@ const HELP: &str = "GoatedVIPs bot\n\
 /leaderboard [today|week|month|all] - the top 10\n\
 /race - the monthly wager race\n\
 /play - the affiliate link to play on Goated\n\
+/notify on|off - race notifications (new leader, your paid place, your result)\n\
 /website - the GoatedVIPs website\n\
 /link <code> - link this Telegram account (get the code on your account page)\n\
 /verify <Goated name> - ask to link your Goated account (an admin approves)\n\
@@ -236,6 +237,7 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
             let admin = admin_actor(bot, from_id, user.as_ref()).is_some();
             reply(format!("{HELP}{}", if admin { ADMIN_HELP } else { "" }))
         }
+        "notify" => reply(notify(bot, from_id, user.as_ref(), cmd.args).await?),
         "play" => Ok(vec![link_reply(
             chat_id,
             &bot.config.load().config.telegram.affiliate_url,
@@ -356,6 +358,33 @@ async fn over_limit(
             Limit::Quiet => Some(None),
         },
     )
+}
+
+/// `/notify on|off`: race notifications for this Telegram user.
+async fn notify(
+    bot: &Telegram,
+    from_id: i64,
+    user: Option<&User>,
+    args: &str,
+) -> Result<String, HandleError> {
+    let on = match args.trim().to_ascii_lowercase().as_str() {
+        "on" => true,
+        "off" => false,
+        _ => return Ok("Send /notify on or /notify off.".into()),
+    };
+    let conn = crate::db::leaderboard::conn(&bot.pool).await?;
+    crate::db::telegram::set_notify(&*conn, from_id, on, bot.clock.now()).await?;
+    if !on {
+        return Ok("Notifications off.".into());
+    }
+    let personal = if user.and_then(|u| u.goated_uid.as_ref()).is_some() {
+        ", your player entering or leaving the paid places, and your result when a race closes"
+    } else {
+        " (link your Goated account with /verify to hear about your own place and result)"
+    };
+    Ok(format!(
+        "Notifications on: a new race leader{personal}. /notify off stops them."
+    ))
 }
 
 const NOT_LINKED: &str = "This Telegram account is not linked yet: log in on the website, open \

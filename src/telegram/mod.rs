@@ -15,6 +15,7 @@
 
 pub mod bot_api;
 pub mod commands;
+pub mod race_notify;
 pub mod status;
 pub mod update;
 
@@ -447,6 +448,11 @@ impl Telegram {
                 Ok(0) => {}
                 Ok(n) => info!(self.log, "Telegram notifications queued"; "count" => n),
                 Err(e) => warn!(self.log, "Telegram notifications paused"; "error" => %e),
+            }
+            match self.race_notify_once().await {
+                Ok(0) => {}
+                Ok(n) => info!(self.log, "Telegram race notifications queued"; "count" => n),
+                Err(e) => warn!(self.log, "Telegram race notifications paused"; "error" => %e),
             }
             tokio::time::sleep(every).await;
         }

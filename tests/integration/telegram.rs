@@ -637,6 +637,149 @@ async fn admin_ids_broadcast_skips_blocked_users_and_bonus_lists_codes_audited()
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn race_notifications_for_opted_in_users_once_on_two_daemons() {
+    const ZE: &str = "underdog000000000013";
+    // Twelve players above the ten paid places, and the underdog (13th) at `underdog` wagered.
+    let board = |underdog: u32| {
+        let mut data: Vec<Value> = (1..=12u32)
+            .map(|i| {
+                let w = 13_000 - i * 1000;
+                json!({"uid": format!("player{i:014}"), "name": format!("Player{i}"),
+                       "wagered": {"today": 0, "this_week": 0, "this_month": w, "all_time": 100_000}})
+            })
+            .collect();
+        data.push(json!({"uid": ZE, "name": "Zé_Ñandú",
+            "wagered": {"today": 0, "this_week": 0, "this_month": underdog, "all_time": 100_000}}));
+        serde_json::to_vec(&json!({"success": true, "data": data})).unwrap()
+    };
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_goated(FakeMode::Body(board(100)))
+        .with_fake_telegram()
+        .config("upstream.poll_interval_secs", 1)
+        .config(
+            "security.session_secret",
+            "0123456789abcdef0123456789abcdef-tg",
+        )
+        .start()
+        .await;
+    app.wait_for_players(13).await;
+    let second = app
+        .start_another(&[(
+            "admin.socket",
+            app.path("admin-2.sock").display().to_string().into(),
+        )])
+        .await;
+    // LUCY's account is linked to Zé_Ñandú (far from the paid places); QUEEN is not linked.
+    let cookie = register(&app, "ze.fan").await;
+    let (_, _, code) = post_json(
+        &app,
+        "/api/account/telegram-link-code",
+        Some(&cookie),
+        json!({}),
+    )
+    .await;
+    let code = code["code"].as_str().unwrap();
+    app.telegram_update(&message(1, LUCY, None, &format!("/link {code}")))
+        .await;
+    app.bot().wait_texts(LUCY, 1).await;
+    let db = app.db().client().await;
+    db.execute(
+        "UPDATE users SET goated_uid = $1 WHERE username = 'ze.fan'",
+        &[&ZE],
+    )
+    .await
+    .unwrap();
+    app.telegram_update(&message(2, LUCY, None, "/notify on"))
+        .await;
+    app.telegram_update(&message(3, QUEEN, None, "/notify on"))
+        .await;
+    assert!(app.bot().wait_texts(LUCY, 2).await[1].contains("paid places"));
+    assert!(app.bot().wait_texts(QUEEN, 1).await[0].contains("/verify"));
+    // The notifier has seen the race as it is (leader, LUCY's place) before it changes.
+    wait_for(
+        "a first look at the race",
+        Duration::from_secs(15),
+        || async {
+            let n: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM telegram_race_watch WHERE key IN ('leader', $1)",
+                    &[&format!("paid:{LUCY}")],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            (n == 2).then_some(())
+        },
+    )
+    .await;
+
+    // Zé wagers enough to lead: a new leader for both, and LUCY's player enters the paid places.
+    app.fake().set(FakeMode::Body(board(20_000)));
+    let texts = app.bot().wait_texts(LUCY, 4).await;
+    assert!(
+        texts[2..]
+            .iter()
+            .any(|t| t.starts_with("New Race Leader: Zé_Ñandú leads race")),
+        "{texts:?}"
+    );
+    assert!(
+        texts[2..]
+            .iter()
+            .any(|t| t.contains("You are in the paid places") && t.contains(": #1 with 20000")),
+        "{texts:?}"
+    );
+    let queen = app.bot().wait_texts(QUEEN, 2).await;
+    assert!(
+        queen[1].starts_with("New Race Leader: Zé_Ñandú"),
+        "{queen:?}"
+    );
+
+    // Both daemons keep looking (several more syncs): still once each.
+    app.wait_for_syncs(3).await;
+    wait_for("both daemons idle", Duration::from_secs(10), || async {
+        let s = status(&app).await;
+        (s["messages_pending"] == 0 && s["updates_pending"] == 0).then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.bot().texts_to(LUCY).len(),
+        4,
+        "{:?}",
+        app.bot().texts_to(LUCY)
+    );
+    assert_eq!(app.bot().texts_to(QUEEN).len(), 2);
+
+    // A race closes (recorded as the closing daemon would): LUCY hears her result, once;
+    // QUEEN (no linked player) nothing.
+    db.batch_execute(&format!(
+        "INSERT INTO races (id, starts_at, ends_at, timezone, closed_at, closed_by, closed_late, \
+             prize_pool, currency, total_wagered, participant_count) \
+         VALUES ('202510', '2025-10-01', '2025-11-01', 'UTC', now(), 'test', false, 1000, 'USD', \
+             5000, 2); \
+         INSERT INTO race_results (race_id, rank, uid, name, wagered, prize) VALUES \
+             ('202510', 1, 'player00000000000001', 'Player1', 4000, 600), \
+             ('202510', 2, '{ZE}', 'Zé_Ñandú', 1000, 400);"
+    ))
+    .await
+    .unwrap();
+    let texts = app.bot().wait_texts(LUCY, 5).await;
+    assert_eq!(
+        texts[4],
+        "Race 202510 closed: you finished #2 with 1000, prize 400."
+    );
+    app.wait_for_syncs(2).await;
+    // /notify off: no more.
+    app.telegram_update(&message(4, LUCY, None, "/notify off"))
+        .await;
+    let texts = app.bot().wait_texts(LUCY, 6).await;
+    assert_eq!(texts[5], "Notifications off.");
+    assert_eq!(texts.len(), 6, "the result once: {texts:?}");
+    assert_eq!(app.bot().texts_to(QUEEN).len(), 2);
+    drop(second);
+}
+
 const MARKDOWN_NAME: &str = "_*[]()~>#+-=|{}.!";
 
 /// A leaderboard whose top players have names that mean something in HTML or Markdown.
