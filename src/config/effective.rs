@@ -91,6 +91,8 @@ impl Config {
                 command_window_secs: c.telegram.command_window_secs,
                 group_cooldown_secs: c.telegram.group_cooldown_secs,
                 admin_ids: c.telegram.admin_ids.clone(),
+                allowed_groups: c.telegram.allowed_groups.clone(),
+                group_messages_per_minute: c.telegram.group_messages_per_minute,
             },
             security: RawSecurityConfig {
                 session_secret: secret(&c.security.session_secret),

@@ -311,6 +311,10 @@ pub struct RawTelegramConfig {
     pub group_cooldown_secs: u64,
     /// Telegram user ids that are bot admins (besides users linked to an admin account).
     pub admin_ids: Vec<i64>,
+    /// Group chat ids the bot answers in; empty: every group.
+    pub allowed_groups: Vec<i64>,
+    /// Most messages to one group per minute (Telegram: about 20).
+    pub group_messages_per_minute: u32,
 }
 
 impl Default for RawTelegramConfig {
@@ -330,6 +334,8 @@ impl Default for RawTelegramConfig {
             command_window_secs: 10,
             group_cooldown_secs: 2,
             admin_ids: Vec::new(),
+            allowed_groups: Vec::new(),
+            group_messages_per_minute: 20,
         }
     }
 }

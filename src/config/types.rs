@@ -395,6 +395,8 @@ pub struct TelegramConfig {
     pub command_window_secs: u64,
     pub group_cooldown_secs: u64,
     pub admin_ids: Vec<i64>,
+    pub allowed_groups: Vec<i64>,
+    pub group_messages_per_minute: u32,
 }
 
 /// `[security]`; see [`RawSecurityConfig`](super::schema::RawSecurityConfig) for each key.

@@ -383,6 +383,11 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         "must be between 1 and 100",
     );
     p.check(
+        (1..=60).contains(&tg.group_messages_per_minute),
+        "telegram.group_messages_per_minute",
+        "must be between 1 and 60 (Telegram allows about 20)",
+    );
+    p.check(
         (1..=1000).contains(&tg.command_limit),
         "telegram.command_limit",
         "must be between 1 and 1000",
@@ -543,6 +548,8 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
             command_window_secs: c.telegram.command_window_secs,
             group_cooldown_secs: c.telegram.group_cooldown_secs,
             admin_ids: c.telegram.admin_ids.clone(),
+            allowed_groups: c.telegram.allowed_groups.clone(),
+            group_messages_per_minute: c.telegram.group_messages_per_minute,
         },
         security: SecurityConfig {
             session_secret: Secret::new(c.security.session_secret.clone()),

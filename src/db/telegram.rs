@@ -101,12 +101,14 @@ pub struct ClaimedMessage {
 }
 
 /// Locks the oldest message that is due, whose chat has no older pending message and got no
-/// message since `chat_free_since` (per-chat pacing); skips those another daemon holds. Run
+/// message since `chat_free_since` (per-chat pacing) and, for a group (negative id), fewer than
+/// `group_per_minute` in the last minute; skips those another daemon holds. Run
 /// in a transaction kept open while the message is sent.
 pub async fn claim_message<C: GenericClient>(
     c: &C,
     now: DateTime<Utc>,
     chat_free_since: DateTime<Utc>,
+    group_per_minute: i64,
 ) -> Result<Option<ClaimedMessage>, DbError> {
     let row = c
         .query_opt(
@@ -116,8 +118,10 @@ pub async fn claim_message<C: GenericClient>(
                  AND e.chat_id = o.chat_id AND e.id < o.id) \
              AND NOT EXISTS (SELECT 1 FROM telegram_outbox s WHERE s.status = 'sent' \
                  AND s.chat_id = o.chat_id AND s.sent_at > $2) \
+             AND (o.chat_id > 0 OR (SELECT count(*) FROM telegram_outbox g WHERE g.status = 'sent' \
+                 AND g.chat_id = o.chat_id AND g.sent_at > $1 - interval '1 minute') < $3) \
              ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED",
-            &[&now, &chat_free_since],
+            &[&now, &chat_free_since, &group_per_minute],
         )
         .await?;
     Ok(row.map(|r| ClaimedMessage {

@@ -198,6 +198,13 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
     let Some(text) = message.get("text").and_then(Value::as_str) else {
         return Ok(Vec::new());
     };
+    if !private {
+        let cfg = bot.config.load();
+        let allowed = &cfg.config.telegram.allowed_groups;
+        if !allowed.is_empty() && !allowed.contains(&chat_id) {
+            return Ok(Vec::new());
+        }
+    }
     let bot_username = bot.username().await;
     let Some(cmd) = parse_command(text, &bot_username) else {
         return Ok(Vec::new());

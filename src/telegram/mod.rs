@@ -301,7 +301,14 @@ impl Telegram {
         let chat_free_since = now - chrono::Duration::milliseconds(cfg.chat_interval_ms as i64);
         let mut conn = db::leaderboard::conn(&self.pool).await?;
         let tx = conn.transaction().await?;
-        let Some(m) = q::claim_message(&tx, now, chat_free_since).await? else {
+        let Some(m) = q::claim_message(
+            &tx,
+            now,
+            chat_free_since,
+            i64::from(cfg.group_messages_per_minute),
+        )
+        .await?
+        else {
             return Ok(None);
         };
         let result = self

@@ -780,6 +780,42 @@ async fn race_notifications_for_opted_in_users_once_on_two_daemons() {
     drop(second);
 }
 
+#[tokio::test]
+async fn groups_outside_allowed_groups_are_ignored_and_group_sends_are_paced_per_minute() {
+    const OTHER_GROUP: i64 = -1009999999999;
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config("telegram.allowed_groups", vec![LOUNGE])
+        .config("telegram.group_messages_per_minute", 2)
+        .start()
+        .await;
+    let help = format!("/help@{BOT_USERNAME}");
+    app.telegram_update(&message(1, QUEEN, Some(OTHER_GROUP), &help))
+        .await;
+    for id in 2..=4 {
+        app.telegram_update(&message(id, QUEEN, Some(LOUNGE), &help))
+            .await;
+    }
+    // Two replies to the group this minute; the third waits while other chats are served.
+    app.bot().wait_texts(LOUNGE, 2).await;
+    // Two replies to LUCY: the second comes after chat_interval_ms (100 ms) behind the first,
+    // which was sent after the group's second, so only the minute's limit holds the group back.
+    app.telegram_update(&message(5, LUCY, None, "/help")).await;
+    app.telegram_update(&message(6, LUCY, None, "/help")).await;
+    app.bot().wait_texts(LUCY, 2).await;
+    let s = status(&app).await;
+    assert_eq!(
+        (&s["updates_pending"], &s["messages_pending"]),
+        (&json!(0), &json!(1)),
+        "{s}"
+    );
+    assert_eq!(app.bot().texts_to(LOUNGE).len(), 2);
+    assert!(
+        app.bot().texts_to(OTHER_GROUP).is_empty(),
+        "not an allowed group"
+    );
+}
+
 const MARKDOWN_NAME: &str = "_*[]()~>#+-=|{}.!";
 
 /// A leaderboard whose top players have names that mean something in HTML or Markdown.
