@@ -135,8 +135,7 @@ impl Accounts {
     /// Approves (links the uid) or rejects a pending request, audited.
     pub async fn decide_link(
         &self,
-        admin: &User,
-        ip: Option<String>,
+        admin: &super::Actor,
         id: i64,
         decision: Decision,
         note: Option<&str>,
@@ -162,12 +161,12 @@ impl Accounts {
             }
             Decision::Reject => "rejected",
         };
-        q::decide(&tx, id, status, note, admin.id, now).await?;
+        q::decide(&tx, id, status, note, admin.user_id, now).await?;
         crate::db::accounts::insert_audit(
             &tx,
             now,
-            Some(admin.id),
-            &admin.username,
+            admin.user_id,
+            &admin.name,
             &format!(
                 "link_request.{}",
                 if status == "approved" {
@@ -180,7 +179,7 @@ impl Accounts {
             &serde_json::json!({
                 "user": request.username, "goated_uid": request.goated_uid, "note": note,
             }),
-            ip.as_deref(),
+            admin.ip.as_deref(),
         )
         .await?;
         if decision == Decision::Approve {
@@ -188,7 +187,7 @@ impl Accounts {
             notify_names_changed(&tx).await?;
         }
         tx.commit().await?;
-        info!(self.log, "link request decided"; "request" => id, "status" => status, "admin" => &admin.username);
+        info!(self.log, "link request decided"; "request" => id, "status" => status, "admin" => &admin.name);
         let conn = self.conn().await?;
         q::request_by_id(&*conn, id)
             .await?

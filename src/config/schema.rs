@@ -300,6 +300,21 @@ pub struct RawTelegramConfig {
     pub chat_interval_ms: u64,
     /// Attempts of one message before it is given up (5xx, network errors).
     pub max_attempts: u32,
+    /// The site's public URL (`/website`, the `/start` buttons); empty hides it.
+    pub site_url: String,
+    /// The affiliate sign-up link (`/play`, the `/start` buttons); empty hides it.
+    pub affiliate_url: String,
+    /// Most commands one user may send per `command_window_secs`; over it the bot says so once.
+    pub command_limit: u32,
+    pub command_window_secs: u64,
+    /// Least time between two commands answered in one group, in seconds.
+    pub group_cooldown_secs: u64,
+    /// Telegram user ids that are bot admins (besides users linked to an admin account).
+    pub admin_ids: Vec<i64>,
+    /// Group chat ids the bot answers in; empty: every group.
+    pub allowed_groups: Vec<i64>,
+    /// Most messages to one group per minute (Telegram: about 20).
+    pub group_messages_per_minute: u32,
 }
 
 impl Default for RawTelegramConfig {
@@ -313,6 +328,14 @@ impl Default for RawTelegramConfig {
             messages_per_second: 25,
             chat_interval_ms: 1000,
             max_attempts: 5,
+            site_url: String::new(),
+            affiliate_url: String::new(),
+            command_limit: 5,
+            command_window_secs: 10,
+            group_cooldown_secs: 2,
+            admin_ids: Vec::new(),
+            allowed_groups: Vec::new(),
+            group_messages_per_minute: 20,
         }
     }
 }

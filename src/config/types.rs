@@ -387,6 +387,16 @@ pub struct TelegramConfig {
     pub messages_per_second: u32,
     pub chat_interval_ms: u64,
     pub max_attempts: u32,
+    /// The site's public URL; empty when not set.
+    pub site_url: String,
+    /// The affiliate sign-up link; empty when not set.
+    pub affiliate_url: String,
+    pub command_limit: u32,
+    pub command_window_secs: u64,
+    pub group_cooldown_secs: u64,
+    pub admin_ids: Vec<i64>,
+    pub allowed_groups: Vec<i64>,
+    pub group_messages_per_minute: u32,
 }
 
 /// `[security]`; see [`RawSecurityConfig`](super::schema::RawSecurityConfig) for each key.

@@ -382,6 +382,37 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         "telegram.max_attempts",
         "must be between 1 and 100",
     );
+    p.check(
+        (1..=60).contains(&tg.group_messages_per_minute),
+        "telegram.group_messages_per_minute",
+        "must be between 1 and 60 (Telegram allows about 20)",
+    );
+    p.check(
+        (1..=1000).contains(&tg.command_limit),
+        "telegram.command_limit",
+        "must be between 1 and 1000",
+    );
+    p.check(
+        (1..=3600).contains(&tg.command_window_secs),
+        "telegram.command_window_secs",
+        "must be between 1 and 3600",
+    );
+    p.check(
+        tg.group_cooldown_secs <= 3600,
+        "telegram.group_cooldown_secs",
+        "must be at most 3600 (0 turns it off)",
+    );
+    for (url, key) in [
+        (&tg.site_url, "telegram.site_url"),
+        (&tg.affiliate_url, "telegram.affiliate_url"),
+    ] {
+        p.check(
+            url.is_empty()
+                || url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
+            key,
+            "must be empty or an http(s) URL",
+        );
+    }
     let sec = &c.security;
     let mut trusted_proxies = Vec::new();
     for proxy in &sec.trusted_proxies {
@@ -511,6 +542,14 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
             messages_per_second: c.telegram.messages_per_second,
             chat_interval_ms: c.telegram.chat_interval_ms,
             max_attempts: c.telegram.max_attempts,
+            site_url: c.telegram.site_url.clone(),
+            affiliate_url: c.telegram.affiliate_url.clone(),
+            command_limit: c.telegram.command_limit,
+            command_window_secs: c.telegram.command_window_secs,
+            group_cooldown_secs: c.telegram.group_cooldown_secs,
+            admin_ids: c.telegram.admin_ids.clone(),
+            allowed_groups: c.telegram.allowed_groups.clone(),
+            group_messages_per_minute: c.telegram.group_messages_per_minute,
         },
         security: SecurityConfig {
             session_secret: Secret::new(c.security.session_secret.clone()),

@@ -137,7 +137,7 @@ pub async fn decide<C: GenericClient>(
     id: i64,
     status: &str,
     note: Option<&str>,
-    admin_id: i64,
+    admin_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     c.execute(

@@ -101,12 +101,14 @@ pub struct ClaimedMessage {
 }
 
 /// Locks the oldest message that is due, whose chat has no older pending message and got no
-/// message since `chat_free_since` (per-chat pacing); skips those another daemon holds. Run
+/// message since `chat_free_since` (per-chat pacing) and, for a group (negative id), fewer than
+/// `group_per_minute` in the last minute; skips those another daemon holds. Run
 /// in a transaction kept open while the message is sent.
 pub async fn claim_message<C: GenericClient>(
     c: &C,
     now: DateTime<Utc>,
     chat_free_since: DateTime<Utc>,
+    group_per_minute: i64,
 ) -> Result<Option<ClaimedMessage>, DbError> {
     let row = c
         .query_opt(
@@ -116,8 +118,10 @@ pub async fn claim_message<C: GenericClient>(
                  AND e.chat_id = o.chat_id AND e.id < o.id) \
              AND NOT EXISTS (SELECT 1 FROM telegram_outbox s WHERE s.status = 'sent' \
                  AND s.chat_id = o.chat_id AND s.sent_at > $2) \
+             AND (o.chat_id > 0 OR (SELECT count(*) FROM telegram_outbox g WHERE g.status = 'sent' \
+                 AND g.chat_id = o.chat_id AND g.sent_at > $1 - interval '1 minute') < $3) \
              ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED",
-            &[&now, &chat_free_since],
+            &[&now, &chat_free_since, &group_per_minute],
         )
         .await?;
     Ok(row.map(|r| ClaimedMessage {
@@ -271,4 +275,219 @@ pub async fn recent_link_requests<C: GenericClient>(
         player_chat: r.get(6),
     })
     .collect())
+}
+
+/// What a command does to a limit window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Within the limit.
+    Allowed,
+    /// Over it for the first time in this window: answer once, politely.
+    Warn,
+    /// Over it again: stay quiet until the window passes.
+    Quiet,
+}
+
+/// Counts one command against `key`'s window of `window_secs` (a new window starts when the
+/// last one has passed) and says whether more than `max` fell in it. Atomic, so daemons share it.
+pub async fn hit_limit<C: GenericClient>(
+    c: &C,
+    key: &str,
+    now: DateTime<Utc>,
+    window_secs: i64,
+    max: i32,
+) -> Result<Limit, DbError> {
+    let row = c
+        .query_one(
+            "INSERT INTO telegram_limits AS l (key, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+               window_start = CASE WHEN l.window_start + make_interval(secs => $3) <= $2 \
+                              THEN $2 ELSE l.window_start END, \
+               hits = CASE WHEN l.window_start + make_interval(secs => $3) <= $2 \
+                      THEN 1 ELSE l.hits + 1 END, \
+               warned = CASE WHEN l.window_start + make_interval(secs => $3) <= $2 \
+                        THEN false ELSE l.warned END \
+             RETURNING hits",
+            &[&key, &now, &(window_secs as f64)],
+        )
+        .await?;
+    let hits: i32 = row.get(0);
+    if hits <= max {
+        return Ok(Limit::Allowed);
+    }
+    let first = c
+        .execute(
+            "UPDATE telegram_limits SET warned = true WHERE key = $1 AND NOT warned",
+            &[&key],
+        )
+        .await?;
+    Ok(if first == 1 {
+        Limit::Warn
+    } else {
+        Limit::Quiet
+    })
+}
+
+/// Records that the user of `chat_id` blocked the bot.
+pub async fn mark_blocked<C: GenericClient>(
+    c: &C,
+    chat_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO telegram_blocked (chat_id, blocked_at) VALUES ($1, $2) \
+         ON CONFLICT (chat_id) DO UPDATE SET blocked_at = $2",
+        &[&chat_id, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The user of `chat_id` wrote to the bot: not blocked (any more).
+pub async fn clear_blocked<C: GenericClient>(c: &C, chat_id: i64) -> Result<(), DbError> {
+    c.execute(
+        "DELETE FROM telegram_blocked WHERE chat_id = $1",
+        &[&chat_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The Telegram ids of the enabled linked users who have not blocked the bot.
+pub async fn broadcast_chats<C: GenericClient>(c: &C) -> Result<Vec<i64>, DbError> {
+    Ok(c.query(
+        "SELECT u.telegram_id FROM users u WHERE u.telegram_id IS NOT NULL AND NOT u.disabled \
+         AND NOT EXISTS (SELECT 1 FROM telegram_blocked b WHERE b.chat_id = u.telegram_id) \
+         ORDER BY u.id",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect())
+}
+
+/// How the messages of update `update_id` other than those to `except_chat` went:
+/// (sent, failed, pending).
+pub async fn delivery_of_update<C: GenericClient>(
+    c: &C,
+    update_id: i64,
+    except_chat: i64,
+) -> Result<(i64, i64, i64), DbError> {
+    let row = c
+        .query_one(
+            "SELECT count(*) FILTER (WHERE status = 'sent'), \
+                    count(*) FILTER (WHERE status = 'failed'), \
+                    count(*) FILTER (WHERE status = 'pending') \
+             FROM telegram_outbox WHERE dedupe_key LIKE $1 AND chat_id <> $2",
+            &[&format!("update:{update_id}:%"), &except_chat],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1), row.get(2)))
+}
+
+/// The `update_id` of the latest `/broadcast` (from the audit log).
+pub async fn last_broadcast<C: GenericClient>(c: &C) -> Result<Option<i64>, DbError> {
+    Ok(c.query_opt(
+        "SELECT target FROM audit_log WHERE action = 'telegram.broadcast' \
+             ORDER BY id DESC LIMIT 1",
+        &[],
+    )
+    .await?
+    .and_then(|r| {
+        r.get::<_, String>(0)
+            .strip_prefix("update:")
+            .and_then(|id| id.parse().ok())
+    }))
+}
+
+/// The error of the most recent message that failed (given up, or waiting for a retry).
+pub async fn last_delivery_error<C: GenericClient>(c: &C) -> Result<Option<String>, DbError> {
+    Ok(c.query_opt(
+        "SELECT last_error FROM telegram_outbox WHERE last_error IS NOT NULL \
+             AND status <> 'sent' ORDER BY id DESC LIMIT 1",
+        &[],
+    )
+    .await?
+    .and_then(|r| r.get(0)))
+}
+
+/// `/notify on|off` for the Telegram user `telegram_id`.
+pub async fn set_notify<C: GenericClient>(
+    c: &C,
+    telegram_id: i64,
+    on: bool,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if on {
+        c.execute(
+            "INSERT INTO telegram_notify (telegram_id, since) VALUES ($1, $2) \
+             ON CONFLICT (telegram_id) DO NOTHING",
+            &[&telegram_id, &now],
+        )
+        .await?;
+    } else {
+        c.execute(
+            "DELETE FROM telegram_notify WHERE telegram_id = $1",
+            &[&telegram_id],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The opted-in users who have not blocked the bot, with their linked Goated uid if any.
+pub async fn notify_subscribers<C: GenericClient>(
+    c: &C,
+) -> Result<Vec<(i64, Option<String>)>, DbError> {
+    Ok(c.query(
+        "SELECT n.telegram_id, u.goated_uid FROM telegram_notify n \
+             LEFT JOIN users u ON u.telegram_id = n.telegram_id AND NOT u.disabled \
+             WHERE NOT EXISTS (SELECT 1 FROM telegram_blocked b WHERE b.chat_id = n.telegram_id) \
+             ORDER BY n.telegram_id",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect())
+}
+
+/// Records `value` for (`race_id`, `key`) as seen in data taken at `as_of`. `Some(seq)` when
+/// it changed from an earlier value seen in older data (this caller saw the change; `seq`
+/// numbers it); `None` the first time, when unchanged, and when the data is not newer.
+pub async fn observe<C: GenericClient>(
+    c: &C,
+    race_id: &str,
+    key: &str,
+    value: &str,
+    as_of: DateTime<Utc>,
+) -> Result<Option<i32>, DbError> {
+    let inserted = c
+        .execute(
+            "INSERT INTO telegram_race_watch (race_id, key, value, as_of) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (race_id, key) DO NOTHING",
+            &[&race_id, &key, &value, &as_of],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let changed = c
+        .query_opt(
+            "UPDATE telegram_race_watch SET value = $3, seq = seq + 1, as_of = $4 \
+             WHERE race_id = $1 AND key = $2 AND value <> $3 AND as_of < $4 RETURNING seq",
+            &[&race_id, &key, &value, &as_of],
+        )
+        .await?
+        .map(|r| r.get(0));
+    if changed.is_none() {
+        c.execute(
+            "UPDATE telegram_race_watch SET as_of = $4 \
+             WHERE race_id = $1 AND key = $2 AND value = $3 AND as_of < $4",
+            &[&race_id, &key, &value, &as_of],
+        )
+        .await?;
+    }
+    Ok(changed)
 }

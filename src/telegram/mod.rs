@@ -15,6 +15,7 @@
 
 pub mod bot_api;
 pub mod commands;
+pub mod race_notify;
 pub mod status;
 pub mod update;
 
@@ -51,6 +52,10 @@ pub struct Telegram {
     updates_wake: Notify,
     /// Wakes the sender when this daemon queued a message.
     outbox_wake: Notify,
+    /// The bot's username from `getMe`, when `telegram.bot_username` is not configured.
+    me: tokio::sync::OnceCell<String>,
+    /// The last `getWebhookInfo` answer and when it came.
+    webhook_info: tokio::sync::Mutex<Option<(std::time::Instant, status::WebhookInfo)>>,
 }
 
 /// What the webhook did with a delivery.
@@ -132,7 +137,29 @@ impl Telegram {
             api: BotApi::new(),
             updates_wake: Notify::new(),
             outbox_wake: Notify::new(),
+            me: tokio::sync::OnceCell::new(),
+            webhook_info: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Our bot's username: `telegram.bot_username`, or else what `getMe` answers (asked once;
+    /// while it cannot be asked, empty, and commands addressed to any bot are taken).
+    pub async fn username(&self) -> String {
+        let tg = self.config.load().config.telegram.clone();
+        if !tg.bot_username.is_empty() {
+            return tg.bot_username;
+        }
+        let asked = self
+            .me
+            .get_or_try_init(|| async {
+                let me = self
+                    .api
+                    .call(&tg.api_url, tg.bot_token.expose(), "getMe", &json!({}))
+                    .await?;
+                Ok::<_, BotError>(me["username"].as_str().unwrap_or_default().to_string())
+            })
+            .await;
+        asked.cloned().unwrap_or_default()
     }
 
     /// Stores a webhook delivery (deduplicated by `update_id`); the caller acknowledges it
@@ -274,7 +301,14 @@ impl Telegram {
         let chat_free_since = now - chrono::Duration::milliseconds(cfg.chat_interval_ms as i64);
         let mut conn = db::leaderboard::conn(&self.pool).await?;
         let tx = conn.transaction().await?;
-        let Some(m) = q::claim_message(&tx, now, chat_free_since).await? else {
+        let Some(m) = q::claim_message(
+            &tx,
+            now,
+            chat_free_since,
+            i64::from(cfg.group_messages_per_minute),
+        )
+        .await?
+        else {
             return Ok(None);
         };
         let result = self
@@ -300,6 +334,9 @@ impl Telegram {
                     }
                     _ => None,
                 };
+                if matches!(e, BotError::Forbidden(_)) {
+                    q::mark_blocked(&tx, m.chat_id, now).await?;
+                }
                 let counted = !matches!(e, BotError::RateLimited(_) | BotError::NotConfigured);
                 q::mark_failed(&tx, m.id, &e.to_string(), retry_at, counted).await?;
                 self.metrics.telegram_send_failed(e.reason());
@@ -352,17 +389,23 @@ impl Telegram {
     }
 
     /// Queues the notifications of link requests, each once whatever the number of daemons:
-    /// a new request to every admin with a linked Telegram account (with Approve / Reject
-    /// buttons), a decision to the player. Looks at the requests of the last day.
+    /// a new request to every admin with a linked Telegram account and every id in
+    /// `telegram.admin_ids` (with Approve / Reject buttons), a decision to the player. Looks at
+    /// the requests of the last day.
     pub async fn notify_once(&self) -> Result<u32, TaskError> {
         let since = self.clock.now() - chrono::Duration::days(1);
-        let (requests, admins) = {
+        let (requests, mut admins) = {
             let conn = db::leaderboard::conn(&self.pool).await?;
             (
                 q::recent_link_requests(&*conn, since).await?,
                 q::admin_chats(&*conn).await?,
             )
         };
+        for id in &self.config.load().config.telegram.admin_ids {
+            if !admins.contains(id) {
+                admins.push(*id);
+            }
+        }
         let mut queued = 0;
         for r in requests {
             let mut out = Vec::new();
@@ -412,6 +455,11 @@ impl Telegram {
                 Ok(0) => {}
                 Ok(n) => info!(self.log, "Telegram notifications queued"; "count" => n),
                 Err(e) => warn!(self.log, "Telegram notifications paused"; "error" => %e),
+            }
+            match self.race_notify_once().await {
+                Ok(0) => {}
+                Ok(n) => info!(self.log, "Telegram race notifications queued"; "count" => n),
+                Err(e) => warn!(self.log, "Telegram race notifications paused"; "error" => %e),
             }
             tokio::time::sleep(every).await;
         }

@@ -8,9 +8,37 @@ use poem_openapi::Object;
 use super::Telegram;
 use crate::db::{self, telegram as q, DbError};
 
+/// What `getWebhookInfo` said (cached for [`WEBHOOK_INFO_TTL`]).
+#[derive(Debug, Clone, Default, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct WebhookInfo {
+    /// The URL Telegram posts to; empty when no webhook is set.
+    pub url: String,
+    /// Updates Telegram holds, not yet delivered.
+    pub pending_update_count: i64,
+    /// Telegram's last delivery error, and when (Unix seconds).
+    pub last_error_message: Option<String>,
+    pub last_error_date: Option<i64>,
+    /// `getWebhookInfo` could not be asked (the error), so the other fields are empty.
+    pub error: Option<String>,
+}
+
+/// How long a `getWebhookInfo` answer is reused.
+pub const WEBHOOK_INFO_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct TelegramStatus {
+    /// `enabled`, or `disabled` when no bot token is configured (not an error).
+    pub state: String,
+    /// The bot's username (`telegram.bot_username`, or from `getMe`).
+    pub username: Option<String>,
+    /// Telegram's view of the webhook (`getWebhookInfo`, cached briefly); absent when disabled.
+    pub webhook_info: Option<WebhookInfo>,
+    /// Updates handled (or given up) so far, all daemons.
+    pub updates_processed: u64,
+    /// The error of the last message given up or being retried.
+    pub last_delivery_error: Option<String>,
     /// `telegram.bot_token` is set (the bot can send).
     pub bot_configured: bool,
     /// `telegram.webhook_secret` is set (the webhook accepts deliveries).
@@ -37,14 +65,32 @@ pub struct TelegramStatus {
 impl Telegram {
     /// The figures of `/api/telegram/status` and `ctl telegram status`.
     pub async fn status(&self) -> Result<TelegramStatus, DbError> {
-        let c = {
+        let (c, last_delivery_error) = {
             let conn = db::leaderboard::conn(&self.pool).await?;
-            q::counts(&*conn).await?
+            (
+                q::counts(&*conn).await?,
+                q::last_delivery_error(&*conn).await?,
+            )
         };
         let cfg = self.config.load().config.telegram.clone();
+        let enabled = cfg.bot_token.is_set();
+        let (username, webhook_info) = if enabled {
+            let name = self.username().await;
+            (
+                (!name.is_empty()).then_some(name),
+                Some(self.webhook_info().await),
+            )
+        } else {
+            (None, None)
+        };
         let now = self.clock.now();
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(TelegramStatus {
+            state: if enabled { "enabled" } else { "disabled" }.into(),
+            username,
+            webhook_info,
+            updates_processed: n(c.updates_received - c.updates_pending),
+            last_delivery_error,
             bot_configured: cfg.bot_token.is_set(),
             webhook_configured: cfg.webhook_secret.is_set(),
             webhook_url: (!cfg.webhook_url.is_empty()).then_some(cfg.webhook_url),
@@ -63,5 +109,42 @@ impl Telegram {
             last_update_at: c.last_update_at,
             last_sent_at: c.last_sent_at,
         })
+    }
+}
+
+impl Telegram {
+    /// `getWebhookInfo`, asked at most once per [`WEBHOOK_INFO_TTL`] (the status is polled).
+    pub async fn webhook_info(&self) -> WebhookInfo {
+        let mut cached = self.webhook_info.lock().await;
+        if let Some((at, info)) = &*cached {
+            if at.elapsed() < WEBHOOK_INFO_TTL {
+                return info.clone();
+            }
+        }
+        let cfg = self.config.load().config.telegram.clone();
+        let info = match self
+            .api
+            .call(
+                &cfg.api_url,
+                cfg.bot_token.expose(),
+                "getWebhookInfo",
+                &serde_json::json!({}),
+            )
+            .await
+        {
+            Ok(v) => WebhookInfo {
+                url: v["url"].as_str().unwrap_or_default().to_string(),
+                pending_update_count: v["pending_update_count"].as_i64().unwrap_or(0),
+                last_error_message: v["last_error_message"].as_str().map(str::to_string),
+                last_error_date: v["last_error_date"].as_i64(),
+                error: None,
+            },
+            Err(e) => WebhookInfo {
+                error: Some(e.to_string()),
+                ..WebhookInfo::default()
+            },
+        };
+        *cached = Some((std::time::Instant::now(), info.clone()));
+        info
     }
 }

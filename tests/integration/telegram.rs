@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use crate::accounts::{admin_session, get_with, post_json, register};
 use crate::harness::{
-    fixture, post_update, telegram_fixture, wait_for, FakeMode, TestApp, BOT_TOKEN, WEBHOOK_SECRET,
+    fixture, post_update, telegram_fixture, wait_for, FakeMode, TestApp, BOT_TOKEN, BOT_USERNAME,
+    WEBHOOK_SECRET,
 };
 
 const LUCY: i64 = 424242001;
@@ -217,10 +218,17 @@ async fn every_sample_update_is_acknowledged_once_and_handled() {
         2,
         "/start and /verify only (not the edit, not the sticker): {lucy:?}"
     );
-    assert!(lucy[0].contains("/verify"), "help first: {lucy:?}");
+    assert!(
+        lucy[0].starts_with("Welcome"),
+        "the welcome first: {lucy:?}"
+    );
     assert!(lucy[1].contains("not linked"), "{lucy:?}");
     let lounge = app.bot().texts_to(LOUNGE);
-    assert_eq!(lounge, ["No leaderboard data yet."]);
+    assert_eq!(lounge.len(), 1, "{lounge:?}");
+    assert!(
+        lounge[0].contains("Nobody has wagered in this race yet."),
+        "{lounge:?}"
+    );
     let answers: Vec<Value> = app
         .bot()
         .calls()
@@ -399,6 +407,38 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
         texts[7].starts_with(&format!("Race {}", race["id"].as_str().unwrap())),
         "{texts:?}"
     );
+    // /race: LUCY's place, wager, the gap to the place above (or the lead), prize, time left.
+    let places = race["participants"].as_array().unwrap();
+    let mine = places
+        .iter()
+        .position(|p| p["uid"] == "aX93kQ2mZp0LrT7vWb1c")
+        .unwrap();
+    let me = &places[mine];
+    assert!(
+        texts[7].contains(&format!(
+            "Your place: #{}, wagered {}",
+            me["rank"], me["wagered"]
+        )),
+        "{texts:?} vs {me}"
+    );
+    let gap = |a: &Value, b: &Value| {
+        let n = |v: &Value| v.to_string().parse::<f64>().unwrap();
+        n(a) - n(b)
+    };
+    if mine == 0 {
+        let lead = gap(&me["wagered"], &places[1]["wagered"]);
+        assert!(texts[7].contains("You lead #2 by "), "{texts:?} ({lead})");
+    } else {
+        assert!(texts[7].contains("Gap to #"), "{texts:?}");
+    }
+    match me.get("prize") {
+        Some(prize) => assert!(
+            texts[7].contains(&format!("Prize for this place: {prize}")),
+            "{texts:?}"
+        ),
+        None => assert!(texts[7].contains("not paid"), "{texts:?}"),
+    }
+    assert!(texts[7].contains("Time left: "), "{texts:?}");
 
     // Admin text commands: /pending lists a second request with its buttons, /reject decides
     // it with a note, and the player is told why.
@@ -444,6 +484,534 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
     assert_eq!(app.bot().texts_to(QUEEN).len(), 4);
     assert_eq!(status(&app).await["messages_failed"], 0);
     drop(second);
+}
+
+#[tokio::test]
+async fn per_user_limit_and_group_cooldown_answer_once_then_stay_quiet() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config("telegram.command_limit", 3)
+        .config("telegram.command_window_secs", 2)
+        .config("telegram.group_cooldown_secs", 2)
+        .start()
+        .await;
+    // Five commands at once: three answered, one polite note, then quiet.
+    for id in 1..=5 {
+        app.telegram_update(&message(id, LUCY, None, "/help")).await;
+    }
+    wait_idle(&app, 5).await;
+    let texts = app.bot().texts_to(LUCY);
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(texts[..3].iter().all(|t| t.starts_with("GoatedVIPs bot")));
+    assert_eq!(
+        texts[3],
+        "Easy there - at most 3 commands every 2 seconds, please. I will answer again in a few seconds."
+    );
+    // Once the window has passed the commands are answered again (no second note meanwhile).
+    let mut id = 5;
+    wait_for("the window to pass", Duration::from_secs(10), || {
+        id += 1;
+        let app = &app;
+        let update = message(id, LUCY, None, "/help");
+        async move {
+            app.telegram_update(&update).await;
+            wait_idle(app, id as u64).await;
+            (app.bot().texts_to(LUCY).len() > 4).then_some(())
+        }
+    })
+    .await;
+    let texts = app.bot().texts_to(LUCY);
+    assert_eq!(texts.len(), 5, "{texts:?}");
+    assert!(texts[4].starts_with("GoatedVIPs bot"), "{texts:?}");
+
+    // A group: one command per cooldown, whoever sends it; one note, then quiet.
+    let first = id + 1;
+    for (i, from) in [QUEEN, ADMIN_TG, QUEEN].into_iter().enumerate() {
+        app.telegram_update(&message(
+            first + i as i64,
+            from,
+            Some(LOUNGE),
+            "/help@GoatedVIPsBot",
+        ))
+        .await;
+    }
+    wait_idle(&app, (first + 2) as u64).await;
+    let texts = app.bot().texts_to(LOUNGE);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].starts_with("GoatedVIPs bot"), "{texts:?}");
+    assert_eq!(
+        texts[1],
+        "One command every 2 seconds in this group, please."
+    );
+}
+
+#[tokio::test]
+async fn admin_ids_broadcast_skips_blocked_users_and_bonus_lists_codes_audited() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config("telegram.admin_ids", vec![ADMIN_TG])
+        .start()
+        .await;
+    let admin = admin_session(&app, "boss").await;
+    // Two linked players.
+    for (tg, name, id) in [(LUCY, "llama.fan", 1), (QUEEN, "queen.fan", 2)] {
+        let cookie = register(&app, name).await;
+        let (status, _, code) = post_json(
+            &app,
+            "/api/account/telegram-link-code",
+            Some(&cookie),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 201, "{code}");
+        let code = code["code"].as_str().unwrap();
+        app.telegram_update(&message(id, tg, None, &format!("/link {code}")))
+            .await;
+        assert!(app.bot().wait_texts(tg, 1).await[0].starts_with("Linked"));
+    }
+    // QUEEN blocks the bot: the reply to her next message gets a 403.
+    app.bot().answer_next(
+        403,
+        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+    );
+    app.telegram_update(&message(3, QUEEN, None, "/help")).await;
+    wait_idle(&app, 3).await;
+
+    // A player may not broadcast; an admin by telegram.admin_ids may (no linked account).
+    app.telegram_update(&message(4, LUCY, None, "/broadcast hi"))
+        .await;
+    assert_eq!(
+        app.bot().wait_texts(LUCY, 2).await[1],
+        "Only admins may do that."
+    );
+    app.telegram_update(&message(
+        5,
+        ADMIN_TG,
+        None,
+        "/broadcast Race ends <soon> & prizes!",
+    ))
+    .await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 1).await;
+    assert_eq!(
+        texts[0],
+        "Broadcast queued for 1 user(s). Send /broadcast to see how many were sent and failed."
+    );
+    assert_eq!(
+        app.bot().wait_texts(LUCY, 3).await[2],
+        "Race ends <soon> & prizes!"
+    );
+    wait_idle(&app, 5).await;
+    assert_eq!(app.bot().texts_to(QUEEN).len(), 1, "blocked: skipped");
+    app.telegram_update(&message(6, ADMIN_TG, None, "/broadcast"))
+        .await;
+    assert_eq!(
+        app.bot().wait_texts(ADMIN_TG, 2).await[1],
+        "Last broadcast: 1 sent, 0 failed, 0 still queued."
+    );
+
+    // /bonus: the active codes.
+    let (status, _, body) = post_json(
+        &app,
+        "/api/admin/bonus-codes",
+        Some(&admin),
+        json!({"code": "GOAT2027", "description": "Weekly <reload>", "reward": "25.50",
+               "wager_requirement": "1000", "max_claims": 100,
+               "expires_at": "2027-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    app.telegram_update(&message(7, ADMIN_TG, None, "/bonus"))
+        .await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 3).await;
+    assert!(
+        texts[2].starts_with("1 active bonus code(s)\nGOAT2027 - Weekly <reload> (reward 25.50"),
+        "{texts:?}"
+    );
+
+    // The broadcast is in the audit log, by the Telegram admin.
+    let (_, audit) = get_with(&app, "/api/admin/audit", Some(&admin)).await;
+    let audit = audit.to_string();
+    assert!(
+        audit.contains("telegram.broadcast") && audit.contains(&format!("telegram:{ADMIN_TG}")),
+        "{audit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn race_notifications_for_opted_in_users_once_on_two_daemons() {
+    const ZE: &str = "underdog000000000013";
+    // Twelve players above the ten paid places, and the underdog (13th) at `underdog` wagered.
+    let board = |underdog: u32| {
+        let mut data: Vec<Value> = (1..=12u32)
+            .map(|i| {
+                let w = 13_000 - i * 1000;
+                json!({"uid": format!("player{i:014}"), "name": format!("Player{i}"),
+                       "wagered": {"today": 0, "this_week": 0, "this_month": w, "all_time": 100_000}})
+            })
+            .collect();
+        data.push(json!({"uid": ZE, "name": "Zé_Ñandú",
+            "wagered": {"today": 0, "this_week": 0, "this_month": underdog, "all_time": 100_000}}));
+        serde_json::to_vec(&json!({"success": true, "data": data})).unwrap()
+    };
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_goated(FakeMode::Body(board(100)))
+        .with_fake_telegram()
+        .config("upstream.poll_interval_secs", 1)
+        .config(
+            "security.session_secret",
+            "0123456789abcdef0123456789abcdef-tg",
+        )
+        .start()
+        .await;
+    app.wait_for_players(13).await;
+    let second = app
+        .start_another(&[(
+            "admin.socket",
+            app.path("admin-2.sock").display().to_string().into(),
+        )])
+        .await;
+    // LUCY's account is linked to Zé_Ñandú (far from the paid places); QUEEN is not linked.
+    let cookie = register(&app, "ze.fan").await;
+    let (_, _, code) = post_json(
+        &app,
+        "/api/account/telegram-link-code",
+        Some(&cookie),
+        json!({}),
+    )
+    .await;
+    let code = code["code"].as_str().unwrap();
+    app.telegram_update(&message(1, LUCY, None, &format!("/link {code}")))
+        .await;
+    app.bot().wait_texts(LUCY, 1).await;
+    let db = app.db().client().await;
+    db.execute(
+        "UPDATE users SET goated_uid = $1 WHERE username = 'ze.fan'",
+        &[&ZE],
+    )
+    .await
+    .unwrap();
+    app.telegram_update(&message(2, LUCY, None, "/notify on"))
+        .await;
+    app.telegram_update(&message(3, QUEEN, None, "/notify on"))
+        .await;
+    assert!(app.bot().wait_texts(LUCY, 2).await[1].contains("paid places"));
+    assert!(app.bot().wait_texts(QUEEN, 1).await[0].contains("/verify"));
+    // The notifier has seen the race as it is (leader, LUCY's place) before it changes.
+    wait_for(
+        "a first look at the race",
+        Duration::from_secs(15),
+        || async {
+            let n: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM telegram_race_watch WHERE key IN ('leader', $1)",
+                    &[&format!("paid:{LUCY}")],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            (n == 2).then_some(())
+        },
+    )
+    .await;
+
+    // Zé wagers enough to lead: a new leader for both, and LUCY's player enters the paid places.
+    app.fake().set(FakeMode::Body(board(20_000)));
+    let texts = app.bot().wait_texts(LUCY, 4).await;
+    assert!(
+        texts[2..]
+            .iter()
+            .any(|t| t.starts_with("New Race Leader: Zé_Ñandú leads race")),
+        "{texts:?}"
+    );
+    assert!(
+        texts[2..]
+            .iter()
+            .any(|t| t.contains("You are in the paid places") && t.contains(": #1 with 20000")),
+        "{texts:?}"
+    );
+    let queen = app.bot().wait_texts(QUEEN, 2).await;
+    assert!(
+        queen[1].starts_with("New Race Leader: Zé_Ñandú"),
+        "{queen:?}"
+    );
+
+    // Both daemons keep looking (several more syncs): still once each.
+    app.wait_for_syncs(3).await;
+    wait_for("both daemons idle", Duration::from_secs(10), || async {
+        let s = status(&app).await;
+        (s["messages_pending"] == 0 && s["updates_pending"] == 0).then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.bot().texts_to(LUCY).len(),
+        4,
+        "{:?}",
+        app.bot().texts_to(LUCY)
+    );
+    assert_eq!(app.bot().texts_to(QUEEN).len(), 2);
+
+    // A race closes (recorded as the closing daemon would): LUCY hears her result, once;
+    // QUEEN (no linked player) nothing.
+    db.batch_execute(&format!(
+        "INSERT INTO races (id, starts_at, ends_at, timezone, closed_at, closed_by, closed_late, \
+             prize_pool, currency, total_wagered, participant_count) \
+         VALUES ('202510', '2025-10-01', '2025-11-01', 'UTC', now(), 'test', false, 1000, 'USD', \
+             5000, 2); \
+         INSERT INTO race_results (race_id, rank, uid, name, wagered, prize) VALUES \
+             ('202510', 1, 'player00000000000001', 'Player1', 4000, 600), \
+             ('202510', 2, '{ZE}', 'Zé_Ñandú', 1000, 400);"
+    ))
+    .await
+    .unwrap();
+    let texts = app.bot().wait_texts(LUCY, 5).await;
+    assert_eq!(
+        texts[4],
+        "Race 202510 closed: you finished #2 with 1000, prize 400."
+    );
+    app.wait_for_syncs(2).await;
+    // /notify off: no more.
+    app.telegram_update(&message(4, LUCY, None, "/notify off"))
+        .await;
+    let texts = app.bot().wait_texts(LUCY, 6).await;
+    assert_eq!(texts[5], "Notifications off.");
+    assert_eq!(texts.len(), 6, "the result once: {texts:?}");
+    assert_eq!(app.bot().texts_to(QUEEN).len(), 2);
+    drop(second);
+}
+
+#[tokio::test]
+async fn groups_outside_allowed_groups_are_ignored_and_group_sends_are_paced_per_minute() {
+    const OTHER_GROUP: i64 = -1009999999999;
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config("telegram.allowed_groups", vec![LOUNGE])
+        .config("telegram.group_messages_per_minute", 2)
+        .start()
+        .await;
+    let help = format!("/help@{BOT_USERNAME}");
+    app.telegram_update(&message(1, QUEEN, Some(OTHER_GROUP), &help))
+        .await;
+    for id in 2..=4 {
+        app.telegram_update(&message(id, QUEEN, Some(LOUNGE), &help))
+            .await;
+    }
+    // Two replies to the group this minute; the third waits while other chats are served.
+    app.bot().wait_texts(LOUNGE, 2).await;
+    // Two replies to LUCY: the second comes after chat_interval_ms (100 ms) behind the first,
+    // which was sent after the group's second, so only the minute's limit holds the group back.
+    app.telegram_update(&message(5, LUCY, None, "/help")).await;
+    app.telegram_update(&message(6, LUCY, None, "/help")).await;
+    app.bot().wait_texts(LUCY, 2).await;
+    let s = status(&app).await;
+    assert_eq!(
+        (&s["updates_pending"], &s["messages_pending"]),
+        (&json!(0), &json!(1)),
+        "{s}"
+    );
+    assert_eq!(app.bot().texts_to(LOUNGE).len(), 2);
+    assert!(
+        app.bot().texts_to(OTHER_GROUP).is_empty(),
+        "not an allowed group"
+    );
+}
+
+const MARKDOWN_NAME: &str = "_*[]()~>#+-=|{}.!";
+
+/// A leaderboard whose top players have names that mean something in HTML or Markdown.
+fn hostile_board() -> Vec<u8> {
+    let player = |uid: &str, name: &str, wagered: f64| {
+        json!({"uid": uid, "name": name, "wagered": {
+            "today": wagered, "this_week": wagered, "this_month": wagered, "all_time": wagered}})
+    };
+    serde_json::to_vec(&json!({"success": true, "data": [
+        player("hostileB0000000000001", "<b>x</b>", 90000.0),
+        player("hostileM0000000000002", MARKDOWN_NAME, 80000.0),
+        player("plainPl0000000000003", "Tom & \"Jerry\"", 70000.0),
+    ]}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn player_commands_render_hostile_names_literally_and_answer_only_our_commands() {
+    let app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(hostile_board()))
+        .with_fake_telegram()
+        .config("telegram.site_url", "https://goatedvips.example/")
+        .config(
+            "telegram.affiliate_url",
+            "https://goated.example/r/VIPS?a=1&b=2",
+        )
+        .start()
+        .await;
+    app.wait_for_players(3).await;
+
+    // Hostile names are escaped for HTML parse mode and render literally.
+    app.telegram_update(&message(1, LUCY, None, "/leaderboard all"))
+        .await;
+    let texts = app.bot().wait_texts(LUCY, 1).await;
+    assert!(texts[0].contains("1. <b>x</b> - 90000"), "{texts:?}");
+    assert!(
+        texts[0].contains(&format!("2. {MARKDOWN_NAME} - 80000")),
+        "{texts:?}"
+    );
+    assert!(texts[0].contains("3. Tom & \"Jerry\""), "{texts:?}");
+    let raw = app
+        .bot()
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "sendMessage")
+        .unwrap();
+    assert_eq!(raw.params["parse_mode"], "HTML");
+    let raw = raw.params["text"].as_str().unwrap().to_string();
+    assert!(raw.contains("&lt;b&gt;x&lt;/b&gt;"), "{raw}");
+    assert!(raw.contains("Tom &amp; &quot;Jerry&quot;"), "{raw}");
+    assert!(!raw.contains("<b>"), "{raw}");
+
+    // /start without a code: the welcome and the two link buttons; /play, /website, /help.
+    app.telegram_update(&message(2, LUCY, None, "/start")).await;
+    app.telegram_update(&message(3, LUCY, None, "/play")).await;
+    app.telegram_update(&message(4, LUCY, None, "/website"))
+        .await;
+    app.telegram_update(&message(5, LUCY, None, "/help")).await;
+    app.telegram_update(&message(6, LUCY, None, "/frobnicate"))
+        .await;
+    let texts = app.bot().wait_texts(LUCY, 6).await;
+    assert!(
+        texts[1].starts_with("Welcome to GoatedVIPs") && texts[1].contains("/link <code>"),
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts[2],
+        "Play on Goated: https://goated.example/r/VIPS?a=1&b=2"
+    );
+    assert_eq!(texts[3], "GoatedVIPs website: https://goatedvips.example/");
+    assert!(
+        texts[4].contains("/play") && texts[4].contains("/website"),
+        "{texts:?}"
+    );
+    assert_eq!(texts[5], "Unknown command. /help lists what I can do.");
+    let sent: Vec<_> = app
+        .bot()
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "sendMessage")
+        .collect();
+    assert_eq!(
+        sent[1].params["reply_markup"]["inline_keyboard"][0],
+        json!([
+            {"text": "Play on Goated", "url": "https://goated.example/r/VIPS?a=1&b=2"},
+            {"text": "Website", "url": "https://goatedvips.example/"},
+        ])
+    );
+    assert!(
+        sent[2].params["text"]
+            .as_str()
+            .unwrap()
+            .contains("href=\"https://goated.example/r/VIPS?a=1&amp;b=2\""),
+        "{:?}",
+        sent[2].params
+    );
+
+    // In a group: commands for another bot and unaddressed typos are ignored; ours answered.
+    app.telegram_update(&message(7, QUEEN, Some(LOUNGE), "/help@OtherBot"))
+        .await;
+    app.telegram_update(&message(8, QUEEN, Some(LOUNGE), "/frobnicate"))
+        .await;
+    app.telegram_update(&message(
+        9,
+        QUEEN,
+        Some(LOUNGE),
+        &format!("/frobnicate@{BOT_USERNAME}"),
+    ))
+    .await;
+    app.telegram_update(&message(
+        10,
+        QUEEN,
+        Some(LOUNGE),
+        &format!("/website@{BOT_USERNAME}"),
+    ))
+    .await;
+
+    // /leaderboard: the race's top 10 with prizes and a Refresh button that edits it in place.
+    app.telegram_update(&message(11, LUCY, None, "/leaderboard"))
+        .await;
+    let texts = app.bot().wait_texts(LUCY, 7).await;
+    assert!(texts[6].starts_with("Race "), "{texts:?}");
+    assert!(
+        texts[6].contains("\n1. <b>x</b> - 90000 (prize "),
+        "{texts:?}"
+    );
+    assert!(
+        texts[6].contains(&format!("\n2. {MARKDOWN_NAME} - 80000")),
+        "{texts:?}"
+    );
+    let board = app
+        .bot()
+        .calls()
+        .into_iter()
+        .rfind(|c| c.method == "sendMessage" && c.params["chat_id"] == LUCY)
+        .unwrap();
+    let refresh = board.params["reply_markup"]["inline_keyboard"][0][0].clone();
+    assert_eq!(
+        refresh,
+        json!({"text": "Refresh", "callback_data": "lb:race"})
+    );
+    app.telegram_update(&json!({"update_id": 12, "callback_query": {
+        "id": "cb-refresh", "from": {"id": LUCY, "is_bot": false, "first_name": "P"},
+        "message": {"message_id": 77, "chat": {"id": LUCY, "type": "private"}, "date": 1},
+        "data": "lb:race"}}))
+        .await;
+    let (answer, edit) = wait_for("the refresh", Duration::from_secs(10), || async {
+        let calls = app.bot().calls();
+        let find = |m: &str| calls.iter().find(|c| c.method == m).cloned();
+        find("answerCallbackQuery").zip(find("editMessageText"))
+    })
+    .await;
+    assert_eq!(answer.params["callback_query_id"], "cb-refresh");
+    assert_eq!(
+        (&edit.params["chat_id"], &edit.params["message_id"]),
+        (&json!(LUCY), &json!(77))
+    );
+    assert_eq!(edit.params["reply_markup"], board.params["reply_markup"]);
+    assert!(
+        edit.rendered().contains("\n1. <b>x</b> - 90000 (prize "),
+        "{:?}",
+        edit.params
+    );
+
+    wait_idle(&app, 12).await;
+    let texts = app.bot().texts_to(LOUNGE);
+    assert_eq!(
+        texts,
+        vec![
+            "Unknown command. /help lists what I can do.".to_string(),
+            "GoatedVIPs website: https://goatedvips.example/".to_string(),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn without_a_configured_username_the_bot_asks_get_me() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config("telegram.bot_username", "")
+        .start()
+        .await;
+    app.bot().answer_next(
+        200,
+        json!({"ok": true, "result": {"id": 1, "is_bot": true, "username": "GoatedVIPsBot"}}),
+    );
+    app.telegram_update(&message(1, QUEEN, Some(LOUNGE), "/help@OtherBot"))
+        .await;
+    app.telegram_update(&message(2, QUEEN, Some(LOUNGE), "/help@GoatedVIPsBot"))
+        .await;
+    wait_idle(&app, 2).await;
+    let texts = app.bot().texts_to(LOUNGE);
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(texts[0].starts_with("GoatedVIPs bot"), "{texts:?}");
+    let methods: Vec<_> = app.bot().calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(methods, ["getMe", "sendMessage"]);
 }
 
 /// Where the binary serves its metrics, as `ctl status` reports it.
@@ -553,6 +1121,14 @@ async fn outbound_queue_paces_and_handles_429_5xx_and_403() {
         .filter(|c| c.params["chat_id"] == 777)
         .count();
     assert_eq!(to_777, 1, "403 is not retried");
+    let s = status(&app).await;
+    assert!(
+        s["last_delivery_error"]
+            .as_str()
+            .unwrap()
+            .contains("bot was blocked by the user"),
+        "{s}"
+    );
 
     let metrics = metrics_text(&app).await;
     for line in [
@@ -602,7 +1178,10 @@ async fn updates_stored_before_a_stop_are_handled_after_the_start() {
     app.start().await;
     let texts = app.bot().wait_texts(LUCY, 2).await;
     assert!(texts[0].contains("/stats"), "in order: {texts:?}");
-    assert_eq!(texts[1], "No leaderboard data yet.");
+    assert!(
+        texts[1].contains("Nobody has wagered in this race yet."),
+        "in order: {texts:?}"
+    );
     assert_eq!(
         app.bot().wait_texts(QUEEN, 1).await,
         ["queued before the stop"]
@@ -689,10 +1268,28 @@ async fn ctl_telegram_status_set_webhook_and_health() {
         )
         .start()
         .await;
+    app.bot().set_webhook_info(json!({
+        "url": "https://goatedvips.example/api/telegram/webhook", "has_custom_certificate": false,
+        "pending_update_count": 3, "last_error_date": 1795000000,
+        "last_error_message": "Wrong response from the webhook: 502 Bad Gateway"}));
     app.telegram_update(&message(1, LUCY, None, "/help")).await;
     app.bot().wait_texts(LUCY, 1).await;
     let s = wait_idle(&app, 1).await;
     assert_eq!(s["bot_configured"], true);
+    assert_eq!(
+        (&s["state"], &s["username"]),
+        (&json!("enabled"), &json!(BOT_USERNAME))
+    );
+    assert_eq!(
+        s["webhook_info"],
+        json!({"url": "https://goatedvips.example/api/telegram/webhook",
+               "pending_update_count": 3, "last_error_date": 1795000000,
+               "last_error_message": "Wrong response from the webhook: 502 Bad Gateway"})
+    );
+    assert_eq!(s["updates_processed"], 1);
+    assert!(s.get("last_delivery_error").is_none(), "{s}");
+    status(&app).await;
+    assert_eq!(app.bot().webhook_info_calls(), 1, "cached");
     assert_eq!(
         s["webhook_url"],
         "https://goatedvips.example/api/telegram/webhook"
@@ -753,7 +1350,14 @@ async fn health_says_when_the_bot_is_not_configured() {
     let app = TestApp::builder().start().await;
     let (code, health) = app.get_json("/api/health").await;
     assert_eq!(code, 200, "the bot does not take the node out of rotation");
-    assert_eq!(health["checks"]["telegram"]["ok"], false);
+    assert_eq!(health["checks"]["telegram"]["ok"], true, "{health}");
+    assert!(health["checks"]["telegram"]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("disabled"));
+    let s = status(&app).await;
+    assert_eq!(s["state"], "disabled", "{s}");
+    assert!(s.get("webhook_info").is_none(), "{s}");
     let (code, body) = post_update(app.addr(), &message(1, LUCY, None, "/help"), Some("")).await;
     assert_eq!(
         (code, body["error"]["code"].as_str()),

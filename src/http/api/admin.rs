@@ -310,7 +310,12 @@ async fn decide(
     let admin = auth.0.require_admin()?;
     let request = state
         .accounts
-        .decide_link(admin, ip.text(), id, decision, body.note.as_deref())
+        .decide_link(
+            &crate::accounts::Actor::user(admin, ip.text()),
+            id,
+            decision,
+            body.note.as_deref(),
+        )
         .await?;
     Ok(DecisionResponse::Ok(Json(request.into())))
 }

@@ -30,6 +30,10 @@ pub struct BotCall {
 struct Shared {
     calls: Mutex<Vec<BotCall>>,
     script: Mutex<VecDeque<(u16, Value)>>,
+    /// `getWebhookInfo` is polled by the status: answered from here (not the script) and
+    /// counted apart from the other calls.
+    webhook_info: Mutex<Option<Value>>,
+    webhook_info_calls: Mutex<u32>,
 }
 
 /// The fake Bot API.
@@ -37,6 +41,32 @@ pub struct FakeBotApi {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
     _server: tokio::task::JoinHandle<()>,
+}
+
+impl BotCall {
+    /// The `text` as Telegram shows it: with `parse_mode` HTML, tags are dropped and the four
+    /// entities decoded (a stray `<` or `&` is an error there, so the raw text must have none).
+    pub fn rendered(&self) -> String {
+        let text = self.params["text"].as_str().unwrap_or("");
+        if self.params["parse_mode"] != "HTML" {
+            return text.to_string();
+        }
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in text.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        assert!(!in_tag, "unclosed tag in {text:?}");
+        out.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+    }
 }
 
 impl FakeBotApi {
@@ -48,6 +78,15 @@ impl FakeBotApi {
             Data(shared): Data<&Arc<Shared>>,
             body: Json<Value>,
         ) -> poem::Response {
+            if method == "getWebhookInfo" {
+                *shared.webhook_info_calls.lock().unwrap() += 1;
+                let info = shared.webhook_info.lock().unwrap().clone().unwrap_or_else(
+                    || json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}),
+                );
+                return poem::Response::builder()
+                    .content_type("application/json")
+                    .body(json!({"ok": true, "result": info}).to_string());
+            }
             let (status, answer) = shared
                 .script
                 .lock()
@@ -91,6 +130,9 @@ impl FakeBotApi {
         env.set("telegram.webhook_secret", WEBHOOK_SECRET);
         env.set("telegram.bot_username", BOT_USERNAME);
         env.set("telegram.chat_interval_ms", 100);
+        // Tests send commands faster than people; the limits have their own test.
+        env.set("telegram.command_limit", 1000);
+        env.set("telegram.group_cooldown_secs", 0);
     }
 
     /// The next call gets this answer instead of `ok` (answers are used in order).
@@ -98,16 +140,28 @@ impl FakeBotApi {
         self.shared.script.lock().unwrap().push_back((status, body));
     }
 
+    /// What `getWebhookInfo` answers from now on.
+    pub fn set_webhook_info(&self, info: Value) {
+        *self.shared.webhook_info.lock().unwrap() = Some(info);
+    }
+
+    /// How many times `getWebhookInfo` was asked.
+    pub fn webhook_info_calls(&self) -> u32 {
+        *self.shared.webhook_info_calls.lock().unwrap()
+    }
+
+    /// Every call but `getWebhookInfo`, in order.
     pub fn calls(&self) -> Vec<BotCall> {
         self.shared.calls.lock().unwrap().clone()
     }
 
-    /// The texts of the `sendMessage` calls to `chat` answered `ok`, in order.
+    /// The texts of the `sendMessage` calls to `chat` answered `ok`, in order, as the user
+    /// sees them (HTML parse mode rendered: tags dropped, entities decoded).
     pub fn texts_to(&self, chat: i64) -> Vec<String> {
         self.calls()
             .into_iter()
             .filter(|c| c.method == "sendMessage" && c.status == 200 && c.params["chat_id"] == chat)
-            .map(|c| c.params["text"].as_str().unwrap_or("").to_string())
+            .map(|c| c.rendered())
             .collect()
     }
 

@@ -38,7 +38,7 @@ pub use app::TestApp;
 pub use client::{admin_call, command, fresh_client, get_json, run_cli, url, CliOutput, BIN};
 pub use db::TestDb;
 pub use env::{fixture, read_log};
-pub use fake_telegram::{post_update, telegram_fixture, BOT_TOKEN, WEBHOOK_SECRET};
+pub use fake_telegram::{post_update, telegram_fixture, BOT_TOKEN, BOT_USERNAME, WEBHOOK_SECRET};
 pub use fakes::{FakeMode, FAKE_TOKEN};
 pub use in_process::{daemon_routes, Poller, StepOutcome};
 pub use wait::wait_for;
