@@ -15,6 +15,7 @@ ensure_promtool() {
             (cd "$tmp" && apt-get download prometheus >&2)
         fi
         rm -rf "$dir"
+        mkdir -p "$dir"
         dpkg-deb -x "$tmp"/prometheus_*.deb "$dir"
         rm -rf "$tmp"
     fi
