@@ -1,0 +1,213 @@
+//! The admin commands: `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`
+//! and `/bonus`, who counts as an admin, and the card of a link request (with its Approve and
+//! Reject buttons) that `/pending` and the notifications show. Every decision goes through the
+//! accounts service, which audits it.
+
+use serde_json::json;
+
+use super::outgoing::Outgoing;
+use super::parse::Command;
+use super::{refusal, HandleError};
+use crate::accounts::linking::Decision;
+use crate::accounts::{Actor, User};
+use crate::telegram::Telegram;
+
+pub(super) const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waiting\n\
+/approve <id> - approve a link request\n/reject <id> [note] - reject one\n\
+/broadcast <text> - a message to every linked user (alone: how the last one went)\n\
+/bonus - the active bonus codes";
+
+/// What an admin is shown of a pending link request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestCard<'a> {
+    pub id: i64,
+    pub username: &'a str,
+    pub goated_name: &'a str,
+    pub goated_uid: &'a str,
+}
+
+impl<'a> From<&'a crate::accounts::linking::LinkRequest> for RequestCard<'a> {
+    fn from(r: &'a crate::accounts::linking::LinkRequest) -> Self {
+        Self {
+            id: r.id,
+            username: &r.username,
+            goated_name: &r.goated_name,
+            goated_uid: &r.goated_uid,
+        }
+    }
+}
+
+/// The text and buttons of a pending link request, for admins.
+pub fn request_card(chat_id: i64, r: RequestCard<'_>) -> Outgoing {
+    Outgoing::message(
+        chat_id,
+        format!(
+            "Link request #{}: account {} asks for Goated {} ({})",
+            r.id, r.username, r.goated_name, r.goated_uid
+        ),
+    )
+    .with_keyboard(json!([[
+        {"text": "Approve", "callback_data": format!("approve:{}", r.id)},
+        {"text": "Reject", "callback_data": format!("reject:{}", r.id)},
+    ]]))
+}
+
+/// A bot admin: a Telegram user linked to an enabled admin account, or one listed in
+/// `telegram.admin_ids` (audited as `telegram:<id>`).
+pub(super) fn admin_actor(bot: &Telegram, from_id: i64, user: Option<&User>) -> Option<Actor> {
+    match user {
+        Some(u) if u.role == crate::accounts::Role::Admin => Some(Actor::user(u, None)),
+        _ if bot
+            .config
+            .load()
+            .config
+            .telegram
+            .admin_ids
+            .contains(&from_id) =>
+        {
+            Some(Actor {
+                user_id: None,
+                name: format!("telegram:{from_id}"),
+                ip: None,
+            })
+        }
+        _ => None,
+    }
+}
+
+pub(super) async fn admin_command(
+    bot: &Telegram,
+    chat_id: i64,
+    from_id: i64,
+    user: Option<&User>,
+    cmd: &Command<'_>,
+    update_id: i64,
+) -> Result<Vec<Outgoing>, HandleError> {
+    let Some(admin) = admin_actor(bot, from_id, user) else {
+        return Ok(vec![Outgoing::message(chat_id, "Only admins may do that.")]);
+    };
+    if cmd.name == "bonus" {
+        let codes = match bot.accounts.active_bonus_codes().await {
+            Ok(c) => c,
+            Err(e) => return Ok(vec![Outgoing::message(chat_id, refusal(e)?)]),
+        };
+        let mut text = format!("{} active bonus code(s)", codes.len());
+        for c in &codes {
+            text.push_str(&format!(
+                "\n{} - {} (reward {}, wager {}, {}/{} claimed, expires {})",
+                c.code,
+                c.description,
+                c.reward,
+                c.wager_requirement,
+                c.claims,
+                c.max_claims,
+                c.expires_at.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
+        return Ok(vec![Outgoing::message(chat_id, text)]);
+    }
+    if cmd.name == "broadcast" {
+        return broadcast(bot, chat_id, &admin, cmd.args, update_id).await;
+    }
+    if cmd.name == "pending" {
+        let (requests, total) = match bot.accounts.link_requests(Some("pending"), 10, 0).await {
+            Ok(r) => r,
+            Err(e) => return Ok(vec![Outgoing::message(chat_id, refusal(e)?)]),
+        };
+        let mut out = vec![Outgoing::message(
+            chat_id,
+            format!("{total} link request(s) pending."),
+        )];
+        out.extend(requests.iter().map(|r| request_card(chat_id, r.into())));
+        return Ok(out);
+    }
+    let (id, note) = cmd
+        .args
+        .split_once(char::is_whitespace)
+        .map_or((cmd.args, ""), |(i, n)| (i, n.trim()));
+    let Ok(id) = id.trim_start_matches('#').parse::<i64>() else {
+        return Ok(vec![Outgoing::message(
+            chat_id,
+            format!("Send /{} <request id>.", cmd.name),
+        )]);
+    };
+    let decision = if cmd.name == "approve" {
+        Decision::Approve
+    } else {
+        Decision::Reject
+    };
+    let text = decide(
+        bot,
+        &admin,
+        id,
+        decision,
+        (!note.is_empty()).then_some(note),
+    )
+    .await?;
+    Ok(vec![Outgoing::message(chat_id, text)])
+}
+
+/// `/broadcast TEXT`: one message to every linked user who has not blocked the bot, queued
+/// with this update's replies (so once); audited. `/broadcast` alone reports how the last one
+/// went: sent, failed, still queued.
+async fn broadcast(
+    bot: &Telegram,
+    chat_id: i64,
+    admin: &Actor,
+    text: &str,
+    update_id: i64,
+) -> Result<Vec<Outgoing>, HandleError> {
+    use crate::db::telegram as q;
+    let conn = crate::db::leaderboard::conn(&bot.pool).await?;
+    if text.is_empty() {
+        let Some(last) = q::last_broadcast(&*conn).await? else {
+            return Ok(vec![Outgoing::message(
+                chat_id,
+                "No broadcast yet. Send /broadcast <text>.",
+            )]);
+        };
+        let (sent, failed, pending) = q::delivery_of_update(&*conn, last, chat_id).await?;
+        return Ok(vec![Outgoing::message(
+            chat_id,
+            format!("Last broadcast: {sent} sent, {failed} failed, {pending} still queued."),
+        )]);
+    }
+    let chats = q::broadcast_chats(&*conn).await?;
+    drop(conn);
+    bot.accounts
+        .audit(
+            admin,
+            "telegram.broadcast",
+            &format!("update:{update_id}"),
+            json!({"text": text, "recipients": chats.len()}),
+        )
+        .await?;
+    let mut out: Vec<Outgoing> = chats
+        .iter()
+        .map(|&chat| Outgoing::message(chat, text))
+        .collect();
+    out.push(Outgoing::message(
+        chat_id,
+        format!(
+            "Broadcast queued for {} user(s). Send /broadcast to see how many were sent and failed.",
+            chats.len()
+        ),
+    ));
+    Ok(out)
+}
+
+pub(super) async fn decide(
+    bot: &Telegram,
+    admin: &Actor,
+    id: i64,
+    decision: Decision,
+    note: Option<&str>,
+) -> Result<String, HandleError> {
+    match bot.accounts.decide_link(admin, id, decision, note).await {
+        Ok(r) => Ok(format!(
+            "Link request #{} {}: {} - Goated {}.",
+            r.id, r.status, r.username, r.goated_name
+        )),
+        Err(e) => refusal(e),
+    }
+}

@@ -1,0 +1,295 @@
+//! The player commands: `/start` (the welcome and its buttons), `/help`, `/play`, `/website`,
+//! `/notify on|off`, `/verify <Goated name>`, `/stats`, `/leaderboard` and `/race`. Each reads
+//! the views (`views`) and services (`accounts`) the HTTP API uses.
+
+use serde_json::{json, Value};
+
+use super::outgoing::{escape, Outgoing};
+use super::{refusal, HandleError};
+use crate::accounts::linking::GoatedRef;
+use crate::accounts::User;
+use crate::domain::leaderboard::Period;
+use crate::telegram::Telegram;
+use crate::views;
+
+pub(super) const HELP: &str = "GoatedVIPs bot\n\
+/stats - your wager, ranks, VIP tier and race place\n\
+/leaderboard [today|week|month|all] - the top 10\n\
+/race - the monthly wager race\n\
+/play - the affiliate link to play on Goated\n\
+/notify on|off - race notifications (new leader, your paid place, your result)\n\
+/website - the GoatedVIPs website\n\
+/link <code> - link this Telegram account (get the code on your account page)\n\
+/verify <Goated name> - ask to link your Goated account (an admin approves)\n\
+/help - this list";
+
+const WELCOME: &str = "Welcome to GoatedVIPs!\n\n\
+I show the Goated wager leaderboard and the monthly wager race, your own wager, ranks and VIP \
+tier, and link this Telegram account to your GoatedVIPs account.\n\n\
+Get a link code on your account page and send /link <code> (or open the link there), then \
+/stats. /help lists every command.";
+
+/// The URL buttons of the site and the affiliate link, those configured.
+fn link_buttons(bot: &Telegram) -> Vec<Value> {
+    let cfg = bot.config.load();
+    let tg = &cfg.config.telegram;
+    [
+        (&tg.affiliate_url, "Play on Goated"),
+        (&tg.site_url, "Website"),
+    ]
+    .into_iter()
+    .filter(|(url, _)| !url.is_empty())
+    .map(|(url, text)| json!({"text": text, "url": url}))
+    .collect()
+}
+
+pub(super) fn welcome(bot: &Telegram, chat_id: i64) -> Outgoing {
+    let buttons = link_buttons(bot);
+    let out = Outgoing::message(chat_id, WELCOME);
+    if buttons.is_empty() {
+        out
+    } else {
+        out.with_keyboard(json!([buttons]))
+    }
+}
+
+/// `/play`, `/website`: the link (also as a button), or `missing` when it is not configured.
+pub(super) fn link_reply(chat_id: i64, url: &str, label: &str, missing: &str) -> Outgoing {
+    if url.is_empty() {
+        return Outgoing::message(chat_id, missing);
+    }
+    Outgoing::html(
+        chat_id,
+        format!(
+            "{}: <a href=\"{}\">{}</a>",
+            escape(label),
+            escape(url),
+            escape(url)
+        ),
+    )
+    .with_keyboard(json!([[{"text": label, "url": url}]]))
+}
+
+/// `/notify on|off`: race notifications for this Telegram user.
+pub(super) async fn notify(
+    bot: &Telegram,
+    from_id: i64,
+    user: Option<&User>,
+    args: &str,
+) -> Result<String, HandleError> {
+    let on = match args.trim().to_ascii_lowercase().as_str() {
+        "on" => true,
+        "off" => false,
+        _ => return Ok("Send /notify on or /notify off.".into()),
+    };
+    let conn = crate::db::leaderboard::conn(&bot.pool).await?;
+    crate::db::telegram::set_notify(&*conn, from_id, on, bot.clock.now()).await?;
+    if !on {
+        return Ok("Notifications off.".into());
+    }
+    let personal = if user.and_then(|u| u.goated_uid.as_ref()).is_some() {
+        ", your player entering or leaving the paid places, and your result when a race closes"
+    } else {
+        " (link your Goated account with /verify to hear about your own place and result)"
+    };
+    Ok(format!(
+        "Notifications on: a new race leader{personal}. /notify off stops them."
+    ))
+}
+
+const NOT_LINKED: &str = "This Telegram account is not linked yet: log in on the website, open \
+your account page, get a link code and send /link <code> here.";
+
+pub(super) async fn verify(
+    bot: &Telegram,
+    user: Option<&User>,
+    args: &str,
+) -> Result<String, HandleError> {
+    let Some(user) = user else {
+        return Ok(NOT_LINKED.into());
+    };
+    if args.is_empty() {
+        return Ok("Send /verify <your Goated name>.".into());
+    }
+    let snap = bot.board.snapshot();
+    match bot
+        .accounts
+        .request_goated_link(user, GoatedRef::Name(args.to_string()), |t| {
+            views::find_goated(&snap, t)
+        })
+        .await
+    {
+        Ok(request) => Ok(format!(
+            "Request #{} sent: link {} to your account. An admin will review it.",
+            request.id, request.goated_name
+        )),
+        Err(e) => refusal(e),
+    }
+}
+
+pub(super) fn stats(bot: &Telegram, user: Option<&User>) -> String {
+    let Some(user) = user else {
+        return NOT_LINKED.into();
+    };
+    let Some(uid) = &user.goated_uid else {
+        return "No Goated account is linked yet: send /verify <your Goated name>.".into();
+    };
+    let cfg = bot.config.load().config.clone();
+    let snap = bot.board.snapshot();
+    let Some(p) = views::player(&snap, &cfg, bot.clock.now(), uid) else {
+        return "Your Goated account is not in the current leaderboard data.".into();
+    };
+    let mut text = format!(
+        "{}\nWagered: today {} (#{}), this week {} (#{}), this month {} (#{}), all time {} (#{})\nVIP tier: {}",
+        p.name,
+        p.wagered.today, p.ranks.today,
+        p.wagered.this_week, p.ranks.weekly,
+        p.wagered.this_month, p.ranks.monthly,
+        p.wagered.all_time, p.ranks.all_time,
+        p.tier.name,
+    );
+    if let Some(next) = &p.tier.next {
+        text.push_str(&format!(
+            " ({}% of the way to {next})",
+            p.tier.progress_percent
+        ));
+    }
+    match p.race {
+        Some(r) => {
+            text.push_str(&format!(
+                "\nRace {}: #{} with {}",
+                r.race_id, r.rank, r.wagered
+            ));
+            if let Some(prize) = r.prize {
+                text.push_str(&format!(", prize {prize}"));
+            }
+        }
+        None => text.push_str("\nNot in this month's race yet."),
+    }
+    text
+}
+
+/// The top 10 of the race (no argument) or of a period, with a Refresh button that edits the
+/// message in place (its callback data names the board).
+pub(super) fn leaderboard(bot: &Telegram, args: &str) -> (String, Value) {
+    let key = match args.trim().to_ascii_lowercase().as_str() {
+        "today" | "day" => "today",
+        "week" | "weekly" => "week",
+        "month" | "monthly" => "month",
+        "all" | "alltime" | "all_time" => "all",
+        _ => "race",
+    };
+    let cfg = bot.config.load().config.clone();
+    let snap = bot.board.snapshot();
+    let now = bot.clock.now();
+    let mut text = String::new();
+    if key == "race" {
+        let view = views::current_race(&snap, &cfg, now);
+        text.push_str(&format!(
+            "Race {} - top 10 (prize pool {} {})",
+            view.id, view.prize_pool, view.currency
+        ));
+        if view.participants.is_empty() {
+            text.push_str("\nNobody has wagered in this race yet.");
+        }
+        for p in view.participants.iter().take(10) {
+            text.push_str(&format!("\n{}. {} - {}", p.rank, p.name, p.wagered));
+            if let Some(prize) = p.prize {
+                text.push_str(&format!(" (prize {prize})"));
+            }
+        }
+        text.push_str(&format!("\nTime left: {}", time_left(view.seconds_left)));
+    } else {
+        let (period, title) = match key {
+            "today" => (Period::Today, "Today"),
+            "week" => (Period::Weekly, "This week"),
+            "all" => (Period::AllTime, "All time"),
+            _ => (Period::Monthly, "This month"),
+        };
+        let page = views::leaderboard_page(&snap, &cfg, period, 1, 10);
+        if page.entries.is_empty() {
+            text.push_str("No leaderboard data yet.");
+        } else {
+            text.push_str(&format!("Top 10 - {title}"));
+        }
+        for e in &page.entries {
+            text.push_str(&format!(
+                "\n{}. {} - {} ({})",
+                e.rank, e.name, e.wagered, e.tier
+            ));
+        }
+    }
+    // Telegram refuses an edit that changes nothing: the time makes each refresh differ.
+    text.push_str(&format!("\nUpdated {}", now.format("%H:%M:%S UTC")));
+    let keyboard = json!([[{"text": "Refresh", "callback_data": format!("lb:{key}")}]]);
+    (text, keyboard)
+}
+
+/// `3d 4h 5m`.
+fn time_left(seconds: i64) -> String {
+    let (d, h, m) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
+    if d > 0 {
+        format!("{d}d {h}h {m}m")
+    } else {
+        format!("{h}h {m}m")
+    }
+}
+
+/// The race and, for a linked player, their place: wager, the gap to the place above, the
+/// prize of the place, the time left.
+pub(super) fn race(bot: &Telegram, user: Option<&User>) -> String {
+    let cfg = bot.config.load().config.clone();
+    let snap = bot.board.snapshot();
+    let now = bot.clock.now();
+    let view = views::current_race(&snap, &cfg, now);
+    let mut text = format!(
+        "Race {}: prize pool {} {}, {} players, ends {}\nTime left: {}",
+        view.id,
+        view.prize_pool,
+        view.currency,
+        view.participant_count,
+        view.end.format("%Y-%m-%d %H:%M UTC"),
+        time_left(view.seconds_left),
+    );
+    let Some(user) = user else {
+        text.push_str("\nLink your account (/link) to see your place.");
+        return text;
+    };
+    let Some(uid) = &user.goated_uid else {
+        text.push_str("\nLink your Goated account (/verify <name>) to see your place.");
+        return text;
+    };
+    let Some(me) = views::player(&snap, &cfg, now, uid).and_then(|p| p.race) else {
+        text.push_str("\nYou have no wager in this race yet.");
+        return text;
+    };
+    text.push_str(&format!(
+        "\nYour place: #{}, wagered {}",
+        me.rank, me.wagered
+    ));
+    let place = |rank: u32| view.participants.iter().find(|p| p.rank == rank);
+    if me.rank > 1 {
+        match place(me.rank - 1) {
+            Some(above) => text.push_str(&format!(
+                "\nGap to #{}: {}",
+                above.rank,
+                crate::domain::amount::Amount(above.wagered.0 - me.wagered.0)
+            )),
+            None => text.push_str(&format!("\nGap to #{}: unknown", me.rank - 1)),
+        }
+    } else if let Some(second) = place(2) {
+        text.push_str(&format!(
+            "\nYou lead #2 by {}",
+            crate::domain::amount::Amount(me.wagered.0 - second.wagered.0)
+        ));
+    }
+    match me.prize {
+        Some(prize) => text.push_str(&format!("\nPrize for this place: {prize}")),
+        None => text.push_str("\nThis place is not paid."),
+    }
+    text
+}
