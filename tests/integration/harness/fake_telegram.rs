@@ -1,9 +1,10 @@
 //! A fake Telegram Bot API on 127.0.0.1: `POST /bot{token}/{method}` records each call and
 //! answers `{"ok":true,...}`, or the scripted answers the test queued (429 with `retry_after`,
-//! 403, 5xx …); and the helpers that post webhook updates with the secret.
+//! 403, 5xx …), or the standing answer of a chat (a user who blocked the bot); and the helpers
+//! that post webhook updates with the secret.
 
 use serde_json::{json, Value};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ pub struct BotCall {
 struct Shared {
     calls: Mutex<Vec<BotCall>>,
     script: Mutex<VecDeque<(u16, Value)>>,
+    /// Answers for every call to a chat, before the script (see [`FakeBotApi::answer_chat`]).
+    by_chat: Mutex<HashMap<i64, (u16, Value)>>,
     /// `getWebhookInfo` is polled by the status: answered from here (not the script) and
     /// counted apart from the other calls.
     webhook_info: Mutex<Option<Value>>,
@@ -87,11 +90,11 @@ impl FakeBotApi {
                     .content_type("application/json")
                     .body(json!({"ok": true, "result": info}).to_string());
             }
-            let (status, answer) = shared
-                .script
-                .lock()
-                .unwrap()
-                .pop_front()
+            let standing = body.0["chat_id"]
+                .as_i64()
+                .and_then(|chat| shared.by_chat.lock().unwrap().get(&chat).cloned());
+            let (status, answer) = standing
+                .or_else(|| shared.script.lock().unwrap().pop_front())
                 .unwrap_or((200, json!({"ok": true, "result": {"message_id": 1}})));
             shared.calls.lock().unwrap().push(BotCall {
                 token: bot.trim_start_matches("bot").to_string(),
@@ -138,6 +141,16 @@ impl FakeBotApi {
     /// The next call gets this answer instead of `ok` (answers are used in order).
     pub fn answer_next(&self, status: u16, body: Value) {
         self.shared.script.lock().unwrap().push_back((status, body));
+    }
+
+    /// Every call to `chat` gets this answer from now on (e.g. 403: the user blocked the bot);
+    /// the script is kept for the other chats.
+    pub fn answer_chat(&self, chat: i64, status: u16, body: Value) {
+        self.shared
+            .by_chat
+            .lock()
+            .unwrap()
+            .insert(chat, (status, body));
     }
 
     /// What `getWebhookInfo` answers from now on.
