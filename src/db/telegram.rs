@@ -1,6 +1,7 @@
 //! Queries of the Telegram bot: the stored updates (deduplicated by `update_id`, taken in order
 //! per chat with `FOR UPDATE SKIP LOCKED`), the outbound queue (one message per chat at a time,
-//! paced, taken the same way) and the figures `/api/telegram/status` and the metrics show.
+//! paced, taken the same way), the broadcasts and their reports (claimed once) and the figures
+//! `/api/telegram/status` and the metrics show.
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
@@ -98,6 +99,8 @@ pub struct ClaimedMessage {
     pub method: String,
     pub payload: serde_json::Value,
     pub attempts: i32,
+    /// The broadcast it belongs to (its `update_id`).
+    pub broadcast_id: Option<i64>,
 }
 
 /// Locks the oldest message that is due, whose chat has no older pending message and got no
@@ -112,7 +115,8 @@ pub async fn claim_message<C: GenericClient>(
 ) -> Result<Option<ClaimedMessage>, DbError> {
     let row = c
         .query_opt(
-            "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts FROM telegram_outbox o \
+            "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts, o.broadcast_id \
+             FROM telegram_outbox o \
              WHERE o.status = 'pending' AND o.not_before <= $1 \
              AND NOT EXISTS (SELECT 1 FROM telegram_outbox e WHERE e.status = 'pending' \
                  AND e.chat_id = o.chat_id AND e.id < o.id) \
@@ -130,6 +134,7 @@ pub async fn claim_message<C: GenericClient>(
         method: r.get(2),
         payload: r.get(3),
         attempts: r.get(4),
+        broadcast_id: r.get(5),
     }))
 }
 
@@ -141,26 +146,29 @@ pub async fn mark_sent<C: GenericClient>(
 ) -> Result<(), DbError> {
     c.execute(
         "UPDATE telegram_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, \
-         last_error = NULL WHERE id = $1",
+         last_error = NULL, failure = NULL WHERE id = $1",
         &[&id, &now],
     )
     .await?;
     Ok(())
 }
 
-/// Records a failed attempt: retried from `retry_at`, or given up when `None`.
+/// Records a failed attempt: retried from `retry_at`, or given up when `None`. `reason` is
+/// [`crate::telegram::bot_api::BotError::reason`] (`forbidden`: the user blocked the bot).
 pub async fn mark_failed<C: GenericClient>(
     c: &C,
     id: i64,
     error: &str,
+    reason: &str,
     retry_at: Option<DateTime<Utc>>,
     count_attempt: bool,
 ) -> Result<(), DbError> {
     c.execute(
         "UPDATE telegram_outbox SET attempts = attempts + CASE WHEN $4 THEN 1 ELSE 0 END, \
-         last_error = $2, status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END, \
+         last_error = $2, failure = $5, \
+         status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END, \
          not_before = COALESCE($3, not_before) WHERE id = $1",
-        &[&id, &error, &retry_at, &count_attempt],
+        &[&id, &error, &retry_at, &count_attempt, &reason],
     )
     .await?;
     Ok(())
@@ -367,38 +375,129 @@ pub async fn broadcast_chats<C: GenericClient>(c: &C) -> Result<Vec<i64>, DbErro
     .collect())
 }
 
-/// How the messages of update `update_id` other than those to `except_chat` went:
-/// (sent, failed, pending).
-pub async fn delivery_of_update<C: GenericClient>(
+/// Records the broadcast of update `update_id` (its report goes to `chat_id`) and queues its
+/// `messages` (chat, method, parameters), each under the key `broadcast:<update_id>:<chat>`.
+/// A broadcast to nobody is reported at once. Run in the transaction that marks the update
+/// handled, so a broadcast exists only with its messages.
+pub async fn record_broadcast<C: GenericClient>(
     c: &C,
     update_id: i64,
-    except_chat: i64,
-) -> Result<(i64, i64, i64), DbError> {
-    let row = c
-        .query_one(
-            "SELECT count(*) FILTER (WHERE status = 'sent'), \
-                    count(*) FILTER (WHERE status = 'failed'), \
-                    count(*) FILTER (WHERE status = 'pending') \
-             FROM telegram_outbox WHERE dedupe_key LIKE $1 AND chat_id <> $2",
-            &[&format!("update:{update_id}:%"), &except_chat],
-        )
-        .await?;
-    Ok((row.get(0), row.get(1), row.get(2)))
+    chat_id: i64,
+    messages: &[(i64, &str, &serde_json::Value)],
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let recipients = i32::try_from(messages.len()).unwrap_or(i32::MAX);
+    c.execute(
+        "INSERT INTO telegram_broadcasts (update_id, chat_id, recipients, created_at, reported_at) \
+         VALUES ($1, $2, $3, $4, CASE WHEN $3 = 0 THEN $4::timestamptz END)",
+        &[&update_id, &chat_id, &recipients, &now],
+    )
+    .await?;
+    let chats: Vec<i64> = messages.iter().map(|m| m.0).collect();
+    let methods: Vec<&str> = messages.iter().map(|m| m.1).collect();
+    let payloads: Vec<&serde_json::Value> = messages.iter().map(|m| m.2).collect();
+    c.execute(
+        "INSERT INTO telegram_outbox \
+             (chat_id, method, payload, dedupe_key, broadcast_id, not_before, created_at) \
+         SELECT m.chat, m.method, m.payload, 'broadcast:' || $1::bigint || ':' || m.chat, $1, \
+                $5::timestamptz, $5 \
+         FROM unnest($2::bigint[], $3::text[], $4::jsonb[]) AS m(chat, method, payload) \
+         ON CONFLICT (dedupe_key) DO NOTHING",
+        &[&update_id, &chats, &methods, &payloads, &now],
+    )
+    .await?;
+    Ok(())
 }
 
-/// The `update_id` of the latest `/broadcast` (from the audit log).
-pub async fn last_broadcast<C: GenericClient>(c: &C) -> Result<Option<i64>, DbError> {
+/// The latest broadcast: its `update_id` and how many it was sent to.
+pub async fn last_broadcast<C: GenericClient>(c: &C) -> Result<Option<(i64, i32)>, DbError> {
     Ok(c.query_opt(
-        "SELECT target FROM audit_log WHERE action = 'telegram.broadcast' \
-             ORDER BY id DESC LIMIT 1",
+        "SELECT update_id, recipients FROM telegram_broadcasts \
+             ORDER BY created_at DESC, update_id DESC LIMIT 1",
         &[],
     )
     .await?
-    .and_then(|r| {
-        r.get::<_, String>(0)
-            .strip_prefix("update:")
-            .and_then(|id| id.parse().ok())
-    }))
+    .map(|r| (r.get(0), r.get(1))))
+}
+
+/// How the messages of a broadcast went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: i64,
+    /// Given up (after `telegram.max_attempts`, or at once on a 4xx).
+    pub failed: i64,
+    /// Of the failed: a 403, the user blocked the bot.
+    pub blocked: i64,
+    /// Not sent yet (waiting, or to be retried).
+    pub pending: i64,
+}
+
+/// How the messages of broadcast `update_id` went.
+pub async fn broadcast_delivery<C: GenericClient>(
+    c: &C,
+    update_id: i64,
+) -> Result<Delivery, DbError> {
+    let r = c
+        .query_one(
+            "SELECT count(*) FILTER (WHERE status = 'sent'), \
+                    count(*) FILTER (WHERE status = 'failed'), \
+                    count(*) FILTER (WHERE status = 'failed' AND failure = 'forbidden'), \
+                    count(*) FILTER (WHERE status = 'pending') \
+             FROM telegram_outbox WHERE broadcast_id = $1",
+            &[&update_id],
+        )
+        .await?;
+    Ok(Delivery {
+        sent: r.get(0),
+        failed: r.get(1),
+        blocked: r.get(2),
+        pending: r.get(3),
+    })
+}
+
+/// A finished broadcast whose report this caller claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedBroadcast {
+    pub update_id: i64,
+    /// Where the report goes.
+    pub chat_id: i64,
+    pub delivery: Delivery,
+}
+
+/// Claims the report of every broadcast whose messages are all sent or given up and that was
+/// not reported yet: one atomic UPDATE sets `reported_at`, so of several daemons (or turns)
+/// only one gets each broadcast. Run in the transaction that queues the reports.
+pub async fn claim_finished_broadcasts<C: GenericClient>(
+    c: &C,
+    now: DateTime<Utc>,
+) -> Result<Vec<FinishedBroadcast>, DbError> {
+    Ok(c.query(
+        "WITH done AS ( \
+             UPDATE telegram_broadcasts b SET reported_at = $1 \
+             WHERE b.reported_at IS NULL AND NOT EXISTS (SELECT 1 FROM telegram_outbox o \
+                 WHERE o.broadcast_id = b.update_id AND o.status = 'pending') \
+             RETURNING b.update_id, b.chat_id) \
+         SELECT d.update_id, d.chat_id, \
+                count(o.id) FILTER (WHERE o.status = 'sent'), \
+                count(o.id) FILTER (WHERE o.status = 'failed'), \
+                count(o.id) FILTER (WHERE o.status = 'failed' AND o.failure = 'forbidden') \
+         FROM done d LEFT JOIN telegram_outbox o ON o.broadcast_id = d.update_id \
+         GROUP BY d.update_id, d.chat_id ORDER BY d.update_id",
+        &[&now],
+    )
+    .await?
+    .iter()
+    .map(|r| FinishedBroadcast {
+        update_id: r.get(0),
+        chat_id: r.get(1),
+        delivery: Delivery {
+            sent: r.get(2),
+            failed: r.get(3),
+            blocked: r.get(4),
+            pending: 0,
+        },
+    })
+    .collect())
 }
 
 /// The error of the most recent message that failed (given up, or waiting for a retry).

@@ -1,8 +1,8 @@
 //! The Telegram bot: update intake and dedupe (`update`, [`Telegram::receive`]), the handling
 //! of stored updates ([`Telegram::process_one`], in order per chat), the commands (`commands`),
 //! the outbound queue and its sender ([`Telegram::send_one`], paced) and the Bot API client
-//! (`bot_api`), the link-request notifications ([`Telegram::notify_once`]) and the status
-//! (`status`).
+//! (`bot_api`), the link-request notifications ([`Telegram::notify_once`]), the race
+//! notifications (`race_notify`), the broadcast reports (`broadcast`) and the status (`status`).
 //!
 //! Everything that must be shared lives in PostgreSQL, so any number of daemons can run:
 //! an update is stored under its `update_id` before it is acknowledged (a redelivery is a
@@ -14,6 +14,7 @@
 //! The wiring hands this service what it needs (it knows nothing of the daemon state or HTTP).
 
 pub mod bot_api;
+pub mod broadcast;
 pub mod commands;
 pub mod race_notify;
 pub mod status;
@@ -221,15 +222,23 @@ impl Telegram {
                 ))
             });
         match handled {
-            Ok(out) => {
-                for (i, o) in out.iter().enumerate() {
+            Ok(handled) => {
+                for (i, o) in handled.replies.iter().enumerate() {
                     let key = format!("update:{}:{i}", u.update_id);
                     q::enqueue(&tx, o.chat_id, o.method, &o.params, Some(&key), now).await?;
+                }
+                if let Some(b) = &handled.broadcast {
+                    let messages: Vec<_> = b
+                        .messages
+                        .iter()
+                        .map(|o| (o.chat_id, o.method, &o.params))
+                        .collect();
+                    q::record_broadcast(&tx, u.update_id, b.report_chat, &messages, now).await?;
                 }
                 q::finish_update(&tx, u.update_id, true, None, now).await?;
                 tx.commit().await?;
                 self.metrics.telegram_update_processed("handled");
-                if !out.is_empty() {
+                if !handled.replies.is_empty() || handled.broadcast.is_some() {
                     self.outbox_wake.notify_one();
                 }
             }
@@ -338,7 +347,7 @@ impl Telegram {
                     q::mark_blocked(&tx, m.chat_id, now).await?;
                 }
                 let counted = !matches!(e, BotError::RateLimited(_) | BotError::NotConfigured);
-                q::mark_failed(&tx, m.id, &e.to_string(), retry_at, counted).await?;
+                q::mark_failed(&tx, m.id, &e.to_string(), e.reason(), retry_at, counted).await?;
                 self.metrics.telegram_send_failed(e.reason());
                 if retry_at.is_some() {
                     SendOutcome::Retry(e)
@@ -352,6 +361,13 @@ impl Telegram {
         tx.commit().await?;
         if outcome == SendOutcome::Sent {
             self.metrics.telegram_sent();
+        }
+        // The last message of a broadcast to reach its end may be this one: report it now
+        // rather than on the notifier's next turn (which also looks, should this fail).
+        if m.broadcast_id.is_some() && !matches!(outcome, SendOutcome::Retry(_)) {
+            if let Err(e) = self.report_broadcasts_once().await {
+                warn!(self.log, "Telegram broadcast report paused"; "error" => %e);
+            }
         }
         Ok(Some(outcome))
     }
@@ -460,6 +476,11 @@ impl Telegram {
                 Ok(0) => {}
                 Ok(n) => info!(self.log, "Telegram race notifications queued"; "count" => n),
                 Err(e) => warn!(self.log, "Telegram race notifications paused"; "error" => %e),
+            }
+            match self.report_broadcasts_once().await {
+                Ok(0) => {}
+                Ok(n) => info!(self.log, "Telegram broadcast reports queued"; "count" => n),
+                Err(e) => warn!(self.log, "Telegram broadcast reports paused"; "error" => %e),
             }
             tokio::time::sleep(every).await;
         }

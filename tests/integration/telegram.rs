@@ -545,6 +545,31 @@ async fn per_user_limit_and_group_cooldown_answer_once_then_stay_quiet() {
     );
 }
 
+/// Links the Telegram user `tg` to a new account `name` through the bot (`/link <code>` from
+/// the account page), with update `update_id`.
+async fn link_telegram(app: &TestApp, tg: i64, name: &str, update_id: i64) {
+    let cookie = register(app, name).await;
+    let (status, _, code) = post_json(
+        app,
+        "/api/account/telegram-link-code",
+        Some(&cookie),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 201, "{code}");
+    let code = code["code"].as_str().unwrap();
+    let seen = app.bot().texts_to(tg).len();
+    app.telegram_update(&message(update_id, tg, None, &format!("/link {code}")))
+        .await;
+    let texts = app.bot().wait_texts(tg, seen + 1).await;
+    assert!(texts[seen].starts_with("Linked"), "{texts:?}");
+}
+
+/// Telegram's answer to a message for a user who blocked the bot.
+fn blocked() -> Value {
+    json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+}
+
 #[tokio::test]
 async fn admin_ids_broadcast_skips_blocked_users_and_bonus_lists_codes_audited() {
     let app = TestApp::builder()
@@ -553,59 +578,59 @@ async fn admin_ids_broadcast_skips_blocked_users_and_bonus_lists_codes_audited()
         .start()
         .await;
     let admin = admin_session(&app, "boss").await;
-    // Two linked players.
-    for (tg, name, id) in [(LUCY, "llama.fan", 1), (QUEEN, "queen.fan", 2)] {
-        let cookie = register(&app, name).await;
-        let (status, _, code) = post_json(
-            &app,
-            "/api/account/telegram-link-code",
-            Some(&cookie),
-            json!({}),
-        )
+    // Nobody linked yet: the admin is told at once, and nothing is reported later.
+    app.telegram_update(&message(1, ADMIN_TG, None, "/broadcast anyone?"))
         .await;
-        assert_eq!(status, 201, "{code}");
-        let code = code["code"].as_str().unwrap();
-        app.telegram_update(&message(id, tg, None, &format!("/link {code}")))
-            .await;
-        assert!(app.bot().wait_texts(tg, 1).await[0].starts_with("Linked"));
-    }
-    // QUEEN blocks the bot: the reply to her next message gets a 403.
-    app.bot().answer_next(
-        403,
-        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+    app.telegram_update(&message(2, ADMIN_TG, None, "/broadcast"))
+        .await;
+    assert_eq!(
+        app.bot().wait_texts(ADMIN_TG, 2).await,
+        [
+            "Nobody to send to: no linked user who has not blocked the bot. Nothing was sent.",
+            "Last broadcast: there was nobody to send it to."
+        ]
     );
-    app.telegram_update(&message(3, QUEEN, None, "/help")).await;
-    wait_idle(&app, 3).await;
+    // Two linked players.
+    link_telegram(&app, LUCY, "llama.fan", 3).await;
+    link_telegram(&app, QUEEN, "queen.fan", 4).await;
+    // QUEEN blocks the bot: the reply to her next message gets a 403.
+    app.bot().answer_next(403, blocked());
+    app.telegram_update(&message(5, QUEEN, None, "/help")).await;
+    wait_idle(&app, 5).await;
 
     // A player may not broadcast; an admin by telegram.admin_ids may (no linked account).
-    app.telegram_update(&message(4, LUCY, None, "/broadcast hi"))
+    app.telegram_update(&message(6, LUCY, None, "/broadcast hi"))
         .await;
     assert_eq!(
         app.bot().wait_texts(LUCY, 2).await[1],
         "Only admins may do that."
     );
     app.telegram_update(&message(
-        5,
+        7,
         ADMIN_TG,
         None,
         "/broadcast Race ends <soon> & prizes!",
     ))
     .await;
-    let texts = app.bot().wait_texts(ADMIN_TG, 1).await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 4).await;
     assert_eq!(
-        texts[0],
-        "Broadcast queued for 1 user(s). Send /broadcast to see how many were sent and failed."
+        texts[2..],
+        [
+            "Broadcast queued for 1 user(s). I will report here how many were sent and how many \
+             failed once every message is sent or given up.",
+            "Broadcast finished: 1 sent, 0 failed."
+        ]
     );
     assert_eq!(
         app.bot().wait_texts(LUCY, 3).await[2],
         "Race ends <soon> & prizes!"
     );
-    wait_idle(&app, 5).await;
+    wait_idle(&app, 7).await;
     assert_eq!(app.bot().texts_to(QUEEN).len(), 1, "blocked: skipped");
-    app.telegram_update(&message(6, ADMIN_TG, None, "/broadcast"))
+    app.telegram_update(&message(8, ADMIN_TG, None, "/broadcast"))
         .await;
     assert_eq!(
-        app.bot().wait_texts(ADMIN_TG, 2).await[1],
+        app.bot().wait_texts(ADMIN_TG, 5).await[4],
         "Last broadcast: 1 sent, 0 failed, 0 still queued."
     );
 
@@ -620,11 +645,11 @@ async fn admin_ids_broadcast_skips_blocked_users_and_bonus_lists_codes_audited()
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    app.telegram_update(&message(7, ADMIN_TG, None, "/bonus"))
+    app.telegram_update(&message(9, ADMIN_TG, None, "/bonus"))
         .await;
-    let texts = app.bot().wait_texts(ADMIN_TG, 3).await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 6).await;
     assert!(
-        texts[2].starts_with("1 active bonus code(s)\nGOAT2027 - Weekly <reload> (reward 25.50"),
+        texts[5].starts_with("1 active bonus code(s)\nGOAT2027 - Weekly <reload> (reward 25.50"),
         "{texts:?}"
     );
 
@@ -635,6 +660,95 @@ async fn admin_ids_broadcast_skips_blocked_users_and_bonus_lists_codes_audited()
         audit.contains("telegram.broadcast") && audit.contains(&format!("telegram:{ADMIN_TG}")),
         "{audit}"
     );
+    wait_idle(&app, 9).await;
+    assert_eq!(
+        app.bot().texts_to(ADMIN_TG).len(),
+        6,
+        "one report, and none for the broadcast to nobody"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broadcast_reports_sent_and_failed_once_on_two_daemons() {
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_telegram()
+        .config("telegram.admin_ids", vec![ADMIN_TG])
+        .config("telegram.chat_interval_ms", 0)
+        // Link codes are keyed with the server key: both daemons need the same one.
+        .config(
+            "security.session_secret",
+            "0123456789abcdef0123456789abcdef-tg",
+        )
+        .start()
+        .await;
+    let second = app
+        .start_another(&[(
+            "admin.socket",
+            app.path("admin-2.sock").display().to_string().into(),
+        )])
+        .await;
+    let players = [LUCY, QUEEN, 600, 601];
+    for (i, tg) in players.into_iter().enumerate() {
+        link_telegram(&app, tg, &format!("player{i}"), 1 + i as i64).await;
+    }
+    // 601 has blocked the bot since linking: Telegram answers 403 to every message for it.
+    app.bot().answer_chat(601, 403, blocked());
+
+    // The command goes to the second daemon; both send the messages and both look for
+    // finished broadcasts.
+    post_update(
+        second.addr,
+        &message(10, ADMIN_TG, None, "/broadcast Race ends tonight!"),
+        Some(WEBHOOK_SECRET),
+    )
+    .await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 2).await;
+    assert_eq!(
+        texts,
+        [
+            "Broadcast queued for 4 user(s). I will report here how many were sent and how many \
+             failed once every message is sent or given up.",
+            "Broadcast finished: 3 sent, 1 failed (1 blocked the bot)."
+        ]
+    );
+    for tg in [LUCY, QUEEN, 600] {
+        assert_eq!(
+            app.bot().texts_to(tg).last().map(String::as_str),
+            Some("Race ends tonight!")
+        );
+    }
+    let to_blocked = app
+        .bot()
+        .calls()
+        .into_iter()
+        .filter(|c| c.params["chat_id"] == 601 && c.status == 403)
+        .count();
+    assert_eq!(to_blocked, 1, "a 403 is final");
+
+    // The next broadcast skips the blocked user; its report comes after several turns of
+    // both daemons' notifiers, and the first one was not reported again meanwhile.
+    app.telegram_update(&message(11, ADMIN_TG, None, "/broadcast Prizes are paid"))
+        .await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 4).await;
+    assert_eq!(
+        texts[2..],
+        [
+            "Broadcast queued for 3 user(s). I will report here how many were sent and how many \
+             failed once every message is sent or given up.",
+            "Broadcast finished: 3 sent, 0 failed."
+        ]
+    );
+    app.telegram_update(&message(12, ADMIN_TG, None, "/broadcast"))
+        .await;
+    let texts = app.bot().wait_texts(ADMIN_TG, 5).await;
+    assert_eq!(
+        texts[4],
+        "Last broadcast: 3 sent, 0 failed, 0 still queued."
+    );
+    wait_idle(&app, 7).await;
+    assert_eq!(app.bot().texts_to(ADMIN_TG).len(), 5, "each report once");
+    drop(second);
 }
 
 #[tokio::test(flavor = "multi_thread")]

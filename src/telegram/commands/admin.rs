@@ -1,15 +1,16 @@
 //! The admin commands: `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`
-//! and `/bonus`, who counts as an admin, and the card of a link request (with its Approve and
-//! Reject buttons) that `/pending` and the notifications show. Every decision goes through the
-//! accounts service, which audits it.
+//! (and the text of its report) and `/bonus`, who counts as an admin, and the card of a link
+//! request (with its Approve and Reject buttons) that `/pending` and the notifications show.
+//! Every decision goes through the accounts service, which audits it.
 
 use serde_json::json;
 
 use super::outgoing::Outgoing;
 use super::parse::Command;
-use super::{refusal, HandleError};
+use super::{refusal, Broadcast, HandleError, Handled};
 use crate::accounts::linking::Decision;
 use crate::accounts::{Actor, User};
+use crate::db::telegram::{self as q, Delivery};
 use crate::telegram::Telegram;
 
 pub(super) const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waiting\n\
@@ -82,10 +83,25 @@ pub(super) async fn admin_command(
     user: Option<&User>,
     cmd: &Command<'_>,
     update_id: i64,
-) -> Result<Vec<Outgoing>, HandleError> {
+) -> Result<Handled, HandleError> {
     let Some(admin) = admin_actor(bot, from_id, user) else {
-        return Ok(vec![Outgoing::message(chat_id, "Only admins may do that.")]);
+        return Ok(vec![Outgoing::message(chat_id, "Only admins may do that.")].into());
     };
+    if cmd.name == "broadcast" {
+        return broadcast(bot, chat_id, &admin, cmd.args, update_id).await;
+    }
+    admin_reply(bot, chat_id, &admin, cmd)
+        .await
+        .map(Handled::from)
+}
+
+/// `/bonus`, `/pending`, `/approve <id>`, `/reject <id> [note]`, for `admin`.
+async fn admin_reply(
+    bot: &Telegram,
+    chat_id: i64,
+    admin: &Actor,
+    cmd: &Command<'_>,
+) -> Result<Vec<Outgoing>, HandleError> {
     if cmd.name == "bonus" {
         let codes = match bot.accounts.active_bonus_codes().await {
             Ok(c) => c,
@@ -105,9 +121,6 @@ pub(super) async fn admin_command(
             ));
         }
         return Ok(vec![Outgoing::message(chat_id, text)]);
-    }
-    if cmd.name == "broadcast" {
-        return broadcast(bot, chat_id, &admin, cmd.args, update_id).await;
     }
     if cmd.name == "pending" {
         let (requests, total) = match bot.accounts.link_requests(Some("pending"), 10, 0).await {
@@ -136,41 +149,35 @@ pub(super) async fn admin_command(
     } else {
         Decision::Reject
     };
-    let text = decide(
-        bot,
-        &admin,
-        id,
-        decision,
-        (!note.is_empty()).then_some(note),
-    )
-    .await?;
+    let text = decide(bot, admin, id, decision, (!note.is_empty()).then_some(note)).await?;
     Ok(vec![Outgoing::message(chat_id, text)])
 }
 
-/// `/broadcast TEXT`: one message to every linked user who has not blocked the bot, queued
-/// with this update's replies (so once); audited. `/broadcast` alone reports how the last one
-/// went: sent, failed, still queued.
+/// `/broadcast TEXT`: one message to every linked user who has not blocked the bot, recorded
+/// with this update's replies (so once); audited. The admin is told at once that it is queued
+/// (or that there is nobody to send to), and gets one report when every message is sent or
+/// given up ([`broadcast_report`]). `/broadcast` alone reports how the last one went so far.
 async fn broadcast(
     bot: &Telegram,
     chat_id: i64,
     admin: &Actor,
     text: &str,
     update_id: i64,
-) -> Result<Vec<Outgoing>, HandleError> {
-    use crate::db::telegram as q;
+) -> Result<Handled, HandleError> {
     let conn = crate::db::leaderboard::conn(&bot.pool).await?;
     if text.is_empty() {
-        let Some(last) = q::last_broadcast(&*conn).await? else {
-            return Ok(vec![Outgoing::message(
-                chat_id,
-                "No broadcast yet. Send /broadcast <text>.",
-            )]);
+        let answer = match q::last_broadcast(&*conn).await? {
+            None => "No broadcast yet. Send /broadcast <text>.".to_string(),
+            Some((_, 0)) => "Last broadcast: there was nobody to send it to.".to_string(),
+            Some((last, _)) => {
+                let d = q::broadcast_delivery(&*conn, last).await?;
+                format!(
+                    "Last broadcast: {} sent, {} failed, {} still queued.",
+                    d.sent, d.failed, d.pending
+                )
+            }
         };
-        let (sent, failed, pending) = q::delivery_of_update(&*conn, last, chat_id).await?;
-        return Ok(vec![Outgoing::message(
-            chat_id,
-            format!("Last broadcast: {sent} sent, {failed} failed, {pending} still queued."),
-        )]);
+        return Ok(vec![Outgoing::message(chat_id, answer)].into());
     }
     let chats = q::broadcast_chats(&*conn).await?;
     drop(conn);
@@ -182,18 +189,36 @@ async fn broadcast(
             json!({"text": text, "recipients": chats.len()}),
         )
         .await?;
-    let mut out: Vec<Outgoing> = chats
-        .iter()
-        .map(|&chat| Outgoing::message(chat, text))
-        .collect();
-    out.push(Outgoing::message(
-        chat_id,
+    let answer = if chats.is_empty() {
+        "Nobody to send to: no linked user who has not blocked the bot. Nothing was sent.".into()
+    } else {
         format!(
-            "Broadcast queued for {} user(s). Send /broadcast to see how many were sent and failed.",
+            "Broadcast queued for {} user(s). I will report here how many were sent and how \
+             many failed once every message is sent or given up.",
             chats.len()
-        ),
-    ));
-    Ok(out)
+        )
+    };
+    Ok(Handled {
+        replies: vec![Outgoing::message(chat_id, answer)],
+        broadcast: Some(Broadcast {
+            report_chat: chat_id,
+            messages: chats
+                .iter()
+                .map(|&chat| Outgoing::message(chat, text))
+                .collect(),
+        }),
+    })
+}
+
+/// The report of a finished broadcast, e.g. `Broadcast finished: 12 sent, 2 failed (1 blocked
+/// the bot).`
+pub fn broadcast_report(d: &Delivery) -> String {
+    let mut text = format!("Broadcast finished: {} sent, {} failed", d.sent, d.failed);
+    if d.blocked > 0 {
+        text.push_str(&format!(" ({} blocked the bot)", d.blocked));
+    }
+    text.push('.');
+    text
 }
 
 pub(super) async fn decide(
@@ -209,5 +234,28 @@ pub(super) async fn decide(
             r.id, r.status, r.username, r.goated_name
         )),
         Err(e) => refusal(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_broadcast_report_says_how_many_failed_and_why() {
+        let report = |sent, failed, blocked| {
+            broadcast_report(&Delivery {
+                sent,
+                failed,
+                blocked,
+                pending: 0,
+            })
+        };
+        assert_eq!(
+            report(12, 2, 1),
+            "Broadcast finished: 12 sent, 2 failed (1 blocked the bot)."
+        );
+        assert_eq!(report(3, 0, 0), "Broadcast finished: 3 sent, 0 failed.");
+        assert_eq!(report(0, 2, 0), "Broadcast finished: 0 sent, 2 failed.");
     }
 }

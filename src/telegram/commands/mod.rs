@@ -2,12 +2,14 @@
 //! with a code from the account page), `/verify <Goated name>` (ask to link a Goated account;
 //! an admin approves), `/stats`, `/leaderboard [today|week|month|all]` (the race's top 10 by
 //! default; a Refresh button edits it in place), `/race`, `/play`, `/website`, `/help`.
-//! Admins (an admin account linked to this Telegram account): `/pending`, `/approve <id>`,
-//! `/reject <id> [note]`, and the Approve / Reject buttons of a notification.
+//! Admins (an admin account linked to this Telegram account, or `telegram.admin_ids`):
+//! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`, and the
+//! Approve / Reject buttons of a notification.
 //!
 //! Every answer comes from the services (`accounts`) and views (`views`, `domain`) the HTTP API
-//! uses; nothing here decides a rule. Handling returns the Bot API calls to queue; the caller
-//! queues them in the transaction that marks the update handled, so each is sent once.
+//! uses; nothing here decides a rule. Handling returns the Bot API calls to queue (and a
+//! broadcast's messages); the caller queues them in the transaction that marks the update
+//! handled, so each is sent once.
 //!
 //! `parse` recognises a command, `player` and `admin` answer the commands, `callbacks` the
 //! inline buttons, and `outgoing` holds the calls they return and the HTML escaping; this module
@@ -21,7 +23,7 @@ mod player;
 
 use serde_json::Value;
 
-pub use admin::{request_card, RequestCard};
+pub use admin::{broadcast_report, request_card, RequestCard};
 pub use outgoing::{escape, Outgoing};
 pub use parse::{parse_command, Command};
 
@@ -71,8 +73,32 @@ fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// What handling one update comes to: the calls to queue and, for `/broadcast TEXT`, the
+/// broadcast to record with its messages.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Handled {
+    pub replies: Vec<Outgoing>,
+    pub broadcast: Option<Broadcast>,
+}
+
+impl From<Vec<Outgoing>> for Handled {
+    fn from(replies: Vec<Outgoing>) -> Self {
+        Self {
+            replies,
+            broadcast: None,
+        }
+    }
+}
+
+/// A `/broadcast TEXT`: a message to each recipient, and the chat its report goes to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Broadcast {
+    pub report_chat: i64,
+    pub messages: Vec<Outgoing>,
+}
+
 /// Handles one stored update; returns the calls to queue.
-pub async fn handle(bot: &Telegram, update: &Value) -> Result<Vec<Outgoing>, HandleError> {
+pub async fn handle(bot: &Telegram, update: &Value) -> Result<Handled, HandleError> {
     if let Some(message) = update.get("message") {
         let mut message = message.clone();
         if let Some(id) = update.get("update_id") {
@@ -81,38 +107,38 @@ pub async fn handle(bot: &Telegram, update: &Value) -> Result<Vec<Outgoing>, Han
         return on_message(bot, &message).await;
     }
     if let Some(query) = update.get("callback_query") {
-        return on_callback(bot, query).await;
+        return on_callback(bot, query).await.map(Handled::from);
     }
     // Edited messages (commands are not run twice), channel posts, membership changes and
     // every other kind: stored and acknowledged, nothing to answer.
-    Ok(Vec::new())
+    Ok(Handled::default())
 }
 
-async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, HandleError> {
+async fn on_message(bot: &Telegram, message: &Value) -> Result<Handled, HandleError> {
     let (Some(chat_id), Some(from_id)) = (
         message.pointer("/chat/id").and_then(Value::as_i64),
         message.pointer("/from/id").and_then(Value::as_i64),
     ) else {
-        return Ok(Vec::new());
+        return Ok(Handled::default());
     };
     if message.pointer("/from/is_bot").and_then(Value::as_bool) == Some(true) {
-        return Ok(Vec::new());
+        return Ok(Handled::default());
     }
     let private = message.pointer("/chat/type").and_then(Value::as_str) == Some("private");
     let username = message.pointer("/from/username").and_then(Value::as_str);
     let Some(text) = message.get("text").and_then(Value::as_str) else {
-        return Ok(Vec::new());
+        return Ok(Handled::default());
     };
     if !private {
         let cfg = bot.config.load();
         let allowed = &cfg.config.telegram.allowed_groups;
         if !allowed.is_empty() && !allowed.contains(&chat_id) {
-            return Ok(Vec::new());
+            return Ok(Handled::default());
         }
     }
     let bot_username = bot.username().await;
     let Some(cmd) = parse_command(text, &bot_username) else {
-        return Ok(Vec::new());
+        return Ok(Handled::default());
     };
     let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)]);
     if private {
@@ -121,27 +147,29 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
         crate::db::telegram::clear_blocked(&*conn, chat_id).await?;
     }
     if let Some(note) = over_limit(bot, from_id, chat_id, private).await? {
-        return Ok(note
+        let note: Vec<Outgoing> = note
             .map(|text| Outgoing::message(chat_id, text))
             .into_iter()
-            .collect());
+            .collect();
+        return Ok(note.into());
     }
     let user = bot.linked_user(from_id).await?;
-    match cmd.name.as_str() {
+    let replies: Result<Vec<Outgoing>, HandleError> = match cmd.name.as_str() {
         "start" | "link" if !cmd.args.is_empty() => {
             if !private {
-                return reply("Send your link code to me in a private chat.".into());
-            }
-            match bot
-                .accounts
-                .redeem_telegram_code(cmd.args, from_id, username)
-                .await
-            {
-                Ok(user) => reply(format!(
-                    "Linked: this Telegram account now belongs to {}. Try /stats.",
-                    user.username
-                )),
-                Err(e) => reply(refusal(e)?),
+                reply("Send your link code to me in a private chat.".into())
+            } else {
+                match bot
+                    .accounts
+                    .redeem_telegram_code(cmd.args, from_id, username)
+                    .await
+                {
+                    Ok(user) => reply(format!(
+                        "Linked: this Telegram account now belongs to {}. Try /stats.",
+                        user.username
+                    )),
+                    Err(e) => reply(refusal(e)?),
+                }
             }
         }
         "start" => Ok(vec![welcome(bot, chat_id)]),
@@ -174,14 +202,15 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Vec<Outgoing>, Ha
         "race" => reply(race(bot, user.as_ref())),
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
             let update_id = update_id_of(message);
-            admin_command(bot, chat_id, from_id, user.as_ref(), &cmd, update_id).await
+            return admin_command(bot, chat_id, from_id, user.as_ref(), &cmd, update_id).await;
         }
         // In a group, `/typo` may be meant for another bot there: answered only when it names us.
         _ if private || cmd.addressed => {
             reply("Unknown command. /help lists what I can do.".into())
         }
         _ => Ok(Vec::new()),
-    }
+    };
+    replies.map(Handled::from)
 }
 
 /// The per-user command limit, then the group cooldown: `None` to go on, `Some(Some(note))` to
