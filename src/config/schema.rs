@@ -294,7 +294,7 @@ pub struct RawTelegramConfig {
     pub api_url: String,
     /// The public URL Telegram posts updates to (`ctl telegram set-webhook`).
     pub webhook_url: String,
-    /// Most messages this daemon sends per second, all chats together.
+    /// Most Bot API calls per second, all chats and all daemons on the database together.
     pub messages_per_second: u32,
     /// Least time between two messages to one chat, in milliseconds.
     pub chat_interval_ms: u64,

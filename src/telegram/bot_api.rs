@@ -88,6 +88,9 @@ pub fn interpret(status: u16, body: &[u8]) -> Result<Value, BotError> {
     })
 }
 
+/// The longest a call can take: the client gives up then.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// A Bot API client (one HTTP connection pool per daemon).
 #[derive(Debug, Clone)]
 pub struct BotApi {
@@ -103,7 +106,7 @@ impl Default for BotApi {
 impl BotApi {
     pub fn new() -> Self {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+            .timeout(CALL_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .user_agent(concat!("goatedvips/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -8,7 +8,8 @@
 //! an update is stored under its `update_id` before it is acknowledged (a redelivery is a
 //! duplicate) and handled once by whichever daemon locks it first (`FOR UPDATE SKIP LOCKED`);
 //! a reply is queued in the same transaction that marks its update handled; a queued message is
-//! sent by the daemon that locks it; a notification is queued under a unique key. A daemon that
+//! sent by the daemon that locks it, within the send slots of `telegram.messages_per_second`
+//! that every daemon counts; a notification is queued under a unique key. A daemon that
 //! stops before handling what it stored leaves it for the next start or another daemon.
 //!
 //! The wiring hands this service what it needs (it knows nothing of the daemon state or HTTP).
@@ -38,6 +39,10 @@ use bot_api::{BotApi, BotError};
 
 /// How often the background tasks look for work that another daemon stored.
 const POLL: Duration = Duration::from_millis(500);
+
+/// How long a send slot counts at most, should its daemon stop during the call: longer than
+/// a call can take.
+const SLOT_LEASE: Duration = Duration::from_secs(bot_api::CALL_TIMEOUT.as_secs() + 5);
 
 /// The bot service; one per daemon.
 pub struct Telegram {
@@ -115,6 +120,9 @@ pub enum SendOutcome {
     Sent,
     Retry(BotError),
     Failed(BotError),
+    /// Not sent: the daemons made `telegram.messages_per_second` calls in the last second; a
+    /// slot frees in about this long.
+    Throttled(Duration),
 }
 
 impl Telegram {
@@ -301,9 +309,11 @@ impl Telegram {
         Ok(queued)
     }
 
-    /// Sends the next due message (see [`q::claim_message`]) and records the outcome: sent;
-    /// retried after Telegram's `retry_after` (429) or with a growing delay (5xx, network) up
-    /// to `telegram.max_attempts`; given up at once on 403 and other 4xx answers.
+    /// Sends the next due message (see [`q::claim_message`]) when a send slot is free (see
+    /// [`q::take_send_slot`]: at most `telegram.messages_per_second` calls in any second, all
+    /// daemons together), and records the outcome: sent; retried after Telegram's
+    /// `retry_after` (429) or with a growing delay (5xx, network) up to `telegram.max_attempts`;
+    /// given up at once on 403 and other 4xx answers.
     pub async fn send_one(&self) -> Result<Option<SendOutcome>, DbError> {
         let cfg = self.config.load().config.telegram.clone();
         let now = self.clock.now();
@@ -320,10 +330,33 @@ impl Telegram {
         else {
             return Ok(None);
         };
+        // The slot is taken on a connection of its own and committed before the call, so the
+        // other daemons count it while the call is under way. Without a token nothing is
+        // called, so nothing is counted.
+        let slot = if cfg.bot_token.is_set() {
+            let mut slots = db::leaderboard::conn(&self.pool).await?;
+            let per_second = i64::from(cfg.messages_per_second);
+            match q::take_send_slot(&mut slots, per_second, SLOT_LEASE).await? {
+                q::SendSlot::Taken(id) => Some((slots, id)),
+                // Dropping the transaction puts the message back as it was.
+                q::SendSlot::Full { retry_in } => {
+                    return Ok(Some(SendOutcome::Throttled(retry_in)))
+                }
+            }
+        } else {
+            None
+        };
         let result = self
             .api
             .call(&cfg.api_url, cfg.bot_token.expose(), &m.method, &m.payload)
             .await;
+        if let Some((slots, id)) = slot {
+            // The call happened whatever this comes to: recorded below all the same (the slot
+            // then counts until its lease runs out).
+            if let Err(e) = q::release_send_slot(&*slots, id).await {
+                warn!(self.log, "cannot release a Telegram send slot"; "error" => %e);
+            }
+        }
         let now = self.clock.now();
         let outcome = match result {
             Ok(_) => {
@@ -372,8 +405,10 @@ impl Telegram {
         Ok(Some(outcome))
     }
 
-    /// Sends queued messages until stopped, at most `telegram.messages_per_second` from this
-    /// daemon; woken when a message is queued here, and every half second otherwise.
+    /// Sends queued messages until stopped: this daemon's calls 1/`telegram.messages_per_second`
+    /// s apart, and at most `messages_per_second` in any second with every other daemon's (see
+    /// [`Telegram::send_one`]); woken when a message is queued here, and every half second
+    /// otherwise.
     pub async fn run_outbox(self: Arc<Self>) {
         loop {
             let per_second = self
@@ -392,6 +427,10 @@ impl Telegram {
                 Ok(Some(SendOutcome::Retry(e))) => {
                     debug!(self.log, "Telegram send to retry"; "error" => %e);
                     tokio::time::sleep(gap).await;
+                    continue;
+                }
+                Ok(Some(SendOutcome::Throttled(free_in))) => {
+                    tokio::time::sleep(free_in.clamp(Duration::from_millis(10), POLL)).await;
                     continue;
                 }
                 Ok(None) => {}

@@ -1304,6 +1304,68 @@ async fn updates_stored_before_a_stop_are_handled_after_the_start() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn messages_per_second_holds_for_two_daemons_together() {
+    const SECOND_TOKEN: &str = "7000000002:TEST-second-daemon";
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_telegram()
+        .config("telegram.messages_per_second", 2)
+        .config("telegram.chat_interval_ms", 0)
+        .start()
+        .await;
+    // The second daemon calls with another token, so the fake tells whose each call is.
+    let second = app
+        .start_another(&[
+            (
+                "admin.socket",
+                app.path("admin-2.sock").display().to_string().into(),
+            ),
+            ("telegram.bot_token", SECOND_TOKEN.into()),
+        ])
+        .await;
+    // Ten messages to ten chats, queued at once (the per-chat interval holds none back).
+    let db = app.db().client().await;
+    db.execute(
+        "INSERT INTO telegram_outbox (chat_id, method, payload, not_before, created_at) \
+         SELECT c, 'sendMessage', jsonb_build_object('chat_id', c, 'text', 'news ' || c), \
+             now(), now() FROM generate_series(700, 709) AS c",
+        &[],
+    )
+    .await
+    .unwrap();
+    let calls = wait_for("10 messages sent", Duration::from_secs(15), || async {
+        let calls = app.bot().calls();
+        (calls.len() >= 10).then_some(calls)
+    })
+    .await;
+    // As Telegram received them: any three calls span a second or more, so no one-second
+    // window holds more than two.
+    let mut at: Vec<_> = calls.iter().map(|c| c.at).collect();
+    at.sort();
+    for three in at.windows(3) {
+        let span = three[2] - three[0];
+        assert!(
+            span >= Duration::from_secs(1),
+            "three calls within {span:?}"
+        );
+    }
+    // Both daemons sent (each on its own keeps two a second by spacing its calls: only the
+    // shared limit keeps the two together at two).
+    let by_second = calls.iter().filter(|c| c.token == SECOND_TOKEN).count();
+    assert!(
+        (1..10).contains(&by_second),
+        "{by_second} of the 10 calls by the second daemon"
+    );
+    let s = wait_idle(&app, 0).await;
+    assert_eq!(
+        (&s["messages_sent"], &s["messages_failed"]),
+        (&json!(10), &json!(0))
+    );
+    assert_eq!(app.bot().calls().len(), 10, "each message once");
+    drop(second);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn two_daemons_handle_each_update_once_in_order_per_chat() {
     let app = TestApp::builder()
         .in_process()
