@@ -23,6 +23,11 @@ use crate::db::{self, hold, leaderboard, races};
 use crate::domain::leaderboard::{Player, Rankings};
 use crate::domain::race::RacePeriod;
 
+/// How many entries the live messages carry per list (the top of each period, the race's
+/// leaders): every client gets every broadcast, so its size is paid once per client; the full
+/// lists are one HTTP request away.
+const LIVE_TOP: u32 = 10;
+
 /// A digest of everything a snapshot shows: equal digests, same snapshot.
 type Fingerprint = [u8; 32];
 
@@ -118,9 +123,10 @@ impl Follower {
         let snap = ctx.board.snapshot();
         let cfg = ctx.config.load().config.clone();
         let now = ctx.clock.now();
-        let tops = poem_openapi::types::ToJSON::to_json(&crate::views::tops(&snap, &cfg, 10));
-        let race =
-            poem_openapi::types::ToJSON::to_json(&crate::views::current_race(&snap, &cfg, now));
+        let tops = poem_openapi::types::ToJSON::to_json(&crate::views::tops(&snap, &cfg, LIVE_TOP));
+        let mut race = crate::views::current_race(&snap, &cfg, now);
+        race.participants.truncate(LIVE_TOP as usize);
+        let race = poem_openapi::types::ToJSON::to_json(&race);
         // Both in one write to each client.
         ctx.ws.broadcast_all(vec![
             ("LEADERBOARD_UPDATE", tops.unwrap_or_default()),

@@ -11,7 +11,7 @@ mod wire;
 use bytes::Bytes;
 use poem::http::{header, StatusCode};
 use poem::{Request, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 use slog::{debug, Logger};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -60,10 +60,24 @@ impl Hub {
         self.clients.load(Ordering::Relaxed)
     }
 
-    /// `{"type", "seq", "ts", "data"}`.
+    /// `{"type", "seq", "ts", "data"}`, in that order: a client can tell what a message is from
+    /// its first bytes, before the data.
     fn envelope(&self, kind: &str, seq: u64, data: Value) -> String {
-        json!({"type": kind, "seq": seq, "ts": self.clock.now().to_rfc3339(), "data": data})
-            .to_string()
+        #[derive(serde::Serialize)]
+        struct Envelope<'a> {
+            #[serde(rename = "type")]
+            kind: &'a str,
+            seq: u64,
+            ts: String,
+            data: Value,
+        }
+        let envelope = Envelope {
+            kind,
+            seq,
+            ts: self.clock.now().to_rfc3339(),
+            data,
+        };
+        serde_json::to_string(&envelope).expect("a JSON value always serialises")
     }
 
     /// Sends a message to every client; serialised and framed once.

@@ -29,6 +29,8 @@ async fn next_json(ws: &mut Client, timeout: Duration) -> serde_json::Value {
             .expect("connection open")
             .expect("valid frame");
         if let Message::Text(text) = msg {
+            // The type comes first, so a client can route a message before reading its data.
+            assert!(text.starts_with(r#"{"type":""#), "type first: {text:.80}");
             return serde_json::from_str(&text).unwrap();
         }
     }
@@ -81,6 +83,11 @@ async fn updates_after_each_sync_that_changed_something() {
     let race = next_json(&mut ws, Duration::from_secs(5)).await;
     assert_eq!(race["type"], "RACE_UPDATE");
     assert_eq!(race["data"]["id"].as_str().map(str::len), Some(6));
+    // The race's leaders, like the top 10 of each period; the full standings are over HTTP.
+    let leaders = race["data"]["participants"].as_array().unwrap();
+    assert_eq!(leaders.len(), 10, "{race}");
+    assert!(race["data"]["participant_count"].as_u64().unwrap() > 10);
+    assert_eq!(leaders[0]["rank"], 1);
     assert!(race["seq"].as_u64() > update["seq"].as_u64());
     assert!(update["seq"].as_u64() > hello["seq"].as_u64());
 

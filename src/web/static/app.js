@@ -45,7 +45,7 @@
     ws.onmessage = function (ev) {
       try {
         var msg = JSON.parse(ev.data);
-        if (msg.type === "LEADERBOARD_UPDATE" || msg.type === "RACE_CLOSED") refresh();
+        if (msg.type === "LEADERBOARD_UPDATE" || msg.type === "RACE_COMPLETED") refresh();
       } catch (e) { /* not ours */ }
     };
     ws.onclose = function () {
