@@ -73,14 +73,14 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
                 h2 #links-h { "Pending link requests" }
                 @if pending.is_empty() { p { "Nothing waiting." } }
                 @else {
-                    div.table-wrap { table {
+                    div.table-wrap { table.stack {
                         caption.sr-only { "Pending link requests" }
                         thead { tr { th scope="col" { "Account" } th scope="col" { "Goated player" } th scope="col" { "Asked" } th scope="col" { "Decision" } } }
                         tbody { @for r in &pending { tr {
-                            td { (r.username) }
-                            td { a href={ "/players/" (r.goated_uid) } { (r.goated_name) } " " code { (r.goated_uid) } }
-                            td { (time_el(r.created_at)) }
-                            td.actions {
+                            td data-label="Account" { (r.username) }
+                            td data-label="Goated player" { a href={ "/players/" (r.goated_uid) } { (r.goated_name) } " " code { (r.goated_uid) } }
+                            td data-label="Asked" { (time_el(r.created_at)) }
+                            td.actions data-label="Decision" {
                                 button type="button" data-post={ "/api/admin/link-requests/" (r.id) "/approve" } { "Approve " span.sr-only { (r.username) } }
                                 " "
                                 button.secondary type="button" data-post={ "/api/admin/link-requests/" (r.id) "/reject" } { "Reject " span.sr-only { (r.username) } }
@@ -92,15 +92,15 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
             }
             section.card #codes aria-labelledby="codes-h" {
                 h2 #codes-h { "Bonus codes" }
-                div.table-wrap { table {
+                div.table-wrap { table.stack {
                     caption.sr-only { "Bonus codes" }
                     thead { tr { th scope="col" { "Code" } th scope="col" { "Reward" } th scope="col" { "Claims" } th scope="col" { "Expires" } th scope="col" { "" span.sr-only { "Actions" } } } }
                     tbody { @for c in &codes { tr {
-                        td { code { (c.code) } br; small { (c.description) } }
-                        td { (money(c.reward)) }
-                        td { (c.claims) " / " (c.max_claims) }
-                        td { (time_el(c.expires_at)) }
-                        td { @if c.expires_at > now {
+                        td data-label="Code" { code { (c.code) } br; small { (c.description) } }
+                        td data-label="Reward" { (money(c.reward)) }
+                        td data-label="Claims" { (c.claims) " / " (c.max_claims) }
+                        td data-label="Expires" { (time_el(c.expires_at)) }
+                        td data-label="Actions" { @if c.expires_at > now {
                             button.secondary type="button" data-post={ "/api/admin/bonus-codes/" (c.id) "/expire" } { "Expire " span.sr-only { (c.code) } }
                         } @else { "expired" } }
                     } } }
@@ -130,13 +130,13 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
                     div.row { input #uq type="search" name="q" value=(q) maxlength="64"; button type="submit" { "Search" } }
                 }
                 p { (users_total) " user" @if users_total != 1 { "s" } }
-                div.table-wrap { table {
+                div.table-wrap { table.stack {
                     caption.sr-only { "Users" }
                     thead { tr { th scope="col" { "User" } th scope="col" { "Goated" } th scope="col" { "Role" } th scope="col" { "State" } } }
                     tbody { @for (u, goated) in &users { tr {
-                        td { (u.username) br; small { (u.email) } }
-                        td { @if let Some(g) = goated { (g) } @else { "—" } }
-                        td {
+                        td data-label="User" { (u.username) br; small { (u.email) } }
+                        td data-label="Goated" { @if let Some(g) = goated { (g) } @else { "—" } }
+                        td data-label="Role" {
                             form.inline method="post" action="/admin/users/role" {
                                 input type="hidden" name="username" value=(u.username);
                                 @let other = if u.role.as_str() == "admin" { "player" } else { "admin" };
@@ -145,7 +145,7 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
                                 button.secondary.small type="submit" { "Make " (other) span.sr-only { ": " (u.username) } }
                             }
                         }
-                        td {
+                        td data-label="State" {
                             form.inline method="post" action="/admin/users/state" {
                                 input type="hidden" name="username" value=(u.username);
                                 input type="hidden" name="disabled" value=(if u.disabled { "false" } else { "true" });
@@ -158,11 +158,11 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
             }
             section.card #audit aria-labelledby="audit-h" {
                 h2 #audit-h { "Audit log" }
-                div.table-wrap { table {
+                div.table-wrap { table.stack {
                     caption.sr-only { "Audit log, newest first" }
                     thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "Action" } th scope="col" { "Target" } } }
                     tbody { @for e in &audit { tr {
-                        td { (time_el(e.at)) } td { (e.actor) } td { code { (e.action) } } td { (e.target) }
+                        td data-label="When" { (time_el(e.at)) } td data-label="Who" { (e.actor) } td data-label="Action" { code { (e.action) } } td data-label="Target" { (e.target) }
                     } } }
                 } }
             }
