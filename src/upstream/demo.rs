@@ -8,7 +8,7 @@
 //! from a hash of the player's index, so every instance computes the same figures for the same
 //! moment.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike};
 use rust_decimal::Decimal;
 
 use crate::domain::leaderboard::{Player, Wagers};
@@ -101,8 +101,13 @@ fn plays_on(index: u32, day: i64, activity: f64) -> bool {
     unit(hash(index, DAY, day as u64)) < activity
 }
 
-/// Cents wagered from the start of day `from` up to `now`.
-fn cents_between(index: u32, p: &Profile, from: NaiveDate, now: DateTime<Utc>) -> u64 {
+/// Cents wagered from the start of day `from` up to `now` (days of `now`'s time zone).
+fn cents_between<Tz: TimeZone>(
+    index: u32,
+    p: &Profile,
+    from: NaiveDate,
+    now: &DateTime<Tz>,
+) -> u64 {
     let today = now.date_naive();
     let mut total = 0u64;
     let mut day = from;
@@ -123,8 +128,10 @@ fn amount(cents: u64) -> Amount {
     Amount(Decimal::new(cents as i64, 2).normalize())
 }
 
-/// The demo population as of `now` (UTC days, ISO weeks from Monday, calendar months).
-pub fn players(count: u32, now: DateTime<Utc>) -> Vec<Player> {
+/// The demo population as of `now`, with days, ISO weeks from Monday and calendar months in
+/// `now`'s time zone (the upstream's, `upstream.timezone`): its figures reset when a real
+/// upstream's would, so the plausibility checks never hold them.
+pub fn players<Tz: TimeZone>(count: u32, now: DateTime<Tz>) -> Vec<Player> {
     let today = now.date_naive();
     let week_start = today - Duration::days(today.weekday().num_days_from_monday() as i64);
     let month_start = today.with_day(1).expect("day 1 exists");
@@ -132,7 +139,7 @@ pub fn players(count: u32, now: DateTime<Utc>) -> Vec<Player> {
         .map(|index| {
             let p = profile(index);
             let joined = today - Duration::days(p.joined_days);
-            let since = |start: NaiveDate| cents_between(index, &p, start.max(joined), now);
+            let since = |start: NaiveDate| cents_between(index, &p, start.max(joined), &now);
             let month = since(month_start);
             // Before the month: a history that grows with tenure (dormant players have one too).
             let history = p.cents_per_day * (p.joined_days as u64) / 8;
@@ -153,7 +160,7 @@ pub fn players(count: u32, now: DateTime<Utc>) -> Vec<Player> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::Utc;
 
     fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
@@ -190,5 +197,29 @@ mod tests {
             .filter(|p| p.wagered.this_month > Amount::ZERO)
             .count();
         assert!((600..1200).contains(&active), "{active} active this month");
+    }
+
+    #[test]
+    fn days_follow_the_upstreams_time_zone() {
+        let ny = chrono_tz::America::New_York;
+        let players_at = |t: DateTime<Utc>| players(1800, t.with_timezone(&ny));
+        // 23:00 and 01:00 UTC are 18:00 and 20:00 the same day in New York: nothing resets.
+        let before = players_at(at(2026, 11, 26, 23));
+        let after = players_at(at(2026, 11, 27, 1));
+        assert!(before
+            .iter()
+            .zip(&after)
+            .all(|(x, y)| y.wagered.today >= x.wagered.today));
+        // New York's midnight is 05:00 UTC: today starts again there.
+        let reset = players_at(at(2026, 11, 27, 6));
+        let dropped = after
+            .iter()
+            .zip(&reset)
+            .filter(|(x, y)| y.wagered.today < x.wagered.today)
+            .count();
+        assert!(
+            dropped > 100,
+            "only {dropped} players' today reset at midnight in New York"
+        );
     }
 }

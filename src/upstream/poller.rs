@@ -236,6 +236,7 @@ async fn fetch_players(
     match cfg.upstream.effective_source() {
         SourceKind::Demo => {
             let count = cfg.upstream.demo_players;
+            let now = now.with_timezone(&cfg.upstream.tz());
             // Generating ~1,800 players takes a few milliseconds of CPU: off the async workers.
             tokio::task::spawn_blocking(move || demo::players(count, now))
                 .await
