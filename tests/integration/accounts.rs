@@ -527,12 +527,7 @@ async fn two_daemons_share_sessions() {
         .config("security.session_secret", SECRET)
         .start()
         .await;
-    let other = app
-        .start_another(&[(
-            "admin.socket",
-            toml::Value::from(app.path("admin-2.sock").display().to_string()),
-        )])
-        .await;
+    let other = app.start_second().await;
     let t = register(&app, "roamer").await;
     let resp = fresh_client()
         .get(format!("http://{}/api/auth/me", other.addr))

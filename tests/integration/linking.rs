@@ -276,12 +276,7 @@ async fn masked_names_everywhere_on_every_daemon() {
         .start()
         .await;
     app.wait_for_players(12).await;
-    let other = app
-        .start_another(&[(
-            "admin.socket",
-            toml::Value::from(app.path("admin-2.sock").display().to_string()),
-        )])
-        .await;
+    let other = app.start_second().await;
     let admin = admin_session(&app, "boss").await;
     let player = register(&app, "private.llama").await;
     let (_, _, request) = post_json(

@@ -261,12 +261,7 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
         .start()
         .await;
     app.wait_for_players(12).await;
-    let second = app
-        .start_another(&[(
-            "admin.socket",
-            app.path("admin-2.sock").display().to_string().into(),
-        )])
-        .await;
+    let second = app.start_second().await;
     let player = register(&app, "llama.fan").await;
     let admin = admin_session(&app, "boss").await;
     let code_of = |cookie: String| {
@@ -682,12 +677,7 @@ async fn broadcast_reports_sent_and_failed_once_on_two_daemons() {
         )
         .start()
         .await;
-    let second = app
-        .start_another(&[(
-            "admin.socket",
-            app.path("admin-2.sock").display().to_string().into(),
-        )])
-        .await;
+    let second = app.start_second().await;
     let players = [LUCY, QUEEN, 600, 601];
     for (i, tg) in players.into_iter().enumerate() {
         link_telegram(&app, tg, &format!("player{i}"), 1 + i as i64).await;
@@ -779,12 +769,7 @@ async fn race_notifications_for_opted_in_users_once_on_two_daemons() {
         .start()
         .await;
     app.wait_for_players(13).await;
-    let second = app
-        .start_another(&[(
-            "admin.socket",
-            app.path("admin-2.sock").display().to_string().into(),
-        )])
-        .await;
+    let second = app.start_second().await;
     // LUCY's account is linked to Zé_Ñandú (far from the paid places); QUEEN is not linked.
     let cookie = register(&app, "ze.fan").await;
     let (_, _, code) = post_json(
@@ -1374,12 +1359,7 @@ async fn two_daemons_handle_each_update_once_in_order_per_chat() {
         .config("telegram.messages_per_second", 30)
         .start()
         .await;
-    let second = app
-        .start_another(&[(
-            "admin.socket",
-            app.path("admin-2.sock").display().to_string().into(),
-        )])
-        .await;
+    let second = app.start_second().await;
     let chats = [LUCY, QUEEN, 600, 601];
     let n = 40_i64;
     // Telegram may deliver an update twice, here once to each daemon.

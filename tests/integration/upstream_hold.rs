@@ -396,12 +396,7 @@ async fn a_month_that_ends_during_a_hold_closes_from_the_last_good_data() {
 #[tokio::test]
 async fn a_second_daemon_never_shows_held_data() {
     let (app, mut poller) = synced_app(wednesday(), &[]).await;
-    let other = app
-        .start_another(&[(
-            "admin.socket",
-            toml::Value::from(app.path("admin-2.sock").display().to_string()),
-        )])
-        .await;
+    let other = app.start_second().await;
     let other_get = |path: &'static str| {
         let url = format!("http://{}{path}", other.addr);
         async move {

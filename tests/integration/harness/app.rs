@@ -269,6 +269,14 @@ impl TestApp {
         self.start_in_process(path, routes).await
     }
 
+    /// A second in-process daemon like this one, on the same database, with its own admin
+    /// socket (`admin-2.sock`), as a second instance behind a load balancer would be.
+    pub async fn start_second(&self) -> InProcess {
+        let socket = self.path("admin-2.sock").display().to_string();
+        self.start_another(&[("admin.socket", toml::Value::from(socket))])
+            .await
+    }
+
     async fn start_in_process(&self, config: PathBuf, routes: Routes) -> InProcess {
         InProcess::start(config, routes(), self.clock.clone(), !self.driven_poller).await
     }
