@@ -4,7 +4,8 @@
 //!
 //! The hub speaks the wire format itself ([`wire`]) on the upgraded connection: an idle client
 //! costs its task, its socket and a 160-byte read buffer, and a broadcast is one shared buffer
-//! written to each socket as it is (no per-client copy, no per-client write buffer).
+//! written to each socket as it is (no per-client copy, no per-client write buffer). Clients that
+//! offer permessage-deflate (browsers do) get the broadcast compressed, once for all of them.
 
 mod wire;
 
@@ -36,11 +37,12 @@ pub struct Hub {
     clock: SharedClock,
 }
 
-/// One broadcast as it goes to every client: its frames in one buffer, and how many messages
-/// they are.
+/// One broadcast as it goes to every client: its frames in one buffer, plain and compressed
+/// (for clients that negotiated permessage-deflate), and how many messages they are.
 #[derive(Clone)]
 struct Frames {
     bytes: Bytes,
+    deflated: Bytes,
     messages: u64,
 }
 
@@ -95,11 +97,15 @@ impl Hub {
         let count = messages.len() as u64;
         let first = self.seq.fetch_add(count, Ordering::Relaxed) + 1;
         let mut frames = Vec::new();
+        let mut deflated = Vec::new();
         for (seq, (kind, data)) in (first..).zip(messages) {
-            wire::text_into(&mut frames, &self.envelope(kind, seq, data));
+            let text = self.envelope(kind, seq, data);
+            wire::text_into(&mut frames, &text);
+            wire::deflated_text_into(&mut deflated, &text);
         }
         let _ = self.sender.send(Frames {
             bytes: frames.into(),
+            deflated: deflated.into(),
             messages: count,
         });
     }
@@ -140,6 +146,7 @@ pub async fn serve_client<S>(
     cfg: WebSocketConfig,
     mut phase: watch::Receiver<Phase>,
     hello: Value,
+    deflate: bool,
     log: Logger,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
@@ -147,7 +154,11 @@ pub async fn serve_client<S>(
     hub.clients.fetch_add(1, Ordering::Relaxed);
     let _slot = ClientSlot(&hub.clients);
     let mut updates = hub.sender.subscribe();
-    let mut reader = wire::FrameReader::default();
+    let mut reader = if deflate {
+        wire::FrameReader::with_deflate()
+    } else {
+        wire::FrameReader::default()
+    };
     let send_timeout = Duration::from_secs(10);
 
     // CONNECTED carries the sequence number of the last broadcast: the next one is seq + 1,
@@ -176,7 +187,13 @@ pub async fn serve_client<S>(
                 }
             }
             update = updates.recv() => match update {
-                Ok(frames) => match send(&mut socket, &frames.bytes, send_timeout).await {
+                Ok(frames) => match send(
+                    &mut socket,
+                    if deflate { &frames.deflated } else { &frames.bytes },
+                    send_timeout,
+                )
+                .await
+                {
                     Some(Ok(())) => {
                         hub.messages_sent.fetch_add(frames.messages, Ordering::Relaxed);
                     }
@@ -286,18 +303,86 @@ pub fn upgrade(
         })
         .ok_or(UpgradeError::NotAHandshake)?;
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let deflate = req
+        .headers()
+        .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(servable_deflate_offer);
     let on_upgrade = req
         .take_upgrade()
         .map_err(|_| UpgradeError::NotAHandshake)?;
     tokio::spawn(async move {
         if let Ok(socket) = on_upgrade.await {
-            serve_client(socket, hub, cfg, phase, hello, log).await;
+            serve_client(socket, hub, cfg, phase, hello, deflate, log).await;
         }
     });
-    Ok(Response::builder()
+    let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "upgrade")
         .header(header::UPGRADE, "websocket")
-        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
-        .finish())
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept);
+    if deflate {
+        response = response.header(
+            header::SEC_WEBSOCKET_EXTENSIONS,
+            "permessage-deflate; server_no_context_takeover",
+        );
+    }
+    Ok(response.finish())
+}
+
+/// Whether one offer of `Sec-WebSocket-Extensions` is permessage-deflate (RFC 7692) in a form
+/// the hub can serve: it compresses each broadcast once for every such client, so it always
+/// answers `server_no_context_takeover`, with a 32 KiB window. An offer that limits the server's
+/// window below that, or has a parameter the hub does not know, is declined (the client then
+/// gets plain frames).
+fn servable_deflate_offer(offer: &str) -> bool {
+    let mut parts = offer.split(';').map(str::trim);
+    if !parts
+        .next()
+        .is_some_and(|name| name.eq_ignore_ascii_case("permessage-deflate"))
+    {
+        return false;
+    }
+    parts.all(|param| {
+        let (name, value) = match param.split_once('=') {
+            Some((name, value)) => (name.trim(), Some(value.trim().trim_matches('"'))),
+            None => (param, None),
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "server_no_context_takeover" | "client_no_context_takeover" => value.is_none(),
+            "client_max_window_bits" => {
+                value.is_none_or(|v| v.parse::<u8>().is_ok_and(|bits| (8..=15).contains(&bits)))
+            }
+            "server_max_window_bits" => value == Some("15"),
+            _ => false,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::servable_deflate_offer;
+
+    #[test]
+    fn deflate_offers_the_hub_can_serve() {
+        for offer in [
+            "permessage-deflate",
+            "permessage-deflate; client_max_window_bits",
+            " Permessage-Deflate ; client_max_window_bits=12; server_no_context_takeover",
+            "permessage-deflate; client_no_context_takeover; server_max_window_bits=15",
+        ] {
+            assert!(servable_deflate_offer(offer), "{offer}");
+        }
+        for offer in [
+            "x-webkit-deflate-frame",
+            "permessage-deflate; server_max_window_bits=10",
+            "permessage-deflate; client_max_window_bits=16",
+            "permessage-deflate; server_no_context_takeover=1",
+            "permessage-deflate; something_else",
+        ] {
+            assert!(!servable_deflate_offer(offer), "{offer}");
+        }
+    }
 }

@@ -38,6 +38,44 @@ pub fn text_into(out: &mut Vec<u8>, text: &str) {
     frame_into(out, OpCode::Data(Data::Text), text.as_bytes());
 }
 
+/// Appends a text frame carrying `text` compressed as permessage-deflate with no context
+/// takeover (RFC 7692 7.2.1): raw DEFLATE of this message alone, ended by a sync flush whose
+/// last four bytes are left off, with RSV1 set. Every client that negotiated the extension can
+/// be sent the same bytes, because no client's decompressor keeps anything between messages.
+pub fn deflated_text_into(out: &mut Vec<u8>, text: &str) {
+    let mut compressor = flate2::Compress::new(flate2::Compression::fast(), false);
+    let mut body = Vec::with_capacity(text.len() / 2 + 64);
+    loop {
+        let consumed = compressor.total_in() as usize;
+        let status = compressor
+            .compress_vec(
+                &text.as_bytes()[consumed..],
+                &mut body,
+                flate2::FlushCompress::Sync,
+            )
+            .expect("compressing into memory cannot fail");
+        let done = compressor.total_in() as usize == text.len() && body.len() < body.capacity();
+        if done || status == flate2::Status::StreamEnd {
+            break;
+        }
+        body.reserve(body.capacity().max(64));
+    }
+    if body.ends_with(&[0x00, 0x00, 0xff, 0xff]) {
+        body.truncate(body.len() - 4);
+    }
+    let header = FrameHeader {
+        opcode: OpCode::Data(Data::Text),
+        rsv1: true,
+        ..FrameHeader::default()
+    };
+    let len = body.len() as u64;
+    out.reserve(header.len(len) + body.len());
+    header
+        .format(len, out)
+        .expect("writing to a Vec cannot fail");
+    out.extend_from_slice(&body);
+}
+
 /// A complete text frame carrying `text`.
 pub fn text(text: &str) -> Bytes {
     frame(OpCode::Data(Data::Text), text.as_bytes())
@@ -79,6 +117,9 @@ pub struct FrameReader {
     len: usize,
     /// Payload bytes of an ignored data frame still to discard.
     skip: u64,
+    /// permessage-deflate was negotiated: a data frame may have RSV1 set (it is skipped
+    /// anyway, compressed or not).
+    deflate: bool,
 }
 
 enum Parsed {
@@ -93,11 +134,20 @@ impl Default for FrameReader {
             buf: [0; BUF],
             len: 0,
             skip: 0,
+            deflate: false,
         }
     }
 }
 
 impl FrameReader {
+    /// A reader for a connection that negotiated permessage-deflate.
+    pub fn with_deflate() -> Self {
+        Self {
+            deflate: true,
+            ..Self::default()
+        }
+    }
+
     /// The next frame the hub acts on.
     pub async fn next<R: AsyncRead + Unpin>(&mut self, io: &mut R) -> Incoming {
         loop {
@@ -147,11 +197,13 @@ impl FrameReader {
             Err(_) => return Parsed::Frame(Incoming::Invalid),
         };
         let header_len = cursor.position() as usize;
-        // RFC 6455 5.1: clients mask every frame; no extension was negotiated.
+        // RFC 6455 5.1: clients mask every frame. RSV1 marks a compressed message, only on data
+        // frames and only when permessage-deflate was negotiated (RFC 7692 6).
         let Some(mask) = header.mask else {
             return Parsed::Frame(Incoming::Invalid);
         };
-        if header.rsv1 || header.rsv2 || header.rsv3 {
+        let rsv1_allowed = self.deflate && matches!(header.opcode, OpCode::Data(_));
+        if (header.rsv1 && !rsv1_allowed) || header.rsv2 || header.rsv3 {
             return Parsed::Frame(Incoming::Invalid);
         }
         let control = match header.opcode {
@@ -206,6 +258,57 @@ mod tests {
         out.extend_from_slice(&mask);
         out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
         out
+    }
+
+    #[test]
+    fn a_deflated_frame_inflates_to_the_text() {
+        let text: String = (0..400)
+            .map(|i| format!(r#"{{"name":"player{i}","wagered":{}.25}},"#, i * 37))
+            .collect();
+        let mut frame = Vec::new();
+        deflated_text_into(&mut frame, &text);
+        let mut cursor = Cursor::new(&frame[..]);
+        let (header, len) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+        assert!(header.rsv1 && header.is_final && header.mask.is_none());
+        assert_eq!(header.opcode, OpCode::Data(Data::Text));
+        let body = &frame[cursor.position() as usize..];
+        assert_eq!(body.len() as u64, len);
+        assert!(
+            body.len() < text.len() / 3,
+            "{} of {}",
+            body.len(),
+            text.len()
+        );
+        // RFC 7692 7.2.2: the receiver appends the four bytes the sender left off.
+        let mut input = body.to_vec();
+        input.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
+        let mut inflater = flate2::Decompress::new(false);
+        let mut out = Vec::with_capacity(text.len() + 64);
+        inflater
+            .decompress_vec(&input, &mut out, flate2::FlushDecompress::Sync)
+            .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), text);
+    }
+
+    #[tokio::test]
+    async fn rsv1_is_accepted_on_data_frames_only_with_deflate() {
+        let mut wire = client_frame(0xc1, b"compressed or not, skipped");
+        wire.extend(client_frame(0x89, b"hi"));
+        let mut io = &wire[..];
+        let mut reader = FrameReader::with_deflate();
+        assert_eq!(reader.next(&mut io).await, Incoming::Ping(b"hi".to_vec()));
+        let mut io = &wire[..];
+        assert_eq!(
+            FrameReader::default().next(&mut io).await,
+            Incoming::Invalid
+        );
+        // Never on a control frame.
+        let ping = client_frame(0xc9, b"hi");
+        let mut io = &ping[..];
+        assert_eq!(
+            FrameReader::with_deflate().next(&mut io).await,
+            Incoming::Invalid
+        );
     }
 
     #[tokio::test]

@@ -244,3 +244,152 @@ async fn pings_and_dead_or_slow_clients() {
     live_reader.abort();
     app.stop(Duration::from_secs(5)).await.unwrap();
 }
+
+/// A client that speaks the wire format by hand, to offer permessage-deflate (the test client
+/// library does not): the handshake's answer, then whole server frames.
+struct RawClient {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    async fn connect(addr: std::net::SocketAddr, extensions: &str) -> (Self, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Extensions: {extensions}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        let end = loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed during the handshake");
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8(buf[..end].to_vec()).unwrap();
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        buf.drain(..end);
+        (Self { stream, buf }, head.to_ascii_lowercase())
+    }
+
+    /// The next data frame: whether RSV1 (compressed) was set, and its payload.
+    async fn next_data(&mut self, timeout: Duration) -> (bool, Vec<u8>) {
+        use tokio::io::AsyncReadExt;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.buf.len() >= 2 {
+                let (header, len) = match self.buf[1] & 0x7f {
+                    126 if self.buf.len() >= 4 => {
+                        (4, u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize)
+                    }
+                    127 if self.buf.len() >= 10 => (
+                        10,
+                        u64::from_be_bytes(self.buf[2..10].try_into().unwrap()) as usize,
+                    ),
+                    126 | 127 => (usize::MAX, 0),
+                    n => (2, n as usize),
+                };
+                if header != usize::MAX && self.buf.len() >= header + len {
+                    let first = self.buf[0];
+                    let payload = self.buf[header..header + len].to_vec();
+                    self.buf.drain(..header + len);
+                    if first & 0x0f == 0x01 {
+                        return (first & 0x40 != 0, payload);
+                    }
+                    continue;
+                }
+            }
+            let mut chunk = [0u8; 16384];
+            let n = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))
+                .await
+                .expect("a frame in time")
+                .unwrap();
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// RFC 7692 7.2.2: append the four bytes the sender left off, inflate.
+fn inflate(payload: &[u8]) -> String {
+    let mut input = payload.to_vec();
+    input.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
+    let mut out = Vec::with_capacity(payload.len() * 20 + 1024);
+    flate2::Decompress::new(false)
+        .decompress_vec(&input, &mut out, flate2::FlushDecompress::Sync)
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test]
+async fn permessage_deflate_clients_get_the_same_messages_compressed() {
+    let app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(fixture("leaderboard-1800.json")))
+        .in_process()
+        .start()
+        .await;
+    app.wait_for_players(1800).await;
+
+    let (mut deflating, head) =
+        RawClient::connect(app.addr(), "permessage-deflate; client_max_window_bits").await;
+    assert!(
+        head.contains("sec-websocket-extensions: permessage-deflate; server_no_context_takeover"),
+        "{head}"
+    );
+    // A window smaller than the one the shared frames are made with: declined, plain frames.
+    let (mut declined, head) =
+        RawClient::connect(app.addr(), "permessage-deflate; server_max_window_bits=10").await;
+    assert!(!head.contains("sec-websocket-extensions"), "{head}");
+    let mut plain = connect(app.addr(), "/ws").await;
+    next_json(&mut plain, Duration::from_secs(5)).await;
+    // CONNECTED is the client's own message: sent plain (RFC 7692 allows either).
+    let (compressed, hello) = deflating.next_data(Duration::from_secs(5)).await;
+    assert!(!compressed);
+    assert!(String::from_utf8(hello).unwrap().contains("\"CONNECTED\""));
+    declined.next_data(Duration::from_secs(5)).await;
+
+    app.wait_for_syncs(2).await;
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&fixture("leaderboard-1800.json")).unwrap();
+    doc["data"][3]["wagered"]["today"] = serde_json::json!(750000);
+    app.fake().set(FakeMode::Body(doc.to_string().into_bytes()));
+
+    for kind in ["LEADERBOARD_UPDATE", "RACE_UPDATE"] {
+        let expected = loop {
+            let msg = tokio::time::timeout(Duration::from_secs(20), plain.next())
+                .await
+                .expect("an update in time")
+                .unwrap()
+                .unwrap();
+            if let Message::Text(text) = msg {
+                break text.to_string();
+            }
+        };
+        assert!(
+            expected.starts_with(&format!(r#"{{"type":"{kind}""#)),
+            "{expected:.60}"
+        );
+        let (compressed, payload) = deflating.next_data(Duration::from_secs(5)).await;
+        assert!(compressed, "{kind} is compressed for the client that asked");
+        assert!(
+            payload.len() < expected.len(),
+            "{} of {}",
+            payload.len(),
+            expected.len()
+        );
+        assert_eq!(
+            inflate(&payload),
+            expected,
+            "{kind} inflates to the plain message"
+        );
+        let (compressed, payload) = declined.next_data(Duration::from_secs(5)).await;
+        assert!(!compressed);
+        assert_eq!(String::from_utf8(payload).unwrap(), expected);
+    }
+}
