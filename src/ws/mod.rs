@@ -303,13 +303,14 @@ pub fn upgrade(
         })
         .ok_or(UpgradeError::NotAHandshake)?;
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-    let deflate = req
+    let deflate_answer = req
         .headers()
         .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(servable_deflate_offer);
+        .find_map(deflate_answer);
+    let deflate = deflate_answer.is_some();
     let on_upgrade = req
         .take_upgrade()
         .map_err(|_| UpgradeError::NotAHandshake)?;
@@ -323,66 +324,86 @@ pub fn upgrade(
         .header(header::CONNECTION, "upgrade")
         .header(header::UPGRADE, "websocket")
         .header(header::SEC_WEBSOCKET_ACCEPT, accept);
-    if deflate {
-        response = response.header(
-            header::SEC_WEBSOCKET_EXTENSIONS,
-            "permessage-deflate; server_no_context_takeover",
-        );
+    if let Some(answer) = deflate_answer {
+        response = response.header(header::SEC_WEBSOCKET_EXTENSIONS, answer);
     }
     Ok(response.finish())
 }
 
-/// Whether one offer of `Sec-WebSocket-Extensions` is permessage-deflate (RFC 7692) in a form
-/// the hub can serve: it compresses each broadcast once for every such client, so it always
-/// answers `server_no_context_takeover`, with a 32 KiB window. An offer that limits the server's
-/// window below that, or has a parameter the hub does not know, is declined (the client then
-/// gets plain frames).
-fn servable_deflate_offer(offer: &str) -> bool {
+/// The answer to one offer of `Sec-WebSocket-Extensions` when it is permessage-deflate
+/// (RFC 7692) in a form the hub can serve: it compresses each broadcast once for every such
+/// client, so it always answers `server_no_context_takeover`, with a 32 KiB window (echoing
+/// `server_max_window_bits=15` when the offer had it, 7.1.2.1). An offer that limits the
+/// server's window below that, repeats a parameter or has one the hub does not know is declined
+/// (`None`: the client then gets plain frames).
+fn deflate_answer(offer: &str) -> Option<&'static str> {
     let mut parts = offer.split(';').map(str::trim);
     if !parts
         .next()
         .is_some_and(|name| name.eq_ignore_ascii_case("permessage-deflate"))
     {
-        return false;
+        return None;
     }
-    parts.all(|param| {
+    let mut seen = Vec::new();
+    let mut window_asked = false;
+    for param in parts {
         let (name, value) = match param.split_once('=') {
             Some((name, value)) => (name.trim(), Some(value.trim().trim_matches('"'))),
             None => (param, None),
         };
-        match name.to_ascii_lowercase().as_str() {
+        let name = name.to_ascii_lowercase();
+        let acceptable = match name.as_str() {
             "server_no_context_takeover" | "client_no_context_takeover" => value.is_none(),
             "client_max_window_bits" => {
                 value.is_none_or(|v| v.parse::<u8>().is_ok_and(|bits| (8..=15).contains(&bits)))
             }
-            "server_max_window_bits" => value == Some("15"),
+            "server_max_window_bits" => {
+                window_asked = true;
+                value == Some("15")
+            }
             _ => false,
+        };
+        if !acceptable || seen.contains(&name) {
+            return None;
         }
+        seen.push(name);
+    }
+    Some(if window_asked {
+        "permessage-deflate; server_no_context_takeover; server_max_window_bits=15"
+    } else {
+        "permessage-deflate; server_no_context_takeover"
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::servable_deflate_offer;
+    use super::deflate_answer;
 
     #[test]
     fn deflate_offers_the_hub_can_serve() {
+        let plain = Some("permessage-deflate; server_no_context_takeover");
         for offer in [
             "permessage-deflate",
             "permessage-deflate; client_max_window_bits",
             " Permessage-Deflate ; client_max_window_bits=12; server_no_context_takeover",
-            "permessage-deflate; client_no_context_takeover; server_max_window_bits=15",
         ] {
-            assert!(servable_deflate_offer(offer), "{offer}");
+            assert_eq!(deflate_answer(offer), plain, "{offer}");
         }
+        assert_eq!(
+            deflate_answer(
+                "permessage-deflate; client_no_context_takeover; server_max_window_bits=15"
+            ),
+            Some("permessage-deflate; server_no_context_takeover; server_max_window_bits=15")
+        );
         for offer in [
             "x-webkit-deflate-frame",
             "permessage-deflate; server_max_window_bits=10",
             "permessage-deflate; client_max_window_bits=16",
             "permessage-deflate; server_no_context_takeover=1",
+            "permessage-deflate; client_max_window_bits; client_max_window_bits",
             "permessage-deflate; something_else",
         ] {
-            assert!(!servable_deflate_offer(offer), "{offer}");
+            assert_eq!(deflate_answer(offer), None, "{offer}");
         }
     }
 }

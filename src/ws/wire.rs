@@ -197,12 +197,13 @@ impl FrameReader {
             Err(_) => return Parsed::Frame(Incoming::Invalid),
         };
         let header_len = cursor.position() as usize;
-        // RFC 6455 5.1: clients mask every frame. RSV1 marks a compressed message, only on data
-        // frames and only when permessage-deflate was negotiated (RFC 7692 6).
+        // RFC 6455 5.1: clients mask every frame. RSV1 marks a compressed message: only on a
+        // message's first frame and only when permessage-deflate was negotiated (RFC 7692 6.1).
         let Some(mask) = header.mask else {
             return Parsed::Frame(Incoming::Invalid);
         };
-        let rsv1_allowed = self.deflate && matches!(header.opcode, OpCode::Data(_));
+        let rsv1_allowed =
+            self.deflate && matches!(header.opcode, OpCode::Data(Data::Text | Data::Binary));
         if (header.rsv1 && !rsv1_allowed) || header.rsv2 || header.rsv3 {
             return Parsed::Frame(Incoming::Invalid);
         }
@@ -290,6 +291,33 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), text);
     }
 
+    #[test]
+    fn empty_and_incompressible_texts_deflate_whole() {
+        // A text that does not compress (so the output buffer must grow), and the empty one.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let noise: String = (0..50_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'!' + (state % 90) as u8)
+            })
+            .collect();
+        for text in [noise.as_str(), ""] {
+            let mut frame = Vec::new();
+            deflated_text_into(&mut frame, text);
+            let mut cursor = Cursor::new(&frame[..]);
+            FrameHeader::parse(&mut cursor).unwrap().unwrap();
+            let mut input = frame[cursor.position() as usize..].to_vec();
+            input.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
+            let mut out = Vec::with_capacity(text.len() + 64);
+            flate2::Decompress::new(false)
+                .decompress_vec(&input, &mut out, flate2::FlushDecompress::Sync)
+                .unwrap();
+            assert_eq!(out, text.as_bytes());
+        }
+    }
+
     #[tokio::test]
     async fn rsv1_is_accepted_on_data_frames_only_with_deflate() {
         let mut wire = client_frame(0xc1, b"compressed or not, skipped");
@@ -302,13 +330,15 @@ mod tests {
             FrameReader::default().next(&mut io).await,
             Incoming::Invalid
         );
-        // Never on a control frame.
-        let ping = client_frame(0xc9, b"hi");
-        let mut io = &ping[..];
-        assert_eq!(
-            FrameReader::with_deflate().next(&mut io).await,
-            Incoming::Invalid
-        );
+        // Never on a control frame, nor on a continuation frame.
+        for first in [0xc9, 0xc0] {
+            let frame = client_frame(first, b"hi");
+            let mut io = &frame[..];
+            assert_eq!(
+                FrameReader::with_deflate().next(&mut io).await,
+                Incoming::Invalid
+            );
+        }
     }
 
     #[tokio::test]
