@@ -8,7 +8,7 @@
 //! from a hash of the player's index, so every instance computes the same figures for the same
 //! moment.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike};
 use rust_decimal::Decimal;
 
 use crate::domain::leaderboard::{Player, Wagers};
@@ -118,10 +118,30 @@ fn cents_between<Tz: TimeZone>(
         day += Duration::days(1);
     }
     if plays_on(index, epoch_day(today), p.activity) {
-        let seconds = u64::from(now.num_seconds_from_midnight());
-        total += p.cents_per_day * seconds / 86_400;
+        let (elapsed, length) = day_progress(now);
+        total += p.cents_per_day * elapsed / length;
     }
     total
+}
+
+/// Seconds since the start of `now`'s day and the day's length, in real time: a day with a
+/// clock change lasts 23 or 25 hours, and wagers must not go back when the clocks do.
+fn day_progress<Tz: TimeZone>(now: &DateTime<Tz>) -> (u64, u64) {
+    let tz = now.timezone();
+    let today = now.date_naive();
+    let start_of = |day: NaiveDate| {
+        tz.from_local_datetime(&day.and_time(NaiveTime::MIN))
+            .earliest()
+    };
+    match (start_of(today), start_of(today + Duration::days(1))) {
+        (Some(start), Some(end)) if end > start => {
+            let length = end.signed_duration_since(&start).num_seconds();
+            let elapsed = now.clone().signed_duration_since(&start).num_seconds();
+            (elapsed.clamp(0, length) as u64, length as u64)
+        }
+        // A zone that skips its midnight on this day: the clock's time of day.
+        _ => (u64::from(now.num_seconds_from_midnight()), 86_400),
+    }
 }
 
 fn amount(cents: u64) -> Amount {
@@ -221,5 +241,13 @@ mod tests {
             dropped > 100,
             "only {dropped} players' today reset at midnight in New York"
         );
+        // 1 November 2026, 02:00 EDT: New York's clocks go back an hour (05:59 UTC is 01:59 EDT,
+        // 06:00 UTC is 01:00 EST). Nobody's figures go back with them.
+        let before = players_at(Utc.with_ymd_and_hms(2026, 11, 1, 5, 59, 0).unwrap());
+        let after = players_at(Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap());
+        assert!(before
+            .iter()
+            .zip(&after)
+            .all(|(x, y)| y.wagered.today >= x.wagered.today));
     }
 }
