@@ -182,6 +182,19 @@ mod loading {
     }
 
     #[test]
+    fn the_telegram_bot_needs_two_database_connections() {
+        let errs = from_text(
+            "[database]\npool_size = 1\n",
+            &[("TELEGRAM_BOT_TOKEN", "123:abc")],
+        )
+        .unwrap_err();
+        assert_eq!(errs.0.len(), 1);
+        assert_eq!(errs.0[0].key, "database.pool_size");
+        assert!(errs.0[0].to_string().contains("Telegram"), "{}", errs.0[0]);
+        from_text("[database]\npool_size = 1\n", &[]).unwrap();
+    }
+
+    #[test]
     fn goated_source_needs_a_token_and_affiliate() {
         let errs = from_text("[upstream]\nsource = \"goated\"\n", &[]).unwrap_err();
         let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();

@@ -137,6 +137,13 @@ pub(super) fn validate(c: &RawConfig) -> Result<Config, Vec<(String, String)>> {
         "database.pool_size",
         "must be between 1 and 1000",
     );
+    // The Telegram sender holds a queued message's row on one connection while it takes a
+    // send slot on another: with one connection it would wait out the pool for ever.
+    p.check(
+        c.telegram.bot_token.is_empty() || c.database.pool_size != 1,
+        "database.pool_size",
+        "must be at least 2 when the Telegram bot is on (telegram.bot_token is set)",
+    );
     p.check(
         (1..=300).contains(&c.database.connect_timeout_secs),
         "database.connect_timeout_secs",
