@@ -20,6 +20,7 @@
 //! - [`ws`]: the WebSocket hub.
 //! - [`telegram`]: the bot: webhook intake and dedupe, commands, outbound queue, Bot API client.
 //! - [`clock`]: the injectable wall clock.
+//! - `openapi_type`: `scalar_type!`, poem-openapi's `Type` for hand-written scalar schemas.
 //! - [`app`]: wires everything together and runs until stopped.
 //! - [`cli`]: command-line interface of the binary.
 
@@ -38,6 +39,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
+mod openapi_type;
 pub mod rate_limit;
 pub mod restore;
 pub mod state;

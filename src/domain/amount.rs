@@ -1,10 +1,9 @@
 //! Money amounts: exact decimals end to end (never f32/f64), written to JSON as exact numbers.
 
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::registry::MetaSchema;
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::str::FromStr;
 
 /// An amount of money, as exact as the upstream sent it.
@@ -40,34 +39,18 @@ impl From<Decimal> for Amount {
     }
 }
 
-impl Type for Amount {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "number_decimal".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
+crate::openapi_type::scalar_type!(
+    Amount,
+    name = "number_decimal",
+    schema = {
         let mut schema = MetaSchema::new_with_format("number", "decimal");
         schema.description = Some(
             "An exact decimal amount written as a JSON number with all its digits; \
-             parse it as a decimal, not a binary float.",
+                 parse it as a decimal, not a binary float.",
         );
-        MetaSchemaRef::Inline(Box::new(schema))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+        schema
+    },
+);
 
 impl ToJSON for Amount {
     fn to_json(&self) -> Option<serde_json::Value> {

@@ -22,6 +22,27 @@ use crate::views::{self, Participant, RaceView};
 /// Rows per leaderboard page.
 pub const PAGE_SIZE: u32 = 25;
 
+/// The `page` query parameter: 1 when absent, else a whole number from 1 to `last` (`None`
+/// for anything else: answer with [`bad_page`]).
+fn page_param(params: &HashMap<String, String>, last: u32) -> Option<u32> {
+    match params.get("page").map(|p| p.parse::<u32>()) {
+        None => Some(1),
+        Some(Ok(p)) if (1..=last).contains(&p) => Some(p),
+        _ => None,
+    }
+}
+
+/// The answer to a `page` that [`page_param`] refused.
+fn bad_page(v: Visitor) -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "Bad page number",
+        "The page must be a whole number from 1.",
+        v,
+    )
+    .into_response()
+}
+
 /// The query string as a map (bad encodings are lossy, never an error).
 pub fn query(req: &Request) -> HashMap<String, String> {
     url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
@@ -215,18 +236,8 @@ pub fn leaderboard(req: &Request, state: State<'_>) -> Response {
         )
         .into_response();
     };
-    let page = match params.get("page").map(|p| p.parse::<u32>()) {
-        None => 1,
-        Some(Ok(p)) if (1..=1_000_000).contains(&p) => p,
-        _ => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "Bad page number",
-                "The page must be a whole number from 1.",
-                v,
-            )
-            .into_response()
-        }
+    let Some(page) = page_param(&params, 1_000_000) else {
+        return bad_page(v);
     };
     let q: String = params
         .get("q")
@@ -414,18 +425,8 @@ pub async fn race_page(req: &Request, state: State<'_>) -> Page {
 pub async fn races_page(req: &Request, state: State<'_>) -> Response {
     let v = visitor(req);
     let params = query(req);
-    let page = match params.get("page").map(|p| p.parse::<u32>()) {
-        None => 1,
-        Some(Ok(p)) if (1..=100_000).contains(&p) => p,
-        _ => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "Bad page number",
-                "The page must be a whole number from 1.",
-                v,
-            )
-            .into_response()
-        }
+    let Some(page) = page_param(&params, 100_000) else {
+        return bad_page(v);
     };
     let cfg = state.config().config.clone();
     let limit = 12i64;

@@ -2,10 +2,9 @@
 //! also takes `false` or `12` and turns them into text; a request body that gives another type
 //! where the schema says string is rejected with 400 instead.
 
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::registry::MetaSchema;
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON};
 use serde_json::Value;
-use std::borrow::Cow;
 
 /// A string from a JSON body, strictly typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,29 +24,11 @@ impl std::ops::Deref for JsonString {
     }
 }
 
-impl Type for JsonString {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+crate::openapi_type::scalar_type!(
+    JsonString,
+    name = "string",
+    schema = MetaSchema::new("string"),
+);
 
 impl ParseFromJSON for JsonString {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
@@ -73,33 +54,17 @@ pub struct PositiveDecimal(pub rust_decimal::Decimal);
 pub const POSITIVE_DECIMAL_PATTERN: &str =
     "^([1-9][0-9]{0,11}(\\.[0-9]{1,8})?|0\\.[0-9]{0,7}[1-9][0-9]{0,7})$";
 
-impl Type for PositiveDecimal {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string_positive_decimal".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
+crate::openapi_type::scalar_type!(
+    PositiveDecimal,
+    name = "string_positive_decimal",
+    schema = {
         let mut schema = MetaSchema::new_with_format("string", "decimal");
         schema.pattern = Some(POSITIVE_DECIMAL_PATTERN.to_string());
         schema.description =
             Some("A positive exact decimal amount written as a string, e.g. \"12.50\".");
-        MetaSchemaRef::Inline(Box::new(schema))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+        schema
+    },
+);
 
 impl ParseFromJSON for PositiveDecimal {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {

@@ -7,10 +7,9 @@ use poem::web::Data;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use sha2::{Digest, Sha256};
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::ApiTags;
@@ -46,39 +45,23 @@ pub enum StatusResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateBody(pub serde_json::Value);
 
-impl Type for UpdateBody {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "TelegramUpdate".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
+crate::openapi_type::scalar_type!(
+    UpdateBody,
+    name = "TelegramUpdate",
+    schema = {
         let mut schema = MetaSchema::new("object");
         schema.description = Some(
             "A Telegram Update object (https://core.telegram.org/bots/api#update): an integer \
-             update_id and at most one of message, edited_message, callback_query, …",
+                 update_id and at most one of message, edited_message, callback_query, …",
         );
         schema.required = vec!["update_id"];
         schema.properties = vec![(
             "update_id",
             MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("integer", "int64"))),
         )];
-        MetaSchemaRef::Inline(Box::new(schema))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+        schema
+    },
+);
 
 impl ParseFromJSON for UpdateBody {
     fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
