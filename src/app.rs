@@ -10,6 +10,8 @@ use slog::{error, info, o, warn, Logger};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigSource, LoadedConfig, SharedConfig};
 use crate::db::{self, migrate};
@@ -161,27 +163,52 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     // Serve the stored data from the first request on.
     let mut follower = Follower::new(state.sync.clone());
     follower.load_latest(false).await;
-    let follower_task = tokio::spawn(follower.run());
-    let poller_task = run_poller.then(|| tokio::spawn(Poller::new(state.sync.clone()).run()));
-    let prune_tasks = [
-        tokio::spawn(state.accounts.clone().prune_loop(Duration::from_secs(600))),
-        tokio::spawn(
-            state
-                .rate_limits
-                .clone()
-                .prune_loop(Duration::from_secs(10)),
+    // Every loop stops on `stop` once its step under way is done (see `stop_background`).
+    let stop = CancellationToken::new();
+    let mut background: Vec<(&str, JoinHandle<()>)> = vec![
+        ("follower", tokio::spawn(follower.run(stop.clone()))),
+        (
+            "session pruning",
+            tokio::spawn(
+                state
+                    .accounts
+                    .clone()
+                    .prune_loop(Duration::from_secs(600), stop.clone()),
+            ),
+        ),
+        (
+            "rate limiter pruning",
+            tokio::spawn(
+                state
+                    .rate_limits
+                    .clone()
+                    .prune_loop(Duration::from_secs(10), stop.clone()),
+            ),
         ),
         // The bot: updates stored by any daemon (or before a restart), the outbound queue,
-        // and the link-request notifications.
-        tokio::spawn(state.telegram.clone().run_updates()),
-        tokio::spawn(state.telegram.clone().run_outbox()),
-        tokio::spawn(
-            state
-                .telegram
-                .clone()
-                .run_notifications(Duration::from_secs(2)),
+        // and the notifications.
+        (
+            "telegram updates",
+            tokio::spawn(state.telegram.clone().run_updates(stop.clone())),
+        ),
+        (
+            "telegram sender",
+            tokio::spawn(state.telegram.clone().run_outbox(stop.clone())),
+        ),
+        (
+            "telegram notifications",
+            tokio::spawn(
+                state
+                    .telegram
+                    .clone()
+                    .run_notifications(Duration::from_secs(2), stop.clone()),
+            ),
         ),
     ];
+    if run_poller {
+        let poller = Poller::new(state.sync.clone());
+        background.push(("poller", tokio::spawn(poller.run(stop.clone()))));
+    }
 
     let endpoint = crate::http::endpoint(routes, state.clone());
     let server_task = tokio::spawn(server::serve(
@@ -210,17 +237,16 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
 
     lifecycle.stopped().await;
     notifier.stopping(&state.status_line());
-    info!(log, "stopping: finishing in-flight requests");
+    stop.cancel();
+    info!(
+        log,
+        "stopping: finishing in-flight requests and background steps"
+    );
     if let Err(e) = server_task.await {
         warn!(log, "listener task ended abnormally"; "error" => %e);
     }
-    for task in std::iter::once(follower_task)
-        .chain(poller_task)
-        .chain(prune_tasks)
-    {
-        task.abort();
-        let _ = task.await;
-    }
+    let deadline = lifecycle.phase().deadline().unwrap_or_else(Instant::now);
+    stop_background(background, deadline.into(), &log).await;
     // The admin socket and the metrics answer until the very end (status during a stop).
     if let Some(task) = metrics_task {
         task.abort();
@@ -230,6 +256,29 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     let _ = admin_task.await;
     info!(log, "stopped"; "uptime_seconds" => state.started_at.elapsed().as_secs());
     Ok(())
+}
+
+/// Waits for the background loops, told to stop, to finish the step each has under way (a
+/// Telegram send, an update, a sync); one still running at `deadline` is aborted and named in
+/// the log.
+async fn stop_background(
+    tasks: Vec<(&str, JoinHandle<()>)>,
+    deadline: tokio::time::Instant,
+    log: &Logger,
+) {
+    for (name, mut task) in tasks {
+        match tokio::time::timeout_at(deadline, &mut task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                warn!(log, "background task ended abnormally"; "task" => name, "error" => %e)
+            }
+            Err(_) => {
+                warn!(log, "background task still busy at the stop deadline: aborted"; "task" => name);
+                task.abort();
+                let _ = task.await;
+            }
+        }
+    }
 }
 
 /// Pings the systemd watchdog at half the interval, from the runtime itself: if the runtime

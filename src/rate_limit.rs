@@ -16,6 +16,7 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{SecurityConfig, SharedConfig};
 
@@ -247,11 +248,14 @@ impl RateLimits {
         limiters.default.len() + limiters.auth.len()
     }
 
-    /// Prunes every `every` until dropped.
-    pub async fn prune_loop(self: Arc<Self>, every: Duration) {
+    /// Prunes every `every` until `stop`.
+    pub async fn prune_loop(self: Arc<Self>, every: Duration, stop: CancellationToken) {
         let mut tick = tokio::time::interval(every);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
             self.prune();
             let tracked = self.tracked();
             if tracked > 100_000 {

@@ -58,8 +58,20 @@ impl Accounts {
         detail: serde_json::Value,
     ) -> Result<(), AccountError> {
         let conn = self.conn().await?;
+        self.audit_in(&*conn, actor, action, target, detail).await
+    }
+
+    /// [`Accounts::audit`] on the caller's client (recorded only if its transaction commits).
+    pub async fn audit_in<C: tokio_postgres::GenericClient>(
+        &self,
+        c: &C,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), AccountError> {
         q::insert_audit(
-            &*conn,
+            c,
             self.now(),
             actor.user_id,
             &actor.name,

@@ -72,7 +72,15 @@ impl Accounts {
     /// Active codes (not expired, not exhausted), newest first.
     pub async fn active_bonus_codes(&self) -> Result<Vec<BonusCode>, AccountError> {
         let conn = self.conn().await?;
-        Ok(q::active(&*conn, self.now()).await?)
+        self.active_bonus_codes_in(&*conn).await
+    }
+
+    /// [`Accounts::active_bonus_codes`] on the caller's client.
+    pub async fn active_bonus_codes_in<C: tokio_postgres::GenericClient>(
+        &self,
+        c: &C,
+    ) -> Result<Vec<BonusCode>, AccountError> {
+        Ok(q::active(c, self.now()).await?)
     }
 
     /// Every code, newest first, and the total.

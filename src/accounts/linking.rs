@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use slog::info;
+use tokio_postgres::GenericClient;
 
 use super::users::map_unique;
 use super::{AccountError, Accounts, User};
@@ -78,6 +79,19 @@ impl Accounts {
         target: GoatedRef,
         find: impl FnOnce(&GoatedRef) -> Option<(String, String)>,
     ) -> Result<LinkRequest, AccountError> {
+        let mut conn = self.conn().await?;
+        self.request_goated_link_in(&mut *conn, user, target, find)
+            .await
+    }
+
+    /// [`Accounts::request_goated_link`] on the caller's client (a bot update's transaction).
+    pub async fn request_goated_link_in<C: GenericClient>(
+        &self,
+        c: &mut C,
+        user: &User,
+        target: GoatedRef,
+        find: impl FnOnce(&GoatedRef) -> Option<(String, String)>,
+    ) -> Result<LinkRequest, AccountError> {
         if user.goated_uid.is_some() {
             return Err(AccountError::Conflict(
                 "this account is already linked to a Goated account".into(),
@@ -89,13 +103,14 @@ impl Accounts {
                 GoatedRef::Name(n) => format!("no player named {n:?} in the current leaderboard"),
             })
         })?;
-        let conn = self.conn().await?;
-        if q::uid_owner(&*conn, &uid).await?.is_some() {
+        if q::uid_owner(&*c, &uid).await?.is_some() {
             return Err(AccountError::Conflict(
                 "this Goated account is linked to another account".into(),
             ));
         }
-        let id = q::insert_request(&*conn, user.id, &uid, &name, self.now())
+        // A savepoint: a refused insert leaves the caller's transaction usable.
+        let tx = c.transaction().await?;
+        let id = q::insert_request(&tx, user.id, &uid, &name, self.now())
             .await
             .map_err(|e| match crate::db::accounts::unique_violation(&e) {
                 Some(_) => AccountError::Conflict(
@@ -103,8 +118,9 @@ impl Accounts {
                 ),
                 None => e.into(),
             })?;
+        tx.commit().await?;
         info!(self.log, "goated link requested"; "user_id" => user.id, "uid" => &uid, "request" => id);
-        let row = q::request_by_id(&*conn, id).await?;
+        let row = q::request_by_id(&*c, id).await?;
         row.map(LinkRequest::from)
             .ok_or_else(|| AccountError::NotFound(format!("no link request {id}")))
     }
@@ -117,8 +133,19 @@ impl Accounts {
         offset: u32,
     ) -> Result<(Vec<LinkRequest>, i64), AccountError> {
         let conn = self.conn().await?;
+        self.link_requests_in(&*conn, status, limit, offset).await
+    }
+
+    /// [`Accounts::link_requests`] on the caller's client.
+    pub async fn link_requests_in<C: GenericClient>(
+        &self,
+        c: &C,
+        status: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<LinkRequest>, i64), AccountError> {
         let (rows, total) =
-            q::list_requests(&*conn, status, i64::from(limit), i64::from(offset)).await?;
+            q::list_requests(c, status, i64::from(limit), i64::from(offset)).await?;
         Ok((rows.into_iter().map(LinkRequest::from).collect(), total))
     }
 
@@ -140,9 +167,23 @@ impl Accounts {
         decision: Decision,
         note: Option<&str>,
     ) -> Result<LinkRequest, AccountError> {
-        let now = self.now();
         let mut conn = self.conn().await?;
-        let tx = conn.transaction().await?;
+        self.decide_link_in(&mut *conn, admin, id, decision, note)
+            .await
+    }
+
+    /// [`Accounts::decide_link`] on the caller's client (in a savepoint when that is a
+    /// transaction already).
+    pub async fn decide_link_in<C: GenericClient>(
+        &self,
+        c: &mut C,
+        admin: &super::Actor,
+        id: i64,
+        decision: Decision,
+        note: Option<&str>,
+    ) -> Result<LinkRequest, AccountError> {
+        let now = self.now();
+        let tx = c.transaction().await?;
         let request = q::request_for_update(&tx, id)
             .await?
             .ok_or_else(|| AccountError::NotFound(format!("no link request {id}")))?;
@@ -188,8 +229,7 @@ impl Accounts {
         }
         tx.commit().await?;
         info!(self.log, "link request decided"; "request" => id, "status" => status, "admin" => &admin.name);
-        let conn = self.conn().await?;
-        q::request_by_id(&*conn, id)
+        q::request_by_id(&*c, id)
             .await?
             .map(LinkRequest::from)
             .ok_or_else(|| AccountError::NotFound(format!("no link request {id}")))
@@ -224,14 +264,27 @@ impl Accounts {
         telegram_id: i64,
         telegram_username: Option<&str>,
     ) -> Result<User, AccountError> {
+        let mut conn = self.conn().await?;
+        self.redeem_telegram_code_in(&mut *conn, code, telegram_id, telegram_username)
+            .await
+    }
+
+    /// [`Accounts::redeem_telegram_code`] on the caller's client (in a savepoint when that is
+    /// a transaction already).
+    pub async fn redeem_telegram_code_in<C: GenericClient>(
+        &self,
+        c: &mut C,
+        code: &str,
+        telegram_id: i64,
+        telegram_username: Option<&str>,
+    ) -> Result<User, AccountError> {
         let code = code.trim().to_ascii_uppercase();
         let invalid = || AccountError::Invalid("this code is unknown, used or expired".into());
         if code.is_empty() || code.len() > 64 {
             return Err(invalid());
         }
         let now = self.now();
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await?;
+        let tx = c.transaction().await?;
         let user_id = q::take_code(&tx, &self.keyed_hash("telegram", &code), now)
             .await?
             .ok_or_else(invalid)?;
@@ -240,8 +293,7 @@ impl Accounts {
             .map_err(map_unique)?;
         tx.commit().await?;
         info!(self.log, "telegram linked"; "user_id" => user_id);
-        drop(conn);
-        self.user(user_id).await
+        self.user_in(&*c, user_id).await
     }
 
     /// Sets whether the player's Goated name is masked on public views.

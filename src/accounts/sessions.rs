@@ -92,11 +92,18 @@ impl Accounts {
         Ok(q::prune_expired(&*conn, self.now()).await?)
     }
 
-    /// Prunes every `every` until the task is dropped.
-    pub async fn prune_loop(self: std::sync::Arc<Self>, every: StdDuration) {
+    /// Prunes every `every` until `stop`.
+    pub async fn prune_loop(
+        self: std::sync::Arc<Self>,
+        every: StdDuration,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
         let mut tick = tokio::time::interval(every);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
             match self.prune().await {
                 Ok(0) => {}
                 Ok(n) => info!(self.log, "expired sessions pruned"; "sessions" => n),

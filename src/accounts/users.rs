@@ -206,7 +206,16 @@ impl Accounts {
 
     pub async fn user(&self, id: i64) -> Result<User, AccountError> {
         let conn = self.conn().await?;
-        q::user_by_id(&*conn, id)
+        self.user_in(&*conn, id).await
+    }
+
+    /// [`Accounts::user`] on the caller's client.
+    pub async fn user_in<C: tokio_postgres::GenericClient>(
+        &self,
+        c: &C,
+        id: i64,
+    ) -> Result<User, AccountError> {
+        q::user_by_id(c, id)
             .await?
             .map(User::from)
             .ok_or_else(|| AccountError::NotFound(format!("no user with id {id}")))

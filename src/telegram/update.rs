@@ -1,15 +1,87 @@
-//! Reading an incoming Telegram update: its `update_id`, the chat it belongs to, and what kind
-//! it is. Tolerant by design: any JSON object with an integer `update_id` is an update (kinds
-//! this bot does not handle are stored and acknowledged, then ignored).
+//! A Telegram update, read once into typed values ([`Update`]): its `update_id`, the chat whose
+//! updates are handled in order, and what it is: a message, a button press, or another kind
+//! kept raw. Tolerant by design: any JSON object with an integer `update_id` is an update
+//! (kinds this bot does not handle, and messages it cannot read, are stored and acknowledged,
+//! then ignored). The webhook reads the body into an [`Update`] and stores its raw form; the
+//! handler reads the stored form back with [`Update::from_value`].
 
+use serde::Deserialize;
 use serde_json::Value;
 
-/// What the webhook needs of an update before storing it.
+/// An update as the bot sees it, with the JSON it came as (what is stored).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Incoming {
+pub struct Update {
     pub update_id: i64,
     /// The chat whose updates must be handled in order; `None` for kinds without one.
     pub chat_id: Option<i64>,
+    pub kind: UpdateKind,
+    /// The update as sent, NUL characters removed ([`strip_nul`]).
+    pub raw: Value,
+}
+
+/// What an update is, as far as the bot acts on it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateKind {
+    /// A new message (`message`); edited messages are not run twice, so they are [`Other`].
+    ///
+    /// [`Other`]: UpdateKind::Other
+    Message(Message),
+    /// A press of an inline button (`callback_query`).
+    Callback(CallbackQuery),
+    /// Every other kind, and a message or button press without the fields the bot needs.
+    Other,
+}
+
+/// The fields of a Telegram `Message` the bot reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Message {
+    #[serde(default)]
+    pub message_id: i64,
+    pub chat: Chat,
+    pub from: Option<Sender>,
+    pub text: Option<String>,
+}
+
+/// The fields of a Telegram `Chat` the bot reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Chat {
+    pub id: i64,
+    /// `private`, `group`, `supergroup` or `channel`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+impl Chat {
+    pub fn is_private(&self) -> bool {
+        self.kind == "private"
+    }
+}
+
+/// The fields of a Telegram `User` (the sender) the bot reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Sender {
+    pub id: i64,
+    #[serde(default)]
+    pub is_bot: bool,
+    pub username: Option<String>,
+}
+
+/// The fields of a Telegram `CallbackQuery` the bot reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CallbackQuery {
+    pub id: String,
+    pub from: Sender,
+    /// The message the button was on (absent when too old).
+    pub message: Option<ButtonMessage>,
+    #[serde(default)]
+    pub data: String,
+}
+
+/// The message a pressed button was on.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ButtonMessage {
+    pub message_id: Option<i64>,
+    pub chat: Option<Chat>,
 }
 
 /// Why a body is not an update.
@@ -21,24 +93,35 @@ pub enum UpdateError {
     NoUpdateId,
 }
 
-/// Reads the body of a webhook call.
-pub fn parse(body: &[u8]) -> Result<(Incoming, Value), UpdateError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| UpdateError::NotJson(e.to_string()))?;
-    let incoming = incoming(&value)?;
-    Ok((incoming, value))
-}
+impl Update {
+    /// Reads the body of a webhook call.
+    pub fn parse(body: &[u8]) -> Result<Self, UpdateError> {
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| UpdateError::NotJson(e.to_string()))?;
+        Self::from_value(value)
+    }
 
-/// The `update_id` and chat of an update already read as JSON.
-pub fn incoming(value: &Value) -> Result<Incoming, UpdateError> {
-    let update_id = value
-        .get("update_id")
-        .and_then(Value::as_i64)
-        .ok_or(UpdateError::NoUpdateId)?;
-    Ok(Incoming {
-        update_id,
-        chat_id: chat_of(value),
-    })
+    /// Reads an update already read as JSON (the webhook's body, or a stored update).
+    pub fn from_value(mut raw: Value) -> Result<Self, UpdateError> {
+        let update_id = raw
+            .get("update_id")
+            .and_then(Value::as_i64)
+            .ok_or(UpdateError::NoUpdateId)?;
+        strip_nul(&mut raw);
+        let kind = if let Some(m) = raw.get("message") {
+            Message::deserialize(m).map_or(UpdateKind::Other, UpdateKind::Message)
+        } else if let Some(q) = raw.get("callback_query") {
+            CallbackQuery::deserialize(q).map_or(UpdateKind::Other, UpdateKind::Callback)
+        } else {
+            UpdateKind::Other
+        };
+        Ok(Self {
+            update_id,
+            chat_id: chat_of(&raw),
+            kind,
+            raw,
+        })
+    }
 }
 
 /// Removes NUL characters from every string and key: PostgreSQL's `jsonb` cannot hold
@@ -87,7 +170,7 @@ mod tests {
                 Some(5),
             ),
             (
-                r#"{"update_id":2,"callback_query":{"from":{"id":7},"message":{"chat":{"id":8}}}}"#,
+                r#"{"update_id":2,"callback_query":{"id":"q","from":{"id":7},"message":{"chat":{"id":8}}}}"#,
                 Some(8),
             ),
             (
@@ -98,8 +181,55 @@ mod tests {
             (r#"{"update_id":5}"#, None),
         ];
         for (body, chat) in cases {
-            let (inc, _) = parse(body.as_bytes()).unwrap();
-            assert_eq!(inc.chat_id, chat, "{body}");
+            let update = Update::parse(body.as_bytes()).unwrap();
+            assert_eq!(update.chat_id, chat, "{body}");
+        }
+    }
+
+    #[test]
+    fn reads_messages_and_button_presses_into_types() {
+        let u = Update::parse(
+            br#"{"update_id":1,"message":{"message_id":9,"chat":{"id":5,"type":"private"},
+                "from":{"id":6,"username":"ann"},"text":"/stats"}}"#,
+        )
+        .unwrap();
+        let UpdateKind::Message(m) = u.kind else {
+            panic!("not a message: {:?}", u.kind)
+        };
+        assert!(m.chat.is_private());
+        assert_eq!(m.from.as_ref().map(|f| f.id), Some(6));
+        assert_eq!(m.text.as_deref(), Some("/stats"));
+
+        let u = Update::parse(
+            br#"{"update_id":2,"callback_query":{"id":"q1","from":{"id":7},"data":"lb:race",
+                "message":{"message_id":3,"chat":{"id":8,"type":"group"}}}}"#,
+        )
+        .unwrap();
+        let UpdateKind::Callback(q) = u.kind else {
+            panic!("not a button press: {:?}", u.kind)
+        };
+        assert_eq!(
+            (q.id.as_str(), q.from.id, q.data.as_str()),
+            ("q1", 7, "lb:race")
+        );
+        assert_eq!(q.message.and_then(|m| m.message_id), Some(3));
+    }
+
+    #[test]
+    fn odd_messages_and_other_kinds_are_kept_raw() {
+        for body in [
+            r#"{"update_id":1,"message":{"text":"no chat"}}"#,
+            r#"{"update_id":2,"message":"not an object"}"#,
+            r#"{"update_id":3,"edited_message":{"chat":{"id":5},"text":"/stats"}}"#,
+            r#"{"update_id":4,"callback_query":{"from":{"id":7}}}"#,
+        ] {
+            let u = Update::parse(body.as_bytes()).unwrap();
+            assert_eq!(u.kind, UpdateKind::Other, "{body}");
+            assert_eq!(
+                u.raw,
+                serde_json::from_str::<Value>(body).unwrap(),
+                "{body}"
+            );
         }
     }
 
@@ -109,11 +239,20 @@ mod tests {
             serde_json::from_str(r#"{"a\u0000b":["x\u0000y",{"k":"\u0000"}],"n":1}"#).unwrap();
         strip_nul(&mut v);
         assert_eq!(v, serde_json::json!({"ab": ["xy", {"k": ""}], "n": 1}));
+        let u = Update::parse(br#"{"update_id":1,"message":{"chat":{"id":5},"text":"a\u0000b"}}"#)
+            .unwrap();
+        let UpdateKind::Message(m) = u.kind else {
+            panic!("not a message")
+        };
+        assert_eq!(m.text.as_deref(), Some("ab"));
     }
 
     #[test]
     fn rejects_what_is_not_an_update() {
-        assert!(matches!(parse(b"{nope"), Err(UpdateError::NotJson(_))));
+        assert!(matches!(
+            Update::parse(b"{nope"),
+            Err(UpdateError::NotJson(_))
+        ));
         for body in [
             r#"[]"#,
             r#"{"update_id":"1"}"#,
@@ -122,7 +261,7 @@ mod tests {
             "{}",
         ] {
             assert_eq!(
-                parse(body.as_bytes()).unwrap_err(),
+                Update::parse(body.as_bytes()).unwrap_err(),
                 UpdateError::NoUpdateId,
                 "{body}"
             );

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use slog::{error, warn, Logger};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use super::SyncContext;
 use crate::board::{RaceData, SyncInfo};
@@ -181,13 +182,14 @@ impl Follower {
         }
     }
 
-    /// Follows until the daemon stops, reconnecting when the notification connection drops.
-    pub async fn run(mut self) {
+    /// Follows until `stop`, reconnecting when the notification connection drops; a snapshot
+    /// being loaded is finished first.
+    pub async fn run(mut self, stop: CancellationToken) {
         loop {
-            if !self.follow_one_connection().await {
+            if !self.follow_one_connection(&stop).await {
                 return;
             }
-            if !self.ctx.pause(Duration::from_secs(1)).await {
+            if !self.ctx.pause(Duration::from_secs(1), &stop).await {
                 return;
             }
         }
@@ -195,7 +197,7 @@ impl Follower {
 
     /// Listens on one connection until it is lost (true: reconnect) or the daemon stops
     /// (false).
-    async fn follow_one_connection(&mut self) -> bool {
+    async fn follow_one_connection(&mut self, stop: &CancellationToken) -> bool {
         let pg = self.ctx.database.url.pg();
         let (client, mut connection) = match pg.connect(db::tls::connector()).await {
             Ok(pair) => pair,
@@ -235,7 +237,7 @@ impl Follower {
                     self.check_freshness();
                     continue;
                 }
-                _ = self.ctx.lifecycle.stopped() => return false,
+                _ = stop.cancelled() => return false,
             };
             let Some((channel, payload)) = next else {
                 warn!(self.log, "lost the notification connection; reconnecting");

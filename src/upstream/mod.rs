@@ -19,6 +19,7 @@ pub mod status;
 use slog::{error, info, Logger};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use crate::board::Board;
 use crate::clock::SharedClock;
@@ -65,11 +66,11 @@ impl SyncContext {
         }
     }
 
-    /// Waits `delay`, or less if the daemon stops. Returns false when stopping.
-    async fn pause(&self, delay: Duration) -> bool {
+    /// Waits `delay`, or less if `stop` comes. Returns false when stopping.
+    async fn pause(&self, delay: Duration, stop: &CancellationToken) -> bool {
         tokio::select! {
-            _ = tokio::time::sleep(delay) => !self.lifecycle.is_stopping(),
-            _ = self.lifecycle.stopped() => false,
+            _ = tokio::time::sleep(delay) => !stop.is_cancelled(),
+            _ = stop.cancelled() => false,
         }
     }
 }

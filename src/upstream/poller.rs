@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use slog::{error, info, warn, Logger};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use super::client::{FetchError, GoatedClient};
 use super::status::source_name;
@@ -76,9 +77,10 @@ impl Poller {
         }
     }
 
-    /// Polls until the daemon stops.
-    pub async fn run(mut self) {
-        loop {
+    /// Polls until `stop`; a turn under way (a sync being stored, races being closed) is
+    /// finished first.
+    pub async fn run(mut self, stop: CancellationToken) {
+        while !stop.is_cancelled() {
             let outcome = self.step().await;
             let upstream = self.ctx.config.load().config.upstream.clone();
             let delay = match outcome {
@@ -91,7 +93,7 @@ impl Poller {
                     Duration::from_secs(upstream.poll_interval_secs)
                 }
             };
-            if !self.ctx.pause(delay).await {
+            if !self.ctx.pause(delay, &stop).await {
                 return;
             }
         }

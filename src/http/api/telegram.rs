@@ -16,7 +16,8 @@ use super::ApiTags;
 use crate::http::error::{ApiError, WebhookError};
 use crate::state::AppState;
 use crate::telegram::status::TelegramStatus;
-use crate::telegram::{ReceiveError, Received};
+use crate::telegram::update::Update;
+use crate::telegram::Received;
 
 #[derive(Debug, Clone, Object)]
 pub struct WebhookAck {
@@ -40,10 +41,11 @@ pub enum StatusResponse {
     Ok(Json<TelegramStatus>),
 }
 
-/// A Telegram `Update`: a JSON object with an integer `update_id`; every other field is kept
-/// as sent (kinds the bot does not know are stored and acknowledged too).
+/// A Telegram `Update`: a JSON object with an integer `update_id`, read once into the bot's
+/// typed [`Update`]; every field is kept as sent for storage (kinds the bot does not know are
+/// stored and acknowledged too).
 #[derive(Debug, Clone, PartialEq)]
-pub struct UpdateBody(pub serde_json::Value);
+pub struct UpdateBody(pub Update);
 
 crate::openapi_type::scalar_type!(
     UpdateBody,
@@ -65,9 +67,8 @@ crate::openapi_type::scalar_type!(
 
 impl ParseFromJSON for UpdateBody {
     fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
-        let value = value.unwrap_or_default();
-        match crate::telegram::update::incoming(&value) {
-            Ok(_) => Ok(Self(value)),
+        match Update::from_value(value.unwrap_or_default()) {
+            Ok(update) => Ok(Self(update)),
             Err(e) => Err(ParseError::custom(e.to_string())),
         }
     }
@@ -75,7 +76,7 @@ impl ParseFromJSON for UpdateBody {
 
 impl ToJSON for UpdateBody {
     fn to_json(&self) -> Option<serde_json::Value> {
-        Some(self.0.clone())
+        Some(self.0.raw.clone())
     }
 }
 
@@ -133,8 +134,7 @@ impl TelegramApi {
                 ok: true,
                 duplicate: received == Received::Duplicate,
             }))),
-            Err(ReceiveError::Invalid(e)) => Err(ApiError::invalid(e.to_string()).into()),
-            Err(ReceiveError::Db(e)) => Err(ApiError::from(e).into()),
+            Err(e) => Err(ApiError::from(e).into()),
         }
     }
 

@@ -7,11 +7,10 @@ use serde_json::json;
 
 use super::outgoing::Outgoing;
 use super::parse::Command;
-use super::{refusal, Broadcast, HandleError, Handled};
+use super::{refusal, Broadcast, Ctx, HandleError, Handled};
 use crate::accounts::linking::Decision;
 use crate::accounts::{Actor, User};
 use crate::db::telegram::{self as q, Delivery};
-use crate::telegram::Telegram;
 
 pub(super) const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waiting\n\
 /approve <id> - approve a link request\n/reject <id> [note] - reject one\n\
@@ -55,55 +54,45 @@ pub fn request_card(chat_id: i64, r: RequestCard<'_>) -> Outgoing {
 
 /// A bot admin: a Telegram user linked to an enabled admin account, or one listed in
 /// `telegram.admin_ids` (audited as `telegram:<id>`).
-pub(super) fn admin_actor(bot: &Telegram, from_id: i64, user: Option<&User>) -> Option<Actor> {
+pub(super) fn admin_actor(ctx: &Ctx<'_, '_>, from_id: i64, user: Option<&User>) -> Option<Actor> {
     match user {
         Some(u) if u.role == crate::accounts::Role::Admin => Some(Actor::user(u, None)),
-        _ if bot
-            .config
-            .load()
-            .config
-            .telegram
-            .admin_ids
-            .contains(&from_id) =>
-        {
-            Some(Actor {
-                user_id: None,
-                name: format!("telegram:{from_id}"),
-                ip: None,
-            })
-        }
+        _ if ctx.config.telegram.admin_ids.contains(&from_id) => Some(Actor {
+            user_id: None,
+            name: format!("telegram:{from_id}"),
+            ip: None,
+        }),
         _ => None,
     }
 }
 
 pub(super) async fn admin_command(
-    bot: &Telegram,
+    ctx: &mut Ctx<'_, '_>,
     chat_id: i64,
     from_id: i64,
     user: Option<&User>,
     cmd: &Command<'_>,
-    update_id: i64,
 ) -> Result<Handled, HandleError> {
-    let Some(admin) = admin_actor(bot, from_id, user) else {
+    let Some(admin) = admin_actor(ctx, from_id, user) else {
         return Ok(vec![Outgoing::message(chat_id, "Only admins may do that.")].into());
     };
     if cmd.name == "broadcast" {
-        return broadcast(bot, chat_id, &admin, cmd.args, update_id).await;
+        return broadcast(ctx, chat_id, &admin, cmd.args).await;
     }
-    admin_reply(bot, chat_id, &admin, cmd)
+    admin_reply(ctx, chat_id, &admin, cmd)
         .await
         .map(Handled::from)
 }
 
 /// `/bonus`, `/pending`, `/approve <id>`, `/reject <id> [note]`, for `admin`.
 async fn admin_reply(
-    bot: &Telegram,
+    ctx: &mut Ctx<'_, '_>,
     chat_id: i64,
     admin: &Actor,
     cmd: &Command<'_>,
 ) -> Result<Vec<Outgoing>, HandleError> {
     if cmd.name == "bonus" {
-        let codes = match bot.accounts.active_bonus_codes().await {
+        let codes = match ctx.accounts.active_bonus_codes_in(&*ctx.tx).await {
             Ok(c) => c,
             Err(e) => return Ok(vec![Outgoing::message(chat_id, refusal(e)?)]),
         };
@@ -123,7 +112,11 @@ async fn admin_reply(
         return Ok(vec![Outgoing::message(chat_id, text)]);
     }
     if cmd.name == "pending" {
-        let (requests, total) = match bot.accounts.link_requests(Some("pending"), 10, 0).await {
+        let (requests, total) = match ctx
+            .accounts
+            .link_requests_in(&*ctx.tx, Some("pending"), 10, 0)
+            .await
+        {
             Ok(r) => r,
             Err(e) => return Ok(vec![Outgoing::message(chat_id, refusal(e)?)]),
         };
@@ -149,7 +142,7 @@ async fn admin_reply(
     } else {
         Decision::Reject
     };
-    let text = decide(bot, admin, id, decision, (!note.is_empty()).then_some(note)).await?;
+    let text = decide(ctx, admin, id, decision, (!note.is_empty()).then_some(note)).await?;
     Ok(vec![Outgoing::message(chat_id, text)])
 }
 
@@ -158,19 +151,18 @@ async fn admin_reply(
 /// (or that there is nobody to send to), and gets one report when every message is sent or
 /// given up ([`broadcast_report`]). `/broadcast` alone reports how the last one went so far.
 async fn broadcast(
-    bot: &Telegram,
+    ctx: &Ctx<'_, '_>,
     chat_id: i64,
     admin: &Actor,
     text: &str,
-    update_id: i64,
 ) -> Result<Handled, HandleError> {
-    let conn = crate::db::leaderboard::conn(&bot.pool).await?;
+    let tx = &*ctx.tx;
     if text.is_empty() {
-        let answer = match q::last_broadcast(&*conn).await? {
+        let answer = match q::last_broadcast(tx).await? {
             None => "No broadcast yet. Send /broadcast <text>.".to_string(),
             Some((_, 0)) => "Last broadcast: there was nobody to send it to.".to_string(),
             Some((last, _)) => {
-                let d = q::broadcast_delivery(&*conn, last).await?;
+                let d = q::broadcast_delivery(tx, last).await?;
                 format!(
                     "Last broadcast: {} sent, {} failed, {} still queued.",
                     d.sent, d.failed, d.pending
@@ -179,13 +171,13 @@ async fn broadcast(
         };
         return Ok(vec![Outgoing::message(chat_id, answer)].into());
     }
-    let chats = q::broadcast_chats(&*conn).await?;
-    drop(conn);
-    bot.accounts
-        .audit(
+    let chats = q::broadcast_chats(tx).await?;
+    ctx.accounts
+        .audit_in(
+            tx,
             admin,
             "telegram.broadcast",
-            &format!("update:{update_id}"),
+            &format!("update:{}", ctx.update_id),
             json!({"text": text, "recipients": chats.len()}),
         )
         .await?;
@@ -222,13 +214,17 @@ pub fn broadcast_report(d: &Delivery) -> String {
 }
 
 pub(super) async fn decide(
-    bot: &Telegram,
+    ctx: &mut Ctx<'_, '_>,
     admin: &Actor,
     id: i64,
     decision: Decision,
     note: Option<&str>,
 ) -> Result<String, HandleError> {
-    match bot.accounts.decide_link(admin, id, decision, note).await {
+    match ctx
+        .accounts
+        .decide_link_in(&mut *ctx.tx, admin, id, decision, note)
+        .await
+    {
         Ok(r) => Ok(format!(
             "Link request #{} {}: {} - Goated {}.",
             r.id, r.status, r.username, r.goated_name

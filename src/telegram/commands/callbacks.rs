@@ -1,40 +1,35 @@
 //! The inline buttons: Refresh of a leaderboard (answered, and the message edited in place)
 //! and Approve / Reject of a link request (admins only).
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::admin::{admin_actor, decide};
 use super::outgoing::Outgoing;
 use super::player::leaderboard;
-use super::HandleError;
+use super::{Ctx, HandleError};
 use crate::accounts::linking::Decision;
-use crate::telegram::Telegram;
+use crate::telegram::update::CallbackQuery;
 
 pub(super) async fn on_callback(
-    bot: &Telegram,
-    query: &Value,
+    ctx: &mut Ctx<'_, '_>,
+    query: &CallbackQuery,
 ) -> Result<Vec<Outgoing>, HandleError> {
-    let (Some(query_id), Some(from_id)) = (
-        query.get("id").and_then(Value::as_str),
-        query.pointer("/from/id").and_then(Value::as_i64),
-    ) else {
-        return Ok(Vec::new());
-    };
-    let chat_id = query
-        .pointer("/message/chat/id")
-        .and_then(Value::as_i64)
-        .unwrap_or(from_id);
+    let from_id = query.from.id;
+    let button_message = query.message.as_ref();
+    let chat_id = button_message
+        .and_then(|m| m.chat.as_ref())
+        .map_or(from_id, |c| c.id);
     let answer = |text: &str| Outgoing {
         chat_id,
         method: "answerCallbackQuery",
-        params: json!({"callback_query_id": query_id, "text": text}),
+        params: json!({"callback_query_id": query.id, "text": text}),
     };
-    let data = query.get("data").and_then(Value::as_str).unwrap_or("");
+    let data = query.data.as_str();
     if let Some(board) = data.strip_prefix("lb:") {
-        let Some(message_id) = query.pointer("/message/message_id").and_then(Value::as_i64) else {
+        let Some(message_id) = button_message.and_then(|m| m.message_id) else {
             return Ok(vec![answer("This message is too old to refresh.")]);
         };
-        let (text, keyboard) = leaderboard(bot, board);
+        let (text, keyboard) = leaderboard(ctx, board);
         let mut edit = Outgoing::message(chat_id, text).with_keyboard(keyboard);
         edit.method = "editMessageText";
         edit.params["message_id"] = json!(message_id);
@@ -51,10 +46,10 @@ pub(super) async fn on_callback(
     let Some((decision, id)) = parsed else {
         return Ok(vec![answer("Unknown button.")]);
     };
-    let user = bot.linked_user(from_id).await?;
-    let Some(admin) = admin_actor(bot, from_id, user.as_ref()) else {
+    let user = ctx.linked_user(from_id).await?;
+    let Some(admin) = admin_actor(ctx, from_id, user.as_ref()) else {
         return Ok(vec![answer("Only admins may do that.")]);
     };
-    let text = decide(bot, &admin, id, decision, None).await?;
+    let text = decide(ctx, &admin, id, decision, None).await?;
     Ok(vec![answer(&text), Outgoing::message(chat_id, text)])
 }

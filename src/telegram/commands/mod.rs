@@ -21,7 +21,8 @@ mod outgoing;
 mod parse;
 mod player;
 
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use tokio_postgres::Transaction;
 
 pub use admin::{broadcast_report, request_card, RequestCard};
 pub use outgoing::{escape, Outgoing};
@@ -31,8 +32,11 @@ use admin::{admin_actor, admin_command, ADMIN_HELP};
 use callbacks::on_callback;
 use player::{leaderboard, link_reply, notify, race, stats, verify, welcome, HELP};
 
-use super::Telegram;
-use crate::accounts::AccountError;
+use super::update::{Message, UpdateKind};
+use crate::accounts::{AccountError, Accounts, User};
+use crate::board::Snapshot;
+use crate::config::Config;
+use crate::db::telegram as q;
 use crate::db::DbError;
 
 /// A failure that makes the update be handled again later (the database is out of reach).
@@ -97,71 +101,90 @@ pub struct Broadcast {
     pub messages: Vec<Outgoing>,
 }
 
-/// Handles one stored update; returns the calls to queue.
-pub async fn handle(bot: &Telegram, update: &Value) -> Result<Handled, HandleError> {
-    if let Some(message) = update.get("message") {
-        let mut message = message.clone();
-        if let Some(id) = update.get("update_id") {
-            message[UPDATE_ID] = id.clone();
-        }
-        return on_message(bot, &message).await;
-    }
-    if let Some(query) = update.get("callback_query") {
-        return on_callback(bot, query).await.map(Handled::from);
-    }
-    // Edited messages (commands are not run twice), channel posts, membership changes and
-    // every other kind: stored and acknowledged, nothing to answer.
-    Ok(Handled::default())
+/// What a command may use, and nothing more: the update's transaction (every query runs on
+/// it, and the replies are queued in it by the caller) and read-only views of the daemon taken
+/// before the transaction began. Nothing here reaches the network.
+pub struct Ctx<'a, 't> {
+    pub tx: &'a mut Transaction<'t>,
+    pub update_id: i64,
+    pub now: DateTime<Utc>,
+    pub config: &'a Config,
+    pub snapshot: &'a Snapshot,
+    pub accounts: &'a Accounts,
+    /// Our bot's username (empty while unknown: commands addressed to any bot are taken).
+    pub bot_username: &'a str,
 }
 
-async fn on_message(bot: &Telegram, message: &Value) -> Result<Handled, HandleError> {
-    let (Some(chat_id), Some(from_id)) = (
-        message.pointer("/chat/id").and_then(Value::as_i64),
-        message.pointer("/from/id").and_then(Value::as_i64),
-    ) else {
+impl Ctx<'_, '_> {
+    /// The enabled account linked to this Telegram user, if any.
+    pub(super) async fn linked_user(&self, telegram_id: i64) -> Result<Option<User>, HandleError> {
+        let Some(id) = q::user_by_telegram(&*self.tx, telegram_id).await? else {
+            return Ok(None);
+        };
+        match self.accounts.user_in(&*self.tx, id).await {
+            Ok(u) => Ok(Some(u)),
+            Err(AccountError::Db(e)) => Err(e.into()),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// Handles one stored update; returns the calls to queue.
+pub async fn handle(ctx: &mut Ctx<'_, '_>, update: &UpdateKind) -> Result<Handled, HandleError> {
+    match update {
+        UpdateKind::Message(message) => on_message(ctx, message).await,
+        UpdateKind::Callback(query) => on_callback(ctx, query).await.map(Handled::from),
+        // Edited messages (commands are not run twice), channel posts, membership changes and
+        // every other kind: stored and acknowledged, nothing to answer.
+        UpdateKind::Other => Ok(Handled::default()),
+    }
+}
+
+async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled, HandleError> {
+    let Some(from) = message.from.as_ref().filter(|f| !f.is_bot) else {
         return Ok(Handled::default());
     };
-    if message.pointer("/from/is_bot").and_then(Value::as_bool) == Some(true) {
-        return Ok(Handled::default());
-    }
-    let private = message.pointer("/chat/type").and_then(Value::as_str) == Some("private");
-    let username = message.pointer("/from/username").and_then(Value::as_str);
-    let Some(text) = message.get("text").and_then(Value::as_str) else {
+    let (chat_id, from_id) = (message.chat.id, from.id);
+    let private = message.chat.is_private();
+    let Some(text) = message.text.as_deref() else {
         return Ok(Handled::default());
     };
     if !private {
-        let cfg = bot.config.load();
-        let allowed = &cfg.config.telegram.allowed_groups;
+        let allowed = &ctx.config.telegram.allowed_groups;
         if !allowed.is_empty() && !allowed.contains(&chat_id) {
             return Ok(Handled::default());
         }
     }
-    let bot_username = bot.username().await;
-    let Some(cmd) = parse_command(text, &bot_username) else {
+    let Some(cmd) = parse_command(text, ctx.bot_username) else {
         return Ok(Handled::default());
     };
     let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)]);
     if private {
         // Writing to the bot again means it is not blocked (any more).
-        let conn = crate::db::leaderboard::conn(&bot.pool).await?;
-        crate::db::telegram::clear_blocked(&*conn, chat_id).await?;
+        q::clear_blocked(&*ctx.tx, chat_id).await?;
     }
-    if let Some(note) = over_limit(bot, from_id, chat_id, private).await? {
+    if let Some(note) = over_limit(ctx, from_id, chat_id, private).await? {
         let note: Vec<Outgoing> = note
             .map(|text| Outgoing::message(chat_id, text))
             .into_iter()
             .collect();
         return Ok(note.into());
     }
-    let user = bot.linked_user(from_id).await?;
+    let user = ctx.linked_user(from_id).await?;
+    let tg = &ctx.config.telegram;
     let replies: Result<Vec<Outgoing>, HandleError> = match cmd.name.as_str() {
         "start" | "link" if !cmd.args.is_empty() => {
             if !private {
                 reply("Send your link code to me in a private chat.".into())
             } else {
-                match bot
+                match ctx
                     .accounts
-                    .redeem_telegram_code(cmd.args, from_id, username)
+                    .redeem_telegram_code_in(
+                        &mut *ctx.tx,
+                        cmd.args,
+                        from_id,
+                        from.username.as_deref(),
+                    )
                     .await
                 {
                     Ok(user) => reply(format!(
@@ -172,37 +195,36 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Handled, HandleEr
                 }
             }
         }
-        "start" => Ok(vec![welcome(bot, chat_id)]),
+        "start" => Ok(vec![welcome(ctx, chat_id)]),
         "help" => {
-            let admin = admin_actor(bot, from_id, user.as_ref()).is_some();
+            let admin = admin_actor(ctx, from_id, user.as_ref()).is_some();
             reply(format!("{HELP}{}", if admin { ADMIN_HELP } else { "" }))
         }
-        "notify" => reply(notify(bot, from_id, user.as_ref(), cmd.args).await?),
+        "notify" => reply(notify(ctx, from_id, user.as_ref(), cmd.args).await?),
         "play" => Ok(vec![link_reply(
             chat_id,
-            &bot.config.load().config.telegram.affiliate_url,
+            &tg.affiliate_url,
             "Play on Goated",
             "The affiliate link is not set up yet.",
         )]),
         "website" | "site" => Ok(vec![link_reply(
             chat_id,
-            &bot.config.load().config.telegram.site_url,
+            &tg.site_url,
             "GoatedVIPs website",
             "The website address is not set up yet.",
         )]),
         "link" => reply("Send /link <code> with the code from your account page.".into()),
-        "verify" => reply(verify(bot, user.as_ref(), cmd.args).await?),
-        "stats" | "me" => reply(stats(bot, user.as_ref())),
+        "verify" => reply(verify(ctx, user.as_ref(), cmd.args).await?),
+        "stats" | "me" => reply(stats(ctx, user.as_ref())),
         "leaderboard" | "top" => {
-            let (text, keyboard) = leaderboard(bot, cmd.args);
+            let (text, keyboard) = leaderboard(ctx, cmd.args);
             Ok(vec![
                 Outgoing::message(chat_id, text).with_keyboard(keyboard)
             ])
         }
-        "race" => reply(race(bot, user.as_ref())),
+        "race" => reply(race(ctx, user.as_ref())),
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
-            let update_id = update_id_of(message);
-            return admin_command(bot, chat_id, from_id, user.as_ref(), &cmd, update_id).await;
+            return admin_command(ctx, chat_id, from_id, user.as_ref(), &cmd).await;
         }
         // In a group, `/typo` may be meant for another bot there: answered only when it names us.
         _ if private || cmd.addressed => {
@@ -216,19 +238,18 @@ async fn on_message(bot: &Telegram, message: &Value) -> Result<Handled, HandleEr
 /// The per-user command limit, then the group cooldown: `None` to go on, `Some(Some(note))` to
 /// answer only the note (the first time over in a window), `Some(None)` to stay quiet.
 async fn over_limit(
-    bot: &Telegram,
+    ctx: &Ctx<'_, '_>,
     from_id: i64,
     chat_id: i64,
     private: bool,
 ) -> Result<Option<Option<String>>, HandleError> {
     use crate::db::telegram::{hit_limit, Limit};
-    let tg = bot.config.load().config.telegram.clone();
-    let now = bot.clock.now();
-    let conn = crate::db::leaderboard::conn(&bot.pool).await?;
+    let tg = &ctx.config.telegram;
+    let tx = &*ctx.tx;
     let user = hit_limit(
-        &*conn,
+        tx,
         &format!("u:{from_id}"),
-        now,
+        ctx.now,
         tg.command_window_secs as i64,
         tg.command_limit as i32,
     )
@@ -250,7 +271,7 @@ async fn over_limit(
     }
     let cooldown = tg.group_cooldown_secs;
     Ok(
-        match hit_limit(&*conn, &format!("g:{chat_id}"), now, cooldown as i64, 1).await? {
+        match hit_limit(tx, &format!("g:{chat_id}"), ctx.now, cooldown as i64, 1).await? {
             Limit::Allowed => None,
             Limit::Warn => Some(Some(format!(
                 "One command every {cooldown} seconds in this group, please."
@@ -259,16 +280,6 @@ async fn over_limit(
         },
     )
 }
-
-/// The `update_id` the handler put beside the message (see [`handle`]).
-fn update_id_of(message: &Value) -> i64 {
-    message
-        .get(UPDATE_ID)
-        .and_then(Value::as_i64)
-        .unwrap_or_default()
-}
-
-const UPDATE_ID: &str = "__update_id";
 
 #[cfg(test)]
 mod tests {

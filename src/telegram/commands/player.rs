@@ -5,11 +5,10 @@
 use serde_json::{json, Value};
 
 use super::outgoing::{escape, Outgoing};
-use super::{refusal, HandleError};
+use super::{refusal, Ctx, HandleError};
 use crate::accounts::linking::GoatedRef;
 use crate::accounts::User;
 use crate::domain::leaderboard::Period;
-use crate::telegram::Telegram;
 use crate::views;
 
 pub(super) const HELP: &str = "GoatedVIPs bot\n\
@@ -30,9 +29,8 @@ Get a link code on your account page and send /link <code> (or open the link the
 /stats. /help lists every command.";
 
 /// The URL buttons of the site and the affiliate link, those configured.
-fn link_buttons(bot: &Telegram) -> Vec<Value> {
-    let cfg = bot.config.load();
-    let tg = &cfg.config.telegram;
+fn link_buttons(ctx: &Ctx<'_, '_>) -> Vec<Value> {
+    let tg = &ctx.config.telegram;
     [
         (&tg.affiliate_url, "Play on Goated"),
         (&tg.site_url, "Website"),
@@ -43,8 +41,8 @@ fn link_buttons(bot: &Telegram) -> Vec<Value> {
     .collect()
 }
 
-pub(super) fn welcome(bot: &Telegram, chat_id: i64) -> Outgoing {
-    let buttons = link_buttons(bot);
+pub(super) fn welcome(ctx: &Ctx<'_, '_>, chat_id: i64) -> Outgoing {
+    let buttons = link_buttons(ctx);
     let out = Outgoing::message(chat_id, WELCOME);
     if buttons.is_empty() {
         out
@@ -72,7 +70,7 @@ pub(super) fn link_reply(chat_id: i64, url: &str, label: &str, missing: &str) ->
 
 /// `/notify on|off`: race notifications for this Telegram user.
 pub(super) async fn notify(
-    bot: &Telegram,
+    ctx: &Ctx<'_, '_>,
     from_id: i64,
     user: Option<&User>,
     args: &str,
@@ -82,8 +80,7 @@ pub(super) async fn notify(
         "off" => false,
         _ => return Ok("Send /notify on or /notify off.".into()),
     };
-    let conn = crate::db::leaderboard::conn(&bot.pool).await?;
-    crate::db::telegram::set_notify(&*conn, from_id, on, bot.clock.now()).await?;
+    crate::db::telegram::set_notify(&*ctx.tx, from_id, on, ctx.now).await?;
     if !on {
         return Ok("Notifications off.".into());
     }
@@ -101,7 +98,7 @@ const NOT_LINKED: &str = "This Telegram account is not linked yet: log in on the
 your account page, get a link code and send /link <code> here.";
 
 pub(super) async fn verify(
-    bot: &Telegram,
+    ctx: &mut Ctx<'_, '_>,
     user: Option<&User>,
     args: &str,
 ) -> Result<String, HandleError> {
@@ -111,11 +108,11 @@ pub(super) async fn verify(
     if args.is_empty() {
         return Ok("Send /verify <your Goated name>.".into());
     }
-    let snap = bot.board.snapshot();
-    match bot
+    let snap = ctx.snapshot;
+    match ctx
         .accounts
-        .request_goated_link(user, GoatedRef::Name(args.to_string()), |t| {
-            views::find_goated(&snap, t)
+        .request_goated_link_in(&mut *ctx.tx, user, GoatedRef::Name(args.to_string()), |t| {
+            views::find_goated(snap, t)
         })
         .await
     {
@@ -127,16 +124,14 @@ pub(super) async fn verify(
     }
 }
 
-pub(super) fn stats(bot: &Telegram, user: Option<&User>) -> String {
+pub(super) fn stats(ctx: &Ctx<'_, '_>, user: Option<&User>) -> String {
     let Some(user) = user else {
         return NOT_LINKED.into();
     };
     let Some(uid) = &user.goated_uid else {
         return "No Goated account is linked yet: send /verify <your Goated name>.".into();
     };
-    let cfg = bot.config.load().config.clone();
-    let snap = bot.board.snapshot();
-    let Some(p) = views::player(&snap, &cfg, bot.clock.now(), uid) else {
+    let Some(p) = views::player(ctx.snapshot, ctx.config, ctx.now, uid) else {
         return "Your Goated account is not in the current leaderboard data.".into();
     };
     let mut text = format!(
@@ -171,7 +166,7 @@ pub(super) fn stats(bot: &Telegram, user: Option<&User>) -> String {
 
 /// The top 10 of the race (no argument) or of a period, with a Refresh button that edits the
 /// message in place (its callback data names the board).
-pub(super) fn leaderboard(bot: &Telegram, args: &str) -> (String, Value) {
+pub(super) fn leaderboard(ctx: &Ctx<'_, '_>, args: &str) -> (String, Value) {
     let key = match args.trim().to_ascii_lowercase().as_str() {
         "today" | "day" => "today",
         "week" | "weekly" => "week",
@@ -179,12 +174,10 @@ pub(super) fn leaderboard(bot: &Telegram, args: &str) -> (String, Value) {
         "all" | "alltime" | "all_time" => "all",
         _ => "race",
     };
-    let cfg = bot.config.load().config.clone();
-    let snap = bot.board.snapshot();
-    let now = bot.clock.now();
+    let (cfg, snap, now) = (ctx.config, ctx.snapshot, ctx.now);
     let mut text = String::new();
     if key == "race" {
-        let view = views::current_race(&snap, &cfg, now);
+        let view = views::current_race(snap, cfg, now);
         text.push_str(&format!(
             "Race {} - top 10 (prize pool {} {})",
             view.id, view.prize_pool, view.currency
@@ -206,7 +199,7 @@ pub(super) fn leaderboard(bot: &Telegram, args: &str) -> (String, Value) {
             "all" => (Period::AllTime, "All time"),
             _ => (Period::Monthly, "This month"),
         };
-        let page = views::leaderboard_page(&snap, &cfg, period, 1, 10);
+        let page = views::leaderboard_page(snap, cfg, period, 1, 10);
         if page.entries.is_empty() {
             text.push_str("No leaderboard data yet.");
         } else {
@@ -241,11 +234,9 @@ fn time_left(seconds: i64) -> String {
 
 /// The race and, for a linked player, their place: wager, the gap to the place above, the
 /// prize of the place, the time left.
-pub(super) fn race(bot: &Telegram, user: Option<&User>) -> String {
-    let cfg = bot.config.load().config.clone();
-    let snap = bot.board.snapshot();
-    let now = bot.clock.now();
-    let view = views::current_race(&snap, &cfg, now);
+pub(super) fn race(ctx: &Ctx<'_, '_>, user: Option<&User>) -> String {
+    let (cfg, snap, now) = (ctx.config, ctx.snapshot, ctx.now);
+    let view = views::current_race(snap, cfg, now);
     let mut text = format!(
         "Race {}: prize pool {} {}, {} players, ends {}\nTime left: {}",
         view.id,
@@ -263,7 +254,7 @@ pub(super) fn race(bot: &Telegram, user: Option<&User>) -> String {
         text.push_str("\nLink your Goated account (/verify <name>) to see your place.");
         return text;
     };
-    let Some(me) = views::player(&snap, &cfg, now, uid).and_then(|p| p.race) else {
+    let Some(me) = views::player(snap, cfg, now, uid).and_then(|p| p.race) else {
         text.push_str("\nYou have no wager in this race yet.");
         return text;
     };

@@ -1,0 +1,26 @@
+//! Queries of the Telegram bot, one file per concern, matching `telegram/`: the stored updates
+//! (`updates`), the outbound queue (`outbox`) and its shared send slots (`send_slots`), the
+//! command windows (`limits`), who the bot talks to (`chats`), the link requests it announces
+//! (`link_requests`), broadcasts (`broadcasts`), what the race notifier saw (`race_watch`) and
+//! the figures of the status (`status`). Each takes any client, so the bot runs them on the
+//! transaction of the update or message at hand.
+
+mod broadcasts;
+mod chats;
+mod limits;
+mod link_requests;
+mod outbox;
+mod race_watch;
+mod send_slots;
+mod status;
+mod updates;
+
+pub use broadcasts::*;
+pub use chats::*;
+pub use limits::*;
+pub use link_requests::*;
+pub use outbox::*;
+pub use race_watch::*;
+pub use send_slots::*;
+pub use status::*;
+pub use updates::*;
