@@ -343,6 +343,15 @@ impl TestApp {
         self.binary_mut().wait_exit(timeout).await
     }
 
+    /// Waits for the binary to exit and forgets it, so that [`TestApp::start`] starts it again
+    /// on the same configuration and database.
+    pub async fn wait_stopped(&mut self, timeout: Duration) -> ExitStatus {
+        let status = self.wait_exit(timeout).await;
+        self.running = None;
+        self.addr = None;
+        status
+    }
+
     /// The in-process daemon's state.
     pub fn state(&self) -> &Arc<AppState> {
         &self.in_process_daemon().state

@@ -37,6 +37,8 @@ struct Shared {
     /// counted apart from the other calls.
     webhook_info: Mutex<Option<Value>>,
     webhook_info_calls: Mutex<u32>,
+    /// How long each call takes to answer once recorded (see [`FakeBotApi::set_delay`]).
+    delay: Mutex<Duration>,
 }
 
 /// The fake Bot API.
@@ -103,6 +105,10 @@ impl FakeBotApi {
                 at: Instant::now(),
                 status,
             });
+            // Recorded before the wait: Telegram has the message even if its caller stops
+            // waiting for the answer.
+            let delay = *shared.delay.lock().unwrap();
+            tokio::time::sleep(delay).await;
             poem::Response::builder()
                 .status(poem::http::StatusCode::from_u16(status).unwrap())
                 .content_type("application/json")
@@ -151,6 +157,11 @@ impl FakeBotApi {
             .lock()
             .unwrap()
             .insert(chat, (status, body));
+    }
+
+    /// Every call (but `getWebhookInfo`) is answered `delay` after it arrived, from now on.
+    pub fn set_delay(&self, delay: Duration) {
+        *self.shared.delay.lock().unwrap() = delay;
     }
 
     /// What `getWebhookInfo` answers from now on.

@@ -1,0 +1,117 @@
+//! The bot's status: `ctl telegram status`, set-webhook, health, and a bot not configured.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctl_telegram_status_set_webhook_and_health() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config(
+            "telegram.webhook_url",
+            "https://goatedvips.example/api/telegram/webhook",
+        )
+        .start()
+        .await;
+    app.bot().set_webhook_info(json!({
+        "url": "https://goatedvips.example/api/telegram/webhook", "has_custom_certificate": false,
+        "pending_update_count": 3, "last_error_date": 1795000000,
+        "last_error_message": "Wrong response from the webhook: 502 Bad Gateway"}));
+    app.telegram_update(&message(1, LUCY, None, "/help")).await;
+    app.bot().wait_texts(LUCY, 1).await;
+    let s = wait_idle(&app, 1).await;
+    assert_eq!(s["bot_configured"], true);
+    assert_eq!(
+        (&s["state"], &s["username"]),
+        (&json!("enabled"), &json!(BOT_USERNAME))
+    );
+    assert_eq!(
+        s["webhook_info"],
+        json!({"url": "https://goatedvips.example/api/telegram/webhook",
+               "pending_update_count": 3, "last_error_date": 1795000000,
+               "last_error_message": "Wrong response from the webhook: 502 Bad Gateway"})
+    );
+    assert_eq!(s["updates_processed"], 1);
+    assert!(s.get("last_delivery_error").is_none(), "{s}");
+    status(&app).await;
+    assert_eq!(app.bot().webhook_info_calls(), 1, "cached");
+    assert_eq!(
+        s["webhook_url"],
+        "https://goatedvips.example/api/telegram/webhook"
+    );
+    assert!(!s.to_string().contains(BOT_TOKEN) && !s.to_string().contains(WEBHOOK_SECRET));
+
+    let out = app.ctl(&["--json", "telegram", "status"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let data: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(data["data"]["messages_sent"], 1, "{data}");
+    assert_eq!(data["data"]["updates_received"], 1, "{data}");
+    let out = app.ctl(&["telegram", "status"]);
+    assert!(out.stdout.contains("messages_sent: 1"), "{}", out.stdout);
+
+    let out = app.ctl(&["telegram", "set-webhook"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("webhook set to https://goatedvips.example/"),
+        "{}",
+        out.stdout
+    );
+    let call = app
+        .bot()
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "setWebhook")
+        .unwrap();
+    assert_eq!(
+        call.params["url"],
+        "https://goatedvips.example/api/telegram/webhook"
+    );
+    assert_eq!(call.params["secret_token"], WEBHOOK_SECRET);
+    // Telegram refusing is reported, not hidden.
+    app.bot().answer_next(
+        400,
+        json!({"ok": false, "error_code": 400, "description": "Bad Request: bad webhook: HTTPS url must be provided for webhook"}),
+    );
+    let out = app.ctl(&["telegram", "set-webhook"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("bad webhook"), "{}", out.stderr);
+
+    let (code, health) = app.get_json("/api/health").await;
+    assert_eq!(code, 200);
+    let check = &health["checks"]["telegram"];
+    assert_eq!(check["ok"], true, "{health}");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 messages sent"),
+        "{check}"
+    );
+}
+
+#[tokio::test]
+async fn health_says_when_the_bot_is_not_configured() {
+    let app = TestApp::builder().start().await;
+    let (code, health) = app.get_json("/api/health").await;
+    assert_eq!(code, 200, "the bot does not take the node out of rotation");
+    assert_eq!(health["checks"]["telegram"]["ok"], true, "{health}");
+    assert!(health["checks"]["telegram"]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("disabled"));
+    let s = status(&app).await;
+    assert_eq!(s["state"], "disabled", "{s}");
+    assert!(s.get("webhook_info").is_none(), "{s}");
+    let (code, body) = post_update(app.addr(), &message(1, LUCY, None, "/help"), Some("")).await;
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not configured"));
+    let out = app.ctl(&["telegram", "set-webhook"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("bot_token"), "{}", out.stderr);
+}
