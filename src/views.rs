@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use crate::board::Snapshot;
 use crate::config::Config;
-use crate::db::races::{ClosedRace, RaceSettings};
 use crate::domain::leaderboard::{Period, Player};
 use crate::domain::race::{distribution, standings, Payout, RacePeriod, RaceStatus, Standing};
+use crate::domain::race::{ClosedRace, RaceSettings};
 use crate::domain::{tiers, Amount};
 
 /// Leaderboard period names of the API.

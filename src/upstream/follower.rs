@@ -21,7 +21,7 @@ use super::SyncContext;
 use crate::board::{RaceData, SyncInfo};
 use crate::db::{self, hold, leaderboard, races};
 use crate::domain::leaderboard::{Player, Rankings};
-use crate::domain::race::RacePeriod;
+use crate::domain::race::{RacePeriod, RaceSettings};
 
 /// How many entries the live messages carry per list (the top of each period, the race's
 /// leaders): every client gets every broadcast, so its size is paid once per client; the full
@@ -265,7 +265,7 @@ fn fingerprint(
     race_id: &str,
     players: &[Player],
     race: &[Player],
-    settings: Option<&races::RaceSettings>,
+    settings: Option<&RaceSettings>,
 ) -> Fingerprint {
     let mut h = Sha256::new();
     h.update(race_id.as_bytes());
