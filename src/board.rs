@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::compress::{self, Encoding, Level};
 
 use crate::domain::leaderboard::{Player, Rankings};
-use crate::domain::race::{ClosedRace, RaceSettings, Standing};
+use crate::domain::race::{RaceSettings, Standing};
 
 /// Most cached responses per snapshot (distinct page/limit/period combinations).
 const CACHE_ENTRIES: usize = 4096;
@@ -77,15 +77,8 @@ pub struct RaceData {
     /// The prize settings recorded for the race (what it will be closed with).
     pub settings: Option<RaceSettings>,
     /// Uids of the players who chose a masked name: the snapshot's names are masked already;
-    /// closed races read from the database are masked with this set when shown.
+    /// closed races read from the database are masked with this set when shown (`races`).
     pub masked: std::collections::HashSet<String>,
-}
-
-impl RaceData {
-    /// Masks the names of the players who chose it in a closed race read from the database.
-    pub fn mask_closed(&self, race: &mut ClosedRace) {
-        race.mask_names(&self.masked);
-    }
 }
 
 /// One version of the served data.

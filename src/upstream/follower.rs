@@ -124,7 +124,7 @@ impl Follower {
         let cfg = ctx.config.load().config.clone();
         let now = ctx.clock.now();
         let tops = poem_openapi::types::ToJSON::to_json(&crate::views::tops(&snap, &cfg, LIVE_TOP));
-        let mut race = crate::views::current_race(&snap, &cfg, now);
+        let mut race = ctx.races.current(&snap, now);
         race.participants.truncate(LIVE_TOP as usize);
         let race = poem_openapi::types::ToJSON::to_json(&race);
         // Both in one write to each client.
@@ -159,19 +159,17 @@ impl Follower {
 
     async fn announce_closed_race(&self, race_id: &str) {
         let ctx = &self.ctx;
-        let cfg = ctx.config.load().config.clone();
-        match races::closed_race(&ctx.pool, race_id, i64::from(cfg.race.participants_shown)).await {
-            Ok(Some(mut race)) => {
-                ctx.board.snapshot().race.mask_closed(&mut race);
-                let paid = race.percentages(&cfg.race.prize_percentages).len();
-                race.results.truncate(paid);
-                let view =
-                    crate::views::closed_race(&race, &cfg.race.prize_percentages, ctx.clock.now());
+        match ctx.races.winners(race_id).await {
+            Ok(Some(race)) => {
                 let winners =
-                    poem_openapi::types::ToJSON::to_json(&view.participants).unwrap_or_default();
+                    poem_openapi::types::ToJSON::to_json(&race.participants).unwrap_or_default();
                 ctx.ws.broadcast(
                     "RACE_COMPLETED",
-                    json!({"race_id": race.id, "closed_late": race.closed_late, "winners": winners}),
+                    json!({
+                        "race_id": race.id,
+                        "closed_late": race.closed_late.unwrap_or_default(),
+                        "winners": winners,
+                    }),
                 );
             }
             Ok(None) => {}
