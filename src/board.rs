@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::compress::{self, Encoding, Level};
 
 use crate::domain::leaderboard::{Player, Rankings};
-use crate::domain::race::Standing;
+use crate::domain::race::{RaceSettings, Standing};
 
 /// Most cached responses per snapshot (distinct page/limit/period combinations).
 const CACHE_ENTRIES: usize = 4096;
@@ -75,21 +75,10 @@ pub struct RaceData {
     /// Players with their race wager in `this_month`.
     pub players: Vec<Player>,
     /// The prize settings recorded for the race (what it will be closed with).
-    pub settings: Option<crate::db::races::RaceSettings>,
+    pub settings: Option<RaceSettings>,
     /// Uids of the players who chose a masked name: the snapshot's names are masked already;
-    /// closed races read from the database are masked with this set when shown.
+    /// closed races read from the database are masked with this set when shown (`races`).
     pub masked: std::collections::HashSet<String>,
-}
-
-impl RaceData {
-    /// Masks the names of the players who chose it in a closed race read from the database.
-    pub fn mask_closed(&self, race: &mut crate::db::races::ClosedRace) {
-        for r in &mut race.results {
-            if self.masked.contains(&r.uid) {
-                r.name = crate::domain::accounts::mask_name(&r.name);
-            }
-        }
-    }
 }
 
 /// One version of the served data.

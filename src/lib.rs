@@ -15,8 +15,9 @@
 //! - [`rate_limit`]: the per-IP rate limiters (applied by `http::rate_limit`).
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses (plain and encoded).
+//! - [`races`]: the wager races as shown (live, closed) and their closing (the service).
 //! - [`compress`]: gzip and brotli encoding of response bodies.
-//! - [`views`]: JSON views (leaderboards, players, races) for the API and WebSocket.
+//! - [`views`]: JSON views (leaderboards, players) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
 //! - [`telegram`]: the bot: webhook intake and dedupe, commands, outbound queue, Bot API client.
 //! - [`clock`]: the injectable wall clock.
@@ -40,6 +41,7 @@ pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
 mod openapi_type;
+pub mod races;
 pub mod rate_limit;
 pub mod restore;
 pub mod state;

@@ -1,7 +1,7 @@
 //! What the running daemon shares: the configuration handle, the pool, the served board, the
-//! WebSocket hub, the sync status and the services that hang off them. Handlers, admin
-//! commands and pages get everything they need from [`AppState`]; it is built by `app` and
-//! sits below every module that uses it, so none of them imports `app`.
+//! WebSocket hub, the sync status and the services that hang off them (accounts, races, the
+//! bot). Handlers, admin commands and pages get everything they need from [`AppState`]; it is
+//! built by `app` and sits below every module that uses it, so none of them imports `app`.
 
 use slog::{error, info, Logger};
 use std::net::SocketAddr;
@@ -17,6 +17,7 @@ use crate::db::Pool;
 use crate::lifecycle::{HttpStats, Lifecycle, Phase};
 use crate::logging::LogHandle;
 use crate::metrics::Metrics;
+use crate::races::Races;
 use crate::upstream::status::SyncStatus;
 use crate::upstream::SyncContext;
 use crate::ws::Hub;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub metrics_addr: Option<SocketAddr>,
     /// Users, sessions, linking, bonus codes, audit.
     pub accounts: Arc<Accounts>,
+    /// The wager races: live, closed and closing, as shown.
+    pub races: Arc<Races>,
     /// The per-IP rate limiters of the public listener (per daemon).
     pub rate_limits: Arc<crate::rate_limit::RateLimits>,
     /// The Telegram bot: webhook intake, update handling, outbound queue.
@@ -94,6 +97,12 @@ impl AppState {
             started_with.websocket.send_queue as usize,
             clock.clone(),
         ));
+        let races = Arc::new(Races::new(
+            pool.clone(),
+            config.clone(),
+            clock.clone(),
+            board.clone(),
+        ));
         let sync = Arc::new(SyncContext {
             pool: pool.clone(),
             config: config.clone(),
@@ -101,6 +110,7 @@ impl AppState {
             clock: clock.clone(),
             board: board.clone(),
             ws: ws.clone(),
+            races: races.clone(),
             lifecycle: lifecycle.clone(),
             status: Arc::new(SyncStatus::default()),
             log: log.clone(),
@@ -127,6 +137,7 @@ impl AppState {
         ));
         Self {
             accounts,
+            races,
             rate_limits,
             telegram,
             config,

@@ -1,23 +1,24 @@
 //! JSON views of the served data, shared by the HTTP API and the WebSocket broadcasts:
-//! leaderboard pages, the old client's stats document, players, and races.
+//! leaderboard pages, the old client's stats document, and players (their place in the race
+//! from `races::view`, which owns how races are shown).
 //!
 //! A field without a value (an `Option` that is `None`) is left out of the JSON, never `null`:
 //! the documents say such fields are not required, and none is nullable.
 //!
 //! Amounts are [`Amount`]s: exact JSON numbers. Views are built from a [`Snapshot`] (no database
-//! access) except the closed-race views, which come from stored history.
+//! access).
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
-use rust_decimal::Decimal;
-use std::sync::Arc;
 
 use crate::board::Snapshot;
 use crate::config::Config;
-use crate::db::races::{ClosedRace, RaceSettings};
 use crate::domain::leaderboard::{Period, Player};
-use crate::domain::race::{distribution, standings, Payout, RacePeriod, RaceStatus, Standing};
 use crate::domain::{tiers, Amount};
+use crate::races::view::{LiveStandings, RacePosition};
+
+/// The bot's way to the current race until it calls `Races::current`.
+pub use crate::races::view::current_race;
 
 /// Leaderboard period names of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -221,214 +222,6 @@ pub fn tops(snap: &Snapshot, cfg: &Config, n: u32) -> LeaderboardTops {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "lowercase")]
-pub enum RaceStatusName {
-    Upcoming,
-    Live,
-    Completed,
-}
-
-impl From<RaceStatus> for RaceStatusName {
-    fn from(s: RaceStatus) -> Self {
-        match s {
-            RaceStatus::Upcoming => RaceStatusName::Upcoming,
-            RaceStatus::Live => RaceStatusName::Live,
-            RaceStatus::Completed => RaceStatusName::Completed,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Object)]
-pub struct PayoutView {
-    pub rank: u32,
-    pub percent: Amount,
-    pub amount: Amount,
-}
-
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct Participant {
-    pub rank: u32,
-    pub uid: String,
-    pub name: String,
-    /// Wagered during the race (this month).
-    pub wagered: Amount,
-    /// Prize for this place (absent when the place is not paid).
-    pub prize: Option<Amount>,
-}
-
-/// A monthly wager race, live or closed.
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct RaceView {
-    /// `YYYYMM`.
-    pub id: String,
-    pub status: RaceStatusName,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// Seconds until the end (0 once ended).
-    pub seconds_left: i64,
-    pub prize_pool: Amount,
-    pub currency: String,
-    pub distribution: Vec<PayoutView>,
-    /// The first `race.participants_shown` places.
-    pub participants: Vec<Participant>,
-    /// Everyone in the race (wagered more than 0 and at least `race.min_wager`).
-    pub participant_count: u64,
-    pub total_wagered: Amount,
-    /// Live: when the standings were taken. Closed: the last sync before the end.
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Closed races: closed after the daemon was down across the end, from the last data
-    /// taken before it.
-    pub closed_late: Option<bool>,
-    /// Closed races: closed while a suspicious upstream document was held, from the last good
-    /// data taken before the end.
-    pub closed_during_hold: Option<bool>,
-}
-
-fn payout_views(payouts: &[Payout]) -> Vec<PayoutView> {
-    payouts
-        .iter()
-        .map(|p| PayoutView {
-            rank: p.rank,
-            percent: Amount(p.percent),
-            amount: p.amount,
-        })
-        .collect()
-}
-
-fn participant(s: &Standing) -> Participant {
-    Participant {
-        rank: s.rank,
-        uid: s.uid.clone(),
-        name: s.name.clone(),
-        wagered: s.wagered,
-        prize: s.prize,
-    }
-}
-
-/// Standings of the race `period` with prizes: the stored race standings the snapshot carries
-/// (what the race will be closed from), or none when the data is from another race (just
-/// after a month boundary).
-pub fn live_standings(snap: &Snapshot, cfg: &Config, period: &RacePeriod) -> Arc<Vec<Standing>> {
-    if snap.race.id != period.id {
-        return Arc::default();
-    }
-    snap.standings(|s| {
-        let settings = race_settings(s, cfg, period);
-        let payouts = distribution(settings.prize_pool, &settings.prize_percentages);
-        standings(&s.race.players, settings.min_wager, &payouts)
-    })
-}
-
-/// The prize settings of the race `period`: those recorded with it (what it will be closed
-/// with), or the configuration's before the first sync of the race.
-pub fn race_settings(snap: &Snapshot, cfg: &Config, period: &RacePeriod) -> RaceSettings {
-    match &snap.race.settings {
-        Some(s) if snap.race.id == period.id => s.clone(),
-        _ => RaceSettings {
-            prize_pool: cfg.race.prize_pool,
-            currency: cfg.race.currency.clone(),
-            prize_percentages: cfg.race.prize_percentages.clone(),
-            min_wager: cfg.race.min_wager,
-        },
-    }
-}
-
-pub fn current_race(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>) -> RaceView {
-    let period = RacePeriod::containing(cfg.race.tz(), now);
-    let settings = race_settings(snap, cfg, &period);
-    let payouts = distribution(settings.prize_pool, &settings.prize_percentages);
-    let all = live_standings(snap, cfg, &period);
-    let total: Decimal = all.iter().map(|s| s.wagered.0).sum();
-    RaceView {
-        id: period.id.clone(),
-        status: period.status(now).into(),
-        start: period.start,
-        end: period.end,
-        seconds_left: (period.end - now).num_seconds().max(0),
-        prize_pool: Amount(settings.prize_pool),
-        currency: settings.currency.clone(),
-        distribution: payout_views(&payouts),
-        participants: all
-            .iter()
-            .take(cfg.race.participants_shown as usize)
-            .map(participant)
-            .collect(),
-        participant_count: all.len() as u64,
-        total_wagered: Amount(total),
-        updated_at: snap.updated_at(),
-        closed_late: None,
-        closed_during_hold: None,
-    }
-}
-
-/// A closed race; `fallback` percentages for races closed before they were recorded.
-pub fn closed_race(race: &ClosedRace, fallback: &[Decimal], now: DateTime<Utc>) -> RaceView {
-    let payouts = distribution(race.prize_pool.0, race.percentages(fallback));
-    RaceView {
-        id: race.id.clone(),
-        status: RacePeriod {
-            id: race.id.clone(),
-            start: race.starts_at,
-            end: race.ends_at,
-        }
-        .status(now)
-        .into(),
-        start: race.starts_at,
-        end: race.ends_at,
-        seconds_left: 0,
-        prize_pool: race.prize_pool,
-        currency: race.currency.clone(),
-        distribution: payout_views(&payouts),
-        participants: race
-            .results
-            .iter()
-            .map(|r| Participant {
-                rank: r.rank as u32,
-                uid: r.uid.clone(),
-                name: r.name.clone(),
-                wagered: r.wagered,
-                prize: r.prize,
-            })
-            .collect(),
-        participant_count: race.participant_count as u64,
-        total_wagered: race.total_wagered,
-        updated_at: race.final_taken_at,
-        closed_late: Some(race.closed_late),
-        closed_during_hold: Some(race.closed_during_hold),
-    }
-}
-
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct RacePosition {
-    pub race_id: String,
-    pub uid: String,
-    pub rank: u32,
-    pub wagered: Amount,
-    /// How much more to wager to pass the player one place up (absent at rank 1).
-    pub gap_to_next: Option<Amount>,
-    /// Prize if the race ended now.
-    pub prize: Option<Amount>,
-}
-
-pub fn race_position(standings: &[Standing], race_id: &str, uid: &str) -> Option<RacePosition> {
-    let i = standings.iter().position(|s| s.uid == uid)?;
-    let me = &standings[i];
-    Some(RacePosition {
-        race_id: race_id.to_string(),
-        uid: uid.to_string(),
-        rank: me.rank,
-        wagered: me.wagered,
-        gap_to_next: i
-            .checked_sub(1)
-            .map(|up| Amount((standings[up].wagered.0 - me.wagered.0).normalize())),
-        prize: me.prize,
-    })
-}
-
 #[derive(Debug, Clone, Object)]
 pub struct PeriodRanks {
     pub today: u32,
@@ -475,8 +268,7 @@ pub fn tier_view(cfg: &Config, all_time: Amount) -> TierView {
 pub fn player(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>, uid: &str) -> Option<PlayerView> {
     let p = snap.rankings.get(uid)?;
     let rank = |period| snap.rankings.rank_of(uid, period).unwrap_or(0);
-    let period = RacePeriod::containing(cfg.race.tz(), now);
-    let standings = live_standings(snap, cfg, &period);
+    let race = LiveStandings::at(snap, cfg, now).position(uid);
     Some(PlayerView {
         uid: p.uid.clone(),
         name: p.name.clone(),
@@ -488,7 +280,7 @@ pub fn player(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>, uid: &str) -> O
             all_time: rank(Period::AllTime),
         },
         tier: tier_view(cfg, p.wagered.all_time),
-        race: race_position(&standings, &period.id, uid),
+        race,
         updated_at: snap.updated_at(),
     })
 }

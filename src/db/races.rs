@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use super::leaderboard::{conn, race_standings};
 use super::{DbError, Pool};
 use crate::config::RaceConfig;
-use crate::domain::race::{distribution, standings};
+use crate::domain::race::{distribution, standings, ClosedRace, RaceSettings, ResultRow};
 use crate::domain::Amount;
 
 /// Channel on which a closed race is announced (payload: the race id).
@@ -134,43 +134,6 @@ pub async fn close_due(
     Ok(closed)
 }
 
-/// A closed race as stored.
-#[derive(Debug, Clone)]
-pub struct ClosedRace {
-    pub id: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub closed_at: DateTime<Utc>,
-    pub closed_late: bool,
-    pub final_taken_at: Option<DateTime<Utc>>,
-    pub prize_pool: Amount,
-    pub currency: String,
-    pub total_wagered: Amount,
-    pub participant_count: i32,
-    /// The percentages the race paid (as configured while it ran; absent for races closed
-    /// before they were recorded).
-    pub prize_percentages: Option<Vec<Decimal>>,
-    /// Closed while a suspicious upstream document was held (from the last good data).
-    pub closed_during_hold: bool,
-    pub results: Vec<ResultRow>,
-}
-
-impl ClosedRace {
-    /// The percentages to show for this race: its own, or `fallback` for old rows.
-    pub fn percentages<'a>(&'a self, fallback: &'a [Decimal]) -> &'a [Decimal] {
-        self.prize_percentages.as_deref().unwrap_or(fallback)
-    }
-}
-
-/// The prize settings a live race has recorded (what it will be closed with).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RaceSettings {
-    pub prize_pool: Decimal,
-    pub currency: String,
-    pub prize_percentages: Vec<Decimal>,
-    pub min_wager: Decimal,
-}
-
 /// The recorded settings of a race that is still open.
 pub async fn open_race_settings<C: tokio_postgres::GenericClient>(
     client: &C,
@@ -190,15 +153,6 @@ pub async fn open_race_settings<C: tokio_postgres::GenericClient>(
         prize_percentages: r.get(2),
         min_wager: r.get(3),
     }))
-}
-
-#[derive(Debug, Clone)]
-pub struct ResultRow {
-    pub rank: i32,
-    pub uid: String,
-    pub name: String,
-    pub wagered: Amount,
-    pub prize: Option<Amount>,
 }
 
 /// `rank, uid, name, wagered, prize` starting at column `offset`.

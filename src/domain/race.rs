@@ -1,10 +1,12 @@
 //! The monthly wager race: periods in the race time zone, status from the clock, prize
-//! distribution and standings.
+//! distribution and standings, and the closed race as stored (settings, totals, places).
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use rust_decimal::{Decimal, RoundingStrategy};
+use std::collections::HashSet;
 
+use super::accounts::mask_name;
 use super::leaderboard::{compare, Period, Player};
 use super::Amount;
 
@@ -172,6 +174,62 @@ pub fn standings<'a>(
             prize: payouts.get(i).map(|pay| pay.amount),
         })
         .collect()
+}
+
+/// The prize settings a race runs with, recorded when it starts (what it will be closed with).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaceSettings {
+    pub prize_pool: Decimal,
+    pub currency: String,
+    pub prize_percentages: Vec<Decimal>,
+    pub min_wager: Decimal,
+}
+
+/// A closed race as stored: its settings and totals, and its first places.
+#[derive(Debug, Clone)]
+pub struct ClosedRace {
+    pub id: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub closed_at: DateTime<Utc>,
+    pub closed_late: bool,
+    pub final_taken_at: Option<DateTime<Utc>>,
+    pub prize_pool: Amount,
+    pub currency: String,
+    pub total_wagered: Amount,
+    pub participant_count: i32,
+    /// The percentages the race paid (as configured while it ran; absent for races closed
+    /// before they were recorded).
+    pub prize_percentages: Option<Vec<Decimal>>,
+    /// Closed while a suspicious upstream document was held (from the last good data).
+    pub closed_during_hold: bool,
+    pub results: Vec<ResultRow>,
+}
+
+impl ClosedRace {
+    /// The percentages to show for this race: its own, or `fallback` for old rows.
+    pub fn percentages<'a>(&'a self, fallback: &'a [Decimal]) -> &'a [Decimal] {
+        self.prize_percentages.as_deref().unwrap_or(fallback)
+    }
+
+    /// Masks the names of the players in `masked` (those who chose privacy).
+    pub fn mask_names(&mut self, masked: &HashSet<String>) {
+        for r in &mut self.results {
+            if masked.contains(&r.uid) {
+                r.name = mask_name(&r.name);
+            }
+        }
+    }
+}
+
+/// One place of a closed race.
+#[derive(Debug, Clone)]
+pub struct ResultRow {
+    pub rank: i32,
+    pub uid: String,
+    pub name: String,
+    pub wagered: Amount,
+    pub prize: Option<Amount>,
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ pub fn sample(state: &AppState, telegram_queues: Option<(u64, u64)>) -> Sample {
     let cfg = state.config().config.clone();
     let now = state.clock.now();
     let snap = state.board.snapshot();
-    let race = crate::views::current_race(&snap, &cfg, now);
+    let race = state.races.current(&snap, now);
     let pool = state.pool.state();
     Sample {
         connections_open: state.http.open_connections.load(Ordering::Relaxed) as u64,

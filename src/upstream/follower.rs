@@ -22,7 +22,7 @@ use super::SyncContext;
 use crate::board::{RaceData, SyncInfo};
 use crate::db::{self, hold, leaderboard, races};
 use crate::domain::leaderboard::{Player, Rankings};
-use crate::domain::race::RacePeriod;
+use crate::domain::race::{RacePeriod, RaceSettings};
 
 /// How many entries the live messages carry per list (the top of each period, the race's
 /// leaders): every client gets every broadcast, so its size is paid once per client; the full
@@ -125,7 +125,7 @@ impl Follower {
         let cfg = ctx.config.load().config.clone();
         let now = ctx.clock.now();
         let tops = poem_openapi::types::ToJSON::to_json(&crate::views::tops(&snap, &cfg, LIVE_TOP));
-        let mut race = crate::views::current_race(&snap, &cfg, now);
+        let mut race = ctx.races.current(&snap, now);
         race.participants.truncate(LIVE_TOP as usize);
         let race = poem_openapi::types::ToJSON::to_json(&race);
         // Both in one write to each client.
@@ -160,19 +160,17 @@ impl Follower {
 
     async fn announce_closed_race(&self, race_id: &str) {
         let ctx = &self.ctx;
-        let cfg = ctx.config.load().config.clone();
-        match races::closed_race(&ctx.pool, race_id, i64::from(cfg.race.participants_shown)).await {
-            Ok(Some(mut race)) => {
-                ctx.board.snapshot().race.mask_closed(&mut race);
-                let paid = race.percentages(&cfg.race.prize_percentages).len();
-                race.results.truncate(paid);
-                let view =
-                    crate::views::closed_race(&race, &cfg.race.prize_percentages, ctx.clock.now());
+        match ctx.races.winners(race_id).await {
+            Ok(Some(race)) => {
                 let winners =
-                    poem_openapi::types::ToJSON::to_json(&view.participants).unwrap_or_default();
+                    poem_openapi::types::ToJSON::to_json(&race.participants).unwrap_or_default();
                 ctx.ws.broadcast(
                     "RACE_COMPLETED",
-                    json!({"race_id": race.id, "closed_late": race.closed_late, "winners": winners}),
+                    json!({
+                        "race_id": race.id,
+                        "closed_late": race.closed_late.unwrap_or_default(),
+                        "winners": winners,
+                    }),
                 );
             }
             Ok(None) => {}
@@ -267,7 +265,7 @@ fn fingerprint(
     race_id: &str,
     players: &[Player],
     race: &[Player],
-    settings: Option<&races::RaceSettings>,
+    settings: Option<&RaceSettings>,
 ) -> Fingerprint {
     let mut h = Sha256::new();
     h.update(race_id.as_bytes());

@@ -24,8 +24,9 @@ use tokio_util::sync::CancellationToken;
 use crate::board::Board;
 use crate::clock::SharedClock;
 use crate::config::{DatabaseConfig, SharedConfig};
-use crate::db::{races, Pool};
+use crate::db::Pool;
 use crate::lifecycle::Lifecycle;
+use crate::races::Races;
 use crate::ws::Hub;
 use status::SyncStatus;
 
@@ -40,6 +41,8 @@ pub struct SyncContext {
     pub clock: SharedClock,
     pub board: Arc<Board>,
     pub ws: Arc<Hub>,
+    /// Closes races and shows the closed ones (`RACE_COMPLETED`).
+    pub races: Arc<Races>,
     pub lifecycle: Lifecycle,
     pub status: Arc<SyncStatus>,
     pub log: Logger,
@@ -55,7 +58,7 @@ impl SyncContext {
         let late_after =
             chrono::Duration::seconds((cfg.upstream.poll_interval_secs * 2 + 60) as i64);
         let closer = format!("{}:{}", hostname(), std::process::id());
-        match races::close_due(&self.pool, self.clock.now(), &cfg.race, late_after, &closer).await {
+        match self.races.close_due(late_after, &closer).await {
             Ok(closed) => {
                 for c in closed {
                     info!(self.log, "race closed"; "race" => &c.id, "late" => c.late,

@@ -1,12 +1,14 @@
 //! The web site: server-rendered pages (maud templates) for players, admins and streamers, and
 //! the embedded, content-hashed CSS and JavaScript they use. Pages read the same services as
-//! the API (`board` snapshot and `views` for public data, `accounts` for accounts); public
+//! the API (`board` snapshot and `views` for public data, `races` for races, `accounts` for
+//! accounts); public
 //! pages render from the in-memory snapshot without a database query. Like `http`, this is
 //! an adapter: it imports `state` and the services, and nothing below it imports `web`.
 //!
 //! - `layout`: the page frame, the Content-Security-Policy, error pages, formatting;
 //! - `assets`: the embedded CSS and JS under hashed names;
-//! - `public`: home, leaderboard, race, races, players, bonus codes;
+//! - `public`: home, leaderboard, players, bonus codes;
+//! - `races`: the current race, past races, one race;
 //! - `account`: login, register, account;
 //! - `admin`: the admin pages;
 //! - `overlay`: the stream overlays and the embeddable widget.
@@ -17,6 +19,7 @@ pub mod assets;
 pub mod layout;
 pub mod overlay;
 pub mod public;
+pub mod races;
 
 use poem::http::{Method, StatusCode};
 use poem::web::Data;
@@ -56,9 +59,9 @@ pub const FORMS: &[&str] = &["/admin/users/role", "/admin/users/state"];
 pub fn add_routes(route: Route) -> Route {
     route
         .at("/leaderboard", poem::get(public::leaderboard))
-        .at("/race", poem::get(public::race_page))
-        .at("/races", poem::get(public::races_page))
-        .at("/race/:id", poem::get(public::race_by_id))
+        .at("/race", poem::get(races::race_page))
+        .at("/races", poem::get(races::races_page))
+        .at("/race/:id", poem::get(races::race_by_id))
         .at("/players/:uid", poem::get(public::player))
         .at("/bonus-codes", poem::get(public::bonus_codes))
         .at("/login", poem::get(account::login))

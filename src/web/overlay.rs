@@ -9,7 +9,8 @@ use poem::{handler, Request, Response};
 
 use super::assets;
 use super::layout::{countdown, money, page_response, CSP, CSP_EMBED};
-use super::public::{freshness, parse_period, period_label, query, race_title};
+use super::public::{freshness, parse_period, period_label, query};
+use super::races::race_title;
 use super::State;
 use crate::domain::leaderboard::Period;
 use crate::views;
@@ -42,10 +43,9 @@ fn bare(title: &str, class: &str, body: Markup) -> Markup {
 /// `GET /overlay/race?top=`.
 #[handler]
 pub fn race(req: &Request, state: State<'_>) -> Response {
-    let cfg = state.config().config.clone();
     let snap = state.board.snapshot();
     let now = state.clock.now();
-    let r = views::current_race(&snap, &cfg, now);
+    let r = state.races.current(&snap, now);
     let n = top_n(req, 5) as usize;
     let doc = bare(
         "Race overlay",

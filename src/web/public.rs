@@ -1,30 +1,28 @@
-//! The public pages: home, leaderboard (period tabs, pages, search, live region), the current
-//! race, past races, one race, a player, and the bonus codes. The leaderboard, race and player
-//! pages render from the board's snapshot through `views` (no database query); past races
-//! and bonus codes read their stored history through the same calls as the API.
+//! The public pages: home, leaderboard (period tabs, pages, search, live region), a player,
+//! and the bonus codes, with what the site's pages share (the page parameter, the freshness
+//! sign, the failed-lookup page). The leaderboard and player pages render from the board's
+//! snapshot through `views` (no database query); bonus codes are read through the same call
+//! as the API. The race pages are in `races`.
 
-use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use poem::http::StatusCode;
 use poem::web::Path;
 use poem::{handler, IntoResponse, Request, Response};
 use std::collections::HashMap;
 
-use super::layout::{
-    countdown, error_page, money, not_found_page, tier_badge, time_el, Nav, Page, Visitor,
-};
-use super::{current_user, visitor, visitor_of, State};
+use super::layout::{error_page, money, tier_badge, time_el, Nav, Page, Visitor};
+use super::races::race_glance;
+use super::{visitor, State};
 use crate::board::Snapshot;
 use crate::domain::leaderboard::Period;
-use crate::domain::race::RacePeriod;
-use crate::views::{self, Participant, RaceView};
+use crate::views;
 
 /// Rows per leaderboard page.
 pub const PAGE_SIZE: u32 = 25;
 
 /// The `page` query parameter: 1 when absent, else a whole number from 1 to `last` (`None`
 /// for anything else: answer with [`bad_page`]).
-fn page_param(params: &HashMap<String, String>, last: u32) -> Option<u32> {
+pub(super) fn page_param(params: &HashMap<String, String>, last: u32) -> Option<u32> {
     match params.get("page").map(|p| p.parse::<u32>()) {
         None => Some(1),
         Some(Ok(p)) if (1..=last).contains(&p) => Some(p),
@@ -33,7 +31,7 @@ fn page_param(params: &HashMap<String, String>, last: u32) -> Option<u32> {
 }
 
 /// The answer to a `page` that [`page_param`] refused.
-fn bad_page(v: Visitor) -> Response {
+pub(super) fn bad_page(v: Visitor) -> Response {
     error_page(
         StatusCode::BAD_REQUEST,
         "Bad page number",
@@ -84,63 +82,13 @@ pub fn freshness(snap: &Snapshot) -> Markup {
     }
 }
 
-fn race_glance(race: &RaceView, now: DateTime<Utc>) -> Markup {
-    html! {
-        section.card.race-glance aria-labelledby="race-h" {
-            h2 #race-h { "Wager race " (race_title(&race.id)) }
-            dl.stats {
-                div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
-                div.wide { dt { "Ends in" } dd.big { (countdown(race.end, now)) } }
-                div { dt { "Racers" } dd.big { (race.participant_count) } }
-            }
-            @if race.participants.is_empty() {
-                p { "No wagers in this race yet. Be the first!" }
-            } @else {
-                ol.podium aria-label="Top 3" {
-                    @for p in race.participants.iter().take(3) {
-                        li {
-                            span.place { "#" (p.rank) }
-                            a href={ "/players/" (p.uid) } { (p.name) }
-                            span.amount { (money(p.wagered.0)) }
-                        }
-                    }
-                }
-            }
-            p { a.button href="/race" { "Full standings and prizes" } }
-        }
-    }
-}
-
-/// `Nov 2026` for `202611`.
-pub fn race_title(id: &str) -> String {
-    let month = id.get(4..6).and_then(|m| m.parse::<usize>().ok());
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    match month {
-        Some(m @ 1..=12) => format!("{} {}", MONTHS[m - 1], &id[..4]),
-        _ => id.to_string(),
-    }
-}
-
 /// `GET /`.
 #[handler]
 pub fn home(req: &Request, state: State<'_>) -> Page {
     let cfg = state.config().config.clone();
     let snap = state.board.snapshot();
     let now = state.clock.now();
-    let race = views::current_race(&snap, &cfg, now);
+    let race = state.races.current(&snap, now);
     let top = views::leaderboard_page(&snap, &cfg, Period::Today, 1, 5);
     Page::new(
         "Home",
@@ -308,249 +256,14 @@ pub fn leaderboard(req: &Request, state: State<'_>) -> Response {
     .into_response()
 }
 
-fn prize_table(race: &RaceView) -> Markup {
-    html! {
-        div.table-wrap {
-            table.prizes {
-                caption { "Prizes" }
-                thead { tr { th scope="col" { "Place" } th scope="col" .num { "Share" } th scope="col" .num { "Prize" } } }
-                tbody {
-                    @for d in &race.distribution {
-                        tr { td { "#" (d.rank) } td.num { (d.percent.0.normalize()) "%" } td.num { (money(d.amount.0)) } }
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn standings_table(rows: &[Participant], caption: &str) -> Markup {
-    html! {
-        div.table-wrap {
-            table.board {
-                caption { (caption) }
-                thead { tr {
-                    th scope="col" { "Rank" } th scope="col" { "Player" }
-                    th scope="col" .num { "Wagered" } th scope="col" .num.prize-col { "Prize" }
-                } }
-                tbody {
-                    @for p in rows {
-                        tr.paid[p.prize.is_some()] {
-                            td.rank { (p.rank) }
-                            td { a href={ "/players/" (p.uid) } { (p.name) } }
-                            td.num {
-                                (money(p.wagered.0))
-                                // On a phone the prize sits under the amount (its column is hidden).
-                                @if let Some(prize) = p.prize { span.prize-inline { br; small { "prize " (money(prize.0)) } } }
-                            }
-                            td.num.prize-col { @if let Some(prize) = p.prize { (money(prize.0)) } @else { span aria-label="no prize" { "—" } } }
-                        }
-                    }
-                    @if rows.is_empty() { tr { td colspan="4" .empty { "No one has wagered in this race yet." } } }
-                }
-            }
-        }
-    }
-}
-
-/// The logged-in player's own line: `#14 · $2,310 to a paid place`.
-fn my_line(state: &crate::state::AppState, snap: &Snapshot, uid: &str) -> Markup {
-    let cfg = state.config().config.clone();
-    let period = RacePeriod::containing(cfg.race.tz(), state.clock.now());
-    let standings = views::live_standings(snap, &cfg, &period);
-    let Some(me) = views::race_position(&standings, &period.id, uid) else {
-        return html! { p.mine { "You are not in this race yet: wager on Goated to join." } };
-    };
-    let paid = standings.iter().filter(|s| s.prize.is_some()).count();
-    let text = if me.prize.is_some() {
-        format!(
-            "#{} · in a paid place ({})",
-            me.rank,
-            money(me.prize.map(|p| p.0).unwrap_or_default())
-        )
-    } else if let Some(last) = paid.checked_sub(1).and_then(|i| standings.get(i)) {
-        format!(
-            "#{} · {} to a paid place",
-            me.rank,
-            money(last.wagered.0 - me.wagered.0)
-        )
-    } else {
-        format!("#{}", me.rank)
-    };
-    html! { p.mine { strong { "Your place: " } (text) } }
-}
-
-/// `GET /race`.
-#[handler]
-pub async fn race_page(req: &Request, state: State<'_>) -> Page {
-    let cfg = state.config().config.clone();
-    let snap = state.board.snapshot();
-    let now = state.clock.now();
-    let race = views::current_race(&snap, &cfg, now);
-    // Only a visitor with a session cookie costs a query (to find their linked player).
-    let user = current_user(req, &state).await;
-    let mine = user
-        .as_ref()
-        .and_then(|u| u.user.goated_uid.clone())
-        .map(|uid| my_line(&state, &snap, &uid));
-    Page::new(
-        format!("Wager race {}", race_title(&race.id)),
-        Nav::Race,
-        visitor_of(user.as_ref()),
-        html! {
-            h1 { "Wager race " (race_title(&race.id)) }
-            section.card {
-                dl.stats {
-                    div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
-                    div.wide { dt { @if race.seconds_left > 0 { "Ends in" } @else { "Ended" } } dd.big { (countdown(race.end, now)) } }
-                    div { dt { "Racers" } dd.big { (race.participant_count) } }
-                    div { dt { "Total wagered" } dd.big { (money(race.total_wagered.0)) } }
-                }
-                p { "Ranked by wagers from " (time_el(race.start)) " to " (time_el(race.end)) "." }
-            }
-            @if let Some(m) = mine { (m) }
-            div.grid {
-                section.card { (prize_table(&race)) }
-                section.card #live data-live="" aria-live="polite" {
-                    (freshness(&snap))
-                    (standings_table(&race.participants, "Standings"))
-                }
-            }
-        },
-    )
-}
-
-/// `GET /races`: closed races, newest first.
-#[handler]
-pub async fn races_page(req: &Request, state: State<'_>) -> Response {
-    let v = visitor(req);
-    let params = query(req);
-    let Some(page) = page_param(&params, 100_000) else {
-        return bad_page(v);
-    };
-    let cfg = state.config().config.clone();
-    let limit = 12i64;
-    let fallback = &cfg.race.prize_percentages;
-    let (total, list) = match crate::db::races::history(
-        &state.pool,
-        i64::from(page - 1) * limit,
-        limit,
-        fallback.len() as i64,
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(e) => {
-            slog::error!(state.log, "race history"; "error" => %e);
-            return unavailable(v).into_response();
-        }
-    };
-    let now = state.clock.now();
-    let snap = state.board.snapshot();
-    let list: Vec<RaceView> = list
-        .into_iter()
-        .map(|mut r| {
-            snap.race.mask_closed(&mut r);
-            views::closed_race(&r, fallback, now)
-        })
-        .collect();
-    let pages = ((total as u64).div_ceil(limit as u64) as u32).max(1);
-    Page::new(
-        "Past races",
-        Nav::Races,
-        v,
-        html! {
-            h1 { "Past races" }
-            @if list.is_empty() {
-                p.card { "No race has closed yet. " a href="/race" { "See the current race" } "." }
-            }
-            ul.race-list {
-                @for r in &list {
-                    li.card {
-                        h2 { a href={ "/race/" (r.id) } { (race_title(&r.id)) } }
-                        p { "Prize pool " (money(r.prize_pool.0)) " · " (r.participant_count) " racers" }
-                        @if let Some(w) = r.participants.first() {
-                            p { "Winner: " strong { (w.name) } " with " (money(w.wagered.0)) }
-                        }
-                    }
-                }
-            }
-            nav.pager aria-label="Pages" {
-                @if page > 1 { a rel="prev" href={ "/races?page=" (page - 1) } { "← Newer" } }
-                span { "Page " (page) " of " (pages) }
-                @if page < pages { a rel="next" href={ "/races?page=" (page + 1) } { "Older →" } }
-            }
-        },
-    )
-    .into_response()
-}
-
-fn unavailable(v: Visitor) -> Page {
+/// The page for a lookup that failed (the cause is logged by the caller).
+pub(super) fn unavailable(v: Visitor) -> Page {
     error_page(
         StatusCode::SERVICE_UNAVAILABLE,
         "Temporarily unavailable",
         "This page could not be loaded just now. Please try again in a moment.",
         v,
     )
-}
-
-/// `GET /race/:id`: a closed race and its winners (the current one redirects to `/race`).
-#[handler]
-pub async fn race_by_id(req: &Request, Path(id): Path<String>, state: State<'_>) -> Response {
-    let v = visitor(req);
-    let cfg = state.config().config.clone();
-    let now = state.clock.now();
-    if RacePeriod::from_id(cfg.race.tz(), &id).is_none() {
-        return not_found_page(Some(v)).into_response();
-    }
-    if RacePeriod::containing(cfg.race.tz(), now).id == id {
-        return poem::web::Redirect::see_other("/race").into_response();
-    }
-    let race = match crate::db::races::closed_race(
-        &state.pool,
-        &id,
-        i64::from(cfg.race.participants_shown),
-    )
-    .await
-    {
-        Ok(Some(mut r)) => {
-            state.board.snapshot().race.mask_closed(&mut r);
-            views::closed_race(&r, &cfg.race.prize_percentages, now)
-        }
-        Ok(None) => return error_page(
-            StatusCode::NOT_FOUND,
-            "No such race",
-            "This race has no results: it has not closed, or it was before this site kept records.",
-            v,
-        )
-        .into_response(),
-        Err(e) => {
-            slog::error!(state.log, "closed race"; "error" => %e);
-            return unavailable(v).into_response();
-        }
-    };
-    Page::new(
-        format!("Wager race {}", race_title(&race.id)),
-        Nav::Races,
-        v,
-        html! {
-            p { a href="/races" { "← Past races" } }
-            h1 { "Wager race " (race_title(&race.id)) }
-            section.card {
-                dl.stats {
-                    div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
-                    div { dt { "Racers" } dd.big { (race.participant_count) } }
-                    div { dt { "Total wagered" } dd.big { (money(race.total_wagered.0)) } }
-                }
-                p { "Closed. Ran from " (time_el(race.start)) " to " (time_el(race.end)) "." }
-            }
-            div.grid {
-                section.card { (prize_table(&race)) }
-                section.card { (standings_table(&race.participants, "Winners and final standings")) }
-            }
-        },
-    )
-    .into_response()
 }
 
 /// `GET /players/:uid`.
@@ -667,14 +380,6 @@ pub async fn bonus_codes(req: &Request, state: State<'_>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn race_titles() {
-        assert_eq!(race_title("202611"), "November 2026");
-        assert_eq!(race_title("202601"), "January 2026");
-        assert_eq!(race_title("202613"), "202613");
-        assert_eq!(race_title("2026"), "2026");
-    }
 
     #[test]
     fn periods_from_the_query() {

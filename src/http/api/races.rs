@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use super::leaderboard::CachedResponse;
 use super::ApiTags;
-use crate::domain::race::RacePeriod;
 use crate::http::cached::{to_bytes, Validated};
 use crate::http::error::{ApiError, LookupError};
+use crate::races::{Lookup, RacePosition, RaceView};
 use crate::state::AppState;
-use crate::views::{self, RacePosition, RaceView};
 
 #[derive(ApiResponse)]
 pub enum RaceResponse {
@@ -67,7 +66,7 @@ impl RacesApi {
         let now = state.clock.now();
         // seconds_left changes every second: one serialisation per second at most.
         let cached = snap.cached_timed("race-current", now.timestamp().to_string(), |s| {
-            to_bytes(&views::current_race(s, &state.config().config, now))
+            to_bytes(&state.races.current(s, now))
         });
         Ok(CachedResponse::answer(
             Validated::new(cached, &snap, req),
@@ -91,15 +90,17 @@ impl RacesApi {
         #[oai(validator(min_length = 1, max_length = 128))]
         uid: Query<String>,
     ) -> Result<PositionResponse, LookupError> {
-        let cfg = state.config().config.clone();
         let snap = state.board.snapshot();
-        let period = RacePeriod::containing(cfg.race.tz(), state.clock.now());
-        let standings = views::live_standings(&snap, &cfg, &period);
-        views::race_position(&standings, &period.id, &uid.0)
+        let standings = state.races.standings(&snap, state.clock.now());
+        standings
+            .position(&uid.0)
             .map(|p| PositionResponse::Ok(Json(p)))
             .ok_or_else(|| {
-                ApiError::not_found(format!("player {:?} is not in race {}", uid.0, period.id))
-                    .into()
+                ApiError::not_found(format!(
+                    "player {:?} is not in race {}",
+                    uid.0, standings.race_id
+                ))
+                .into()
             })
     }
 
@@ -110,14 +111,11 @@ impl RacesApi {
         operation_id = "getPreviousRace"
     )]
     async fn previous(&self, state: Data<&Arc<AppState>>) -> Result<RaceResponse, LookupError> {
-        let cfg = state.config().config.clone();
-        let now = state.clock.now();
-        let id = RacePeriod::containing(cfg.race.tz(), now)
-            .previous(cfg.race.tz())
-            .id;
-        closed(&state, &id, now)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("race {id} has no results")).into())
+        let id = state.races.previous_id(state.clock.now());
+        match state.races.closed(&id).await? {
+            Some(race) => Ok(RaceResponse::Ok(Json(race))),
+            None => Err(ApiError::not_found(format!("race {id} has no results")).into()),
+        }
     }
 
     /// Closed races, newest first.
@@ -136,30 +134,16 @@ impl RacesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
         limit: Query<Option<u32>>,
     ) -> Result<HistoryResponse, ApiError> {
-        let cfg = state.config().config.clone();
         let page = page.0.unwrap_or(1);
         let limit = limit.0.unwrap_or(12);
-        let offset = i64::from(page - 1) * i64::from(limit);
-        let fallback = &cfg.race.prize_percentages;
-        // The list shows each race's paid places; /api/wager-races/{id} has the standings.
-        let (total, races) =
-            crate::db::races::history(&state.pool, offset, i64::from(limit), fallback.len() as i64)
-                .await?;
-        let now = state.clock.now();
-        let snap = state.board.snapshot();
-        let views_out = races
-            .into_iter()
-            .map(|mut race| {
-                snap.race.mask_closed(&mut race);
-                views::closed_race(&race, fallback, now)
-            })
-            .collect();
+        let history = state.races.history(page, limit).await?;
+        let total = history.total;
         Ok(HistoryResponse::Ok(Json(RaceHistory {
-            races: views_out,
-            total: total as u64,
+            races: history.races,
+            total,
             page,
             limit,
-            total_pages: (total as u64).div_ceil(u64::from(limit)) as u32,
+            total_pages: total.div_ceil(u64::from(limit)) as u32,
         })))
     }
 
@@ -176,40 +160,19 @@ impl RacesApi {
         #[oai(validator(pattern = "^2[0-9]{3}(0[1-9]|1[0-2])$"))]
         id: Path<String>,
     ) -> Result<RaceResponse, LookupError> {
-        let cfg = state.config().config.clone();
         let now = state.clock.now();
-        if RacePeriod::from_id(cfg.race.tz(), &id.0).is_none() {
-            return Err(ApiError::invalid(format!("{:?} is not a race id (YYYYMM)", id.0)).into());
+        match state.races.lookup(&id.0, now).await? {
+            Lookup::NotARaceId => {
+                Err(ApiError::invalid(format!("{:?} is not a race id (YYYYMM)", id.0)).into())
+            }
+            Lookup::Current => {
+                let snap = state.board.snapshot();
+                Ok(RaceResponse::Ok(Json(state.races.current(&snap, now))))
+            }
+            Lookup::Closed(race) => Ok(RaceResponse::Ok(Json(race))),
+            Lookup::NoResults => {
+                Err(ApiError::not_found(format!("race {} has no results", id.0)).into())
+            }
         }
-        let current = RacePeriod::containing(cfg.race.tz(), now);
-        if id.0 == current.id {
-            let snap = state.board.snapshot();
-            return Ok(RaceResponse::Ok(Json(views::current_race(
-                &snap, &cfg, now,
-            ))));
-        }
-        closed(&state, &id.0, now)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("race {} has no results", id.0)).into())
     }
-}
-
-async fn closed(
-    state: &AppState,
-    id: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<RaceResponse>, ApiError> {
-    let cfg = state.config().config.clone();
-    let race =
-        crate::db::races::closed_race(&state.pool, id, i64::from(cfg.race.participants_shown))
-            .await?;
-    let snap = state.board.snapshot();
-    Ok(race.map(|mut r| {
-        snap.race.mask_closed(&mut r);
-        RaceResponse::Ok(Json(views::closed_race(
-            &r,
-            &cfg.race.prize_percentages,
-            now,
-        )))
-    }))
 }
