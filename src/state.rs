@@ -123,13 +123,16 @@ impl AppState {
             log.new(slog::o!("component" => "accounts")),
         ));
         let telegram = Arc::new(crate::telegram::Telegram::new(
-            pool.clone(),
-            config.clone(),
-            clock.clone(),
-            board.clone(),
-            accounts.clone(),
-            metrics.clone(),
-            log.new(slog::o!("component" => "telegram")),
+            crate::telegram::BotServices {
+                pool: pool.clone(),
+                config: config.clone(),
+                clock: clock.clone(),
+                board: board.clone(),
+                accounts: accounts.clone(),
+                races: races.clone(),
+                metrics: metrics.clone(),
+                log: log.new(slog::o!("component" => "telegram")),
+            },
         ));
         let rate_limits = Arc::new(crate::rate_limit::RateLimits::new(
             config.clone(),

@@ -17,9 +17,6 @@ use crate::domain::leaderboard::{Period, Player};
 use crate::domain::{tiers, Amount};
 use crate::races::view::{LiveStandings, RacePosition};
 
-/// The bot's way to the current race until it calls `Races::current`.
-pub use crate::races::view::current_race;
-
 /// Leaderboard period names of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]

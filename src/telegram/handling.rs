@@ -57,6 +57,7 @@ impl Telegram {
                 config: &config.config,
                 snapshot: &snapshot,
                 accounts: &self.accounts,
+                races: &self.races,
                 bot_username: &bot_username,
             };
             // A panic in a handler (a bug meeting an odd update) fails this update, not the task.

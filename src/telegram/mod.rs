@@ -41,6 +41,7 @@ use crate::clock::SharedClock;
 use crate::config::SharedConfig;
 use crate::db::{self, telegram as q, DbError, Pool};
 use crate::metrics::Metrics;
+use crate::races::Races;
 use bot_api::{BotApi, BotError};
 use update::Update;
 
@@ -58,6 +59,7 @@ pub struct Telegram {
     pub clock: SharedClock,
     pub board: Arc<Board>,
     pub accounts: Arc<Accounts>,
+    pub races: Arc<Races>,
     pub metrics: Arc<Metrics>,
     pub log: Logger,
     api: BotApi,
@@ -69,6 +71,18 @@ pub struct Telegram {
     me: tokio::sync::OnceCell<String>,
     /// The last `getWebhookInfo` answer and when it came.
     webhook_info: tokio::sync::Mutex<Option<(std::time::Instant, status::WebhookInfo)>>,
+}
+
+/// What the bot is built from: the daemon's pool and services (see `state.rs`).
+pub struct BotServices {
+    pub pool: Pool,
+    pub config: SharedConfig,
+    pub clock: SharedClock,
+    pub board: Arc<Board>,
+    pub accounts: Arc<Accounts>,
+    pub races: Arc<Races>,
+    pub metrics: Arc<Metrics>,
+    pub log: Logger,
 }
 
 /// What the webhook did with a delivery.
@@ -113,21 +127,24 @@ impl From<crate::accounts::AccountError> for TaskError {
 }
 
 impl Telegram {
-    pub fn new(
-        pool: Pool,
-        config: SharedConfig,
-        clock: SharedClock,
-        board: Arc<Board>,
-        accounts: Arc<Accounts>,
-        metrics: Arc<Metrics>,
-        log: Logger,
-    ) -> Self {
+    pub fn new(services: BotServices) -> Self {
+        let BotServices {
+            pool,
+            config,
+            clock,
+            board,
+            accounts,
+            races,
+            metrics,
+            log,
+        } = services;
         Self {
             pool,
             config,
             clock,
             board,
             accounts,
+            races,
             metrics,
             log,
             api: BotApi::new(),

@@ -6,15 +6,14 @@
 use super::commands::Outgoing;
 use super::{TaskError, Telegram};
 use crate::db::{self, telegram as q};
-use crate::views;
 
 impl Telegram {
     /// Looks for race events and queues their notifications; returns how many were queued.
     pub async fn race_notify_once(&self) -> Result<u32, TaskError> {
-        let cfg = self.config.load().config.clone();
         let snap = self.board.snapshot();
         let now = self.clock.now();
-        let view = views::current_race(&snap, &cfg, now);
+        let view = self.races.current(&snap, now);
+        let standings = self.races.standings(&snap, now);
         // Before the first sync there is nothing to compare.
         let Some(as_of) = snap.updated_at() else {
             return Ok(0);
@@ -42,7 +41,7 @@ impl Telegram {
 
         for (chat, uid) in &subscribers {
             let Some(uid) = uid else { continue };
-            let position = views::player(&snap, &cfg, now, uid).and_then(|p| p.race);
+            let position = standings.position(uid);
             let paid = position.as_ref().is_some_and(|p| p.prize.is_some());
             let key = format!("paid:{chat}");
             let value = if paid { "1" } else { "0" };
@@ -70,27 +69,25 @@ impl Telegram {
         drop(conn);
 
         // The result of the race that closed last (within a day), to each subscriber in it.
-        if let Some(id) = db::races::latest_closed_id(&self.pool).await? {
-            if let Some(race) = db::races::closed_race(&self.pool, &id, 100_000).await? {
-                if now - race.closed_at < chrono::Duration::days(1) {
-                    for (chat, uid) in &subscribers {
-                        let Some(uid) = uid else { continue };
-                        let Some(r) = race.results.iter().find(|r| &r.uid == uid) else {
-                            continue;
-                        };
-                        let mut text = format!(
-                            "Race {} closed: you finished #{} with {}",
-                            race.id, r.rank, r.wagered
-                        );
-                        match r.prize {
-                            Some(prize) => text.push_str(&format!(", prize {prize}.")),
-                            None => text.push('.'),
-                        }
-                        out.push((
-                            Outgoing::message(*chat, text),
-                            format!("race:{}:result:{chat}", race.id),
-                        ));
+        if let Some(race) = self.races.latest_closed().await? {
+            if now - race.closed_at < chrono::Duration::days(1) {
+                for (chat, uid) in &subscribers {
+                    let Some(uid) = uid else { continue };
+                    let Some(r) = race.results.iter().find(|r| &r.uid == uid) else {
+                        continue;
+                    };
+                    let mut text = format!(
+                        "Race {} closed: you finished #{} with {}",
+                        race.id, r.rank, r.wagered
+                    );
+                    match r.prize {
+                        Some(prize) => text.push_str(&format!(", prize {prize}.")),
+                        None => text.push('.'),
                     }
+                    out.push((
+                        Outgoing::message(*chat, text),
+                        format!("race:{}:result:{chat}", race.id),
+                    ));
                 }
             }
         }

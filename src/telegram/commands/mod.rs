@@ -38,6 +38,7 @@ use crate::board::Snapshot;
 use crate::config::Config;
 use crate::db::telegram as q;
 use crate::db::DbError;
+use crate::races::Races;
 
 /// A failure that makes the update be handled again later (the database is out of reach).
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +112,7 @@ pub struct Ctx<'a, 't> {
     pub config: &'a Config,
     pub snapshot: &'a Snapshot,
     pub accounts: &'a Accounts,
+    pub races: &'a Races,
     /// Our bot's username (empty while unknown: commands addressed to any bot are taken).
     pub bot_username: &'a str,
 }

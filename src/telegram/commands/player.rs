@@ -177,7 +177,7 @@ pub(super) fn leaderboard(ctx: &Ctx<'_, '_>, args: &str) -> (String, Value) {
     let (cfg, snap, now) = (ctx.config, ctx.snapshot, ctx.now);
     let mut text = String::new();
     if key == "race" {
-        let view = views::current_race(snap, cfg, now);
+        let view = ctx.races.current(snap, now);
         text.push_str(&format!(
             "Race {} - top 10 (prize pool {} {})",
             view.id, view.prize_pool, view.currency
@@ -235,8 +235,8 @@ fn time_left(seconds: i64) -> String {
 /// The race and, for a linked player, their place: wager, the gap to the place above, the
 /// prize of the place, the time left.
 pub(super) fn race(ctx: &Ctx<'_, '_>, user: Option<&User>) -> String {
-    let (cfg, snap, now) = (ctx.config, ctx.snapshot, ctx.now);
-    let view = views::current_race(snap, cfg, now);
+    let (snap, now) = (ctx.snapshot, ctx.now);
+    let view = ctx.races.current(snap, now);
     let mut text = format!(
         "Race {}: prize pool {} {}, {} players, ends {}\nTime left: {}",
         view.id,
@@ -254,7 +254,7 @@ pub(super) fn race(ctx: &Ctx<'_, '_>, user: Option<&User>) -> String {
         text.push_str("\nLink your Goated account (/verify <name>) to see your place.");
         return text;
     };
-    let Some(me) = views::player(snap, cfg, now, uid).and_then(|p| p.race) else {
+    let Some(me) = ctx.races.standings(snap, now).position(uid) else {
         text.push_str("\nYou have no wager in this race yet.");
         return text;
     };
