@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use super::error::{ConfigError, Origin};
-use super::schema::{lookup, type_name};
+use super::file::{lookup, type_name};
 
 /// Environment variables of the old Node deployment and the key each one sets.
 pub const LEGACY_ENV: &[(&str, &str)] = &[

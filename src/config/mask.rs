@@ -2,7 +2,10 @@
 //! its password as `***` (for `check-config`, logs and [`DatabaseUrl`](super::DatabaseUrl)'s
 //! `Debug`).
 
-/// Keys whose values are secrets: never logged, never shown (`***`).
+use std::fmt;
+
+/// Keys whose values are secrets ([`Secret`](super::Secret)s): never logged, never shown
+/// (`***`).
 pub const SECRET_KEYS: &[&str] = &[
     "security.session_secret",
     "telegram.bot_token",
@@ -11,7 +14,10 @@ pub const SECRET_KEYS: &[&str] = &[
 ];
 
 /// Replaces the password of a database URL (or `password=` of a key=value string) with `***`.
-pub fn mask_database_url(raw: &str) -> String {
+/// `url` is its text, or a [`DatabaseUrl`](super::DatabaseUrl), which displays itself masked
+/// already (masking a masked URL changes nothing).
+pub fn mask_database_url(url: impl fmt::Display) -> String {
+    let raw = &url.to_string();
     if let Ok(mut url) = url::Url::parse(raw) {
         if url.password().is_some() {
             let _ = url.set_password(Some("***"));

@@ -1,21 +1,24 @@
-//! Configuration, loaded in stages: **file** ([`schema`]: the documented TOML schema and its
-//! defaults) -> **merged raw values** ([`env`]: the environment and `secrets.env` laid over the
-//! file, legacy names and `GOATEDVIPS_<SECTION>__<KEY>`) -> **validated typed [`Config`]**
-//! (`validate`, producing the values of [`types`]). [`effective`] prints a `Config` without
-//! its secrets, which [`mask`] hides; [`error`] names every problem with its key and origin.
+//! Configuration. Each section is one file in [`sections`], declaring each of its keys once
+//! (field, typed value, default, checks); the typed values that need parsing are in [`values`].
+//! Loading goes **defaults** (the sections' `Default`) <- **file** ([`file`]: keys must exist
+//! and have the default's TOML type) <- **environment** ([`env`]: the process's and
+//! `secrets.env`, legacy names and `GOATEDVIPS_<SECTION>__<KEY>`) -> **checked [`Config`]**
+//! (`checks`: serde into the sections, then each section's checks and the checks across
+//! sections). [`Config::to_masked_toml`] prints it for `check-config`, secrets masked by their
+//! types and [`mask`]; [`error`] names every problem with its key and origin.
 //!
 //! Loading is `defaults <- file <- legacy env names <- GOATEDVIPS_<SECTION>__<KEY>`. Every
 //! problem found is collected (not just the first) and names the key and where its value came
 //! from, so `goatedvips check-config` can list them all like `nginx -t`. Reload is simply
 //! load + validate + swap, done by the caller.
 
-pub mod effective;
+mod checks;
 pub mod env;
 pub mod error;
+pub mod file;
 pub mod mask;
-pub mod schema;
-pub mod types;
-mod validate;
+pub mod sections;
+pub mod values;
 
 #[cfg(test)]
 mod tests;
@@ -27,12 +30,15 @@ use std::sync::Arc;
 pub use env::{parse_env_file, EnvLayer, DEFAULT_ENV_FILE, ENV_PREFIX, LEGACY_ENV};
 pub use error::{ConfigError, ConfigErrors, Origin};
 pub use mask::{mask_database_url, SECRET_KEYS};
-pub use schema::{AdminConfig, BackupConfig, LeaderboardConfig, RawConfig, WebSocketConfig};
-pub use types::{
-    Config, DatabaseConfig, DatabaseUrl, Environment, IpNet, LogConfig, LogLevel, MetricsConfig,
-    RaceConfig, Secret, SecurityConfig, ServerConfig, SourceKind, TelegramConfig, UpstreamConfig,
-    UpstreamSource,
+pub use sections::{
+    AdminConfig, BackupConfig, Config, DatabaseConfig, LeaderboardConfig, LogConfig, MetricsConfig,
+    RaceConfig, SecurityConfig, ServerConfig, TelegramConfig, UpstreamConfig, WebSocketConfig,
 };
+pub use values::{DatabaseUrl, Environment, IpNet, LogLevel, Secret, SourceKind, UpstreamSource};
+
+/// The configuration as the file spells it: each section deserialises straight into its typed
+/// values, so this is [`Config`] itself.
+pub type RawConfig = Config;
 
 /// Where the daemon looks for its configuration when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/goatedvips/goatedvips.toml";
@@ -125,13 +131,13 @@ pub fn load_with_env(
     })
 }
 
-/// Merges defaults, file text and environment, then validates.
+/// Merges defaults, file text and environment, then checks.
 fn build(
     path: Option<&Path>,
     text: Option<&str>,
     layers: &[EnvLayer],
 ) -> Result<Config, ConfigErrors> {
-    let defaults = schema::defaults_value();
+    let defaults = file::defaults_value();
     let mut merged = defaults.clone();
     let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
     let mut errors = Vec::new();
@@ -139,7 +145,7 @@ fn build(
     if let (Some(path), Some(text)) = (path, text) {
         let origin = Origin::File(path.to_path_buf());
         match text.parse::<toml::Table>() {
-            Ok(table) => schema::merge_file(&mut merged, table, &origin, &mut origins, &mut errors),
+            Ok(table) => file::merge_file(&mut merged, table, &origin, &mut origins, &mut errors),
             Err(e) => errors.push(ConfigError {
                 key: String::new(),
                 origin,
@@ -149,24 +155,8 @@ fn build(
     }
     env::apply_layers(&mut merged, layers, &mut origins, &mut errors);
 
-    let Some(raw) = validate::deserialize(merged, &defaults, &origins, &mut errors) else {
-        return Err(ConfigErrors(errors));
-    };
-    match validate::validate(&raw) {
-        Ok(config) if errors.is_empty() => Ok(config),
-        Ok(_) => Err(ConfigErrors(errors)),
-        Err(problems) => {
-            for (key, message) in problems {
-                // A key already reported was put back to its default; do not report it twice.
-                if !errors.iter().any(|e| e.key == key) {
-                    errors.push(ConfigError {
-                        origin: origins.get(&key).cloned().unwrap_or(Origin::Default),
-                        key,
-                        message,
-                    });
-                }
-            }
-            Err(ConfigErrors(errors))
-        }
+    match checks::check(merged, &defaults, &origins, &mut errors) {
+        Some(config) if errors.is_empty() => Ok(config),
+        _ => Err(ConfigErrors(errors)),
     }
 }

@@ -1,18 +1,57 @@
-//! The validated, typed configuration the daemon uses: [`Config`] and its sections, and the
-//! value types validation produces ([`Secret`], [`DatabaseUrl`], [`LogLevel`],
-//! [`Environment`], [`UpstreamSource`]). Nothing here parses configuration text again or falls
-//! back to a default: a `Config` only exists once every value in it has been checked.
+//! The typed values of configuration keys ([`Secret`], [`DatabaseUrl`], [`LogLevel`],
+//! [`Environment`], [`UpstreamSource`], [`IpNet`], and the serde forms of `IpAddr`, `Tz` and
+//! an optional `SocketAddr`). Each deserialises straight from the key's text, failing with the
+//! message `check-config` shows, and serialises back to the text `check-config` prints: a set
+//! secret as `***`, the database URL with its password masked.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
 
 use super::mask::mask_database_url;
-use super::schema::{AdminConfig, BackupConfig, LeaderboardConfig, WebSocketConfig};
+
+/// Deserialises a string and parses it, failing with `parse`'s message.
+fn parse_text<'de, D: Deserializer<'de>, T>(
+    de: D,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    let text = String::deserialize(de)?;
+    parse(&text).map_err(D::Error::custom)
+}
+
+/// Deserialises from the key's text and serialises as [`as_str`](Self::as_str), for a value
+/// with `parse(&str) -> Option<Self>` refused with `$refusal`.
+macro_rules! text_serde {
+    ($type:ty, $refusal:expr) => {
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+                parse_text(de, |text| {
+                    Self::parse(text).ok_or_else(|| $refusal.to_string())
+                })
+            }
+        }
+
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+                ser.serialize_str(self.as_str())
+            }
+        }
+    };
+}
 
 /// A secret (a token, a session key). `Debug` and `Display` never show it: they print `***`,
-/// or `(unset)` when it is empty. Read it with [`Secret::expose`] where it is actually used.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// or `(unset)` when it is empty; it serialises as `***`, or empty when unset. Read it with
+/// [`Secret::expose`] where it is actually used.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(if self.is_set() { "***" } else { "" })
+    }
+}
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
@@ -52,7 +91,7 @@ impl PartialEq<&str> for Secret {
 
 /// `database.url`, parsed once: the text as configured (for masking, and where a string is
 /// needed, such as `pg_dump`'s environment) and the driver's connection config.
-/// `Debug` and `Display` show it with the password masked.
+/// `Debug`, `Display` and `Serialize` show it with the password masked.
 #[derive(Clone)]
 pub struct DatabaseUrl {
     raw: String,
@@ -117,6 +156,18 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
+impl<'de> Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        parse_text(de, Self::parse)
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(&self.masked())
+    }
+}
+
 /// `log.level`: a [`slog::Level`] and the name it was configured with (`warn` or `warning`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogLevel {
@@ -157,6 +208,11 @@ impl Default for LogLevel {
         }
     }
 }
+
+text_serde!(
+    LogLevel,
+    "must be one of trace, debug, info, warning, error, critical"
+);
 
 impl From<slog::Level> for LogLevel {
     fn from(level: slog::Level) -> Self {
@@ -199,6 +255,8 @@ impl Environment {
     }
 }
 
+text_serde!(Environment, "must be development, production or test");
+
 /// `upstream.source` as configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpstreamSource {
@@ -237,182 +295,13 @@ impl UpstreamSource {
     }
 }
 
+text_serde!(UpstreamSource, "must be goated, demo or auto");
+
 /// Where the leaderboard data comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
     Goated,
     Demo,
-}
-
-/// The validated configuration of the daemon. `Debug` shows no secret.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    pub server: ServerConfig,
-    pub database: DatabaseConfig,
-    pub log: LogConfig,
-    pub admin: AdminConfig,
-    pub backup: BackupConfig,
-    pub upstream: UpstreamConfig,
-    pub race: RaceConfig,
-    pub leaderboard: LeaderboardConfig,
-    pub websocket: WebSocketConfig,
-    pub telegram: TelegramConfig,
-    pub security: SecurityConfig,
-    pub metrics: MetricsConfig,
-}
-
-impl Config {
-    pub fn is_production(&self) -> bool {
-        self.server.environment == Environment::Production
-    }
-
-    /// Cookies get the `Secure` attribute (and responses HSTS) in production or when
-    /// `security.secure_cookies` is set.
-    pub fn secure_cookies(&self) -> bool {
-        self.is_production() || self.security.secure_cookies
-    }
-
-    pub fn log_level(&self) -> slog::Level {
-        self.log.level.level()
-    }
-}
-
-/// `[metrics]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetricsConfig {
-    /// Where `GET /metrics` is served; `None` when metrics are off. Restart to change.
-    pub listen: Option<std::net::SocketAddr>,
-}
-
-/// `[server]`; see [`RawServerConfig`](super::schema::RawServerConfig) for the meaning of each key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServerConfig {
-    /// Address to bind.
-    pub host: IpAddr,
-    /// TCP port; 0 picks a free port (tests).
-    pub port: u16,
-    /// Production turns on secure cookies.
-    pub environment: Environment,
-    pub request_timeout_secs: u64,
-    pub header_read_timeout_secs: u64,
-    pub body_limit_bytes: u64,
-    pub shutdown_timeout_secs: u64,
-    pub drain_delay_secs: u64,
-}
-
-/// `[database]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DatabaseConfig {
-    /// Parsed once; its password is a secret.
-    pub url: DatabaseUrl,
-    pub pool_size: u32,
-    pub connect_timeout_secs: u64,
-    pub startup_deadline_secs: u64,
-    pub health_timeout_ms: u64,
-}
-
-/// `[log]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogConfig {
-    pub level: LogLevel,
-    /// JSON-lines log file (an absolute path); empty for none.
-    pub file: String,
-    pub stderr: bool,
-}
-
-/// `[upstream]`: the Goated affiliate API and the sync loop.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UpstreamConfig {
-    /// As configured; [`UpstreamConfig::effective_source`] is the one in use.
-    pub source: UpstreamSource,
-    pub base_url: String,
-    pub affiliate_id: String,
-    /// Bearer token of the affiliate API.
-    pub token: Secret,
-    pub poll_interval_secs: u64,
-    pub timeout_secs: u64,
-    pub max_body_bytes: u64,
-    pub max_backoff_secs: u64,
-    pub history_retention_days: u32,
-    pub demo_players: u32,
-    /// Time zone of the upstream's today / this week / this month.
-    pub timezone: chrono_tz::Tz,
-    /// A document that lost more than this share of the players at once is held.
-    pub max_player_drop_percent: u32,
-    /// A held document is applied once the same verdict came this many polls in a row.
-    pub confirm_polls: u32,
-}
-
-impl UpstreamConfig {
-    /// Time zone of the upstream's today / this week / this month.
-    pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone
-    }
-
-    pub fn effective_source(&self) -> SourceKind {
-        self.source.effective(self.token.is_set())
-    }
-}
-
-/// `[race]`: the monthly wager race.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RaceConfig {
-    /// Time zone whose calendar months are the race periods.
-    pub timezone: chrono_tz::Tz,
-    pub prize_pool: rust_decimal::Decimal,
-    pub currency: String,
-    pub prize_percentages: Vec<rust_decimal::Decimal>,
-    pub min_wager: rust_decimal::Decimal,
-    pub participants_shown: u32,
-}
-
-impl RaceConfig {
-    /// The time zone whose calendar months are the race periods.
-    pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone
-    }
-}
-
-/// `[telegram]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TelegramConfig {
-    pub bot_token: Secret,
-    pub webhook_secret: Secret,
-    /// The bot's username (without `@`); empty when not known yet.
-    pub bot_username: String,
-    /// Base URL of the Bot API, without a trailing `/`.
-    pub api_url: String,
-    /// The public webhook URL; empty when not set.
-    pub webhook_url: String,
-    pub messages_per_second: u32,
-    pub chat_interval_ms: u64,
-    pub max_attempts: u32,
-    /// The site's public URL; empty when not set.
-    pub site_url: String,
-    /// The affiliate sign-up link; empty when not set.
-    pub affiliate_url: String,
-    pub command_limit: u32,
-    pub command_window_secs: u64,
-    pub group_cooldown_secs: u64,
-    pub admin_ids: Vec<i64>,
-    pub allowed_groups: Vec<i64>,
-    pub group_messages_per_minute: u32,
-}
-
-/// `[security]`; see [`RawSecurityConfig`](super::schema::RawSecurityConfig) for each key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SecurityConfig {
-    pub session_secret: Secret,
-    /// Exact origins (`scheme://host[:port]`) allowed by CORS; empty allows none cross-origin.
-    pub allowed_origins: Vec<String>,
-    pub secure_cookies: bool,
-    pub session_ttl_days: u32,
-    pub trusted_proxies: Vec<IpNet>,
-    pub rate_limit_requests: u32,
-    pub rate_limit_window_secs: u64,
-    pub auth_rate_limit_requests: u32,
-    pub rate_limit_max_tracked: u32,
-    pub password_hash_concurrency: u32,
 }
 
 /// An IP network: an address and a prefix length (`10.0.0.0/8`, `::1/128`); a bare address
@@ -475,5 +364,83 @@ impl std::str::FromStr for IpNet {
 impl std::fmt::Display for IpNet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// `server.host`: an IP literal, as text.
+pub(super) mod ip_addr {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(addr: &IpAddr, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_str(addr)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<IpAddr, D::Error> {
+        parse_text(de, |text| {
+            text.parse()
+                .map_err(|_| "must be an IP address such as 0.0.0.0, 127.0.0.1 or ::".to_string())
+        })
+    }
+}
+
+/// An IANA time zone as its name.
+pub(super) fn serialize_time_zone<S: Serializer>(
+    tz: &chrono_tz::Tz,
+    ser: S,
+) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(tz.name())
+}
+
+/// An IANA time zone by name; the refusal suggests `examples` (`UTC or Europe/Berlin`).
+pub(super) fn deserialize_time_zone<'de, D: Deserializer<'de>>(
+    de: D,
+    examples: &str,
+) -> Result<chrono_tz::Tz, D::Error> {
+    parse_text(de, |text| {
+        text.parse()
+            .map_err(|_| format!("{text:?} is not an IANA time zone such as {examples}"))
+    })
+}
+
+/// `metrics.listen`: `address:port`, or empty for none.
+pub(super) mod optional_socket_addr {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(addr: &Option<SocketAddr>, ser: S) -> Result<S::Ok, S::Error> {
+        match addr {
+            Some(addr) => ser.collect_str(addr),
+            None => ser.serialize_str(""),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<SocketAddr>, D::Error> {
+        parse_text(de, |text| {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse().map(Some).map_err(|_| {
+                "must be an IP address and port such as 127.0.0.1:9464, or empty to turn metrics \
+                 off"
+                .to_string()
+            })
+        })
+    }
+}
+
+/// A list of [`IpNet`]s as text; the first entry that is not a network is named.
+pub(super) mod ip_nets {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(nets: &[IpNet], ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_seq(nets.iter().map(ToString::to_string))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<IpNet>, D::Error> {
+        Vec::<String>::deserialize(de)?
+            .iter()
+            .map(|entry| entry.parse())
+            .collect::<Result<_, String>>()
+            .map_err(D::Error::custom)
     }
 }

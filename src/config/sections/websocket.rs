@@ -1,0 +1,34 @@
+//! `[websocket]`: the live leaderboard feed.
+
+use serde::{Deserialize, Serialize};
+
+use super::super::checks::Checks;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSocketConfig {
+    /// Ping interval; a client that has not answered the previous ping is dropped.
+    pub ping_interval_secs: u64,
+    /// Messages queued per client; a client whose queue is full is dropped.
+    pub send_queue: u32,
+    pub max_clients: u32,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval_secs: 30,
+            send_queue: 64,
+            max_clients: 10_000,
+        }
+    }
+}
+
+impl WebSocketConfig {
+    pub(super) fn check(&self, checks: &mut Checks) {
+        let mut s = checks.section("websocket");
+        s.between("ping_interval_secs", self.ping_interval_secs, 1..=3600);
+        s.between("send_queue", self.send_queue, 1..=10_000);
+        s.at_least("max_clients", self.max_clients, 1);
+    }
+}
