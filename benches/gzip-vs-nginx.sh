@@ -25,6 +25,7 @@ env PORT=$port HOST=127.0.0.1 GOATEDVIPS_ENV_FILE= GOATEDVIPS_LOG__FILE= GOATEDV
     GOATEDVIPS_UPSTREAM__SOURCE=goated GOATEDVIPS_UPSTREAM__BASE_URL="http://127.0.0.1:$up" \
     GOATEDVIPS_UPSTREAM__AFFILIATE_ID=BENCH GOATEDVIPS_UPSTREAM__TOKEN=bench \
     GOATEDVIPS_UPSTREAM__POLL_INTERVAL_SECS=1 GOATEDVIPS_SECURITY__RATE_LIMIT_REQUESTS=1000000000 \
+    NODE_ENV=development \
     "$BIN" serve > "$TMP/daemon.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && curl -fs "http://127.0.0.1:$nport/api/affiliate/stats" > /dev/null 2>&1 && break; sleep 0.25; done
 sleep 3

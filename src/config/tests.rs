@@ -1,8 +1,28 @@
 //! Tests of loading as a whole: merging, error reporting, masking, the shipped file, and the
 //! typed values validation produces.
 
+/// `text` with `server.environment = "development"` unless it names an environment, so
+/// that a test of other keys needs no session secret (production, the default, does).
+/// Text that is not TOML is left as it is.
+fn in_development(text: &str) -> String {
+    let Ok(mut table) = text.parse::<toml::Table>() else {
+        return text.to_string();
+    };
+    let server = table
+        .entry("server")
+        .or_insert_with(|| toml::Value::Table(Default::default()));
+    match server.as_table_mut() {
+        Some(server) if !server.contains_key("environment") => {
+            server.insert("environment".into(), "development".into());
+            table.to_string()
+        }
+        _ => text.to_string(),
+    }
+}
+
 mod loading {
     use super::super::*;
+    use super::in_development;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -16,12 +36,29 @@ mod loading {
             vars: env(env_pairs),
             file: None,
         };
-        build(Some(Path::new("/etc/test.toml")), Some(text), &[layer])
+        let text = in_development(text);
+        build(Some(Path::new("/etc/test.toml")), Some(&text), &[layer])
     }
 
     #[test]
-    fn defaults_are_valid() {
-        assert_eq!(from_text("", &[]).unwrap(), Config::default());
+    fn defaults_are_production_and_valid_with_a_session_secret() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let layer = |pairs: &[(&str, &str)]| EnvLayer {
+            vars: env(pairs),
+            file: None,
+        };
+        let defaults = |pairs: &[(&str, &str)]| build(None, None, &[layer(pairs)]);
+        let c = defaults(&[("SESSION_SECRET", secret)]).unwrap();
+        assert_eq!(c.server.environment, Environment::Production);
+        assert!(c.secure_cookies());
+        let mut expected = Config::default();
+        expected.security.session_secret = c.security.session_secret.clone();
+        assert_eq!(c, expected);
+        // Without one, production says what is missing instead of making a key.
+        let text = defaults(&[]).unwrap_err().to_string();
+        assert!(text.contains("security.session_secret"), "{text}");
+        let dev = from_text("[server]\nenvironment = \"development\"\n", &[]).unwrap();
+        assert!(!dev.secure_cookies());
     }
 
     #[test]
@@ -224,7 +261,11 @@ mod loading {
         vars.insert("GOATEDVIPS_ENV_FILE".into(), file.display().to_string());
         let errs = load_with_env(&ConfigSource::Explicit(dir.path().join("none.toml")), &vars);
         assert!(errs.is_err(), "the config file itself is missing");
-        std::fs::write(dir.path().join("c.toml"), "").unwrap();
+        std::fs::write(
+            dir.path().join("c.toml"),
+            "[server]\nenvironment = \"development\"\n",
+        )
+        .unwrap();
         let errs =
             load_with_env(&ConfigSource::Explicit(dir.path().join("c.toml")), &vars).unwrap_err();
         assert_eq!(
@@ -312,7 +353,7 @@ mod loading {
         assert_eq!(c.security.trusted_proxies.len(), 2);
         assert!(c.security.trusted_proxies[1].contains("10.9.8.7".parse().unwrap()));
         assert!(c.secure_cookies());
-        assert!(!Config::default().secure_cookies());
+        assert!(Config::default().secure_cookies(), "production by default");
         assert_eq!(Config::default().security.rate_limit_requests, 100);
         assert_eq!(Config::default().security.session_ttl_days, 30);
     }
@@ -325,8 +366,24 @@ mod shipped_file {
 
     #[test]
     fn shipped_file_is_the_defaults() {
-        let c = build(Some(Path::new("goatedvips.toml")), Some(SHIPPED), &[]).unwrap();
-        assert_eq!(c, Config::default());
+        // Production, as shipped: the package's secrets.env provides the session secret.
+        let secrets = EnvLayer {
+            vars: [(
+                "SESSION_SECRET".to_string(),
+                "0123456789abcdef0123456789abcdef".to_string(),
+            )]
+            .into(),
+            file: None,
+        };
+        let c = build(
+            Some(Path::new("goatedvips.toml")),
+            Some(SHIPPED),
+            &[secrets],
+        )
+        .unwrap();
+        let mut expected = Config::default();
+        expected.security.session_secret = c.security.session_secret.clone();
+        assert_eq!(c, expected);
     }
 
     #[test]
@@ -346,9 +403,11 @@ mod shipped_file {
 
 mod typed {
     use super::super::*;
+    use super::in_development;
 
     fn from_text(text: &str) -> Config {
-        build(Some(Path::new("/etc/test.toml")), Some(text), &[]).unwrap()
+        let text = in_development(text);
+        build(Some(Path::new("/etc/test.toml")), Some(&text), &[]).unwrap()
     }
 
     #[test]
@@ -402,7 +461,7 @@ mod typed {
         assert_eq!(c.upstream.effective_source(), SourceKind::Demo);
         let errs = build(
             Some(Path::new("/etc/test.toml")),
-            Some("[upstream]\nsource = \"nope\"\n"),
+            Some(&in_development("[upstream]\nsource = \"nope\"\n")),
             &[],
         )
         .unwrap_err();

@@ -9,11 +9,24 @@ const SHIPPED: &str = concat!(
 
 #[test]
 fn shipped_config_passes_check() {
+    // Production, as shipped: the package's secrets.env provides the session secret.
     let out = run_cli(&["check-config", "--config", SHIPPED], &[]);
+    assert_eq!(out.code, 78, "stderr: {}", out.stderr);
+    assert!(
+        out.stderr.contains("security.session_secret"),
+        "{}",
+        out.stderr
+    );
+    let secret = ("SESSION_SECRET", "0123456789abcdef0123456789abcdef-shipped");
+    let out = run_cli(&["check-config", "--config", SHIPPED], &[secret]);
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     assert!(out.stderr.contains("configuration OK"), "{}", out.stderr);
     let effective: toml::Table = out.stdout.parse().expect("check-config prints TOML");
     assert_eq!(effective["server"]["port"].as_integer(), Some(3000));
+    assert_eq!(
+        effective["server"]["environment"].as_str(),
+        Some("production")
+    );
 }
 
 #[test]
@@ -43,7 +56,7 @@ fn broken_file_lists_every_error_with_key_and_file() {
     // Type errors stop before range checks, so fix them and see the range errors.
     std::fs::write(
         &path,
-        "[log]\nlevel = \"chatty\"\n[database]\npool_size = 0\n",
+        "[server]\nenvironment = \"development\"\n[log]\nlevel = \"chatty\"\n[database]\npool_size = 0\n",
     )
     .unwrap();
     let out = run_cli(&["check-config", "--config", path.to_str().unwrap()], &[]);

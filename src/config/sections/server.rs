@@ -36,7 +36,7 @@ impl Default for ServerConfig {
         Self {
             host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port: 3000,
-            environment: Environment::Development,
+            environment: Environment::Production,
             request_timeout_secs: 30,
             header_read_timeout_secs: 15,
             body_limit_bytes: 1024 * 1024,

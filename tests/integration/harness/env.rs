@@ -23,6 +23,8 @@ impl TestEnv {
             [server]
             host = "127.0.0.1"
             port = 0
+            // Plain HTTP on 127.0.0.1: no Secure cookies. Production is the default.
+            environment = "development"
             shutdown_timeout_secs = 10
             drain_delay_secs = 0
 
