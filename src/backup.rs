@@ -121,6 +121,11 @@ async fn run_once(
             dir: dir.clone(),
             source,
         })?;
+    // Dumps hold every password hash and email: the service alone lists and reads them.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tokio::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).await;
+    }
 
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let mut name = format!("{PREFIX}{stamp}");
@@ -182,13 +187,13 @@ async fn dump_and_verify(
     partial: &Path,
 ) -> Result<usize, BackupError> {
     let env = libpq_env(database);
-    // Dumps hold every player's data: created 0640 before pg_dump writes into the file.
+    // Dumps hold every player's data: created 0600 before pg_dump writes into the file.
     {
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o640)
+            .mode(0o600)
             .open(partial)
             .map_err(|e| io("cannot create", partial, e))?;
     }
