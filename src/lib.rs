@@ -19,10 +19,13 @@
 //! - [`compress`]: gzip and brotli encoding of response bodies.
 //! - [`views`]: JSON views (leaderboards, players) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
-//! - [`telegram`]: the bot: webhook intake and dedupe, commands, outbound queue, Bot API client.
+//! - [`telegram`]: the bot: an update in (typed, stored, handled on its transaction), a
+//!   message out (the queue and its paced sender), notifications, the Bot API client.
 //! - [`clock`]: the injectable wall clock.
 //! - `openapi_type`: `scalar_type!`, poem-openapi's `Type` for hand-written scalar schemas.
-//! - [`app`]: wires everything together and runs until stopped.
+//! - [`state`]: `AppState`, what the running daemon shares (config, pool, services) and reload.
+//! - [`app`]: wires everything together, runs until stopped, and stops every background loop
+//!   after its step under way.
 //! - [`cli`]: command-line interface of the binary.
 
 pub mod accounts;

@@ -75,7 +75,7 @@ impl Accounts {
     /// outside production) a random key is made, with a warning: sessions then end on restart
     /// and are not shared with other daemons.
     pub fn new(pool: Pool, clock: SharedClock, config: SharedConfig, log: Logger) -> Self {
-        let cfg = config.load().config.clone();
+        let cfg = config.load_full();
         if !cfg.security.session_secret.is_set() {
             warn!(
                 log,

@@ -12,7 +12,8 @@ use crate::state::AppState;
 /// in-flight requests may finish until `deadline_secs` (default `server.shutdown_timeout_secs`)
 /// after that. Answers when everything finished or the deadline passed, with what was left.
 pub async fn drain(state: &Arc<AppState>, args: &Map<String, Value>) -> Response {
-    let server = state.config().config.server.clone();
+    let loaded = state.config();
+    let server = &loaded.server;
     let deadline_secs = match args.get("deadline_secs") {
         None => server.shutdown_timeout_secs,
         Some(v) => match v.as_u64() {

@@ -27,7 +27,8 @@ pub async fn status(state: &Arc<AppState>) -> Response {
 /// Calls `setWebhook` with `telegram.webhook_url` and `telegram.webhook_secret`. Logged with
 /// the operator's uid and pid.
 pub async fn set_webhook(state: &Arc<AppState>, peer: Peer, log: &Logger) -> Response {
-    let cfg = state.config().config.telegram.clone();
+    let loaded = state.config();
+    let cfg = &loaded.telegram;
     if !cfg.bot_token.is_set() {
         return Response::error("not_configured", "telegram.bot_token is not set");
     }

@@ -32,7 +32,7 @@ pub async fn show(state: &Arc<AppState>) -> Response {
 /// Applies the held document as the newest sync (taken when it was last seen) and ends the
 /// hold. Audited with the operator's uid and pid.
 pub async fn accept(state: &Arc<AppState>, peer: Peer, log: &Logger) -> Response {
-    let cfg = state.config().config.clone();
+    let cfg = state.config();
     match hold::apply(&state.pool, &cfg.race, |at| race_of_sync(&cfg, at)).await {
         Ok(Some(applied)) => {
             warn!(log, "held upstream document accepted by an operator; applied";

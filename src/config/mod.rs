@@ -57,6 +57,16 @@ pub struct LoadedConfig {
     pub note: Option<String>,
 }
 
+/// A loaded configuration reads as its `Config`, so that a handler holds the shared `Arc`
+/// instead of copying the whole configuration.
+impl std::ops::Deref for LoadedConfig {
+    type Target = Config;
+
+    fn deref(&self) -> &Config {
+        &self.config
+    }
+}
+
 /// Which file to read.
 #[derive(Debug, Clone)]
 pub enum ConfigSource {

@@ -61,6 +61,8 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
         "GoatedVIPs API",
         crate::VERSION,
     )
+    // The operations are declared under `/api`'s nest; their documented paths start with it.
+    .url_prefix("/api")
     .description(
         "Leaderboards, the monthly wager race and account tools of the GoatedVIPs hub. \
              Every error answers `{\"error\":{\"code\":\"…\",\"message\":\"…\"}}`.",
@@ -77,8 +79,7 @@ pub fn routes() -> Route {
         .at("/ws/leaderboard", poem::get(websocket))
         .at("/openapi.json", poem::get(spec))
         .nest("/docs", docs)
-        .nest("/", api);
-    // After the API's nest at `/`, so that the home page's `/` is the page.
+        .nest("/api", api);
     crate::web::add_routes(routes)
 }
 
@@ -92,11 +93,8 @@ pub fn allow_table() -> middleware::AllowTable {
     for path in ["/ws", "/ws/leaderboard", "/openapi.json", "/docs", "/docs/"] {
         table.add(path, &[Method::GET]);
     }
-    for path in crate::web::PAGES {
-        table.add(path, &[Method::GET]);
-    }
-    for path in crate::web::FORMS {
-        table.add(path, &[Method::POST]);
+    for (path, method) in crate::web::route_templates() {
+        table.add(&path, &[method]);
     }
     table
 }
@@ -152,7 +150,7 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
 /// `GET /ws` (and `/ws/leaderboard` for the old client): live updates over WebSocket.
 #[poem::handler]
 fn websocket(req: &poem::Request, state: poem::web::Data<&Arc<AppState>>) -> poem::Response {
-    let cfg = state.config().config.clone();
+    let cfg = state.config();
     // Browsers always send Origin on a WebSocket upgrade: only this site and the allowed
     // origins may open one (no cross-site WebSocket hijacking).
     if let Some(o) = req.headers().get(poem::http::header::ORIGIN) {

@@ -95,7 +95,7 @@ async fn metrics(state: Data<&Arc<AppState>>) -> Response {
 /// What the daemon's state says now.
 pub fn sample(state: &AppState, telegram_queues: Option<(u64, u64)>) -> Sample {
     use std::sync::atomic::Ordering;
-    let cfg = state.config().config.clone();
+    let cfg = state.config();
     let now = state.clock.now();
     let snap = state.board.snapshot();
     let race = state.races.current(&snap, now);

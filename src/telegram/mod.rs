@@ -171,7 +171,8 @@ impl Telegram {
         if let Some(name) = self.known_username() {
             return name;
         }
-        let tg = self.config.load().config.telegram.clone();
+        let loaded = self.config.load_full();
+        let tg = &loaded.telegram;
         let asked = self
             .me
             .get_or_try_init(|| async {
@@ -238,7 +239,8 @@ impl Telegram {
     /// Registers `telegram.webhook_url` with Telegram (`setWebhook`, with the secret), so that
     /// updates come to this service; an empty URL removes the webhook.
     pub async fn set_webhook(&self) -> Result<String, BotError> {
-        let cfg = self.config.load().config.telegram.clone();
+        let loaded = self.config.load_full();
+        let cfg = &loaded.telegram;
         let mut params = json!({
             "url": cfg.webhook_url,
             "allowed_updates": ["message", "callback_query"],

@@ -38,7 +38,8 @@ impl Telegram {
     /// `retry_after` (429) or with a growing delay (5xx, network) up to `telegram.max_attempts`;
     /// given up at once on 403 and other 4xx answers.
     pub async fn send_one(&self) -> Result<Option<SendOutcome>, DbError> {
-        let cfg = self.config.load().config.telegram.clone();
+        let loaded = self.config.load_full();
+        let cfg = &loaded.telegram;
         let now = self.clock.now();
         let chat_free_since = now - chrono::Duration::milliseconds(cfg.chat_interval_ms as i64);
         let mut conn = db::leaderboard::conn(&self.pool).await?;

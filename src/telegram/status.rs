@@ -72,7 +72,8 @@ impl Telegram {
                 q::last_delivery_error(&*conn).await?,
             )
         };
-        let cfg = self.config.load().config.telegram.clone();
+        let loaded = self.config.load_full();
+        let cfg = &loaded.telegram;
         let enabled = cfg.bot_token.is_set();
         let (username, webhook_info) = if enabled {
             let name = self.username().await;
@@ -93,7 +94,7 @@ impl Telegram {
             last_delivery_error,
             bot_configured: cfg.bot_token.is_set(),
             webhook_configured: cfg.webhook_secret.is_set(),
-            webhook_url: (!cfg.webhook_url.is_empty()).then_some(cfg.webhook_url),
+            webhook_url: (!cfg.webhook_url.is_empty()).then_some(cfg.webhook_url.clone()),
             updates_received: n(c.updates_received),
             updates_pending: n(c.updates_pending),
             updates_failed: n(c.updates_failed),
@@ -121,7 +122,8 @@ impl Telegram {
                 return info.clone();
             }
         }
-        let cfg = self.config.load().config.telegram.clone();
+        let loaded = self.config.load_full();
+        let cfg = &loaded.telegram;
         let info = match self
             .api
             .call(

@@ -122,7 +122,7 @@ impl Follower {
     fn broadcast_board(&self) {
         let ctx = &self.ctx;
         let snap = ctx.board.snapshot();
-        let cfg = ctx.config.load().config.clone();
+        let cfg = ctx.config.load_full();
         let now = ctx.clock.now();
         let tops = poem_openapi::types::ToJSON::to_json(&crate::views::tops(&snap, &cfg, LIVE_TOP));
         let mut race = ctx.races.current(&snap, now);
@@ -139,7 +139,8 @@ impl Follower {
     /// (the polling instance may be failing; only it knows why).
     fn check_freshness(&self) {
         let ctx = &self.ctx;
-        let upstream = ctx.config.load().config.upstream.clone();
+        let loaded = ctx.config.load_full();
+        let upstream = &loaded.upstream;
         let max_age = (upstream.poll_interval_secs * 3 + upstream.timeout_secs) as i64;
         if let Some(sync) = ctx.board.last_sync() {
             let age = (ctx.clock.now() - sync.taken_at).num_seconds();

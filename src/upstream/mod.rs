@@ -53,7 +53,7 @@ pub struct SyncContext {
 impl SyncContext {
     /// Closes races that ended; logs what it did. Safe on every instance at any time.
     pub async fn close_due_races(&self) {
-        let cfg = self.config.load().config.clone();
+        let cfg = self.config.load_full();
         // A close later than two polls (plus a minute) after the end means we were not running.
         let late_after =
             chrono::Duration::seconds((cfg.upstream.poll_interval_secs * 2 + 60) as i64);

@@ -82,7 +82,8 @@ impl Poller {
     pub async fn run(mut self, stop: CancellationToken) {
         while !stop.is_cancelled() {
             let outcome = self.step().await;
-            let upstream = self.ctx.config.load().config.upstream.clone();
+            let loaded = self.ctx.config.load_full();
+            let upstream = &loaded.upstream;
             let delay = match outcome {
                 StepOutcome::Failed { failures, .. } => backoff(
                     upstream.poll_interval_secs,
@@ -102,7 +103,7 @@ impl Poller {
     /// One turn: make sure this instance holds the lock, then fetch, store, close due races
     /// and prune. Failures are recorded in the sync status and the board is marked stale.
     pub async fn step(&mut self) -> StepOutcome {
-        let cfg = self.ctx.config.load().config.clone();
+        let cfg = self.ctx.config.load_full();
         self.ctx
             .status
             .update(|s| s.source = source_name(cfg.upstream.effective_source()).into());

@@ -93,7 +93,7 @@ pub async fn account(req: &Request, state: State<'_>) -> Response {
             .into_response();
         }
     };
-    let cfg = state.config().config.clone();
+    let cfg = state.config();
     let snap = state.board.snapshot();
     let player = user
         .goated_uid

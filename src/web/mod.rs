@@ -21,9 +21,10 @@ pub mod overlay;
 pub mod public;
 pub mod races;
 
+use poem::endpoint::BoxEndpoint;
 use poem::http::{Method, StatusCode};
 use poem::web::Data;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, RouteMethod};
 use std::sync::Arc;
 
 use crate::accounts::sessions::COOKIE_NAME;
@@ -31,49 +32,65 @@ use crate::accounts::CurrentUser;
 use crate::state::AppState;
 use layout::Visitor;
 
-/// Every page route: `(template, handler)`; the templates also go into the `Allow` table and
-/// label the request metrics.
-pub const PAGES: &[&str] = &[
-    "/",
-    "/leaderboard",
-    "/race",
-    "/races",
-    "/race/{id}",
-    "/players/{uid}",
-    "/bonus-codes",
-    "/login",
-    "/register",
-    "/account",
-    "/admin",
-    "/overlay/race",
-    "/overlay/leaderboard",
-    "/embed/leaderboard",
-    "/assets/{name}",
-];
+/// Every route of the site, in poem's path syntax (`:id`): the one table from which the
+/// routes, the `Allow` header of 405 answers and the request metrics' route labels are made.
+/// The form posts (`application/x-www-form-urlencoded`) are checked by the CSRF layer like the
+/// API's.
+fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
+    fn page<E: Endpoint + 'static>(ep: E) -> BoxEndpoint<'static> {
+        ep.map_to_response().boxed()
+    }
+    vec![
+        ("/", Method::GET, page(public::home)),
+        ("/leaderboard", Method::GET, page(public::leaderboard)),
+        ("/race", Method::GET, page(races::race_page)),
+        ("/races", Method::GET, page(races::races_page)),
+        ("/race/:id", Method::GET, page(races::race_by_id)),
+        ("/players/:uid", Method::GET, page(public::player)),
+        ("/bonus-codes", Method::GET, page(public::bonus_codes)),
+        ("/login", Method::GET, page(account::login)),
+        ("/register", Method::GET, page(account::register)),
+        ("/account", Method::GET, page(account::account)),
+        ("/admin", Method::GET, page(admin::admin)),
+        ("/admin/users/role", Method::POST, page(admin::set_role)),
+        ("/admin/users/state", Method::POST, page(admin::set_state)),
+        ("/overlay/race", Method::GET, page(overlay::race)),
+        (
+            "/overlay/leaderboard",
+            Method::GET,
+            page(overlay::leaderboard),
+        ),
+        ("/embed/leaderboard", Method::GET, page(overlay::embed)),
+        ("/assets/:name", Method::GET, page(assets::serve)),
+    ]
+}
 
-/// The routes of the site's own form posts (`application/x-www-form-urlencoded`, checked by
-/// the CSRF layer like the API's).
-pub const FORMS: &[&str] = &["/admin/users/role", "/admin/users/state"];
-
-/// The page routes, added to the daemon's routes by `http::routes`.
+/// The site's routes, added to the daemon's routes by `http::routes`.
 pub fn add_routes(route: Route) -> Route {
-    route
-        .at("/leaderboard", poem::get(public::leaderboard))
-        .at("/race", poem::get(races::race_page))
-        .at("/races", poem::get(races::races_page))
-        .at("/race/:id", poem::get(races::race_by_id))
-        .at("/players/:uid", poem::get(public::player))
-        .at("/bonus-codes", poem::get(public::bonus_codes))
-        .at("/login", poem::get(account::login))
-        .at("/register", poem::get(account::register))
-        .at("/account", poem::get(account::account))
-        .at("/admin", poem::get(admin::admin))
-        .at("/admin/users/role", poem::post(admin::set_role))
-        .at("/admin/users/state", poem::post(admin::set_state))
-        .at("/overlay/race", poem::get(overlay::race))
-        .at("/overlay/leaderboard", poem::get(overlay::leaderboard))
-        .at("/embed/leaderboard", poem::get(overlay::embed))
-        .at("/assets/:name", poem::get(assets::serve))
+    site_routes()
+        .into_iter()
+        .fold(route, |route, (path, method, endpoint)| {
+            route.at(path, RouteMethod::new().method(method, endpoint))
+        })
+}
+
+/// Each route of the site as an OpenAPI-style template (`/race/{id}`) with its method.
+pub fn route_templates() -> Vec<(String, Method)> {
+    site_routes()
+        .into_iter()
+        .map(|(path, method, _)| (openapi_template(path), method))
+        .collect()
+}
+
+/// `/race/:id` -> `/race/{id}`.
+fn openapi_template(path: &str) -> String {
+    path.split('/')
+        .map(|part| match part.strip_prefix(':') {
+            Some(name) => format!("{{{name}}}"),
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Whether the client asked for a page (browsers send `Accept: text/html`); other clients
@@ -95,8 +112,7 @@ pub fn is_api_path(path: &str) -> bool {
 }
 
 /// Wraps the routes so that an unknown address outside the API answers the HTML 404 page to
-/// a browser (the API, and clients that do not ask for HTML, keep the JSON error), and
-/// answers the home page `/`.
+/// a browser (the API, and clients that do not ask for HTML, keep the JSON error).
 pub fn html_not_found<E: Endpoint + 'static>(inner: E) -> impl Endpoint<Output = Response> {
     inner.around(|ep, req: Request| async move {
         let html =
@@ -105,13 +121,6 @@ pub fn html_not_found<E: Endpoint + 'static>(inner: E) -> impl Endpoint<Output =
         let form =
             !is_api_path(req.uri().path()) && *req.method() == Method::POST && wants_html(&req);
         let visitor = visitor(&req);
-        // The API's nest at `/` shadows a route at `/` itself: the home page is answered here.
-        if req.uri().path() == "/" && matches!(*req.method(), Method::GET | Method::HEAD) {
-            return public::home
-                .call(req)
-                .await
-                .map(IntoResponse::into_response);
-        }
         match ep.call(req).await {
             Ok(r) => Ok(r.into_response()),
             Err(e) if html && e.status() == StatusCode::NOT_FOUND => {
@@ -163,3 +172,18 @@ pub fn visitor_of(user: Option<&CurrentUser>) -> Visitor {
 
 /// The state, in page handlers.
 pub type State<'a> = Data<&'a Arc<AppState>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_templates_name_parameters_as_openapi_does() {
+        assert_eq!(openapi_template("/race/:id"), "/race/{id}");
+        assert_eq!(openapi_template("/"), "/");
+        let templates = route_templates();
+        assert!(templates.contains(&("/players/{uid}".into(), Method::GET)));
+        assert!(templates.contains(&("/admin/users/role".into(), Method::POST)));
+        assert!(templates.contains(&("/".into(), Method::GET)));
+    }
+}

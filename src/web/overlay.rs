@@ -69,7 +69,7 @@ pub fn race(req: &Request, state: State<'_>) -> Response {
 fn board(req: &Request, state: &State<'_>, default_top: u32) -> (Period, Markup) {
     let params = query(req);
     let period = parse_period(params.get("period")).unwrap_or(Period::Monthly);
-    let cfg = state.config().config.clone();
+    let cfg = state.config();
     let snap = state.board.snapshot();
     let page = views::leaderboard_page(&snap, &cfg, period, 1, top_n(req, default_top));
     (

@@ -85,7 +85,7 @@ pub fn freshness(snap: &Snapshot) -> Markup {
 /// `GET /`.
 #[handler]
 pub fn home(req: &Request, state: State<'_>) -> Page {
-    let cfg = state.config().config.clone();
+    let cfg = state.config();
     let snap = state.board.snapshot();
     let now = state.clock.now();
     let race = state.races.current(&snap, now);
@@ -191,7 +191,7 @@ pub fn leaderboard(req: &Request, state: State<'_>) -> Response {
         .get("q")
         .map(|s| s.trim().chars().take(64).collect())
         .unwrap_or_default();
-    let cfg = state.config().config.clone();
+    let cfg = state.config();
     let snap = state.board.snapshot();
     let (entries, total) = if q.is_empty() {
         let p = views::leaderboard_page(&snap, &cfg, period, page, PAGE_SIZE);
@@ -270,7 +270,7 @@ pub(super) fn unavailable(v: Visitor) -> Page {
 #[handler]
 pub fn player(req: &Request, Path(uid): Path<String>, state: State<'_>) -> Response {
     let v = visitor(req);
-    let cfg = state.config().config.clone();
+    let cfg = state.config();
     let snap = state.board.snapshot();
     let Some(p) = views::player(&snap, &cfg, state.clock.now(), &uid) else {
         return error_page(

@@ -153,7 +153,7 @@ async fn account_view(state: &AppState, user_id: i64) -> Result<AccountView, Ses
     let user = state.accounts.user(user_id).await?;
     let requests = state.accounts.user_link_requests(user.id).await?;
     let snap = state.board.snapshot();
-    let cfg = state.config().config.clone();
+    let cfg = state.config();
     let now = state.clock.now();
     let goated = user.goated_uid.as_ref().map(|uid| GoatedLinkView {
         uid: uid.clone(),
@@ -193,7 +193,7 @@ async fn account_view(state: &AppState, user_id: i64) -> Result<AccountView, Ses
 impl AccountApi {
     /// The logged-in player's account: profile, linked Goated player with stats and race
     /// position, linked Telegram account, link requests.
-    #[oai(path = "/api/account", method = "get", operation_id = "getAccount")]
+    #[oai(path = "/account", method = "get", operation_id = "getAccount")]
     async fn account(
         &self,
         state: Data<&Arc<AppState>>,
@@ -209,7 +209,7 @@ impl AccountApi {
     /// 404 when no such player is in the current data; 409 when the uid is linked to another
     /// account, this account is linked already, or a request of it is pending.
     #[oai(
-        path = "/api/account/goated-link",
+        path = "/account/goated-link",
         method = "post",
         operation_id = "requestGoatedLink"
     )]
@@ -235,7 +235,7 @@ impl AccountApi {
 
     /// A one-time code (10 minutes, single use) to link a Telegram account through the bot.
     #[oai(
-        path = "/api/account/telegram-link-code",
+        path = "/account/telegram-link-code",
         method = "post",
         operation_id = "createTelegramLinkCode"
     )]
@@ -256,11 +256,7 @@ impl AccountApi {
     }
 
     /// Choose whether the linked Goated name appears masked on public views.
-    #[oai(
-        path = "/api/account/privacy",
-        method = "put",
-        operation_id = "setPrivacy"
-    )]
+    #[oai(path = "/account/privacy", method = "put", operation_id = "setPrivacy")]
     async fn privacy(
         &self,
         state: Data<&Arc<AppState>>,

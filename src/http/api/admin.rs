@@ -156,11 +156,7 @@ pub struct AdminApi;
 #[OpenApi(tag = "ApiTags::Admin")]
 impl AdminApi {
     /// Accounts, searchable by username or email, oldest first.
-    #[oai(
-        path = "/api/admin/users",
-        method = "get",
-        operation_id = "adminListUsers"
-    )]
+    #[oai(path = "/admin/users", method = "get", operation_id = "adminListUsers")]
     async fn users(
         &self,
         state: Data<&Arc<AppState>>,
@@ -191,7 +187,7 @@ impl AdminApi {
 
     /// Goated link requests, by status (all when not given), oldest first.
     #[oai(
-        path = "/api/admin/link-requests",
+        path = "/admin/link-requests",
         method = "get",
         operation_id = "adminListLinkRequests"
     )]
@@ -223,7 +219,7 @@ impl AdminApi {
 
     /// Approve a pending link request: the Goated uid is linked to the account (audited).
     #[oai(
-        path = "/api/admin/link-requests/:id/approve",
+        path = "/admin/link-requests/:id/approve",
         method = "post",
         operation_id = "adminApproveLinkRequest"
     )]
@@ -242,7 +238,7 @@ impl AdminApi {
 
     /// Reject a pending link request (audited).
     #[oai(
-        path = "/api/admin/link-requests/:id/reject",
+        path = "/admin/link-requests/:id/reject",
         method = "post",
         operation_id = "adminRejectLinkRequest"
     )]
@@ -260,11 +256,7 @@ impl AdminApi {
     }
 
     /// The audit log of admin actions, newest first.
-    #[oai(
-        path = "/api/admin/audit",
-        method = "get",
-        operation_id = "adminAuditLog"
-    )]
+    #[oai(path = "/admin/audit", method = "get", operation_id = "adminAuditLog")]
     async fn audit(
         &self,
         state: Data<&Arc<AppState>>,

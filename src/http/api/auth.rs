@@ -160,11 +160,7 @@ impl AuthApi {
     /// Create a player account and log in.
     ///
     /// A duplicate username or email answers 409; invalid input 400.
-    #[oai(
-        path = "/api/auth/register",
-        method = "post",
-        operation_id = "register"
-    )]
+    #[oai(path = "/auth/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
         state: Data<&Arc<AppState>>,
@@ -189,7 +185,7 @@ impl AuthApi {
     ///
     /// Every login gets a new session token. Wrong credentials answer 401, the same whether
     /// the account exists or not.
-    #[oai(path = "/api/auth/login", method = "post", operation_id = "login")]
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
         state: Data<&Arc<AppState>>,
@@ -206,7 +202,7 @@ impl AuthApi {
     }
 
     /// Log out: the session ends on the server and the cookie is cleared.
-    #[oai(path = "/api/auth/logout", method = "post", operation_id = "logout")]
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(
         &self,
         state: Data<&Arc<AppState>>,
@@ -219,7 +215,7 @@ impl AuthApi {
     }
 
     /// The logged-in account.
-    #[oai(path = "/api/auth/me", method = "get", operation_id = "me")]
+    #[oai(path = "/auth/me", method = "get", operation_id = "me")]
     async fn me(&self, auth: SessionAuth) -> Result<MeResponse, SessionError> {
         Ok(MeResponse::Ok(Json(UserView::from(&auth.0.user))))
     }

@@ -152,7 +152,7 @@ pub struct BonusCodesApi;
 impl BonusCodesApi {
     /// Active bonus codes, newest first.
     #[oai(
-        path = "/api/bonus-codes",
+        path = "/bonus-codes",
         method = "get",
         operation_id = "listBonusCodes",
         tag = "ApiTags::BonusCodes"
@@ -166,7 +166,7 @@ impl BonusCodesApi {
 
     /// Every bonus code, active or not, newest first.
     #[oai(
-        path = "/api/admin/bonus-codes",
+        path = "/admin/bonus-codes",
         method = "get",
         operation_id = "adminListBonusCodes",
         tag = "ApiTags::BonusCodes",
@@ -201,7 +201,7 @@ impl BonusCodesApi {
 
     /// Create a bonus code (audited). A code that exists answers 409.
     #[oai(
-        path = "/api/admin/bonus-codes",
+        path = "/admin/bonus-codes",
         method = "post",
         operation_id = "adminCreateBonusCode",
         tag = "ApiTags::BonusCodes",
@@ -240,7 +240,7 @@ impl BonusCodesApi {
     /// Change a bonus code (audited): any of description, reward, wager requirement, max
     /// claims, expiry.
     #[oai(
-        path = "/api/admin/bonus-codes/:id",
+        path = "/admin/bonus-codes/:id",
         method = "put",
         operation_id = "adminUpdateBonusCode",
         tag = "ApiTags::BonusCodes",
@@ -277,7 +277,7 @@ impl BonusCodesApi {
 
     /// Expire a bonus code now (audited): it leaves the public list at once.
     #[oai(
-        path = "/api/admin/bonus-codes/:id/expire",
+        path = "/admin/bonus-codes/:id/expire",
         method = "post",
         operation_id = "adminExpireBonusCode",
         tag = "ApiTags::BonusCodes",

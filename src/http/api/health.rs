@@ -68,7 +68,7 @@ impl HealthApi {
     ///
     /// Checks the database within `database.health_timeout_ms`. Load balancers should use the
     /// status code: 200 serve, 503 do not.
-    #[oai(path = "/api/health", method = "get", operation_id = "getHealth")]
+    #[oai(path = "/health", method = "get", operation_id = "getHealth")]
     async fn health(&self, state: Data<&Arc<AppState>>) -> Result<HealthResponse, HealthError> {
         let timeout = Duration::from_millis(state.config().config.database.health_timeout_ms);
         let probe = crate::db::probe(&state.pool, timeout).await;
@@ -106,7 +106,7 @@ impl HealthApi {
         );
         let sync = state.sync_status();
         let snap = state.board.snapshot();
-        let cfg = state.config().config.clone();
+        let cfg = state.config();
         let now = state.clock.now();
         let last_sync = state.board.last_sync().map(|s| s.taken_at);
         let age = last_sync.map(|t| (now - t).num_seconds().max(0));
@@ -177,7 +177,8 @@ const TELEGRAM_BACKLOG_SECS: i64 = 120;
 /// messages to send). Informational: it does not change the status code, since a Telegram
 /// outage is no reason to take the node out of rotation.
 async fn telegram_check(state: &AppState, database_ok: bool, timeout: Duration) -> Check {
-    let cfg = state.config().config.telegram.clone();
+    let loaded = state.config();
+    let cfg = &loaded.telegram;
     if !cfg.bot_token.is_set() {
         return Check {
             ok: true,

@@ -61,11 +61,7 @@ impl LeaderboardApi {
     /// Players ranked by the period's wager (descending); ties are broken by today, this week,
     /// this month and all-time wagers, then by uid, so the order is stable. Amounts are exact
     /// decimals.
-    #[oai(
-        path = "/api/leaderboard",
-        method = "get",
-        operation_id = "getLeaderboard"
-    )]
+    #[oai(path = "/leaderboard", method = "get", operation_id = "getLeaderboard")]
     async fn leaderboard(
         &self,
         req: &poem::Request,
@@ -106,7 +102,7 @@ impl LeaderboardApi {
     /// "weekly":{…},"monthly":{…},"all_time":{…}}}`, each list sorted by its period, entries as
     /// in the upstream document.
     #[oai(
-        path = "/api/affiliate/stats",
+        path = "/affiliate/stats",
         method = "get",
         operation_id = "getAffiliateStats"
     )]

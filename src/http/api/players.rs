@@ -30,7 +30,7 @@ pub struct PlayersApi;
 #[OpenApi(tag = "ApiTags::Players")]
 impl PlayersApi {
     /// Search players by name.
-    #[oai(path = "/api/players", method = "get", operation_id = "searchPlayers")]
+    #[oai(path = "/players", method = "get", operation_id = "searchPlayers")]
     async fn search(
         &self,
         state: Data<&Arc<AppState>>,
@@ -62,7 +62,7 @@ impl PlayersApi {
     }
 
     /// One player: the four wagers, rank in each period, tier with progress, race place.
-    #[oai(path = "/api/players/:uid", method = "get", operation_id = "getPlayer")]
+    #[oai(path = "/players/:uid", method = "get", operation_id = "getPlayer")]
     async fn player(
         &self,
         state: Data<&Arc<AppState>>,

@@ -52,7 +52,7 @@ impl RacesApi {
     /// Status is computed from the clock. Participants are ranked by this-month wager; places
     /// paid according to `distribution`.
     #[oai(
-        path = "/api/wager-races/current",
+        path = "/wager-races/current",
         method = "get",
         operation_id = "getCurrentRace"
     )]
@@ -79,7 +79,7 @@ impl RacesApi {
     /// Rank, wagered, how much more it takes to pass the next player up, and the prize if the
     /// race ended now. 404 when the player is not in the race.
     #[oai(
-        path = "/api/wager-races/current/position",
+        path = "/wager-races/current/position",
         method = "get",
         operation_id = "getRacePosition"
     )]
@@ -106,7 +106,7 @@ impl RacesApi {
 
     /// The race before the current one, as closed.
     #[oai(
-        path = "/api/wager-races/previous",
+        path = "/wager-races/previous",
         method = "get",
         operation_id = "getPreviousRace"
     )]
@@ -120,7 +120,7 @@ impl RacesApi {
 
     /// Closed races, newest first.
     #[oai(
-        path = "/api/wager-races/history",
+        path = "/wager-races/history",
         method = "get",
         operation_id = "getRaceHistory"
     )]
@@ -148,11 +148,7 @@ impl RacesApi {
     }
 
     /// One race by id (`YYYYMM`): the live one or a closed one.
-    #[oai(
-        path = "/api/wager-races/:id",
-        method = "get",
-        operation_id = "getRace"
-    )]
+    #[oai(path = "/wager-races/:id", method = "get", operation_id = "getRace")]
     async fn by_id(
         &self,
         state: Data<&Arc<AppState>>,

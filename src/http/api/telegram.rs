@@ -100,7 +100,7 @@ impl TelegramApi {
     /// without being handled twice; updates are then handled in order per chat. Kinds the bot
     /// does not handle are acknowledged too. Not rate limited (the secret authenticates it).
     #[oai(
-        path = "/api/telegram/webhook",
+        path = "/telegram/webhook",
         method = "post",
         operation_id = "telegramWebhook"
     )]
@@ -140,7 +140,7 @@ impl TelegramApi {
 
     /// The bot's status: configuration present, queues, last activity.
     #[oai(
-        path = "/api/telegram/status",
+        path = "/telegram/status",
         method = "get",
         operation_id = "telegramStatus"
     )]
