@@ -196,6 +196,15 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
             tokio::spawn(state.telegram.clone().run_outbox(stop.clone())),
         ),
         (
+            "telegram retention",
+            tokio::spawn(
+                state
+                    .telegram
+                    .clone()
+                    .run_retention(Duration::from_secs(3600), stop.clone()),
+            ),
+        ),
+        (
             "telegram notifications",
             tokio::spawn(
                 state

@@ -13,6 +13,7 @@
 //! - [`backup`]: pg_dump backups, verified and pruned; [`restore`]: `goatedvips restore`.
 //! - [`metrics`]: Prometheus metrics and their registry (served by `http::scrape`).
 //! - [`rate_limit`]: the per-IP rate limiters (applied by `http::rate_limit`).
+//! - [`recent`]: a value recomputed at most once per period (health, the bot's status).
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses (plain and encoded).
 //! - [`races`]: the wager races as shown (live, closed) and their closing (the service).
@@ -46,6 +47,7 @@ pub mod metrics;
 mod openapi_type;
 pub mod races;
 pub mod rate_limit;
+pub mod recent;
 pub mod restore;
 pub mod state;
 pub mod telegram;

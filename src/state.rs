@@ -33,6 +33,8 @@ pub struct AppState {
     pub log: Logger,
     pub log_handle: LogHandle,
     pub started_at: Instant,
+    /// The health check's database probe, run at most once a second (health needs no login).
+    pub db_probe: crate::recent::Recent<crate::db::Probe>,
     pub lifecycle: Lifecycle,
     pub http: Arc<HttpStats>,
     pub listen_addr: SocketAddr,
@@ -151,6 +153,7 @@ impl AppState {
             log,
             log_handle,
             started_at: Instant::now(),
+            db_probe: crate::recent::Recent::new(std::time::Duration::from_secs(1)),
             lifecycle,
             http: Arc::new(HttpStats::default()),
             listen_addr,

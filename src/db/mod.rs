@@ -39,6 +39,9 @@ pub enum DbError {
     ClosedConcurrently(String),
     #[error("cannot encode or decode stored JSON: {0}")]
     Encode(#[source] serde_json::Error),
+    /// A failure of a figure read moments ago and kept (see `recent::Recent`), as its text.
+    #[error("{0}")]
+    Recent(String),
 }
 
 impl From<tokio_postgres::Error> for DbError {

@@ -11,7 +11,8 @@
 //! **A message out.** Replies, notifications (`link_notify`, `race_notify`) and broadcasts
 //! (`broadcast`) wait in the outbound queue; the sender (`sender`) locks the next one whose
 //! chat is free, takes a send slot that all daemons count, calls the Bot API (`bot_api`) and
-//! records the outcome. `status` reports both flows.
+//! records the outcome. `status` reports both flows, read at most once a second; what is
+//! past `telegram.retention_days` is deleted every hour (`retention`).
 //!
 //! Every loop stops on its cancellation token after the step under way, so a stop never cuts a
 //! send or an update in half. The wiring hands this service what it needs (it knows nothing of
@@ -23,6 +24,7 @@ pub mod commands;
 mod handling;
 mod link_notify;
 pub mod race_notify;
+mod retention;
 pub mod sender;
 pub mod status;
 pub mod update;
@@ -42,6 +44,7 @@ use crate::config::SharedConfig;
 use crate::db::{self, telegram as q, DbError, Pool};
 use crate::metrics::Metrics;
 use crate::races::Races;
+use crate::recent::Recent;
 use bot_api::{BotApi, BotError};
 use update::Update;
 
@@ -69,8 +72,11 @@ pub struct Telegram {
     outbox_wake: Notify,
     /// The bot's username from `getMe`, when `telegram.bot_username` is not configured.
     me: tokio::sync::OnceCell<String>,
-    /// The last `getWebhookInfo` answer and when it came.
-    webhook_info: tokio::sync::Mutex<Option<(std::time::Instant, status::WebhookInfo)>>,
+    /// The last `getWebhookInfo` answer, asked at most every [`status::WEBHOOK_INFO_TTL`].
+    webhook_info: Recent<status::WebhookInfo>,
+    /// The status, read from the database at most once a second (health and the status
+    /// endpoint need no login).
+    status: Recent<Result<status::TelegramStatus, String>>,
 }
 
 /// What the bot is built from: the daemon's pool and services (see `state.rs`).
@@ -151,7 +157,8 @@ impl Telegram {
             updates_wake: Notify::new(),
             outbox_wake: Notify::new(),
             me: tokio::sync::OnceCell::new(),
-            webhook_info: tokio::sync::Mutex::new(None),
+            webhook_info: Recent::new(status::WEBHOOK_INFO_TTL),
+            status: Recent::new(Duration::from_secs(1)),
         }
     }
 

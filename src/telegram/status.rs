@@ -62,9 +62,32 @@ pub struct TelegramStatus {
     pub last_sent_at: Option<DateTime<Utc>>,
 }
 
+impl TelegramStatus {
+    /// What anyone may see: the state and the counts. The webhook's URL and the error texts
+    /// are for admins and `ctl`.
+    pub fn public(mut self) -> Self {
+        self.webhook_url = None;
+        self.last_delivery_error = None;
+        if let Some(info) = &mut self.webhook_info {
+            info.url = String::new();
+            info.last_error_message = None;
+            info.error = None;
+        }
+        self
+    }
+}
+
 impl Telegram {
-    /// The figures of `/api/telegram/status` and `ctl telegram status`.
+    /// The figures of `/api/telegram/status` and `ctl telegram status`, read from the database
+    /// at most once a second whatever the number of callers.
     pub async fn status(&self) -> Result<TelegramStatus, DbError> {
+        self.status
+            .get(|| async { self.read_status().await.map_err(|e| e.to_string()) })
+            .await
+            .map_err(DbError::Recent)
+    }
+
+    async fn read_status(&self) -> Result<TelegramStatus, DbError> {
         let (c, last_delivery_error) = {
             let conn = db::leaderboard::conn(&self.pool).await?;
             (
@@ -116,12 +139,10 @@ impl Telegram {
 impl Telegram {
     /// `getWebhookInfo`, asked at most once per [`WEBHOOK_INFO_TTL`] (the status is polled).
     pub async fn webhook_info(&self) -> WebhookInfo {
-        let mut cached = self.webhook_info.lock().await;
-        if let Some((at, info)) = &*cached {
-            if at.elapsed() < WEBHOOK_INFO_TTL {
-                return info.clone();
-            }
-        }
+        self.webhook_info.get(|| self.ask_webhook_info()).await
+    }
+
+    async fn ask_webhook_info(&self) -> WebhookInfo {
         let loaded = self.config.load_full();
         let cfg = &loaded.telegram;
         let info = match self
@@ -146,7 +167,6 @@ impl Telegram {
                 ..WebhookInfo::default()
             },
         };
-        *cached = Some((std::time::Instant::now(), info.clone()));
         info
     }
 }

@@ -38,6 +38,9 @@ pub struct TelegramConfig {
     pub allowed_groups: Vec<i64>,
     /// Most messages to one group per minute (Telegram: about 20).
     pub group_messages_per_minute: u32,
+    /// Handled updates, sent or given-up messages and old command windows are deleted after
+    /// this many days (in batches, every hour).
+    pub retention_days: u32,
 }
 
 impl Default for TelegramConfig {
@@ -59,6 +62,7 @@ impl Default for TelegramConfig {
             admin_ids: Vec::new(),
             allowed_groups: Vec::new(),
             group_messages_per_minute: 20,
+            retention_days: 30,
         }
     }
 }
@@ -103,6 +107,7 @@ impl TelegramConfig {
             "group_messages_per_minute",
             "must be between 1 and 60 (Telegram allows about 20)",
         );
+        s.between("retention_days", self.retention_days, 1..=3650);
         s.between("command_limit", self.command_limit, 1..=1000);
         s.between("command_window_secs", self.command_window_secs, 1..=3600);
         s.check(

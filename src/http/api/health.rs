@@ -67,11 +67,15 @@ impl HealthApi {
     /// Health of this node.
     ///
     /// Checks the database within `database.health_timeout_ms`. Load balancers should use the
-    /// status code: 200 serve, 503 do not.
+    /// status code: 200 serve, 503 do not. The database probe and the bot's queues are read at
+    /// most once a second whatever the request rate; draining shows at once.
     #[oai(path = "/health", method = "get", operation_id = "getHealth")]
     async fn health(&self, state: Data<&Arc<AppState>>) -> Result<HealthResponse, HealthError> {
         let timeout = Duration::from_millis(state.config().config.database.health_timeout_ms);
-        let probe = crate::db::probe(&state.pool, timeout).await;
+        let probe = state
+            .db_probe
+            .get(|| crate::db::probe(&state.pool, timeout))
+            .await;
         let phase = state.lifecycle.phase();
         let status = match (&phase, probe.ok) {
             (Phase::Draining { .. } | Phase::Stopping { .. }, _) => HealthStatus::Draining,

@@ -139,12 +139,28 @@ impl TelegramApi {
     }
 
     /// The bot's status: configuration present, queues, last activity.
+    ///
+    /// Read at most once a second whatever the request rate. Anyone sees the state and the
+    /// counts; the webhook's URL and the error texts only an admin's session (and
+    /// `goatedvips ctl telegram status`) sees.
     #[oai(
         path = "/telegram/status",
         method = "get",
         operation_id = "telegramStatus"
     )]
-    async fn status(&self, state: Data<&Arc<AppState>>) -> Result<StatusResponse, ApiError> {
-        Ok(StatusResponse::Ok(Json(state.telegram.status().await?)))
+    async fn status(
+        &self,
+        req: &poem::Request,
+        state: Data<&Arc<AppState>>,
+    ) -> Result<StatusResponse, ApiError> {
+        let status = state.telegram.status().await?;
+        let admin = crate::web::current_user(req, &state)
+            .await
+            .is_some_and(|u| u.is_admin());
+        Ok(StatusResponse::Ok(Json(if admin {
+            status
+        } else {
+            status.public()
+        })))
     }
 }

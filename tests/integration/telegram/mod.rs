@@ -37,8 +37,17 @@ fn message(update_id: i64, from: i64, chat: Option<i64>, text: &str) -> Value {
     }})
 }
 
+/// The bot's status as anyone sees it (counts; no URL, no error texts).
 async fn status(app: &TestApp) -> Value {
     let (code, body) = app.get_json("/api/telegram/status").await;
+    assert_eq!(code, 200, "{body}");
+    body
+}
+
+/// The bot's status as an admin (session `cookie`) sees it: with the webhook's URL and the
+/// error texts.
+async fn admin_status(app: &TestApp, cookie: &str) -> Value {
+    let (code, body) = get_with(app, "/api/telegram/status", Some(cookie)).await;
     assert_eq!(code, 200, "{body}");
     body
 }

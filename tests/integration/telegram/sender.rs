@@ -133,7 +133,8 @@ async fn outbound_queue_paces_and_handles_429_5xx_and_403() {
         .filter(|c| c.params["chat_id"] == 777)
         .count();
     assert_eq!(to_777, 1, "403 is not retried");
-    let s = status(&app).await;
+    assert!(status(&app).await.get("last_delivery_error").is_none());
+    let s = admin_status(&app, &admin_session(&app, "statusadmin").await).await;
     assert!(
         s["last_delivery_error"]
             .as_str()

@@ -18,7 +18,20 @@ async fn ctl_telegram_status_set_webhook_and_health() {
         "last_error_message": "Wrong response from the webhook: 502 Bad Gateway"}));
     app.telegram_update(&message(1, LUCY, None, "/help")).await;
     app.bot().wait_texts(LUCY, 1).await;
-    let s = wait_idle(&app, 1).await;
+    let public = wait_idle(&app, 1).await;
+    // Anyone sees the state and the counts; the URL and error texts are for admins.
+    assert_eq!(
+        public["webhook_info"]["pending_update_count"], 3,
+        "{public}"
+    );
+    assert!(public.get("webhook_url").is_none(), "{public}");
+    assert!(
+        public["webhook_info"].get("last_error_message").is_none(),
+        "{public}"
+    );
+    assert_eq!(public["webhook_info"]["url"], "", "{public}");
+    let admin = admin_session(&app, "statusadmin").await;
+    let s = admin_status(&app, &admin).await;
     assert_eq!(s["bot_configured"], true);
     assert_eq!(
         (&s["state"], &s["username"]),
@@ -32,7 +45,7 @@ async fn ctl_telegram_status_set_webhook_and_health() {
     );
     assert_eq!(s["updates_processed"], 1);
     assert!(s.get("last_delivery_error").is_none(), "{s}");
-    status(&app).await;
+    admin_status(&app, &admin).await;
     assert_eq!(app.bot().webhook_info_calls(), 1, "cached");
     assert_eq!(
         s["webhook_url"],
@@ -114,4 +127,72 @@ async fn health_says_when_the_bot_is_not_configured() {
     let out = app.ctl(&["telegram", "set-webhook"]);
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("bot_token"), "{}", out.stderr);
+}
+
+/// After `telegram.retention_days`, handled updates, finished messages and old command
+/// windows are deleted, a batch at a time; an update not handled yet and a message still
+/// queued stay, whatever their age.
+#[tokio::test(flavor = "multi_thread")]
+async fn old_rows_are_pruned_in_batches_and_waiting_ones_kept() {
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_telegram()
+        .config("telegram.retention_days", 30)
+        .start()
+        .await;
+    let db = app.db().client().await;
+    for sql in [
+        // 2,500 handled 40 days ago (three batches), one handled yesterday.
+        "INSERT INTO telegram_updates (update_id, chat_id, payload, received_at, processed_at, attempts) \
+         SELECT g, 1, jsonb_build_object('update_id', g), now() - interval '40 days', \
+         now() - interval '40 days', 1 FROM generate_series(1, 2500) g",
+        "INSERT INTO telegram_updates (update_id, chat_id, payload, received_at, processed_at, attempts) \
+         VALUES (9001, 1, '{\"update_id\": 9001}', now() - interval '1 day', now() - interval '1 day', 1)",
+        // 1,200 messages sent 40 days ago; one queued as long ago, due only next year.
+        "INSERT INTO telegram_outbox (chat_id, method, payload, status, not_before, created_at, sent_at) \
+         SELECT 1, 'sendMessage', '{}', 'sent', now() - interval '40 days', now() - interval '40 days', \
+         now() - interval '40 days' FROM generate_series(1, 1200)",
+        "INSERT INTO telegram_outbox (chat_id, method, payload, not_before, created_at) \
+         VALUES (1, 'sendMessage', '{}', now() + interval '1 year', now() - interval '40 days')",
+        "INSERT INTO telegram_limits (key, window_start, hits) VALUES \
+         ('u:old', now() - interval '40 days', 1), ('u:new', now(), 1)",
+    ] {
+        db.execute(sql, &[]).await.unwrap();
+    }
+    app.state().telegram.prune_once().await.unwrap();
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move { db.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM telegram_updates").await,
+        1,
+        "the update handled yesterday stays"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM telegram_outbox WHERE status = 'pending'").await,
+        1,
+        "a queued message stays"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM telegram_outbox WHERE status <> 'pending'").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM telegram_limits WHERE key LIKE 'u:%'").await,
+        1
+    );
+    // An update not handled yet is never deleted, however old.
+    db.execute(
+        "INSERT INTO telegram_updates (update_id, chat_id, payload, received_at) \
+         VALUES (9002, NULL, '{\"update_id\": 9002}', now() - interval '40 days')",
+        &[],
+    )
+    .await
+    .unwrap();
+    app.state().telegram.prune_once().await.unwrap();
+    assert_eq!(
+        count("SELECT count(*) FROM telegram_updates WHERE update_id = 9002").await,
+        1
+    );
 }
