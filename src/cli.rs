@@ -310,7 +310,7 @@ fn with_config(source: &ConfigSource, f: impl FnOnce(LoadedConfig) -> i32) -> i3
 fn check_config(source: &ConfigSource) -> i32 {
     match config::load(source) {
         Ok(loaded) => {
-            if let Some(note) = &loaded.note {
+            for note in &loaded.notes {
                 eprintln!("goatedvips: note: {note}");
             }
             print!("{}", loaded.config.to_masked_toml());

@@ -3,7 +3,7 @@
 //! bot). Handlers, admin commands and pages get everything they need from [`AppState`]; it is
 //! built by `app` and sits below every module that uses it, so none of them imports `app`.
 
-use slog::{error, info, Logger};
+use slog::{error, info, warn, Logger};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -186,6 +186,9 @@ impl AppState {
         let outcome = match config::load(&self.config_source) {
             Ok(fresh) => {
                 let pending = restart_required(&self.started_with, &fresh.config);
+                for note in &fresh.notes {
+                    warn!(self.log, "{}", note);
+                }
                 self.log_handle.set_level(fresh.config.log_level());
                 self.config.store(Arc::new(fresh));
                 // Cached responses depend on the race and tier settings.

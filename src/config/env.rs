@@ -19,6 +19,10 @@ pub const LEGACY_ENV: &[(&str, &str)] = &[
     ("ALLOWED_ORIGINS", "security.allowed_origins"),
     ("TELEGRAM_BOT_TOKEN", "telegram.bot_token"),
     ("TELEGRAM_WEBHOOK_SECRET", "telegram.webhook_secret"),
+    // The old app's last names for the upstream; GOATED_API_TOKEN comes after API_TOKEN so
+    // that the more specific name wins when both are set.
+    ("GOATED_API_URL", "upstream.url"),
+    ("API_TOKEN", "upstream.token"),
     ("GOATED_API_TOKEN", "upstream.token"),
 ];
 

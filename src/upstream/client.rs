@@ -1,5 +1,4 @@
-//! HTTP client of the Goated affiliate API:
-//! `GET {base_url}/user/affiliate/referral-leaderboard/{affiliate_id}` with a bearer token.
+//! HTTP client of the Goated affiliate API: `GET {upstream.url}` with a bearer token.
 
 use bytes::{Bytes, BytesMut};
 use std::time::Duration;
@@ -43,15 +42,6 @@ impl GoatedClient {
         Self { http }
     }
 
-    pub fn url(cfg: &UpstreamConfig) -> String {
-        let id: String =
-            url::form_urlencoded::byte_serialize(cfg.affiliate_id.as_bytes()).collect();
-        format!(
-            "{}/user/affiliate/referral-leaderboard/{id}",
-            cfg.base_url.trim_end_matches('/')
-        )
-    }
-
     /// Fetches the raw document.
     pub async fn fetch(&self, cfg: &UpstreamConfig) -> Result<Bytes, FetchError> {
         let timeout = Duration::from_secs(cfg.timeout_secs);
@@ -63,7 +53,7 @@ impl GoatedClient {
     async fn fetch_inner(&self, cfg: &UpstreamConfig) -> Result<Bytes, FetchError> {
         let mut resp = self
             .http
-            .get(Self::url(cfg))
+            .get(&cfg.url)
             .bearer_auth(cfg.token.expose())
             .header("accept", "application/json")
             .send()

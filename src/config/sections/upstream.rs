@@ -1,8 +1,14 @@
 //! `[upstream]`: the Goated affiliate API and the sync loop.
+//!
+//! The endpoint is one key, [`UpstreamConfig::url`], path included, so that a move of the API
+//! (it went from `api.goated.com/user2/…` to `apis.goated.com/user/…`) is a configuration
+//! change. The older pair `base_url` + `affiliate_id` is still read: when it is configured
+//! and `url` is not, the URL is derived from it, with a deprecation note in `check-config`;
+//! when both are, `url` wins and the note says the old keys are ignored.
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::super::checks::Checks;
+use super::super::checks::{Checks, SectionChecks};
 use super::super::values::{
     deserialize_time_zone, serialize_time_zone, Secret, SourceKind, UpstreamSource,
 };
@@ -13,7 +19,11 @@ pub struct UpstreamConfig {
     /// `goated`, `demo`, or `auto` (goated when a token is set, demo otherwise), as
     /// configured; [`UpstreamConfig::effective_source`] is the one in use.
     pub source: UpstreamSource,
+    /// The whole URL of the referral leaderboard, path and affiliate id included.
+    pub url: String,
+    /// Deprecated: the host part of the URL before `url` existed (empty: the live host).
     pub base_url: String,
+    /// Deprecated: the affiliate id the URL ended with before `url` existed.
     pub affiliate_id: String,
     /// Bearer token of the affiliate API.
     pub token: Secret,
@@ -38,6 +48,15 @@ pub struct UpstreamConfig {
     pub confirm_polls: u32,
 }
 
+/// The endpoint the old app polled last, and the default.
+pub const LIVE_URL: &str = "https://apis.goated.com/user/affiliate/referral-leaderboard/2RW440E";
+
+/// The host the deprecated `base_url` stands for when it is empty.
+const LIVE_BASE_URL: &str = "https://apis.goated.com";
+
+/// The path the deprecated `base_url` + `affiliate_id` pair was joined with.
+const LEADERBOARD_PATH: &str = "/user/affiliate/referral-leaderboard/";
+
 fn deserialize_upstream_time_zone<'de, D: Deserializer<'de>>(
     de: D,
 ) -> Result<chrono_tz::Tz, D::Error> {
@@ -48,7 +67,8 @@ impl Default for UpstreamConfig {
     fn default() -> Self {
         Self {
             source: UpstreamSource::Auto,
-            base_url: "https://api.goated.com".into(),
+            url: LIVE_URL.into(),
+            base_url: String::new(),
             affiliate_id: String::new(),
             token: Secret::default(),
             poll_interval_secs: 60,
@@ -74,24 +94,21 @@ impl UpstreamConfig {
         self.source.effective(self.token.is_set())
     }
 
-    pub(super) fn check(&self, checks: &mut Checks) {
+    /// Checks the values, after settling the URL from the deprecated keys when only they are
+    /// configured.
+    pub(super) fn check(&mut self, checks: &mut Checks) {
         let mut s = checks.section("upstream");
+        self.settle_url(&mut s);
+        s.check(
+            is_http_url(&self.url),
+            "url",
+            format!("must be an http(s) URL such as {LIVE_URL}"),
+        );
         if s.parsed("source") && self.effective_source() == SourceKind::Goated {
-            s.check(
-                url::Url::parse(&self.base_url)
-                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
-                "base_url",
-                "must be an http(s) URL such as https://api.goated.com",
-            );
-            s.check(
-                !self.affiliate_id.trim().is_empty(),
-                "affiliate_id",
-                "must be set when the source is goated",
-            );
             s.check(
                 self.token.is_set(),
                 "token",
-                "must be set when the source is goated (env GOATED_API_TOKEN)",
+                "must be set when the source is goated (env GOATED_API_TOKEN or API_TOKEN)",
             );
         }
         s.at_least("poll_interval_secs", self.poll_interval_secs, 1);
@@ -116,4 +133,62 @@ impl UpstreamConfig {
         s.between("confirm_polls", self.confirm_polls, 1..=1000);
         s.parsed("timezone");
     }
+}
+
+impl UpstreamConfig {
+    /// Applies the rule between `url` and the deprecated `base_url` + `affiliate_id`: a
+    /// configured `url` wins; otherwise a configured old pair gives the URL it always meant.
+    /// Either way a note tells the operator what to change.
+    fn settle_url(&mut self, s: &mut SectionChecks) {
+        // Set means not empty: the shipped file lists both, empty.
+        let old_keys: Vec<&str> = [
+            ("base_url", &self.base_url),
+            ("affiliate_id", &self.affiliate_id),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(field, _)| field)
+        .collect();
+        if old_keys.is_empty() {
+            return;
+        }
+        let old = old_keys
+            .iter()
+            .map(|f| format!("upstream.{f}"))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        if s.configured("url") {
+            s.note(format!(
+                "{old} {} deprecated and ignored: upstream.url is set and wins; remove {}",
+                if old_keys.len() == 1 { "is" } else { "are" },
+                if old_keys.len() == 1 { "it" } else { "them" },
+            ));
+            return;
+        }
+        if self.affiliate_id.trim().is_empty() {
+            s.problem(
+                "affiliate_id",
+                "must be set with upstream.base_url; better, set the whole upstream.url instead",
+            );
+            return;
+        }
+        let base = if self.base_url.trim().is_empty() {
+            LIVE_BASE_URL
+        } else {
+            self.base_url.trim()
+        };
+        let id: String =
+            url::form_urlencoded::byte_serialize(self.affiliate_id.trim().as_bytes()).collect();
+        self.url = format!("{}{LEADERBOARD_PATH}{id}", base.trim_end_matches('/'));
+        s.note(format!(
+            "{old} {} deprecated: set upstream.url = \"{}\" instead (the URL derived from {})",
+            if old_keys.len() == 1 { "is" } else { "are" },
+            self.url,
+            if old_keys.len() == 1 { "it" } else { "them" },
+        ));
+    }
+}
+
+fn is_http_url(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
