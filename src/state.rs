@@ -103,6 +103,12 @@ impl AppState {
             clock.clone(),
             board.clone(),
         ));
+        let credentials = Arc::new(crate::upstream::credentials::Credentials::new(
+            pool.clone(),
+            config.clone(),
+            clock.clone(),
+            log.new(slog::o!("component" => "upstream-token")),
+        ));
         let sync = Arc::new(SyncContext {
             pool: pool.clone(),
             config: config.clone(),
@@ -115,6 +121,7 @@ impl AppState {
             status: Arc::new(SyncStatus::default()),
             log: log.clone(),
             metrics: metrics.clone(),
+            credentials,
         });
         let accounts = Arc::new(Accounts::new(
             pool.clone(),
@@ -131,6 +138,7 @@ impl AppState {
                 accounts: accounts.clone(),
                 races: races.clone(),
                 metrics: metrics.clone(),
+                upstream_token: sync.credentials.clone(),
                 log: log.new(slog::o!("component" => "telegram")),
             },
         ));
@@ -191,6 +199,9 @@ impl AppState {
                 }
                 self.log_handle.set_level(fresh.config.log_level());
                 self.config.store(Arc::new(fresh));
+                // The token key may have changed: open the stored token again with it.
+                let credentials = self.sync.credentials.clone();
+                tokio::spawn(async move { credentials.reload().await });
                 // Cached responses depend on the race and tier settings.
                 self.board.refresh();
                 info!(self.log, "configuration reloaded"; "needs_restart" => pending.join(", "));

@@ -1,5 +1,7 @@
 //! `upstream-show` and `upstream-accept`: the held (implausible) upstream document, and applying
-//! it on an operator's word (`goatedvips ctl upstream show|accept`).
+//! it on an operator's word (`goatedvips ctl upstream show|accept`); `upstream-set-token`:
+//! replacing the upstream token (`goatedvips ctl upstream set-token`, which reads it from
+//! stdin).
 
 use serde_json::json;
 use slog::{error, warn, Logger};
@@ -8,7 +10,9 @@ use std::sync::Arc;
 use super::protocol::Response;
 use super::Peer;
 use crate::db::hold;
+use crate::db::upstream_token::SetBy;
 use crate::state::AppState;
+use crate::upstream::credentials::SetTokenError;
 use crate::upstream::poller::{race_of_sync, show_hold};
 
 /// What is held: counts, reasons, the biggest changes, polls so far; `held: null` when nothing
@@ -54,5 +58,43 @@ pub async fn accept(state: &Arc<AppState>, peer: Peer, log: &Logger) -> Response
                 "applying the held document failed; see the daemon's log",
             )
         }
+    }
+}
+
+/// Replaces the upstream token with `args.token` after trying it against upstream; audited as
+/// `cli:<uid>` (the connection's peer). The answer shows the token's uid and expiry, never the
+/// token.
+pub async fn set_token(
+    state: &Arc<AppState>,
+    args: &serde_json::Map<String, serde_json::Value>,
+    peer: Peer,
+) -> Response {
+    let Some(token) = args.get("token").and_then(|t| t.as_str()) else {
+        return Response::error("bad_request", "give the token as args.token (a string)");
+    };
+    let name = format!("cli:{}", peer.uid);
+    let by = SetBy {
+        user_id: None,
+        name: &name,
+        ip: None,
+    };
+    match state.sync.credentials.replace(token, by).await {
+        Ok(claims) => Response::ok(json!({
+            "uid": claims.uid,
+            "expires_at": claims.expires_at,
+            "token": state.sync.credentials.report(),
+        })),
+        Err(e) => Response::error(set_token_error_code(&e), e.to_string()),
+    }
+}
+
+/// The error code of a refused token, shared by the admin socket and the HTTP API.
+pub fn set_token_error_code(e: &SetTokenError) -> &'static str {
+    match e {
+        SetTokenError::Empty => "bad_request",
+        SetTokenError::NoKey => "no_token_key",
+        SetTokenError::Refused(_) => "token_refused",
+        SetTokenError::Untried(_) => "upstream_unreachable",
+        SetTokenError::Store(_) => "internal",
     }
 }

@@ -24,6 +24,8 @@ pub const LEGACY_ENV: &[(&str, &str)] = &[
     ("GOATED_API_URL", "upstream.url"),
     ("API_TOKEN", "upstream.token"),
     ("GOATED_API_TOKEN", "upstream.token"),
+    // Not the old app's, but a secret kept beside the token in secrets.env.
+    ("UPSTREAM_TOKEN_KEY", "upstream.token_key"),
 ];
 
 /// Prefix of the generic overrides: `GOATEDVIPS_SERVER__PORT` sets `server.port`.

@@ -8,7 +8,7 @@
 //! update's transaction with a narrow context, and queues their replies in the same
 //! transaction. Nothing reaches the network while that transaction is open.
 //!
-//! **A message out.** Replies, notifications (`link_notify`, `race_notify`) and broadcasts
+//! **A message out.** Replies, notifications (`link_notify`, `race_notify`, `token_notify`) and broadcasts
 //! (`broadcast`) wait in the outbound queue; the sender (`sender`) locks the next one whose
 //! chat is free, takes a send slot that all daemons count, calls the Bot API (`bot_api`) and
 //! records the outcome. `status` reports both flows.
@@ -25,6 +25,7 @@ mod link_notify;
 pub mod race_notify;
 pub mod sender;
 pub mod status;
+mod token_notify;
 pub mod update;
 
 pub use sender::SendOutcome;
@@ -42,6 +43,7 @@ use crate::config::SharedConfig;
 use crate::db::{self, telegram as q, DbError, Pool};
 use crate::metrics::Metrics;
 use crate::races::Races;
+use crate::upstream::credentials::Credentials;
 use bot_api::{BotApi, BotError};
 use update::Update;
 
@@ -61,6 +63,8 @@ pub struct Telegram {
     pub accounts: Arc<Accounts>,
     pub races: Arc<Races>,
     pub metrics: Arc<Metrics>,
+    /// The upstream token in force, whose end the admins are told of.
+    pub upstream_token: Arc<Credentials>,
     pub log: Logger,
     api: BotApi,
     /// Wakes the update handler when this daemon stored an update.
@@ -82,6 +86,7 @@ pub struct BotServices {
     pub accounts: Arc<Accounts>,
     pub races: Arc<Races>,
     pub metrics: Arc<Metrics>,
+    pub upstream_token: Arc<Credentials>,
     pub log: Logger,
 }
 
@@ -136,6 +141,7 @@ impl Telegram {
             accounts,
             races,
             metrics,
+            upstream_token,
             log,
         } = services;
         Self {
@@ -146,6 +152,7 @@ impl Telegram {
             accounts,
             races,
             metrics,
+            upstream_token,
             log,
             api: BotApi::new(),
             updates_wake: Notify::new(),

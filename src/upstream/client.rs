@@ -17,10 +17,15 @@ pub enum FetchError {
     Connect(String),
     #[error("the upstream document is larger than upstream.max_body_bytes ({0} bytes)")]
     TooLarge(u64),
+    #[error(
+        "no upstream token: set upstream.token (GOATED_API_TOKEN in the secrets file) or use \
+         `goatedvips ctl upstream set-token`"
+    )]
+    NoToken,
 }
 
-/// A reusable client; the token and URL are read from the config given to each fetch, so a
-/// reload takes effect at the next poll.
+/// A reusable client; the URL is read from the config given to each fetch (so a reload takes
+/// effect at the next poll) and the token is the one in force then (`credentials`).
 #[derive(Clone)]
 pub struct GoatedClient {
     http: reqwest::Client,
@@ -42,19 +47,19 @@ impl GoatedClient {
         Self { http }
     }
 
-    /// Fetches the raw document.
-    pub async fn fetch(&self, cfg: &UpstreamConfig) -> Result<Bytes, FetchError> {
+    /// Fetches the raw document with `token` as the bearer token.
+    pub async fn fetch(&self, cfg: &UpstreamConfig, token: &str) -> Result<Bytes, FetchError> {
         let timeout = Duration::from_secs(cfg.timeout_secs);
-        tokio::time::timeout(timeout, self.fetch_inner(cfg))
+        tokio::time::timeout(timeout, self.fetch_inner(cfg, token))
             .await
             .unwrap_or(Err(FetchError::Timeout(cfg.timeout_secs)))
     }
 
-    async fn fetch_inner(&self, cfg: &UpstreamConfig) -> Result<Bytes, FetchError> {
+    async fn fetch_inner(&self, cfg: &UpstreamConfig, token: &str) -> Result<Bytes, FetchError> {
         let mut resp = self
             .http
             .get(&cfg.url)
-            .bearer_auth(cfg.token.expose())
+            .bearer_auth(token)
             .header("accept", "application/json")
             .send()
             .await

@@ -27,6 +27,11 @@ pub struct UpstreamConfig {
     pub affiliate_id: String,
     /// Bearer token of the affiliate API.
     pub token: Secret,
+    /// The key a token set at run time is sealed with in the database (32 bytes, hex or
+    /// base64); without it, `set-token` is refused.
+    pub token_key: Secret,
+    /// Within this many hours of the token's end, health and the admins are warned.
+    pub token_warn_hours: u32,
     pub poll_interval_secs: u64,
     pub timeout_secs: u64,
     pub max_body_bytes: u64,
@@ -71,6 +76,8 @@ impl Default for UpstreamConfig {
             base_url: String::new(),
             affiliate_id: String::new(),
             token: Secret::default(),
+            token_key: Secret::default(),
+            token_warn_hours: 6,
             poll_interval_secs: 60,
             timeout_secs: 15,
             max_body_bytes: 8 * 1024 * 1024,
@@ -90,6 +97,15 @@ impl UpstreamConfig {
         self.timezone
     }
 
+    /// The key stored tokens are sealed with, when one is configured (and valid: the checks
+    /// refuse one that is not).
+    pub fn sealing_key(&self) -> Option<crate::upstream::token::TokenKey> {
+        self.token_key
+            .is_set()
+            .then(|| crate::upstream::token::TokenKey::parse(self.token_key.expose()).ok())
+            .flatten()
+    }
+
     pub fn effective_source(&self) -> SourceKind {
         self.source.effective(self.token.is_set())
     }
@@ -105,12 +121,22 @@ impl UpstreamConfig {
             format!("must be an http(s) URL such as {LIVE_URL}"),
         );
         if s.parsed("source") && self.effective_source() == SourceKind::Goated {
+            // With a token key, a token set at run time (and kept in the database) may be the
+            // only one.
             s.check(
-                self.token.is_set(),
+                self.token.is_set() || self.token_key.is_set(),
                 "token",
-                "must be set when the source is goated (env GOATED_API_TOKEN or API_TOKEN)",
+                "must be set when the source is goated (env GOATED_API_TOKEN or API_TOKEN), \
+                 unless upstream.token_key is set and the token is set with \
+                 `goatedvips ctl upstream set-token`",
             );
         }
+        s.check(
+            !self.token_key.is_set() || self.sealing_key().is_some(),
+            "token_key",
+            "must be 32 bytes, as 64 hex digits or base64 (openssl rand -hex 32)",
+        );
+        s.between("token_warn_hours", self.token_warn_hours, 1..=23);
         s.at_least("poll_interval_secs", self.poll_interval_secs, 1);
         s.between("timeout_secs", self.timeout_secs, 1..=300);
         s.between(
