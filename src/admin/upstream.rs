@@ -12,7 +12,6 @@ use super::Peer;
 use crate::db::hold;
 use crate::db::upstream_token::SetBy;
 use crate::state::AppState;
-use crate::upstream::credentials::SetTokenError;
 use crate::upstream::poller::{race_of_sync, show_hold};
 
 /// What is held: counts, reasons, the biggest changes, polls so far; `held: null` when nothing
@@ -84,17 +83,6 @@ pub async fn set_token(
             "expires_at": claims.expires_at,
             "token": state.sync.credentials.report(),
         })),
-        Err(e) => Response::error(set_token_error_code(&e), e.to_string()),
-    }
-}
-
-/// The error code of a refused token, shared by the admin socket and the HTTP API.
-pub fn set_token_error_code(e: &SetTokenError) -> &'static str {
-    match e {
-        SetTokenError::Empty => "bad_request",
-        SetTokenError::NoKey => "no_token_key",
-        SetTokenError::Refused(_) => "token_refused",
-        SetTokenError::Untried(_) => "upstream_unreachable",
-        SetTokenError::Store(_) => "internal",
+        Err(e) => Response::error(e.code(), e.to_string()),
     }
 }

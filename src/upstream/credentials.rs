@@ -120,6 +120,19 @@ pub enum SetTokenError {
     Store(#[from] DbError),
 }
 
+impl SetTokenError {
+    /// The error code of a refusal, shared by the admin socket and the HTTP API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "bad_request",
+            Self::NoKey => "no_token_key",
+            Self::Refused(_) => "token_refused",
+            Self::Untried(_) => "upstream_unreachable",
+            Self::Store(_) => "internal",
+        }
+    }
+}
+
 /// The token service; one per daemon.
 pub struct Credentials {
     pool: Pool,

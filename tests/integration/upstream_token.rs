@@ -298,3 +298,77 @@ async fn admins_are_told_once_before_and_once_at_the_end_with_two_daemons() {
         "{text}"
     );
 }
+
+/// `PUT /api/admin/upstream/token` with the session `cookie`; (status, body).
+async fn put_token(app: &TestApp, cookie: &str, token: &str) -> (u16, Value) {
+    let resp = crate::harness::fresh_client()
+        .put(app.url("/api/admin/upstream/token"))
+        .header("cookie", format!("goatedvips_session={cookie}"))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_replace_the_token_over_the_api_and_see_it_on_the_admin_page() {
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_goated(small())
+        .clock(noon())
+        .driven_poller()
+        .config("upstream.token_key", KEY)
+        .start()
+        .await;
+    let admin = crate::accounts::admin_session(&app, "boss").await;
+    let player = crate::accounts::register(&app, "lucy").await;
+    let (status, _) =
+        crate::accounts::get_with(&app, "/api/admin/upstream/token", Some(&player)).await;
+    assert_eq!(status, 403);
+    let (status, shown) =
+        crate::accounts::get_with(&app, "/api/admin/upstream/token", Some(&admin)).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["source"], "config");
+    assert_eq!(shown["expiry"], "unknown");
+
+    let token = session_jwt("u-web", noon() + chrono::Duration::hours(24));
+    let (status, body) = put_token(&app, &admin, &token).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "token_refused");
+    assert_eq!(
+        body["error"]["message"],
+        "upstream refused this token (401)"
+    );
+    app.fake().set_token(&token);
+    let (status, body) = put_token(&app, &admin, &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["source"], "stored");
+    assert_eq!(body["uid"], "u-web");
+    assert_eq!(body["expires_at"], "2026-11-12T12:00:00+00:00");
+    assert!(!body.to_string().contains(&token));
+
+    let (_, audit) = crate::accounts::get_with(&app, "/api/admin/audit", Some(&admin)).await;
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "upstream.set_token")
+        .unwrap_or_else(|| panic!("not audited: {audit}"));
+    assert_eq!(entry["actor"], "boss");
+    assert_eq!(entry["target"], "u-web");
+
+    let html = crate::harness::fresh_client()
+        .get(app.url("/admin"))
+        .header("cookie", format!("goatedvips_session={admin}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"upstream\""), "{html}");
+    assert!(html.contains("u-web"));
+    assert!(html.contains("data-api=\"/api/admin/upstream/token\""));
+    assert!(!html.contains(&token), "the token is shown back");
+}
