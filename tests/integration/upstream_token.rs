@@ -38,6 +38,21 @@ fn small() -> FakeMode {
     FakeMode::Body(fixture("leaderboard-small.json"))
 }
 
+/// An in-process daemon at noon with a token key, the fake Goated API and `config`; its
+/// poller is stepped by the test.
+async fn keyed_app(config: &[(&str, &str)]) -> TestApp {
+    let mut builder = TestApp::builder()
+        .in_process()
+        .with_fake_goated(small())
+        .clock(noon())
+        .driven_poller()
+        .config("upstream.token_key", KEY);
+    for (key, value) in config {
+        builder = builder.config(key, *value);
+    }
+    builder.start().await
+}
+
 async fn upstream_detail(addr: std::net::SocketAddr) -> (u16, Value) {
     let (status, health) = crate::harness::get_json(addr, "/api/health").await;
     (status, health["checks"]["upstream"]["detail"].clone())
@@ -46,14 +61,7 @@ async fn upstream_detail(addr: std::net::SocketAddr) -> (u16, Value) {
 // Multi-threaded: `ctl` blocks its thread while the in-process daemon answers it.
 #[tokio::test(flavor = "multi_thread")]
 async fn set_token_is_tried_sealed_audited_and_used_by_every_daemon() {
-    let app = TestApp::builder()
-        .in_process()
-        .with_fake_goated(small())
-        .clock(noon())
-        .driven_poller()
-        .config("upstream.token_key", KEY)
-        .start()
-        .await;
+    let app = keyed_app(&[]).await;
     let second = app.start_second().await;
     let mut poller = app.poller();
     assert!(matches!(poller.step().await, StepOutcome::Stored { .. }));
@@ -192,15 +200,7 @@ async fn set_token_is_tried_sealed_audited_and_used_by_every_daemon() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_token_that_ends_later_wins_and_health_stays_200_when_it_ends_soon() {
     let configured = session_jwt("u-config", noon() + chrono::Duration::hours(10));
-    let app = TestApp::builder()
-        .in_process()
-        .with_fake_goated(small())
-        .clock(noon())
-        .driven_poller()
-        .config("upstream.token_key", KEY)
-        .config("upstream.token", configured.as_str())
-        .start()
-        .await;
+    let app = keyed_app(&[("upstream.token", &configured)]).await;
     app.fake().set_token(&configured);
     let (status, detail) = upstream_detail(app.addr()).await;
     assert_eq!(status, 200);
@@ -313,14 +313,7 @@ async fn put_token(app: &TestApp, cookie: &str, token: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn admins_replace_the_token_over_the_api_and_see_it_on_the_admin_page() {
-    let app = TestApp::builder()
-        .in_process()
-        .with_fake_goated(small())
-        .clock(noon())
-        .driven_poller()
-        .config("upstream.token_key", KEY)
-        .start()
-        .await;
+    let app = keyed_app(&[]).await;
     let admin = crate::accounts::admin_session(&app, "boss").await;
     let player = crate::accounts::register(&app, "lucy").await;
     let (status, _) =
