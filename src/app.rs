@@ -79,7 +79,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     } = opts;
     let cfg = loaded.config.clone();
     let notifier = lifecycle.notifier.clone();
-    if let Some(note) = &loaded.note {
+    for note in &loaded.notes {
         warn!(log, "{}", note);
     }
     info!(log, "starting"; "version" => crate::VERSION,

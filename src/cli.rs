@@ -172,6 +172,10 @@ pub enum UpstreamCommand {
     Show,
     /// Apply the held document now (audited)
     Accept,
+    /// Replace the upstream token on every daemon, after trying it against upstream (audited).
+    /// The token is read from standard input (prompted without echo on a terminal), never from
+    /// the command line
+    SetToken,
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +251,17 @@ fn ctl(source: &ConfigSource, args: CtlArgs) -> i32 {
         CtlCommand::ReopenLogs => (Request::new("reopen-logs"), 30),
         CtlCommand::Upstream(UpstreamCommand::Show) => (Request::new("upstream-show"), 30),
         CtlCommand::Upstream(UpstreamCommand::Accept) => (Request::new("upstream-accept"), 60),
+        CtlCommand::Upstream(UpstreamCommand::SetToken) => match read_token() {
+            Ok(token) => {
+                let mut r = Request::new("upstream-set-token");
+                r.args.insert("token".into(), token.into());
+                (r, 60)
+            }
+            Err(e) => {
+                eprintln!("goatedvips ctl upstream set-token: {e}");
+                return exit::USAGE;
+            }
+        },
         CtlCommand::Telegram(TelegramCommand::Status) => (Request::new("telegram-status"), 30),
         CtlCommand::Telegram(TelegramCommand::SetWebhook) => {
             (Request::new("telegram-set-webhook"), 60)
@@ -286,6 +301,34 @@ fn ctl(source: &ConfigSource, args: CtlArgs) -> i32 {
     }
 }
 
+/// The token for `ctl upstream set-token`: prompted for without echo on a terminal, else the
+/// first line of standard input. Never an argument, so it is not in `ps` or the shell history.
+fn read_token() -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let line = if stdin.is_terminal() {
+        crate::accounts::cli::prompt_hidden(
+            "Upstream token (from a logged-in goated.com session): ",
+        )?
+    } else {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the token from standard input: {e}"))?;
+        line
+    };
+    let token = line.trim().to_string();
+    if token.is_empty() {
+        return Err(
+            "no token on standard input; give it as the first line, e.g. \
+             `goatedvips ctl upstream set-token < token.txt`"
+                .into(),
+        );
+    }
+    Ok(token)
+}
+
 fn print_config_errors(errors: &ConfigErrors) {
     for e in &errors.0 {
         eprintln!("goatedvips: config error: {e}");
@@ -310,7 +353,7 @@ fn with_config(source: &ConfigSource, f: impl FnOnce(LoadedConfig) -> i32) -> i3
 fn check_config(source: &ConfigSource) -> i32 {
     match config::load(source) {
         Ok(loaded) => {
-            if let Some(note) = &loaded.note {
+            for note in &loaded.notes {
                 eprintln!("goatedvips: note: {note}");
             }
             print!("{}", loaded.config.to_masked_toml());

@@ -3,7 +3,7 @@
 //! bot). Handlers, admin commands and pages get everything they need from [`AppState`]; it is
 //! built by `app` and sits below every module that uses it, so none of them imports `app`.
 
-use slog::{error, info, Logger};
+use slog::{error, info, warn, Logger};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -105,6 +105,12 @@ impl AppState {
             clock.clone(),
             board.clone(),
         ));
+        let credentials = Arc::new(crate::upstream::credentials::Credentials::new(
+            pool.clone(),
+            config.clone(),
+            clock.clone(),
+            log.new(slog::o!("component" => "upstream-token")),
+        ));
         let sync = Arc::new(SyncContext {
             pool: pool.clone(),
             config: config.clone(),
@@ -117,6 +123,7 @@ impl AppState {
             status: Arc::new(SyncStatus::default()),
             log: log.clone(),
             metrics: metrics.clone(),
+            credentials,
         });
         let accounts = Arc::new(Accounts::new(
             pool.clone(),
@@ -133,6 +140,7 @@ impl AppState {
                 accounts: accounts.clone(),
                 races: races.clone(),
                 metrics: metrics.clone(),
+                upstream_token: sync.credentials.clone(),
                 log: log.new(slog::o!("component" => "telegram")),
             },
         ));
@@ -189,8 +197,14 @@ impl AppState {
         let outcome = match config::load(&self.config_source) {
             Ok(fresh) => {
                 let pending = restart_required(&self.started_with, &fresh.config);
+                for note in &fresh.notes {
+                    warn!(self.log, "{}", note);
+                }
                 self.log_handle.set_level(fresh.config.log_level());
                 self.config.store(Arc::new(fresh));
+                // The token key may have changed: open the stored token again with it.
+                let credentials = self.sync.credentials.clone();
+                tokio::spawn(async move { credentials.reload().await });
                 // Cached responses depend on the race and tier settings.
                 self.board.refresh();
                 info!(self.log, "configuration reloaded"; "needs_restart" => pending.join(", "));

@@ -55,7 +55,9 @@ pub fn read_password(prompt: &str) -> Result<String, String> {
     Ok(password)
 }
 
-fn prompt_hidden(prompt: &str) -> Result<String, String> {
+/// Reads one line from the terminal with echo off (a password, a token), after `prompt` on
+/// stderr.
+pub fn prompt_hidden(prompt: &str) -> Result<String, String> {
     use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
     let stdin = std::io::stdin();
     eprint!("{prompt}");

@@ -146,6 +146,13 @@ pub fn render(cmd: &str, data: &Value) -> String {
             data["sync_id"],
             data["summary"].as_str().unwrap_or("")
         ),
+        "upstream-set-token" => format!(
+            "upstream token replaced on every daemon: uid {}, expires {}\n",
+            data["uid"].as_str().unwrap_or("unknown"),
+            data["expires_at"]
+                .as_str()
+                .unwrap_or("unknown (not a JWT with exp)")
+        ),
         "telegram-set-webhook" => format!("{}\n", data["message"].as_str().unwrap_or("done")),
         "reopen-logs" => format!(
             "log file reopened: {}\n",

@@ -208,6 +208,7 @@ async fn handle_line(line: &str, peer: Peer, state: &Arc<AppState>, log: &Logger
         Command::ReopenLogs => logs::reopen(state),
         Command::UpstreamShow => upstream::show(state).await,
         Command::UpstreamAccept => upstream::accept(state, peer, log).await,
+        Command::UpstreamSetToken => upstream::set_token(state, &request.args, peer).await,
         Command::TelegramStatus => telegram::status(state).await,
         Command::TelegramSetWebhook => telegram::set_webhook(state, peer, log).await,
         Command::Help => help(),

@@ -86,6 +86,7 @@ pub enum Command {
     ReopenLogs,
     UpstreamShow,
     UpstreamAccept,
+    UpstreamSetToken,
     TelegramStatus,
     TelegramSetWebhook,
     Help,
@@ -93,7 +94,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order `help` lists them.
-    pub const ALL: [Command; 11] = [
+    pub const ALL: [Command; 12] = [
         Command::Status,
         Command::Reload,
         Command::Drain,
@@ -102,6 +103,7 @@ impl Command {
         Command::ReopenLogs,
         Command::UpstreamShow,
         Command::UpstreamAccept,
+        Command::UpstreamSetToken,
         Command::TelegramStatus,
         Command::TelegramSetWebhook,
         Command::Help,
@@ -118,6 +120,7 @@ impl Command {
             Command::ReopenLogs => "reopen-logs",
             Command::UpstreamShow => "upstream-show",
             Command::UpstreamAccept => "upstream-accept",
+            Command::UpstreamSetToken => "upstream-set-token",
             Command::TelegramStatus => "telegram-status",
             Command::TelegramSetWebhook => "telegram-set-webhook",
             Command::Help => "help",
@@ -144,6 +147,9 @@ impl Command {
                 "the held (implausible) upstream document: counts, reasons, biggest changes"
             }
             Command::UpstreamAccept => "apply the held upstream document now",
+            Command::UpstreamSetToken => {
+                "replace the upstream token on every daemon, after trying it (args: token)"
+            }
             Command::TelegramStatus => {
                 "the Telegram bot: configured or not, updates and messages queued, sent, failed"
             }
@@ -166,6 +172,7 @@ impl Command {
             | Command::Backup
             | Command::ReopenLogs
             | Command::UpstreamAccept
+            | Command::UpstreamSetToken
             | Command::TelegramSetWebhook => true,
         }
     }
@@ -198,6 +205,7 @@ mod tests {
                 | Command::ReopenLogs
                 | Command::UpstreamShow
                 | Command::UpstreamAccept
+                | Command::UpstreamSetToken
                 | Command::TelegramStatus
                 | Command::TelegramSetWebhook
                 | Command::Help => {}

@@ -41,6 +41,7 @@ pub fn run(state: &Arc<AppState>) -> Response {
             "data_changed_at": state.board.snapshot().updated_at().map(|t| t.to_rfc3339()),
             "stale": state.board.snapshot().stale.clone(),
             "players": state.board.snapshot().rankings.len(),
+            "token": state.sync.credentials.report(),
         },
         "last_backup": state.backups.last(),
     }))

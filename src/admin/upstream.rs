@@ -1,5 +1,7 @@
 //! `upstream-show` and `upstream-accept`: the held (implausible) upstream document, and applying
-//! it on an operator's word (`goatedvips ctl upstream show|accept`).
+//! it on an operator's word (`goatedvips ctl upstream show|accept`); `upstream-set-token`:
+//! replacing the upstream token (`goatedvips ctl upstream set-token`, which reads it from
+//! stdin).
 
 use serde_json::json;
 use slog::{error, warn, Logger};
@@ -8,6 +10,7 @@ use std::sync::Arc;
 use super::protocol::Response;
 use super::Peer;
 use crate::db::hold;
+use crate::db::upstream_token::SetBy;
 use crate::state::AppState;
 use crate::upstream::poller::{race_of_sync, show_hold};
 
@@ -54,5 +57,32 @@ pub async fn accept(state: &Arc<AppState>, peer: Peer, log: &Logger) -> Response
                 "applying the held document failed; see the daemon's log",
             )
         }
+    }
+}
+
+/// Replaces the upstream token with `args.token` after trying it against upstream; audited as
+/// `cli:<uid>` (the connection's peer). The answer shows the token's uid and expiry, never the
+/// token.
+pub async fn set_token(
+    state: &Arc<AppState>,
+    args: &serde_json::Map<String, serde_json::Value>,
+    peer: Peer,
+) -> Response {
+    let Some(token) = args.get("token").and_then(|t| t.as_str()) else {
+        return Response::error("bad_request", "give the token as args.token (a string)");
+    };
+    let name = format!("cli:{}", peer.uid);
+    let by = SetBy {
+        user_id: None,
+        name: &name,
+        ip: None,
+    };
+    match state.sync.credentials.replace(token, by).await {
+        Ok(claims) => Response::ok(json!({
+            "uid": claims.uid,
+            "expires_at": claims.expires_at,
+            "token": state.sync.credentials.report(),
+        })),
+        Err(e) => Response::error(e.code(), e.to_string()),
     }
 }

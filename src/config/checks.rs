@@ -28,12 +28,14 @@ struct Failure {
 }
 
 /// Deserialises `merged` into a [`Config`], then runs every check. Every problem found is
-/// appended to `errors`; `None` when the values could not be deserialised at all.
+/// appended to `errors`, every note (a deprecated key …) to `notes`; `None` when the values
+/// could not be deserialised at all.
 pub(super) fn check(
     merged: toml::Value,
     defaults: &toml::Value,
     origins: &BTreeMap<String, Origin>,
     errors: &mut Vec<ConfigError>,
+    notes: &mut Vec<String>,
 ) -> Option<Config> {
     let (config, failures) = deserialize(merged, defaults, origins);
     let mut checks = Checks {
@@ -45,6 +47,7 @@ pub(super) fn check(
             .collect(),
         failures,
         found: Vec::new(),
+        notes: Vec::new(),
     };
     let config = config.map(|mut config| {
         config.check(&mut checks);
@@ -58,6 +61,7 @@ pub(super) fn check(
             .map(|f| f.error),
     );
     errors.extend(checks.found);
+    notes.extend(checks.notes);
     config
 }
 
@@ -123,6 +127,8 @@ pub(super) struct Checks<'a> {
     failures: Vec<Failure>,
     /// Problems in the order the checks found them.
     found: Vec<ConfigError>,
+    /// What the operator should know about a valid configuration (a deprecated key).
+    notes: Vec<String>,
 }
 
 impl<'a> Checks<'a> {
@@ -168,6 +174,17 @@ impl SectionChecks<'_, '_> {
                 message: message.into(),
             });
         }
+    }
+
+    /// Whether the key was given a value (in the file or the environment) rather than left
+    /// at its default.
+    pub(super) fn configured(&self, field: &str) -> bool {
+        self.checks.origins.contains_key(&self.key(field))
+    }
+
+    /// Records a note for the operator: not a problem, the configuration stays valid.
+    pub(super) fn note(&mut self, message: impl Into<String>) {
+        self.checks.notes.push(message.into());
     }
 
     /// Whether the key's text parsed into its typed value; if it did not, its error is listed

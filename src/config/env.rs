@@ -19,7 +19,13 @@ pub const LEGACY_ENV: &[(&str, &str)] = &[
     ("ALLOWED_ORIGINS", "security.allowed_origins"),
     ("TELEGRAM_BOT_TOKEN", "telegram.bot_token"),
     ("TELEGRAM_WEBHOOK_SECRET", "telegram.webhook_secret"),
+    // The old app's last names for the upstream; GOATED_API_TOKEN comes after API_TOKEN so
+    // that the more specific name wins when both are set.
+    ("GOATED_API_URL", "upstream.url"),
+    ("API_TOKEN", "upstream.token"),
     ("GOATED_API_TOKEN", "upstream.token"),
+    // Not the old app's, but a secret kept beside the token in secrets.env.
+    ("UPSTREAM_TOKEN_KEY", "upstream.token_key"),
 ];
 
 /// Prefix of the generic overrides: `GOATEDVIPS_SERVER__PORT` sets `server.port`.

@@ -11,6 +11,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "telegram.bot_token",
     "telegram.webhook_secret",
     "upstream.token",
+    "upstream.token_key",
 ];
 
 /// Replaces the password of a database URL (or `password=` of a key=value string) with `***`.

@@ -53,8 +53,9 @@ pub struct LoadedConfig {
     /// The file read, if any (a missing default file is allowed: env-only deployments).
     pub path: Option<PathBuf>,
     pub loaded_at: chrono::DateTime<chrono::Utc>,
-    /// Something the operator should know about the load (an unreadable environment file).
-    pub note: Option<String>,
+    /// What the operator should know about the load (an unreadable environment file, a
+    /// deprecated key): `check-config` prints them, the daemon logs them as warnings.
+    pub notes: Vec<String>,
 }
 
 /// A loaded configuration reads as its `Config`, so that a handler holds the shared `Arc`
@@ -132,20 +133,23 @@ pub fn load_with_env(
         file: None,
     }];
     layers.extend(file_layer);
-    let config = build(path.as_deref(), text.as_deref(), &layers)?;
+    let mut notes: Vec<String> = note.into_iter().collect();
+    let config = build(path.as_deref(), text.as_deref(), &layers, &mut notes)?;
     Ok(LoadedConfig {
         config,
         path,
         loaded_at: chrono::Utc::now(),
-        note,
+        notes,
     })
 }
 
-/// Merges defaults, file text and environment, then checks.
+/// Merges defaults, file text and environment, then checks; the checks' notes are appended to
+/// `notes`.
 fn build(
     path: Option<&Path>,
     text: Option<&str>,
     layers: &[EnvLayer],
+    notes: &mut Vec<String>,
 ) -> Result<Config, ConfigErrors> {
     let defaults = file::defaults_value();
     let mut merged = defaults.clone();
@@ -165,7 +169,7 @@ fn build(
     }
     env::apply_layers(&mut merged, layers, &mut origins, &mut errors);
 
-    match checks::check(merged, &defaults, &origins, &mut errors) {
+    match checks::check(merged, &defaults, &origins, &mut errors, notes) {
         Some(config) if errors.is_empty() => Ok(config),
         _ => Err(ConfigErrors(errors)),
     }

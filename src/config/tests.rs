@@ -37,7 +37,12 @@ mod loading {
             file: None,
         };
         let text = in_development(text);
-        build(Some(Path::new("/etc/test.toml")), Some(&text), &[layer])
+        build(
+            Some(Path::new("/etc/test.toml")),
+            Some(&text),
+            &[layer],
+            &mut Vec::new(),
+        )
     }
 
     #[test]
@@ -47,7 +52,7 @@ mod loading {
             vars: env(pairs),
             file: None,
         };
-        let defaults = |pairs: &[(&str, &str)]| build(None, None, &[layer(pairs)]);
+        let defaults = |pairs: &[(&str, &str)]| build(None, None, &[layer(pairs)], &mut Vec::new());
         let c = defaults(&[("SESSION_SECRET", secret)]).unwrap();
         assert_eq!(c.server.environment, Environment::Production);
         assert!(c.secure_cookies());
@@ -232,17 +237,105 @@ mod loading {
     }
 
     #[test]
-    fn goated_source_needs_a_token_and_affiliate() {
+    fn goated_source_needs_a_token() {
         let errs = from_text("[upstream]\nsource = \"goated\"\n", &[]).unwrap_err();
         let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, vec!["upstream.affiliate_id", "upstream.token"]);
-        let c = from_text(
-            "[upstream]\naffiliate_id = \"gv\"\n",
-            &[("GOATED_API_TOKEN", "t0k")],
-        )
-        .unwrap();
+        assert_eq!(keys, vec!["upstream.token"]);
+        let c = from_text("[upstream]\n", &[("GOATED_API_TOKEN", "t0k")]).unwrap();
         assert_eq!(c.upstream.effective_source(), SourceKind::Goated);
         assert!(!c.to_masked_toml().contains("t0k"));
+    }
+
+    fn with_notes(text: &str, env_pairs: &[(&str, &str)]) -> (Config, Vec<String>) {
+        let layer = EnvLayer {
+            vars: env(env_pairs),
+            file: None,
+        };
+        let mut notes = Vec::new();
+        let text = in_development(text);
+        let c = build(
+            Some(Path::new("/etc/test.toml")),
+            Some(&text),
+            &[layer],
+            &mut notes,
+        )
+        .unwrap();
+        (c, notes)
+    }
+
+    #[test]
+    fn the_upstream_url_defaults_to_the_live_one() {
+        let (c, notes) = with_notes("", &[]);
+        assert_eq!(
+            c.upstream.url,
+            "https://apis.goated.com/user/affiliate/referral-leaderboard/2RW440E"
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        let errs = from_text("[upstream]\nurl = \"apis.goated.com/x\"\n", &[]).unwrap_err();
+        assert_eq!(errs.0[0].key, "upstream.url");
+    }
+
+    #[test]
+    fn the_old_apps_environment_names_set_the_url_and_token() {
+        let (c, notes) = with_notes(
+            "",
+            &[
+                (
+                    "GOATED_API_URL",
+                    "https://api.goated.com/user2/affiliate/referral-leaderboard/X1",
+                ),
+                ("API_TOKEN", "old-token"),
+            ],
+        );
+        assert_eq!(
+            c.upstream.url,
+            "https://api.goated.com/user2/affiliate/referral-leaderboard/X1"
+        );
+        assert_eq!(c.upstream.token, "old-token");
+        assert_eq!(c.upstream.effective_source(), SourceKind::Goated);
+        assert!(notes.is_empty(), "{notes:?}");
+        let c = from_text(
+            "",
+            &[
+                ("API_TOKEN", "old-token"),
+                ("GOATED_API_TOKEN", "new-token"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.upstream.token, "new-token", "the more specific name wins");
+    }
+
+    #[test]
+    fn the_deprecated_base_url_and_affiliate_id_still_give_the_url() {
+        let (c, notes) = with_notes(
+            "[upstream]\nbase_url = \"https://api.goated.com/\"\naffiliate_id = \"2RW440E\"\n",
+            &[],
+        );
+        assert_eq!(
+            c.upstream.url,
+            "https://api.goated.com/user/affiliate/referral-leaderboard/2RW440E"
+        );
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("deprecated"), "{notes:?}");
+        assert!(notes[0].contains(&c.upstream.url), "{notes:?}");
+
+        // The affiliate id alone means the live host.
+        let (c, _) = with_notes("[upstream]\naffiliate_id = \"2RW440E\"\n", &[]);
+        assert_eq!(c.upstream.url, sections::LIVE_URL);
+
+        // Both: the full URL wins, and the note says so.
+        let (c, notes) = with_notes(
+            "[upstream]\nurl = \"http://127.0.0.1:9/lb\"\naffiliate_id = \"gv\"\n",
+            &[],
+        );
+        assert_eq!(c.upstream.url, "http://127.0.0.1:9/lb");
+        assert!(
+            notes[0].contains("ignored") && notes[0].contains("upstream.url is set and wins"),
+            "{notes:?}"
+        );
+
+        let errs = from_text("[upstream]\nbase_url = \"https://x.example\"\n", &[]).unwrap_err();
+        assert_eq!(errs.0[0].key, "upstream.affiliate_id");
     }
 
     #[test]
@@ -379,6 +472,7 @@ mod shipped_file {
             Some(Path::new("goatedvips.toml")),
             Some(SHIPPED),
             &[secrets],
+            &mut Vec::new(),
         )
         .unwrap();
         let mut expected = Config::default();
@@ -407,7 +501,13 @@ mod typed {
 
     fn from_text(text: &str) -> Config {
         let text = in_development(text);
-        build(Some(Path::new("/etc/test.toml")), Some(&text), &[]).unwrap()
+        build(
+            Some(Path::new("/etc/test.toml")),
+            Some(&text),
+            &[],
+            &mut Vec::new(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -455,7 +555,7 @@ mod typed {
         assert_eq!(c.upstream.source, UpstreamSource::Auto);
         assert!(!c.upstream.token.is_set());
         assert_eq!(c.upstream.effective_source(), SourceKind::Demo);
-        let c = from_text("[upstream]\naffiliate_id = \"gv\"\ntoken = \"t0k\"\n");
+        let c = from_text("[upstream]\ntoken = \"t0k\"\n");
         assert_eq!(c.upstream.effective_source(), SourceKind::Goated);
         let c = from_text("[upstream]\nsource = \"demo\"\ntoken = \"t0k\"\n");
         assert_eq!(c.upstream.effective_source(), SourceKind::Demo);
@@ -463,6 +563,7 @@ mod typed {
             Some(Path::new("/etc/test.toml")),
             Some(&in_development("[upstream]\nsource = \"nope\"\n")),
             &[],
+            &mut Vec::new(),
         )
         .unwrap_err();
         assert_eq!(
@@ -485,7 +586,7 @@ mod typed {
 
         let c = from_text(
             "[database]\nurl = \"postgres://app:hunter2@db/g\"\n\
-             [upstream]\naffiliate_id = \"gv\"\ntoken = \"tok-sEcReT\"\n\
+             [upstream]\ntoken = \"tok-sEcReT\"\n\
              [telegram]\nbot_token = \"123:BoTsEcReT\"\nwebhook_secret = \"hOoKsEcReT\"\n\
              [security]\nsession_secret = \"sEsSiOnSeCrEt\"\n",
         );
@@ -510,7 +611,7 @@ mod typed {
         let text = "[server]\nhost = \"::1\"\nenvironment = \"test\"\n\
              [log]\nlevel = \"warn\"\nfile = \"\"\n\
              [database]\nurl = \"host=/run/pg user=u password='a b' dbname=g\"\n\
-             [upstream]\naffiliate_id = \"gv\"\ntoken = \"t0k\"\ntimezone = \"US/Eastern\"\n\
+             [upstream]\nurl = \"https://x.example/lb\"\ntoken = \"t0k\"\ntimezone = \"US/Eastern\"\n\
              [race]\ntimezone = \"Asia/Kolkata\"\nprize_pool = \"1000.10\"\n\
              [telegram]\nbot_token = \"123:ABC\"\n\
              [security]\nallowed_origins = [\"https://a.example\"]\n";

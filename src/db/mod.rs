@@ -1,6 +1,6 @@
 //! PostgreSQL access: the bb8 pool, start-up connection with retry, the health probe, and
 //! the queries of each area (`leaderboard`, `races`, `hold`, `accounts`, `links`,
-//! `bonus_codes`, `telegram`).
+//! `bonus_codes`, `telegram`, `upstream_token`).
 
 pub mod accounts;
 pub mod bonus_codes;
@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod races;
 pub mod telegram;
 pub mod tls;
+pub mod upstream_token;
 
 use bb8_postgres::PostgresConnectionManager;
 use slog::{info, warn, Logger};

@@ -30,6 +30,7 @@ use api::leaderboard::LeaderboardApi;
 use api::players::PlayersApi;
 use api::races::RacesApi;
 use api::telegram::TelegramApi;
+use api::upstream_token::UpstreamTokenApi;
 
 /// Every `#[OpenApi]` impl of the daemon.
 pub type Apis = (
@@ -42,6 +43,7 @@ pub type Apis = (
     AdminApi,
     BonusCodesApi,
     TelegramApi,
+    UpstreamTokenApi,
 );
 
 /// The OpenAPI service (document, Swagger UI and the operations themselves).
@@ -57,6 +59,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             AdminApi,
             BonusCodesApi,
             TelegramApi,
+            UpstreamTokenApi,
         ),
         "GoatedVIPs API",
         crate::VERSION,

@@ -125,5 +125,11 @@ pub fn sample(state: &AppState, telegram_queues: Option<(u64, u64)>) -> Sample {
                 .map_or(0.0, |d| d.as_secs_f64())
         }),
         telegram_queues,
+        token_expires_at: state
+            .sync
+            .credentials
+            .report()
+            .expires_at
+            .map(|at| at.timestamp() as f64),
     }
 }

@@ -107,6 +107,8 @@ pub struct Sample {
     pub pool_timeouts: u64,
     /// When the newest backup in `backup.dir` was written (Unix seconds), if there is one.
     pub last_backup_at: Option<f64>,
+    /// When the upstream token in force expires (Unix seconds); `None` when unknown.
+    pub token_expires_at: Option<f64>,
     /// Telegram updates stored and not handled yet, and messages queued and not sent yet (all
     /// daemons; `None` when the database did not answer).
     pub telegram_queues: Option<(u64, u64)>,
@@ -137,6 +139,7 @@ pub struct Metrics {
     rate_limited: Family<GroupLabels, Counter>,
     backups: Family<OutcomeLabels, Counter>,
     last_backup: F64Gauge,
+    token_expiry: F64Gauge,
     telegram_received: Family<OutcomeLabels, Counter>,
     telegram_processed: Family<OutcomeLabels, Counter>,
     telegram_sent: Counter,
@@ -323,6 +326,14 @@ impl Metrics {
             last_backup.clone(),
         );
 
+        let token_expiry = F64Gauge::default();
+        r.register(
+            "upstream_token_expiry_timestamp_seconds",
+            "When the upstream token in force expires (its exp), Unix seconds; NaN when unknown \
+             (no token, or not a JWT with exp)",
+            token_expiry.clone(),
+        );
+
         let rate_limited = Family::<GroupLabels, Counter>::default();
         r.register(
             "rate_limited",
@@ -405,6 +416,7 @@ impl Metrics {
             rate_limited,
             backups,
             last_backup,
+            token_expiry,
             process,
         }
     }
@@ -508,6 +520,8 @@ impl Metrics {
         catch_up(&self.pool_waits, s.pool_waits);
         catch_up(&self.pool_timeouts, s.pool_timeouts);
         self.last_backup.set(s.last_backup_at.unwrap_or(0.0));
+        self.token_expiry
+            .set(s.token_expires_at.unwrap_or(f64::NAN));
         if let Some((updates, messages)) = s.telegram_queues {
             gauge(
                 &self

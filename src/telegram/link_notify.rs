@@ -19,18 +19,11 @@ impl Telegram {
     /// the requests of the last day.
     pub async fn notify_once(&self) -> Result<u32, TaskError> {
         let since = self.clock.now() - chrono::Duration::days(1);
-        let (requests, mut admins) = {
+        let requests = {
             let conn = db::leaderboard::conn(&self.pool).await?;
-            (
-                q::recent_link_requests(&*conn, since).await?,
-                q::admin_chats(&*conn).await?,
-            )
+            q::recent_link_requests(&*conn, since).await?
         };
-        for id in &self.config.load().config.telegram.admin_ids {
-            if !admins.contains(id) {
-                admins.push(*id);
-            }
-        }
+        let admins = self.admin_chats().await?;
         let mut queued = 0;
         for r in requests {
             let mut out = Vec::new();
@@ -73,7 +66,23 @@ impl Telegram {
         Ok(queued)
     }
 
-    /// Runs [`Telegram::notify_once`], the race notifications and the broadcast reports every
+    /// The bot admins' chats: every admin with a linked Telegram account and every id in
+    /// `telegram.admin_ids`.
+    pub(super) async fn admin_chats(&self) -> Result<Vec<i64>, TaskError> {
+        let mut admins = {
+            let conn = db::leaderboard::conn(&self.pool).await?;
+            q::admin_chats(&*conn).await?
+        };
+        for id in &self.config.load().config.telegram.admin_ids {
+            if !admins.contains(id) {
+                admins.push(*id);
+            }
+        }
+        Ok(admins)
+    }
+
+    /// Runs [`Telegram::notify_once`], the race notifications, the token warnings and the
+    /// broadcast reports every
     /// `every` until `stop` (a turn under way is finished first).
     pub async fn run_notifications(self: Arc<Self>, every: Duration, stop: CancellationToken) {
         while !stop.is_cancelled() {
@@ -86,6 +95,11 @@ impl Telegram {
                 Ok(0) => {}
                 Ok(n) => info!(self.log, "Telegram race notifications queued"; "count" => n),
                 Err(e) => warn!(self.log, "Telegram race notifications paused"; "error" => %e),
+            }
+            match self.token_notify_once().await {
+                Ok(0) => {}
+                Ok(n) => info!(self.log, "Telegram token warnings queued"; "count" => n),
+                Err(e) => warn!(self.log, "Telegram token warnings paused"; "error" => %e),
             }
             match self.report_broadcasts_once().await {
                 Ok(0) => {}

@@ -8,8 +8,8 @@
 //! update's transaction with a narrow context, and queues their replies in the same
 //! transaction. Nothing reaches the network while that transaction is open.
 //!
-//! **A message out.** Replies, notifications (`link_notify`, `race_notify`) and broadcasts
-//! (`broadcast`) wait in the outbound queue; the sender (`sender`) locks the next one whose
+//! **A message out.** Replies, notifications (`link_notify`, `race_notify`, `token_notify`)
+//! and broadcasts (`broadcast`) wait in the outbound queue; the sender (`sender`) locks the next one whose
 //! chat is free, takes a send slot that all daemons count, calls the Bot API (`bot_api`) and
 //! records the outcome. `status` reports both flows, read at most once a second; what is
 //! past `telegram.retention_days` is deleted every hour (`retention`).
@@ -27,6 +27,7 @@ pub mod race_notify;
 mod retention;
 pub mod sender;
 pub mod status;
+mod token_notify;
 pub mod update;
 
 pub use sender::SendOutcome;
@@ -45,6 +46,7 @@ use crate::db::{self, telegram as q, DbError, Pool};
 use crate::metrics::Metrics;
 use crate::races::Races;
 use crate::recent::Recent;
+use crate::upstream::credentials::Credentials;
 use bot_api::{BotApi, BotError};
 use update::Update;
 
@@ -64,6 +66,8 @@ pub struct Telegram {
     pub accounts: Arc<Accounts>,
     pub races: Arc<Races>,
     pub metrics: Arc<Metrics>,
+    /// The upstream token in force, whose end the admins are told of.
+    pub upstream_token: Arc<Credentials>,
     pub log: Logger,
     api: BotApi,
     /// Wakes the update handler when this daemon stored an update.
@@ -88,6 +92,7 @@ pub struct BotServices {
     pub accounts: Arc<Accounts>,
     pub races: Arc<Races>,
     pub metrics: Arc<Metrics>,
+    pub upstream_token: Arc<Credentials>,
     pub log: Logger,
 }
 
@@ -142,6 +147,7 @@ impl Telegram {
             accounts,
             races,
             metrics,
+            upstream_token,
             log,
         } = services;
         Self {
@@ -152,6 +158,7 @@ impl Telegram {
             accounts,
             races,
             metrics,
+            upstream_token,
             log,
             api: BotApi::new(),
             updates_wake: Notify::new(),

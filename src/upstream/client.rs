@@ -1,5 +1,4 @@
-//! HTTP client of the Goated affiliate API:
-//! `GET {base_url}/user/affiliate/referral-leaderboard/{affiliate_id}` with a bearer token.
+//! HTTP client of the Goated affiliate API: `GET {upstream.url}` with a bearer token.
 
 use bytes::{Bytes, BytesMut};
 use std::time::Duration;
@@ -18,10 +17,15 @@ pub enum FetchError {
     Connect(String),
     #[error("the upstream document is larger than upstream.max_body_bytes ({0} bytes)")]
     TooLarge(u64),
+    #[error(
+        "no upstream token: set upstream.token (GOATED_API_TOKEN in the secrets file) or use \
+         `goatedvips ctl upstream set-token`"
+    )]
+    NoToken,
 }
 
-/// A reusable client; the token and URL are read from the config given to each fetch, so a
-/// reload takes effect at the next poll.
+/// A reusable client; the URL is read from the config given to each fetch (so a reload takes
+/// effect at the next poll) and the token is the one in force then (`credentials`).
 #[derive(Clone)]
 pub struct GoatedClient {
     http: reqwest::Client,
@@ -43,28 +47,19 @@ impl GoatedClient {
         Self { http }
     }
 
-    pub fn url(cfg: &UpstreamConfig) -> String {
-        let id: String =
-            url::form_urlencoded::byte_serialize(cfg.affiliate_id.as_bytes()).collect();
-        format!(
-            "{}/user/affiliate/referral-leaderboard/{id}",
-            cfg.base_url.trim_end_matches('/')
-        )
-    }
-
-    /// Fetches the raw document.
-    pub async fn fetch(&self, cfg: &UpstreamConfig) -> Result<Bytes, FetchError> {
+    /// Fetches the raw document with `token` as the bearer token.
+    pub async fn fetch(&self, cfg: &UpstreamConfig, token: &str) -> Result<Bytes, FetchError> {
         let timeout = Duration::from_secs(cfg.timeout_secs);
-        tokio::time::timeout(timeout, self.fetch_inner(cfg))
+        tokio::time::timeout(timeout, self.fetch_inner(cfg, token))
             .await
             .unwrap_or(Err(FetchError::Timeout(cfg.timeout_secs)))
     }
 
-    async fn fetch_inner(&self, cfg: &UpstreamConfig) -> Result<Bytes, FetchError> {
+    async fn fetch_inner(&self, cfg: &UpstreamConfig, token: &str) -> Result<Bytes, FetchError> {
         let mut resp = self
             .http
-            .get(Self::url(cfg))
-            .bearer_auth(cfg.token.expose())
+            .get(&cfg.url)
+            .bearer_auth(token)
             .header("accept", "application/json")
             .send()
             .await

@@ -3,7 +3,8 @@
 //!
 //! It `LISTEN`s on PostgreSQL: on each stored sync it reloads the newest snapshot, rebuilds the
 //! board when anything changed and broadcasts it to this instance's WebSocket clients; on a
-//! closed race it broadcasts `RACE_COMPLETED`. Instances that do not poll mark their data stale
+//! closed race it broadcasts `RACE_COMPLETED`; on a token set at run time (on any instance) it
+//! reloads the stored token. Instances that do not poll mark their data stale
 //! when no sync arrives for a few poll intervals.
 //!
 //! Names of players who chose privacy are masked as the snapshot is loaded, so every view,
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::SyncContext;
 use crate::board::{RaceData, SyncInfo};
-use crate::db::{self, hold, leaderboard, races};
+use crate::db::{self, hold, leaderboard, races, upstream_token};
 use crate::domain::leaderboard::{Player, Rankings};
 use crate::domain::race::{RacePeriod, RaceSettings};
 
@@ -216,10 +217,11 @@ impl Follower {
         });
         let _abort_driver = AbortOnDrop(driver);
         let listen = format!(
-            "LISTEN {}; LISTEN {}; LISTEN {}",
+            "LISTEN {}; LISTEN {}; LISTEN {}; LISTEN {}",
             leaderboard::SYNC_CHANNEL,
             races::RACE_CHANNEL,
-            hold::HOLD_CHANNEL
+            hold::HOLD_CHANNEL,
+            upstream_token::TOKEN_CHANNEL
         );
         if let Err(e) = client.batch_execute(&listen).await {
             warn!(self.log, "LISTEN failed; retrying"; "error" => db::error_text(&e));
@@ -228,6 +230,7 @@ impl Follower {
         // Anything missed while not listening: load the newest now.
         self.load_latest(true).await;
         self.load_hold().await;
+        self.ctx.credentials.reload().await;
         let mut freshness = tokio::time::interval(Duration::from_secs(5));
         loop {
             let next = tokio::select! {
@@ -248,6 +251,8 @@ impl Follower {
                 self.announce_closed_race(&payload).await;
             } else if channel == hold::HOLD_CHANNEL {
                 self.load_hold().await;
+            } else if channel == upstream_token::TOKEN_CHANNEL {
+                self.ctx.credentials.reload().await;
             }
         }
     }

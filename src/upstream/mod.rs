@@ -6,15 +6,19 @@
 //! - [`follower`]: on every instance, reacts to stored syncs and closed races (PostgreSQL
 //!   `LISTEN`): reloads the in-memory board and broadcasts to WebSocket clients.
 //! - [`status`]: what health and `ctl status` show about syncing.
+//! - [`token`], [`credentials`]: the bearer token's claims and sealing; which token is in
+//!   force, and replacing it at run time on every daemon.
 //!
 //! Both tasks get a [`SyncContext`] from the wiring; nothing here knows the whole daemon state.
 
 pub mod client;
+pub mod credentials;
 pub mod demo;
 pub mod document;
 pub mod follower;
 pub mod poller;
 pub mod status;
+pub mod token;
 
 use slog::{error, info, Logger};
 use std::sync::Arc;
@@ -48,6 +52,8 @@ pub struct SyncContext {
     pub log: Logger,
     /// Where each poller turn is counted.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The upstream token in force (configured or stored).
+    pub credentials: Arc<credentials::Credentials>,
 }
 
 impl SyncContext {

@@ -112,6 +112,10 @@ impl Poller {
             return StepOutcome::NotLeader;
         }
         let ctx = &self.ctx;
+        // The token set at run time, before the first poll uses the configured one.
+        if !ctx.credentials.loaded() {
+            ctx.credentials.reload().await;
+        }
 
         let started = Instant::now();
         let synced = sync_once(ctx, &self.client, &cfg).await;
@@ -232,6 +236,7 @@ async fn acquire_lock(ctx: &SyncContext) -> Option<tokio_postgres::Client> {
 }
 
 async fn fetch_players(
+    ctx: &SyncContext,
     client: &GoatedClient,
     cfg: &Config,
     now: DateTime<Utc>,
@@ -246,7 +251,11 @@ async fn fetch_players(
                 .map_err(SyncError::Demo)
         }
         SourceKind::Goated => {
-            let body = client.fetch(&cfg.upstream).await?;
+            let token = ctx
+                .credentials
+                .in_force(&cfg.upstream)
+                .ok_or(FetchError::NoToken)?;
+            let body = client.fetch(&cfg.upstream, token.token.expose()).await?;
             Ok(document::parse(&body)?)
         }
     }
@@ -280,7 +289,7 @@ async fn sync_once(
 ) -> Result<Synced, SyncError> {
     let started = Instant::now();
     let taken_at = ctx.clock.now();
-    let players = fetch_players(client, cfg, taken_at).await?;
+    let players = fetch_players(ctx, client, cfg, taken_at).await?;
     let source = source_name(cfg.upstream.effective_source());
 
     if let Some(last) = leaderboard::load_latest(&ctx.pool).await? {

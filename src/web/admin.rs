@@ -1,4 +1,6 @@
-//! The admin page: pending Goated link requests (approve, reject), bonus codes (list, create,
+//! The admin page: the upstream token (its expiry countdown, the last sync, a form to replace
+//! it through `PUT /api/admin/upstream/token`; the token is never shown, only its uid and
+//! expiry), pending Goated link requests (approve, reject), bonus codes (list, create,
 //! expire), users (search, role, disable) and the audit log. Players and anonymous visitors are
 //! refused. Link and bonus-code buttons call the `/api/admin` operations (JSON, the admin's
 //! session); role and disable are plain form posts to `/admin/users/…` (the API has no such
@@ -8,7 +10,7 @@ use maud::html;
 use poem::http::StatusCode;
 use poem::{handler, IntoResponse, Request, Response};
 
-use super::layout::{error_page, money, time_el, Nav, Page};
+use super::layout::{countdown, error_page, money, time_el, Nav, Page};
 use super::public::query;
 use super::{current_user, visitor, visitor_of, State};
 
@@ -63,12 +65,14 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
         }
     };
     let now = state.clock.now();
+    let upstream = upstream_card(&state, now);
     Page::new(
         "Admin",
         Nav::Admin,
         v,
         html! {
             h1 { "Admin" }
+            (upstream)
             section.card #links aria-labelledby="links-h" {
                 h2 #links-h { "Pending link requests" }
                 @if pending.is_empty() { p { "Nothing waiting." } }
@@ -169,6 +173,47 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
         },
     )
     .into_response()
+}
+
+/// The "Upstream" card: which token is in force and when it ends, the last sync, and the form
+/// that replaces the token (tried against upstream by the service before it is used).
+fn upstream_card(state: &State<'_>, now: chrono::DateTime<chrono::Utc>) -> maud::Markup {
+    use crate::upstream::token::Expiry;
+    let token = state.sync.credentials.report();
+    let last_sync = state.board.last_sync().map(|s| s.taken_at);
+    let source = match token.source {
+        Some(s) if s.as_str() == "stored" => "set here or with goatedvips ctl (stored, encrypted)",
+        Some(_) => "the secrets file (upstream.token)",
+        None => "none",
+    };
+    html! {
+        section.card #upstream aria-labelledby="upstream-h" {
+            h2 #upstream-h { "Upstream" }
+            dl.facts {
+                dt { "Token in use" } dd { (source) }
+                dt { "Goated uid" } dd { @if let Some(uid) = &token.uid { code { (uid) } } @else { "unknown" } }
+                dt { "Expires" }
+                dd {
+                    @match token.expires_at {
+                        Some(at) if at > now => { (time_el(at)) " — " (countdown(at, now)) }
+                        Some(at) => { strong { "Expired " } (time_el(at)) }
+                        None => { "unknown (not a JWT with an expiry)" }
+                    }
+                    @if matches!(token.expiry, Expiry::Expiring) { " " strong { "— replace it soon" } }
+                }
+                dt { "Last sync" } dd { @if let Some(at) = last_sync { (time_el(at)) } @else { "none yet" } }
+            }
+            @if let Some(problem) = &token.stored_problem { p role="status" { strong { "Stored token unusable: " } (problem) } }
+            h3 { "Replace the token" }
+            p { "Copy the bearer token of a logged-in goated.com session. It is tried against the Goated API first, then used by every daemon at once; it is stored encrypted and never shown again." }
+            form.api-form data-api="/api/admin/upstream/token" data-method="PUT" data-reload="" {
+                label for="up-token" { "New token" }
+                input #up-token name="token" type="password" required maxlength="8192" autocomplete="off" spellcheck="false";
+                p.form-status role="alert" aria-live="assertive" {}
+                button type="submit" { "Try and use this token" }
+            }
+        }
+    }
 }
 
 /// The admin behind a form post, or the page that refuses the visitor.

@@ -27,6 +27,47 @@ fn shipped_config_passes_check() {
         effective["server"]["environment"].as_str(),
         Some("production")
     );
+    assert!(!out.stderr.contains("note:"), "{}", out.stderr);
+}
+
+#[test]
+fn the_old_upstream_keys_still_work_with_a_deprecation_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.toml");
+    std::fs::write(
+        &file,
+        "[server]\nenvironment = \"development\"\n[upstream]\nbase_url = \"https://api.goated.com\"\naffiliate_id = \"2RW440E\"\n",
+    )
+    .unwrap();
+    let out = run_cli(&["check-config", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let effective: toml::Table = out.stdout.parse().unwrap();
+    let derived = "https://api.goated.com/user/affiliate/referral-leaderboard/2RW440E";
+    assert_eq!(effective["upstream"]["url"].as_str(), Some(derived));
+    assert!(
+        out.stderr
+            .contains("note: upstream.base_url and upstream.affiliate_id are deprecated")
+            && out.stderr.contains(derived),
+        "{}",
+        out.stderr
+    );
+
+    // The old app's environment name for the whole URL wins over the old keys.
+    let out = run_cli(
+        &["check-config", "--config", file.to_str().unwrap()],
+        &[("GOATED_API_URL", "https://apis.goated.com/x")],
+    );
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let effective: toml::Table = out.stdout.parse().unwrap();
+    assert_eq!(
+        effective["upstream"]["url"].as_str(),
+        Some("https://apis.goated.com/x")
+    );
+    assert!(
+        out.stderr.contains("ignored: upstream.url is set and wins"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -32,5 +32,6 @@ mod systemd_notify;
 mod telegram;
 mod upstream_hold;
 mod upstream_sync;
+mod upstream_token;
 mod web;
 mod websocket;

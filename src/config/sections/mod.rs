@@ -31,7 +31,7 @@ pub(super) use race::DECIMAL_KEYS;
 pub use security::SecurityConfig;
 pub use server::ServerConfig;
 pub use telegram::TelegramConfig;
-pub use upstream::UpstreamConfig;
+pub use upstream::{UpstreamConfig, LIVE_URL};
 pub use websocket::WebSocketConfig;
 
 use super::checks::Checks;

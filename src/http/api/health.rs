@@ -137,6 +137,24 @@ impl HealthApi {
         } else if let Some(reason) = snap.stale.as_ref().or(sync.last_error.as_ref()) {
             detail.push_str(&format!("; last sync failed: {reason}"));
         }
+        // The token's end is said, and warned of, but never turns the node unhealthy: every
+        // node shares the token, and a load balancer must not drop the site for it.
+        if cfg.upstream.effective_source() == crate::config::SourceKind::Goated {
+            let token = state.sync.credentials.report();
+            let line = token.line(cfg.upstream.token_warn_hours);
+            detail.push_str(&format!("; {line}"));
+            checks.insert(
+                "upstream_token".to_string(),
+                Check {
+                    ok: matches!(
+                        token.expiry,
+                        crate::upstream::token::Expiry::Valid
+                            | crate::upstream::token::Expiry::Unknown
+                    ) && token.source.is_some(),
+                    detail: line,
+                },
+            );
+        }
         checks.insert(
             "upstream".to_string(),
             Check {

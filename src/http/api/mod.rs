@@ -10,6 +10,7 @@ pub mod players;
 pub mod races;
 pub mod strict;
 pub mod telegram;
+pub mod upstream_token;
 
 use poem_openapi::Tags;
 

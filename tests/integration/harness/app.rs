@@ -506,27 +506,19 @@ impl TestApp {
     /// `goatedvips --config <this config> user ARGS…`, with `stdin` as its standard input
     /// (no terminal, as in CI).
     pub fn user_cli(&self, args: &[&str], stdin: &str) -> CliOutput {
-        use std::io::Write;
         let config = self.write_config();
         let mut all = vec!["--config", config.to_str().unwrap(), "user"];
         all.extend_from_slice(args);
-        let mut cmd = client::command(&all, &[]);
-        cmd.stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().expect("run goatedvips user");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        CliOutput {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        client::run_cli_with_stdin(&all, stdin)
+    }
+
+    /// `goatedvips ctl --socket <the admin socket> ARGS…` with `stdin` as its standard input
+    /// (no terminal).
+    pub fn ctl_with_stdin(&self, args: &[&str], stdin: &str) -> CliOutput {
+        let socket = self.admin_socket();
+        let mut all = vec!["ctl", "--socket", socket.to_str().unwrap()];
+        all.extend_from_slice(args);
+        client::run_cli_with_stdin(&all, stdin)
     }
 
     /// `goatedvips ctl --socket <the admin socket> ARGS…`.

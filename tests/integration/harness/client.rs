@@ -90,6 +90,28 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> CliOutput {
     }
 }
 
+/// Runs the binary with `args` and `stdin` as its standard input (a pipe, no terminal).
+pub fn run_cli_with_stdin(args: &[&str], stdin: &str) -> CliOutput {
+    use std::io::Write;
+    let mut cmd = command(args, &[]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("run goatedvips");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    CliOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// `goatedvips ctl --socket <socket> ARGS…`.
 pub fn ctl(socket: &Path, args: &[&str]) -> CliOutput {
     let mut all = vec!["ctl", "--socket", socket.to_str().unwrap()];

@@ -114,6 +114,14 @@ impl FakeGoated {
         *self.token.lock().unwrap() = token.to_string();
     }
 
+    /// The leaderboard URL of this server.
+    pub fn url(&self) -> String {
+        format!(
+            "http://{}/user/affiliate/referral-leaderboard/{FAKE_AFFILIATE}",
+            self.addr
+        )
+    }
+
     /// How many requests have arrived so far.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
@@ -122,8 +130,7 @@ impl FakeGoated {
     /// Points `env`'s daemon at this server with a 1 s poll.
     pub fn configure(&self, env: &mut TestEnv) {
         env.set("upstream.source", "goated");
-        env.set("upstream.base_url", format!("http://{}", self.addr));
-        env.set("upstream.affiliate_id", FAKE_AFFILIATE);
+        env.set("upstream.url", self.url());
         env.set("upstream.token", FAKE_TOKEN);
         env.set("upstream.poll_interval_secs", 1);
         env.set("upstream.max_backoff_secs", 8);
