@@ -21,6 +21,7 @@ mod log_reopen;
 mod logging;
 mod metrics;
 mod migrations;
+mod nul_text;
 mod openapi;
 mod races;
 mod reload;
