@@ -169,7 +169,8 @@ impl Accounts {
     }
 
     /// Checks a username or email and a password; on success starts a new session (a new
-    /// token every time: no session fixation). Any failure is the same 401 after the same work.
+    /// token every time: no session fixation). Any failure is the same 401 after the same work;
+    /// a name with too many failures waits (429), known or not (`login_throttle`).
     pub async fn login(
         &self,
         login: &str,
@@ -180,6 +181,9 @@ impl Accounts {
         if password.chars().count() > rules::MAX_PASSWORD_CHARS {
             return Err(bad());
         }
+        // Before anything that depends on the account, so that a throttled name answers the
+        // same whether it exists or not.
+        self.claim_login_attempt(login).await?;
         // A NUL cannot be in a stored name (PostgreSQL text refuses it): no such user.
         let found = if login.contains('\0') {
             None
@@ -199,6 +203,7 @@ impl Accounts {
                 return Err(bad());
             }
         };
+        self.forget_login_failures(login).await?;
         let session = self.start_session(user.id, ip).await?;
         info!(self.log, "login"; "user_id" => user.id, "ip" => ip);
         Ok((user, session))

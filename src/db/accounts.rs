@@ -1,9 +1,10 @@
-//! Queries of the accounts area: users, sessions and the audit log.
+//! Queries of the accounts area: users, sessions, the login throttle and the audit log.
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::{GenericClient, Row};
 
 use super::DbError;
+use crate::domain::login_throttle::LoginFailures;
 
 /// A user row (without the password hash).
 #[derive(Debug, Clone)]
@@ -258,11 +259,73 @@ pub async fn delete_user_sessions<C: GenericClient>(c: &C, user_id: i64) -> Resu
     )
 }
 
-/// Deletes expired sessions and expired or used Telegram codes; returns the sessions removed.
+/// The failed logins of a throttle key, its row locked until the transaction ends (so that
+/// attempts of one name on any daemon are counted one after the other). A name without a
+/// row gets one: a failure at the epoch, long forgotten by the rule.
+pub async fn lock_login_failures(
+    tx: &tokio_postgres::Transaction<'_>,
+    key_hash: &[u8],
+) -> Result<LoginFailures, DbError> {
+    tx.execute(
+        "INSERT INTO login_throttle (key_hash, failures, last_failure_at)
+         VALUES ($1, 1, 'epoch') ON CONFLICT (key_hash) DO NOTHING",
+        &[&key_hash],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            "SELECT failures, last_failure_at, locked_until FROM login_throttle
+             WHERE key_hash = $1 FOR UPDATE",
+            &[&key_hash],
+        )
+        .await?;
+    Ok(LoginFailures {
+        count: u32::try_from(row.get::<_, i32>(0)).unwrap_or(0),
+        last_at: row.get(1),
+        locked_until: row.get(2),
+    })
+}
+
+pub async fn save_login_failures<C: GenericClient>(
+    c: &C,
+    key_hash: &[u8],
+    failures: &LoginFailures,
+) -> Result<(), DbError> {
+    let count = i32::try_from(failures.count).unwrap_or(i32::MAX);
+    c.execute(
+        "UPDATE login_throttle SET failures = $2, last_failure_at = $3, locked_until = $4
+         WHERE key_hash = $1",
+        &[&key_hash, &count, &failures.last_at, &failures.locked_until],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Forgets the failed logins of a throttle key (after a success).
+pub async fn forget_login_failures<C: GenericClient>(
+    c: &C,
+    key_hash: &[u8],
+) -> Result<(), DbError> {
+    c.execute(
+        "DELETE FROM login_throttle WHERE key_hash = $1",
+        &[&key_hash],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes expired sessions, expired or used Telegram codes and login failures old enough to
+/// be forgotten; returns the sessions removed.
 pub async fn prune_expired<C: GenericClient>(c: &C, now: DateTime<Utc>) -> Result<u64, DbError> {
     let n = c
         .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
         .await?;
+    c.execute(
+        "DELETE FROM login_throttle WHERE last_failure_at <= $1
+           AND (locked_until IS NULL OR locked_until <= $2)",
+        &[&(now - crate::domain::login_throttle::FORGET_AFTER), &now],
+    )
+    .await?;
     c.execute(
         "DELETE FROM telegram_link_codes WHERE expires_at <= $1 OR used_at IS NOT NULL",
         &[&now],

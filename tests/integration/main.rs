@@ -19,6 +19,7 @@ mod lifecycle_stop;
 mod linking;
 mod log_reopen;
 mod logging;
+mod login_throttle;
 mod metrics;
 mod migrations;
 mod nul_text;
