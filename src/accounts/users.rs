@@ -1,5 +1,6 @@
-//! Users and roles: registration, login, and the administrative operations (create, role,
-//! password, disable/enable, list) that the command line and the admin API use.
+//! Users and roles: registration, login, a user's change of their own password, and the
+//! administrative operations (create, role, password, disable/enable, list) that the command
+//! line and the admin API use.
 
 use chrono::{DateTime, Utc};
 use slog::info;
@@ -292,6 +293,47 @@ impl Accounts {
         self.audit(
             actor,
             "user.set_password",
+            &format!("user:{}", user.username),
+            serde_json::json!({"sessions_ended": ended}),
+        )
+        .await
+    }
+
+    /// The account changes its own password, proving it knows the current one (a wrong one
+    /// counts towards the login throttle of its username, like a failed login); every other
+    /// session of the account ends, this one stays.
+    pub async fn change_own_password(
+        &self,
+        current: &CurrentUser,
+        current_password: &str,
+        new_password: &str,
+        ip: Option<String>,
+    ) -> Result<(), AccountError> {
+        rules::validate_password(new_password).map_err(AccountError::Invalid)?;
+        let user = &current.user;
+        self.claim_login_attempt(&user.username).await?;
+        let hash = {
+            let conn = self.conn().await?;
+            q::password_hash(&*conn, user.id).await?
+        };
+        if !self
+            .passwords
+            .verify(current_password.to_string(), hash)
+            .await?
+        {
+            return Err(AccountError::Forbidden(
+                "the current password is wrong".into(),
+            ));
+        }
+        self.forget_login_failures(&user.username).await?;
+        let hash = self.passwords.hash(new_password.to_string()).await?;
+        let conn = self.conn().await?;
+        q::set_password(&*conn, user.id, &hash, self.now()).await?;
+        let ended = q::delete_other_sessions(&*conn, user.id, &current.session).await?;
+        drop(conn);
+        self.audit(
+            &Actor::user(user, ip),
+            "user.change_password",
             &format!("user:{}", user.username),
             serde_json::json!({"sessions_ended": ended}),
         )

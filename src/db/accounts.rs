@@ -206,12 +206,21 @@ pub async fn insert_session<C: GenericClient>(
     Ok(())
 }
 
-/// The live session of `token_hash` and its enabled user, with when it was last written.
+/// When a session was made and last written.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionTimes {
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// The live session of `token_hash` (not expired, made after `born_after`) and its enabled
+/// user.
 pub async fn session_user<C: GenericClient>(
     c: &C,
     token_hash: &[u8],
     now: DateTime<Utc>,
-) -> Result<Option<(UserRow, DateTime<Utc>)>, DbError> {
+    born_after: DateTime<Utc>,
+) -> Result<Option<(UserRow, SessionTimes)>, DbError> {
     let cols: String = USER_COLUMNS
         .split(", ")
         .map(|col| format!("u.{}", col.trim()))
@@ -220,13 +229,21 @@ pub async fn session_user<C: GenericClient>(
     let row = c
         .query_opt(
             &format!(
-                "SELECT {cols}, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled"
+                "SELECT {cols}, s.last_seen_at, s.created_at
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3
+                   AND NOT u.disabled"
             ),
-            &[&token_hash, &now],
+            &[&token_hash, &now, &born_after],
         )
         .await?;
-    Ok(row.map(|r| (user(&r), r.get(10))))
+    Ok(row.map(|r| {
+        let times = SessionTimes {
+            last_seen_at: r.get(10),
+            created_at: r.get(11),
+        };
+        (user(&r), times)
+    }))
 }
 
 /// Moves a session's expiry (sliding), unless another request just did.
@@ -312,6 +329,27 @@ pub async fn forget_login_failures<C: GenericClient>(
     )
     .await?;
     Ok(())
+}
+
+/// Ends every session of a user but `keep`; returns how many there were.
+pub async fn delete_other_sessions<C: GenericClient>(
+    c: &C,
+    user_id: i64,
+    keep: &[u8],
+) -> Result<u64, DbError> {
+    Ok(c.execute(
+        "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2",
+        &[&user_id, &keep],
+    )
+    .await?)
+}
+
+/// A user's password hash.
+pub async fn password_hash<C: GenericClient>(c: &C, id: i64) -> Result<Option<String>, DbError> {
+    let row = c
+        .query_opt("SELECT password_hash FROM users WHERE id = $1", &[&id])
+        .await?;
+    Ok(row.map(|r| r.get(0)))
 }
 
 /// Deletes expired sessions, expired or used Telegram codes and login failures old enough to

@@ -46,7 +46,10 @@ async fn failed_logins_of_one_name_wait_from_any_address_and_daemon() {
         .clock(start)
         .config("security.trusted_proxies", vec!["127.0.0.0/8"])
         // The daemons' shared key: the throttle keeps a keyed hash of each name.
-        .config("security.session_secret", "0123456789abcdef0123456789abcdef-throttle")
+        .config(
+            "security.session_secret",
+            "0123456789abcdef0123456789abcdef-throttle",
+        )
         .start()
         .await;
     register(&app, "victim").await;

@@ -28,6 +28,7 @@ mod races;
 mod reload;
 mod request_security;
 mod restore;
+mod session_ending;
 mod socket_activation;
 mod startup;
 mod systemd_notify;
