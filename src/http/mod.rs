@@ -102,6 +102,13 @@ pub fn allow_table() -> middleware::AllowTable {
     table
 }
 
+/// The top-level fields of each operation's JSON body, for the NUL check.
+pub fn declared_fields() -> nul::DeclaredFields {
+    serde_json::from_str(&openapi().spec())
+        .map(|spec| nul::DeclaredFields::from_openapi(&spec))
+        .unwrap_or_default()
+}
+
 /// The complete endpoint: `routes` (or a test's superset of them) with state and middleware.
 pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
     let allow = Arc::new(allow_table());
@@ -128,7 +135,10 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
     server::share(
         crate::web::html_not_found(route)
             .data(state)
-            .with(nul::RefuseNulLayer)
+            .with(nul::RefuseNulLayer {
+                declared: Arc::new(declared_fields()),
+                routes: allow.clone(),
+            })
             .with(poem::middleware::CookieJarManager::new())
             .with(poem::middleware::CatchPanic::new())
             .with(origin::CsrfLayer {
