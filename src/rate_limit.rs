@@ -26,7 +26,7 @@ pub enum Group {
     /// Not limited: the health check, and the Telegram webhook (authenticated by its secret;
     /// all its deliveries come from Telegram's few addresses).
     Exempt,
-    /// Login and register.
+    /// Login, register and the change of password (each checks or hashes a password).
     Auth,
     /// Everything else.
     Default,
@@ -45,7 +45,7 @@ impl Group {
     pub fn of(path: &str) -> Self {
         match path {
             "/api/health" | "/api/telegram/webhook" => Self::Exempt,
-            "/api/auth/login" | "/api/auth/register" => Self::Auth,
+            "/api/auth/login" | "/api/auth/register" | "/api/account/password" => Self::Auth,
             _ => Self::Default,
         }
     }
@@ -330,6 +330,7 @@ mod tests {
         assert_eq!(Group::of("/api/health"), Group::Exempt);
         assert_eq!(Group::of("/api/auth/login"), Group::Auth);
         assert_eq!(Group::of("/api/auth/register"), Group::Auth);
+        assert_eq!(Group::of("/api/account/password"), Group::Auth);
         assert_eq!(Group::of("/api/leaderboard"), Group::Default);
         assert_eq!(Group::of("/ws"), Group::Default);
     }

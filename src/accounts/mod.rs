@@ -1,5 +1,5 @@
 //! The accounts service: users and roles (`users`), sessions (`sessions`), password hashing
-//! (`passwords`), Goated and Telegram linking and privacy (`linking`), bonus codes
+//! (`passwords`), the per-account login throttle (`login_throttle`), Goated and Telegram linking and privacy (`linking`), bonus codes
 //! (`bonus_codes`), the audit log (`audit`) and the `user` commands (`cli`). HTTP handlers, the command line and the Telegram
 //! bot all call this one layer; it calls `domain` for the rules and `db` for storage.
 
@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bonus_codes;
 pub mod cli;
 pub mod linking;
+pub mod login_throttle;
 pub mod passwords;
 pub mod sessions;
 pub mod users;
@@ -41,6 +42,9 @@ pub enum AccountError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// Too many failed logins with this name: 429 with `Retry-After`.
+    #[error("too many failed logins with this username or email; try again in {} s", login_throttle::retry_after_secs(*.0))]
+    Throttled(chrono::Duration),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("password hashing failed: {0}")]

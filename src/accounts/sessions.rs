@@ -1,6 +1,7 @@
 //! Sessions, stored in PostgreSQL so that every daemon sharing the database knows them. The
 //! cookie holds a random 256-bit token; only its keyed hash is stored. Expiry slides with use,
-//! written back at most once a minute per session.
+//! written back at most once a minute per session, but never past `security.session_max_days`
+//! after the login.
 
 use chrono::Duration;
 use slog::{info, warn};
@@ -30,6 +31,11 @@ impl Accounts {
         Duration::days(i64::from(self.config().config.security.session_ttl_days))
     }
 
+    /// The absolute lifetime of a session, from its login.
+    fn session_lifetime(&self) -> Duration {
+        Duration::days(i64::from(self.config().config.security.session_max_days))
+    }
+
     /// How long a session cookie lives in the browser.
     pub fn session_max_age(&self) -> StdDuration {
         self.session_ttl().to_std().unwrap_or_default()
@@ -48,7 +54,7 @@ impl Accounts {
             &self.keyed_hash("session", &token),
             user_id,
             now,
-            now + self.session_ttl(),
+            now + self.session_ttl().min(self.session_lifetime()),
             ip,
         )
         .await?;
@@ -64,12 +70,15 @@ impl Accounts {
         let hash = self.keyed_hash("session", token);
         let now = self.now();
         let conn = self.conn().await?;
-        let Some((row, last_seen)) = q::session_user(&*conn, &hash, now).await? else {
+        let born_after = now - self.session_lifetime();
+        let Some((row, seen)) = q::session_user(&*conn, &hash, now, born_after).await? else {
             return Ok(None);
         };
-        let refreshed = now - last_seen >= TOUCH_EVERY;
+        let refreshed = now - seen.last_seen_at >= TOUCH_EVERY;
         if refreshed {
-            q::touch_session(&*conn, &hash, now, now + self.session_ttl()).await?;
+            let expires_at =
+                (now + self.session_ttl()).min(seen.created_at + self.session_lifetime());
+            q::touch_session(&*conn, &hash, now, expires_at).await?;
         }
         Ok(Some(CurrentUser {
             user: User::from(row),
@@ -86,7 +95,15 @@ impl Accounts {
         Ok(())
     }
 
-    /// Deletes expired sessions and spent Telegram codes.
+    /// Ends every session of the user, this one included ("log out everywhere").
+    pub async fn logout_everywhere(&self, current: &CurrentUser) -> Result<u64, AccountError> {
+        let conn = self.conn().await?;
+        let ended = q::delete_user_sessions(&*conn, current.user.id).await?;
+        info!(self.log, "logout everywhere"; "user_id" => current.user.id, "sessions" => ended);
+        Ok(ended)
+    }
+
+    /// Deletes expired sessions, spent Telegram codes and forgotten login failures.
     pub async fn prune(&self) -> Result<u64, AccountError> {
         let conn = self.conn().await?;
         Ok(q::prune_expired(&*conn, self.now()).await?)

@@ -1,5 +1,6 @@
-//! Users and roles: registration, login, and the administrative operations (create, role,
-//! password, disable/enable, list) that the command line and the admin API use.
+//! Users and roles: registration, login, a user's change of their own password, and the
+//! administrative operations (create, role, password, disable/enable, list) that the command
+//! line and the admin API use.
 
 use chrono::{DateTime, Utc};
 use slog::info;
@@ -169,7 +170,8 @@ impl Accounts {
     }
 
     /// Checks a username or email and a password; on success starts a new session (a new
-    /// token every time: no session fixation). Any failure is the same 401 after the same work.
+    /// token every time: no session fixation). Any failure is the same 401 after the same work;
+    /// a name with too many failures waits (429), known or not (`login_throttle`).
     pub async fn login(
         &self,
         login: &str,
@@ -180,6 +182,9 @@ impl Accounts {
         if password.chars().count() > rules::MAX_PASSWORD_CHARS {
             return Err(bad());
         }
+        // Before anything that depends on the account, so that a throttled name answers the
+        // same whether it exists or not.
+        self.claim_login_attempt(login).await?;
         // A NUL cannot be in a stored name (PostgreSQL text refuses it): no such user.
         let found = if login.contains('\0') {
             None
@@ -199,6 +204,7 @@ impl Accounts {
                 return Err(bad());
             }
         };
+        self.forget_login_failures(login).await?;
         let session = self.start_session(user.id, ip).await?;
         info!(self.log, "login"; "user_id" => user.id, "ip" => ip);
         Ok((user, session))
@@ -287,6 +293,47 @@ impl Accounts {
         self.audit(
             actor,
             "user.set_password",
+            &format!("user:{}", user.username),
+            serde_json::json!({"sessions_ended": ended}),
+        )
+        .await
+    }
+
+    /// The account changes its own password, proving it knows the current one (a wrong one
+    /// counts towards the login throttle of its username, like a failed login); every other
+    /// session of the account ends, this one stays.
+    pub async fn change_own_password(
+        &self,
+        current: &CurrentUser,
+        current_password: &str,
+        new_password: &str,
+        ip: Option<String>,
+    ) -> Result<(), AccountError> {
+        rules::validate_password(new_password).map_err(AccountError::Invalid)?;
+        let user = &current.user;
+        self.claim_login_attempt(&user.username).await?;
+        let hash = {
+            let conn = self.conn().await?;
+            q::password_hash(&*conn, user.id).await?
+        };
+        if !self
+            .passwords
+            .verify(current_password.to_string(), hash)
+            .await?
+        {
+            return Err(AccountError::Forbidden(
+                "the current password is wrong".into(),
+            ));
+        }
+        self.forget_login_failures(&user.username).await?;
+        let hash = self.passwords.hash(new_password.to_string()).await?;
+        let conn = self.conn().await?;
+        q::set_password(&*conn, user.id, &hash, self.now()).await?;
+        let ended = q::delete_other_sessions(&*conn, user.id, &current.session).await?;
+        drop(conn);
+        self.audit(
+            &Actor::user(user, ip),
+            "user.change_password",
             &format!("user:{}", user.username),
             serde_json::json!({"sessions_ended": ended}),
         )

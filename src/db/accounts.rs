@@ -1,9 +1,10 @@
-//! Queries of the accounts area: users, sessions and the audit log.
+//! Queries of the accounts area: users, sessions, the login throttle and the audit log.
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::{GenericClient, Row};
 
 use super::DbError;
+use crate::domain::login_throttle::LoginFailures;
 
 /// A user row (without the password hash).
 #[derive(Debug, Clone)]
@@ -205,12 +206,21 @@ pub async fn insert_session<C: GenericClient>(
     Ok(())
 }
 
-/// The live session of `token_hash` and its enabled user, with when it was last written.
+/// When a session was made and last written.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionTimes {
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// The live session of `token_hash` (not expired, made after `born_after`) and its enabled
+/// user.
 pub async fn session_user<C: GenericClient>(
     c: &C,
     token_hash: &[u8],
     now: DateTime<Utc>,
-) -> Result<Option<(UserRow, DateTime<Utc>)>, DbError> {
+    born_after: DateTime<Utc>,
+) -> Result<Option<(UserRow, SessionTimes)>, DbError> {
     let cols: String = USER_COLUMNS
         .split(", ")
         .map(|col| format!("u.{}", col.trim()))
@@ -219,13 +229,21 @@ pub async fn session_user<C: GenericClient>(
     let row = c
         .query_opt(
             &format!(
-                "SELECT {cols}, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled"
+                "SELECT {cols}, s.last_seen_at, s.created_at
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3
+                   AND NOT u.disabled"
             ),
-            &[&token_hash, &now],
+            &[&token_hash, &now, &born_after],
         )
         .await?;
-    Ok(row.map(|r| (user(&r), r.get(10))))
+    Ok(row.map(|r| {
+        let times = SessionTimes {
+            last_seen_at: r.get(10),
+            created_at: r.get(11),
+        };
+        (user(&r), times)
+    }))
 }
 
 /// Moves a session's expiry (sliding), unless another request just did.
@@ -258,11 +276,94 @@ pub async fn delete_user_sessions<C: GenericClient>(c: &C, user_id: i64) -> Resu
     )
 }
 
-/// Deletes expired sessions and expired or used Telegram codes; returns the sessions removed.
+/// The failed logins of a throttle key, its row locked until the transaction ends (so that
+/// attempts of one name on any daemon are counted one after the other). A name without a
+/// row gets one: a failure at the epoch, long forgotten by the rule.
+pub async fn lock_login_failures(
+    tx: &tokio_postgres::Transaction<'_>,
+    key_hash: &[u8],
+) -> Result<LoginFailures, DbError> {
+    tx.execute(
+        "INSERT INTO login_throttle (key_hash, failures, last_failure_at)
+         VALUES ($1, 1, 'epoch') ON CONFLICT (key_hash) DO NOTHING",
+        &[&key_hash],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            "SELECT failures, last_failure_at, locked_until FROM login_throttle
+             WHERE key_hash = $1 FOR UPDATE",
+            &[&key_hash],
+        )
+        .await?;
+    Ok(LoginFailures {
+        count: u32::try_from(row.get::<_, i32>(0)).unwrap_or(0),
+        last_at: row.get(1),
+        locked_until: row.get(2),
+    })
+}
+
+pub async fn save_login_failures<C: GenericClient>(
+    c: &C,
+    key_hash: &[u8],
+    failures: &LoginFailures,
+) -> Result<(), DbError> {
+    let count = i32::try_from(failures.count).unwrap_or(i32::MAX);
+    c.execute(
+        "UPDATE login_throttle SET failures = $2, last_failure_at = $3, locked_until = $4
+         WHERE key_hash = $1",
+        &[&key_hash, &count, &failures.last_at, &failures.locked_until],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Forgets the failed logins of a throttle key (after a success).
+pub async fn forget_login_failures<C: GenericClient>(
+    c: &C,
+    key_hash: &[u8],
+) -> Result<(), DbError> {
+    c.execute(
+        "DELETE FROM login_throttle WHERE key_hash = $1",
+        &[&key_hash],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends every session of a user but `keep`; returns how many there were.
+pub async fn delete_other_sessions<C: GenericClient>(
+    c: &C,
+    user_id: i64,
+    keep: &[u8],
+) -> Result<u64, DbError> {
+    Ok(c.execute(
+        "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2",
+        &[&user_id, &keep],
+    )
+    .await?)
+}
+
+/// A user's password hash.
+pub async fn password_hash<C: GenericClient>(c: &C, id: i64) -> Result<Option<String>, DbError> {
+    let row = c
+        .query_opt("SELECT password_hash FROM users WHERE id = $1", &[&id])
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// Deletes expired sessions, expired or used Telegram codes and login failures old enough to
+/// be forgotten; returns the sessions removed.
 pub async fn prune_expired<C: GenericClient>(c: &C, now: DateTime<Utc>) -> Result<u64, DbError> {
     let n = c
         .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
         .await?;
+    c.execute(
+        "DELETE FROM login_throttle WHERE last_failure_at <= $1
+           AND (locked_until IS NULL OR locked_until <= $2)",
+        &[&(now - crate::domain::login_throttle::FORGET_AFTER), &now],
+    )
+    .await?;
     c.execute(
         "DELETE FROM telegram_link_codes WHERE expires_at <= $1 OR used_at IS NOT NULL",
         &[&now],

@@ -39,6 +39,8 @@ pub struct ApiError {
     pub message: String,
     /// Set for internal errors: what failed, logged where the error becomes a response.
     pub cause: Option<Cause>,
+    /// For a 429: whole seconds to announce in `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -48,6 +50,15 @@ impl ApiError {
             code,
             message: message.into(),
             cause: None,
+            retry_after: None,
+        }
+    }
+
+    /// 429 `rate_limited`, to try again in `retry_after_secs` (the `Retry-After` header).
+    pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
         }
     }
 
@@ -72,6 +83,7 @@ impl ApiError {
             code: Self::code_for(status),
             message: Self::generic_message(status).to_string(),
             cause: Some(cause),
+            retry_after: None,
         }
     }
 
@@ -99,6 +111,7 @@ impl ApiError {
                 Self::generic_message(self.status)
             ),
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -141,10 +154,13 @@ impl ApiError {
     /// The response: `status` and the JSON error body. The only place that body is made.
     pub fn into_response(self) -> poem::Response {
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-        poem::Response::builder()
+        let mut resp = poem::Response::builder()
             .status(self.status)
-            .content_type("application/json; charset=utf-8")
-            .body(body.to_string())
+            .content_type("application/json; charset=utf-8");
+        if let Some(secs) = self.retry_after {
+            resp = resp.header(poem::http::header::RETRY_AFTER, secs);
+        }
+        resp.body(body.to_string())
     }
 }
 
@@ -205,8 +221,9 @@ enum FrontlineErrors {
     /// The request body is not of the documented content type (JSON).
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
-    /// Too many requests from this client (`security.rate_limit_requests` per window); the
-    /// `Retry-After` header says in how many seconds to try again.
+    /// Too many requests from this client (`security.rate_limit_requests` per window), or, on
+    /// login, too many failed logins with this name; the `Retry-After` header says in how many
+    /// seconds to try again.
     #[oai(status = 429)]
     TooManyRequests(Json<ErrorBody>),
     /// Something failed on the server; the message names the request id to find in the log.
@@ -360,6 +377,10 @@ impl From<crate::accounts::AccountError> for ApiError {
             A::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
             A::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
             A::NotFound(m) => Self::not_found(m),
+            e @ A::Throttled(wait) => Self::too_many_requests(
+                e.to_string(),
+                crate::accounts::login_throttle::retry_after_secs(wait),
+            ),
             A::Db(e) => e.into(),
             e @ A::Hash(_) => Self::internal(e),
         }

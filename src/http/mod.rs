@@ -1,5 +1,5 @@
 //! The public HTTP surface: routes, the OpenAPI service and Swagger UI, middleware (request
-//! id and errors, client IP, rate limits, CORS, CSRF, security headers), errors, and the
+//! id and errors, client IP, rate limits, CORS, CSRF, NUL refusal, security headers), errors, and the
 //! listener that serves them.
 
 pub mod api;
@@ -10,6 +10,7 @@ pub mod cors;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod nul;
 pub mod origin;
 pub mod rate_limit;
 pub mod scrape;
@@ -102,6 +103,13 @@ pub fn allow_table() -> middleware::AllowTable {
     table
 }
 
+/// The top-level fields of each operation's JSON body, for the NUL check.
+pub fn declared_fields() -> nul::DeclaredFields {
+    serde_json::from_str(&openapi().spec())
+        .map(|spec| nul::DeclaredFields::from_openapi(&spec))
+        .unwrap_or_default()
+}
+
 /// The complete endpoint: `routes` (or a test's superset of them) with state and middleware.
 pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
     let allow = Arc::new(allow_table());
@@ -118,14 +126,20 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
     let limits = state.rate_limits.clone();
     let metrics = state.metrics.clone();
     let log = state.log.clone();
-    // From the inside out: the routes with the state and the cookie jar; a panic in a handler
-    // becomes a 500 (made JSON by the frontline), not a dropped connection; the CSRF check;
+    // From the inside out: the routes with the state; text holding NUL refused (inside the
+    // cookie jar, which its error page reads, and after the CSRF check, so a cross-site post
+    // learns nothing); the cookie jar; a panic in a handler becomes a 500 (made JSON by the
+    // frontline), not a dropped connection; the CSRF check;
     // the rate limit (per client IP, found next); the frontline (request id, errors, log
     // line); CORS (outside it, so that every answer to an allowed origin carries its
     // headers); the security headers on everything.
     server::share(
         crate::web::html_not_found(route)
             .data(state)
+            .with(nul::RefuseNulLayer {
+                declared: Arc::new(declared_fields()),
+                routes: allow.clone(),
+            })
             .with(poem::middleware::CookieJarManager::new())
             .with(poem::middleware::CatchPanic::new())
             .with(origin::CsrfLayer {

@@ -2,7 +2,6 @@
 //! [`crate::rate_limit::RateLimits`] by its client IP (from [`ClientIp`]) and route group; over
 //! the limit it gets 429 `rate_limited` with `Retry-After`, and the rejection is counted.
 
-use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use slog::Logger;
 use std::net::IpAddr;
@@ -20,14 +19,9 @@ fn reject(metrics: &Metrics, log: &Logger, group: Group, ip: IpAddr, wait: Durat
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
     slog::debug!(log, "rate limited"; "ip" => %ip, "group" => ?group, "retry_after" => secs);
-    let mut resp = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!("too many requests; try again in {secs} s"),
-    )
-    .into_response();
-    resp.headers_mut()
-        .insert(poem::http::header::RETRY_AFTER, secs.into());
+    let resp =
+        ApiError::too_many_requests(format!("too many requests; try again in {secs} s"), secs)
+            .into_response();
     metrics.rate_limited(group.name());
     resp
 }

@@ -73,7 +73,8 @@ pub fn register(req: &Request) -> Page {
     )
 }
 
-/// `GET /account`: the linked player, link requests, Telegram code, privacy, logout.
+/// `GET /account`: the linked player, link requests, Telegram code, privacy, password,
+/// logout here or everywhere.
 #[handler]
 pub async fn account(req: &Request, state: State<'_>) -> Response {
     let Some(me) = current_user(req, &state).await else {
@@ -166,6 +167,23 @@ pub async fn account(req: &Request, state: State<'_>) -> Response {
                     form.api-form data-api="/api/auth/logout" data-next="/" {
                         (form_status())
                         button.secondary type="submit" { "Log out" }
+                    }
+                    p { "Lost a device, or logged in somewhere you should not have? End every session of this account, this one too." }
+                    form.api-form data-api="/api/auth/logout-all" data-next="/login" {
+                        (form_status())
+                        button.secondary type="submit" { "Log out everywhere" }
+                    }
+                }
+                section.card #password aria-labelledby="password-h" {
+                    h2 #password-h { "Password" }
+                    form.api-form data-api="/api/account/password" {
+                        label for="current_password" { "Current password" }
+                        input #current_password name="current_password" type="password" autocomplete="current-password" required maxlength="1024";
+                        label for="new_password" { "New password" }
+                        input #new_password name="new_password" type="password" autocomplete="new-password" required minlength="10" maxlength="1024" aria-describedby="new-password-help";
+                        p.help #new-password-help { "At least 10 characters. Your other sessions end; this one stays." }
+                        (form_status())
+                        button type="submit" { "Change password" }
                     }
                 }
             }

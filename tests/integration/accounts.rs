@@ -555,13 +555,9 @@ async fn a_failed_login_costs_the_same_whether_the_user_exists_or_not() {
     register(&app, "timed").await;
     let accounts = &app.state().accounts;
     // Every failed login runs one whole argon2id verification: against the account's hash, or
-    // against a dummy hash of the same cost when there is no such account (or a NUL in it).
-    for login in [
-        "timed",
-        "nobody-at-all",
-        "TIMED@example.com",
-        "nul\u{0}name",
-    ] {
+    // against a dummy hash of the same cost when there is no such account. (A NUL in it is
+    // refused before any of this: see `nul_text`.)
+    for login in ["timed", "nobody-at-all", "TIMED@example.com"] {
         let before = accounts.password_verifications();
         let (status, _, _) = post_json(
             &app,

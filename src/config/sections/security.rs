@@ -16,6 +16,9 @@ pub struct SecurityConfig {
     pub secure_cookies: bool,
     /// A session ends after this many days without use.
     pub session_ttl_days: u32,
+    /// A session ends this many days after the login that made it, however much it is used
+    /// (a stolen cookie does not live for ever).
+    pub session_max_days: u32,
     /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` names the client.
     #[serde(with = "ip_nets")]
     pub trusted_proxies: Vec<IpNet>,
@@ -38,6 +41,7 @@ impl Default for SecurityConfig {
             allowed_origins: Vec::new(),
             secure_cookies: false,
             session_ttl_days: 30,
+            session_max_days: 90,
             trusted_proxies: Vec::new(),
             rate_limit_requests: 100,
             rate_limit_window_secs: 60,
@@ -68,6 +72,7 @@ impl SecurityConfig {
         }
         s.parsed("trusted_proxies");
         s.between("session_ttl_days", self.session_ttl_days, 1..=3650);
+        s.between("session_max_days", self.session_max_days, 1..=3650);
         s.at_least("rate_limit_requests", self.rate_limit_requests, 1);
         s.at_least("auth_rate_limit_requests", self.auth_rate_limit_requests, 1);
         s.between(

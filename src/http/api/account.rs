@@ -1,5 +1,6 @@
 //! The player's own account (tag `account`): profile with the linked Goated player and
-//! Telegram account, link requests, the Telegram link code, and the privacy choice.
+//! Telegram account, link requests, the Telegram link code, the privacy choice, and a change
+//! of password.
 
 use poem::web::Data;
 use poem_openapi::payload::Json;
@@ -10,6 +11,7 @@ use super::auth::{SessionAuth, UserView};
 use super::strict::JsonString;
 use super::ApiTags;
 use crate::accounts::linking::{GoatedRef, LinkRequest};
+use crate::http::client_ip::ClientIp;
 use crate::http::error::SessionError;
 use crate::state::AppState;
 use crate::views::{self, PlayerView};
@@ -124,6 +126,24 @@ pub struct PrivacyRequest {
     /// Show the linked Goated name masked on public leaderboards, races, WebSocket messages
     /// and stats.
     pub mask_name: bool,
+}
+
+/// `POST /api/account/password`.
+#[derive(Debug, Object)]
+pub struct PasswordChange {
+    /// The password now.
+    #[oai(validator(min_length = 1, max_length = 1024))]
+    pub current_password: JsonString,
+    /// The new password: at least 10 characters.
+    #[oai(validator(min_length = 10, max_length = 1024))]
+    pub new_password: JsonString,
+}
+
+#[derive(ApiResponse)]
+pub enum PasswordChangeResponse {
+    /// The password is changed; every other session of the account has ended, this one stays.
+    #[oai(status = 204)]
+    Done,
 }
 
 #[derive(ApiResponse)]
@@ -253,6 +273,35 @@ impl AccountApi {
             expires_at: code.expires_at,
             deep_link,
         })))
+    }
+
+    /// Change the account's password, giving the current one.
+    ///
+    /// A wrong current password answers 403 and counts as a failed login of the account's
+    /// username (so it is throttled like one: 429 with `Retry-After`); a new password that is
+    /// too short answers 400. Every other session of the account ends; this one stays.
+    #[oai(
+        path = "/account/password",
+        method = "post",
+        operation_id = "changePassword"
+    )]
+    async fn change_password(
+        &self,
+        state: Data<&Arc<AppState>>,
+        ip: Data<&ClientIp>,
+        auth: SessionAuth,
+        body: Json<PasswordChange>,
+    ) -> Result<PasswordChangeResponse, SessionError> {
+        state
+            .accounts
+            .change_own_password(
+                &auth.0,
+                &body.current_password,
+                &body.new_password,
+                ip.text(),
+            )
+            .await?;
+        Ok(PasswordChangeResponse::Done)
     }
 
     /// Choose whether the linked Goated name appears masked on public views.

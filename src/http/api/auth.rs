@@ -1,4 +1,5 @@
-//! Accounts and sessions (tag `auth`): register, login, logout, and who am I. Also the
+//! Accounts and sessions (tag `auth`): register, login, logout (here or everywhere), and who
+//! am I. Also the
 //! session cookie security scheme ([`SessionAuth`]) that protected operations of every tag use.
 
 use poem::web::cookie::{Cookie, SameSite};
@@ -184,7 +185,9 @@ impl AuthApi {
     /// Log in with a username or email and a password.
     ///
     /// Every login gets a new session token. Wrong credentials answer 401, the same whether
-    /// the account exists or not.
+    /// the account exists or not. After 5 failed logins with one username or email, from any
+    /// address, that name waits before its next login is checked (429 with `Retry-After`,
+    /// 30 s doubling up to 15 min), whether an account has it or not; a success resets it.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
@@ -210,6 +213,20 @@ impl AuthApi {
         auth: SessionAuth,
     ) -> Result<LogoutResponse, SessionError> {
         state.accounts.logout(&auth.0).await?;
+        req.cookie().add(session_cookie(&state, "", true));
+        Ok(LogoutResponse::Done)
+    }
+
+    /// Log out everywhere: every session of the account ends, this one included, and the
+    /// cookie is cleared.
+    #[oai(path = "/auth/logout-all", method = "post", operation_id = "logoutAll")]
+    async fn logout_all(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        auth: SessionAuth,
+    ) -> Result<LogoutResponse, SessionError> {
+        state.accounts.logout_everywhere(&auth.0).await?;
         req.cookie().add(session_cookie(&state, "", true));
         Ok(LogoutResponse::Done)
     }

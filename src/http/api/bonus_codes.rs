@@ -89,7 +89,7 @@ pub struct CreateBonusCode {
     #[oai(validator(
         min_length = 1,
         max_length = 500,
-        pattern = "[^\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
+        pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"
     ))]
     pub description: JsonString,
     pub reward: PositiveDecimal,
@@ -107,7 +107,7 @@ pub struct UpdateBonusCode {
     #[oai(validator(
         min_length = 1,
         max_length = 500,
-        pattern = "[^\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
+        pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"
     ))]
     pub description: Option<JsonString>,
     pub reward: Option<PositiveDecimal>,

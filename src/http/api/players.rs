@@ -41,7 +41,7 @@ impl PlayersApi {
         #[oai(validator(
             min_length = 1,
             max_length = 64,
-            pattern = "[^\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
+            pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"
         ))]
         search: Query<String>,
         /// Most results, 1 to 50 (default 20).

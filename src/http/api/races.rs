@@ -87,7 +87,7 @@ impl RacesApi {
         &self,
         state: Data<&Arc<AppState>>,
         /// The player's Goated uid.
-        #[oai(validator(min_length = 1, max_length = 128))]
+        #[oai(validator(min_length = 1, max_length = 128, pattern = "^[^\\u0000]*$"))]
         uid: Query<String>,
     ) -> Result<PositionResponse, LookupError> {
         let snap = state.board.snapshot();

@@ -1,6 +1,7 @@
 //! [`JsonString`]: a JSON string field that accepts only a JSON string. poem-openapi's `String`
 //! also takes `false` or `12` and turns them into text; a request body that gives another type
-//! where the schema says string is rejected with 400 instead.
+//! where the schema says string is rejected with 400 instead. Its schema documents that text
+//! holding NUL is refused ([`crate::http::nul`] refuses it, naming the field).
 
 use poem_openapi::registry::MetaSchema;
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON};
@@ -24,10 +25,19 @@ impl std::ops::Deref for JsonString {
     }
 }
 
+/// The pattern of a string without NUL (U+0000), which PostgreSQL cannot store: every string
+/// of a request body is refused with 400 when it holds one. A field with its own pattern
+/// replaces it with one that excludes NUL too.
+pub const NO_NUL_PATTERN: &str = "^[^\\u0000]*$";
+
 crate::openapi_type::scalar_type!(
     JsonString,
     name = "string",
-    schema = MetaSchema::new("string"),
+    schema = {
+        let mut schema = MetaSchema::new("string");
+        schema.pattern = Some(NO_NUL_PATTERN.to_string());
+        schema
+    },
 );
 
 impl ParseFromJSON for JsonString {

@@ -68,6 +68,7 @@ fn refusal(e: AccountError) -> Result<String, HandleError> {
         | AccountError::Unauthorized(m)
         | AccountError::Forbidden(m)
         | AccountError::NotFound(m) => Ok(capitalise(&m)),
+        e @ AccountError::Throttled(_) => Ok(capitalise(&e.to_string())),
     }
 }
 

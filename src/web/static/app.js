@@ -93,6 +93,8 @@
         send(form.dataset.api, form.dataset.method || "POST", formBody(form), status, function () {
           if (form.dataset.next) location.assign(form.dataset.next);
           else if (form.dataset.reload !== undefined) location.reload();
+          // Staying on the page (the password form): the secrets typed leave the fields.
+          else form.reset();
         });
       });
     });
