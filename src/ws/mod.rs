@@ -7,6 +7,7 @@
 //! written to each socket as it is (no per-client copy, no per-client write buffer). Clients that
 //! offer permessage-deflate (browsers do) get the broadcast compressed, once for all of them.
 
+mod utf8;
 mod wire;
 
 use bytes::Bytes;
@@ -128,6 +129,8 @@ enum End {
     TooSlow,
     NoPong,
     SendFailed,
+    /// The client broke the protocol: failed at once with the RFC's close code.
+    Violation(wire::Violation),
 }
 
 /// Writes one frame, within `limit`; `None` when the time ran out.
@@ -154,11 +157,7 @@ pub async fn serve_client<S>(
     hub.clients.fetch_add(1, Ordering::Relaxed);
     let _slot = ClientSlot(&hub.clients);
     let mut updates = hub.sender.subscribe();
-    let mut reader = if deflate {
-        wire::FrameReader::with_deflate()
-    } else {
-        wire::FrameReader::default()
-    };
+    let mut reader = wire::FrameReader::new(deflate, cfg.max_message_bytes);
     let send_timeout = Duration::from_secs(10);
 
     // CONNECTED carries the sequence number of the last broadcast: the next one is seq + 1,
@@ -229,7 +228,8 @@ pub async fn serve_client<S>(
                     let _ = send(&mut socket, &reply, Duration::from_millis(200)).await;
                     break End::ClientClosed;
                 }
-                wire::Incoming::Gone | wire::Incoming::Invalid => break End::ClientClosed,
+                wire::Incoming::Gone => break End::ClientClosed,
+                wire::Incoming::Violation(violation) => break End::Violation(violation),
             },
         }
     };
@@ -260,9 +260,28 @@ pub async fn serve_client<S>(
             )
             .await;
         }
+        End::Violation(violation) => {
+            let close = wire::close(violation.close_code(), violation.reason());
+            let _ = send(&mut socket, &close, Duration::from_millis(200)).await;
+            let _ = tokio::time::timeout(Duration::from_millis(200), socket.shutdown()).await;
+            discard_until_closed(&mut socket, Duration::from_secs(1)).await;
+            return;
+        }
         _ => {}
     }
     let _ = tokio::time::timeout(Duration::from_millis(200), socket.shutdown()).await;
+}
+
+/// Reads and drops what the client still sends, until it closes or `limit` runs out. Closing
+/// a socket with unread bytes makes the kernel answer with a reset, which can destroy the
+/// close frame before the client reads it; a client that keeps sending is cut off at `limit`.
+async fn discard_until_closed<R: tokio::io::AsyncRead + Unpin>(socket: &mut R, limit: Duration) {
+    use tokio::io::AsyncReadExt;
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(limit, async {
+        while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// Whether a comma-separated header has `token` (case-insensitive).

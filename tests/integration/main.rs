@@ -34,3 +34,4 @@ mod upstream_hold;
 mod upstream_sync;
 mod web;
 mod websocket;
+mod websocket_frames;

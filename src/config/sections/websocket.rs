@@ -12,6 +12,10 @@ pub struct WebSocketConfig {
     /// Messages queued per client; a client whose queue is full is dropped.
     pub send_queue: u32,
     pub max_clients: u32,
+    /// Longest message a client may send, in bytes; a frame declaring more (alone or with the
+    /// frames before it in its message) fails the connection with 1009 before its payload is
+    /// read. Clients have nothing longer than a ping to say.
+    pub max_message_bytes: u64,
 }
 
 impl Default for WebSocketConfig {
@@ -20,6 +24,7 @@ impl Default for WebSocketConfig {
             ping_interval_secs: 30,
             send_queue: 64,
             max_clients: 10_000,
+            max_message_bytes: 64 * 1024,
         }
     }
 }
@@ -30,5 +35,6 @@ impl WebSocketConfig {
         s.between("ping_interval_secs", self.ping_interval_secs, 1..=3600);
         s.between("send_queue", self.send_queue, 1..=10_000);
         s.at_least("max_clients", self.max_clients, 1);
+        s.between("max_message_bytes", self.max_message_bytes, 125..=(1 << 30));
     }
 }
