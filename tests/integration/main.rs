@@ -34,4 +34,5 @@ mod upstream_hold;
 mod upstream_sync;
 mod web;
 mod websocket;
+mod websocket_capacity;
 mod websocket_frames;
