@@ -489,7 +489,7 @@ fn main() {
             &config,
             format!(
                 "[server]\nhost = \"127.0.0.1\"\nport = 0\nenvironment = \"development\"\n[database]\nurl = \"{db_url}\"\n[log]\nfile = \"{log}\"\nstderr = false\nlevel = \"warning\"\n\
-                 [websocket]\nmax_clients = 20000\n[admin]\nsocket = \"{sock}\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n[upstream]\nsource = \"goated\"\nurl = \"http://{upstream}/user/affiliate/referral-leaderboard/bench\"\ntoken = \"bench\"\npoll_interval_secs = 1\n\
+                 [websocket]\nmax_clients = 20000\nmax_clients_per_ip = 20000\n[admin]\nsocket = \"{sock}\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n[upstream]\nsource = \"goated\"\nurl = \"http://{upstream}/user/affiliate/referral-leaderboard/bench\"\ntoken = \"bench\"\npoll_interval_secs = 1\n\
                  [security]\nrate_limit_requests = 1000000000\n",
                 log = dir.path().join("app.log").display(),
                 sock = dir.path().join("admin.sock").display(),

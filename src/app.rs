@@ -84,6 +84,14 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     }
     info!(log, "starting"; "version" => crate::VERSION,
         "config" => loaded.path.as_ref().map_or("(built-in defaults)".into(), |p| p.display().to_string()));
+    // Every WebSocket client holds a file; systemd's soft limit (1024) would stop far short.
+    match crate::fd_limit::raise_soft_to_hard() {
+        Ok(crate::fd_limit::Raised::Raised { from, to }) => {
+            info!(log, "open-file limit raised to the hard limit"; "from" => from, "to" => to);
+        }
+        Ok(crate::fd_limit::Raised::AlreadyAtHard(_)) => {}
+        Err(e) => warn!(log, "cannot raise the open-file limit; keeping it"; "error" => %e),
+    }
 
     let config: SharedConfig = Arc::new(ArcSwap::from_pointee(loaded));
     // Signals first: a TERM during a slow start must stop us too. Reload waits for the state.
@@ -150,6 +158,8 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
         schema_version,
         clock,
         metrics_addr: metrics_listener.as_ref().map(|l| l.local_addr),
+        // The public listener, the admin socket (bound next) and the metrics listener.
+        listeners: 2 + u32::from(metrics_listener.is_some()),
     }));
     let _ = state_cell.set(state.clone());
     // Bound once there is a state to report on, so `ctl` never waits on a starting daemon.

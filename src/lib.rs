@@ -4,6 +4,7 @@
 //! - [`config`]: TOML file + environment overrides, validated into `Config`.
 //! - [`logging`]: slog to a JSON-lines file and stderr, reopenable.
 //! - [`domain`]: pure rules: amounts, ranking, tiers, race periods and prizes.
+//! - [`fd_limit`]: the open-file limit, raised at start, and the WebSocket client cap it allows.
 //! - [`db`]: PostgreSQL pool, start-up retry, health probe, embedded migrations.
 //! - [`lifecycle`]: phases, sd_notify, signals.
 //! - [`http`]: routes, OpenAPI, middleware, errors, the listener.
@@ -40,6 +41,7 @@ pub mod compress;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod fd_limit;
 pub mod http;
 pub mod lifecycle;
 pub mod logging;

@@ -3,6 +3,7 @@
 //! bot). Handlers, admin commands and pages get everything they need from [`AppState`]; it is
 //! built by `app` and sits below every module that uses it, so none of them imports `app`.
 
+use arc_swap::ArcSwap;
 use slog::{error, info, warn, Logger};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::board::Board;
 use crate::clock::SharedClock;
 use crate::config::{self, Config, ConfigErrors, ConfigSource, LoadedConfig, SharedConfig};
 use crate::db::Pool;
+use crate::fd_limit::{self, FileBudget};
 use crate::lifecycle::{HttpStats, Lifecycle, Phase};
 use crate::logging::LogHandle;
 use crate::metrics::Metrics;
@@ -47,6 +49,11 @@ pub struct AppState {
     /// The served leaderboard snapshot.
     pub board: Arc<Board>,
     pub ws: Arc<Hub>,
+    /// What the open-file limit allows (the WebSocket client cap in force), as of the last
+    /// start or reload.
+    pub file_budget: ArcSwap<FileBudget>,
+    /// Listening sockets the daemon holds (public, admin, metrics), for the file budget.
+    listeners: u32,
     /// What the poller and follower share; its `status` is what health reports.
     pub sync: Arc<SyncContext>,
     /// Prometheus metrics (served by `http::scrape` when `metrics.listen` is set).
@@ -75,6 +82,8 @@ pub struct StateParts {
     pub schema_version: i32,
     pub clock: SharedClock,
     pub metrics_addr: Option<SocketAddr>,
+    /// Listening sockets the daemon holds (public, admin, metrics).
+    pub listeners: u32,
 }
 
 impl AppState {
@@ -91,12 +100,14 @@ impl AppState {
             schema_version,
             clock,
             metrics_addr,
+            listeners,
         } = parts;
         let metrics = Arc::new(Metrics::new());
         let started_with = config.load().config.clone();
         let board = Arc::new(Board::default());
         let ws = Arc::new(Hub::new(
             started_with.websocket.send_queue as usize,
+            started_with.websocket.max_clients,
             clock.clone(),
         ));
         let races = Arc::new(Races::new(
@@ -148,7 +159,13 @@ impl AppState {
             config.clone(),
             log.new(slog::o!("component" => "rate-limit")),
         ));
-        Self {
+        let file_budget = ArcSwap::from_pointee(fd_limit::budget(
+            u64::MAX,
+            started_with.websocket.max_clients,
+            started_with.database.pool_size,
+            listeners,
+        ));
+        let state = Self {
             accounts,
             races,
             rate_limits,
@@ -173,7 +190,29 @@ impl AppState {
             sync,
             metrics,
             metrics_addr,
+            file_budget,
+            listeners,
+        };
+        state.apply_file_budget();
+        state
+    }
+
+    /// Compares the open-file limit with what the configuration in force needs and sets the
+    /// WebSocket client cap accordingly; when the limit is short, logs both numbers.
+    pub fn apply_file_budget(&self) {
+        let max_clients = self.config().config.websocket.max_clients;
+        let limit = fd_limit::soft_limit().unwrap_or_else(|e| {
+            warn!(self.log, "cannot read the open-file limit; assuming it suffices"; "error" => %e);
+            u64::MAX
+        });
+        let budget = fd_limit::budget(limit, max_clients, self.database.pool_size, self.listeners);
+        if budget.is_short() {
+            warn!(self.log, "open-file limit below what the configuration needs; fewer WebSocket clients admitted";
+                "limit" => budget.limit, "needed" => budget.needed,
+                "max_clients" => max_clients, "client_cap" => budget.client_cap);
         }
+        self.ws.admission.set_client_cap(budget.client_cap);
+        self.file_budget.store(Arc::new(budget));
     }
 
     /// The configuration in force now (with its file and load time).
@@ -207,6 +246,7 @@ impl AppState {
                 tokio::spawn(async move { credentials.reload().await });
                 // Cached responses depend on the race and tier settings.
                 self.board.refresh();
+                self.apply_file_budget();
                 info!(self.log, "configuration reloaded"; "needs_restart" => pending.join(", "));
                 Ok(pending)
             }

@@ -11,6 +11,7 @@ pub fn run(state: &Arc<AppState>) -> Response {
     let loaded = state.config();
     let pool = state.pool.state();
     let phase = state.lifecycle.phase();
+    let file_budget = state.file_budget.load();
     Response::ok(json!({
         "state": phase.name(),
         "version": crate::VERSION,
@@ -35,6 +36,14 @@ pub fn run(state: &Arc<AppState>) -> Response {
         },
         "log_file": state.log_handle.file_path().map(|p| p.display().to_string()),
         "websockets_open": state.ws.clients(),
+        // The cap in force: websocket.max_clients, or fewer when the open-file limit is short.
+        "websocket": {
+            "clients": state.ws.clients(),
+            "client_cap": file_budget.client_cap,
+            "max_clients": loaded.config.websocket.max_clients,
+            "open_file_limit": file_budget.limit,
+            "open_files_needed": file_budget.needed,
+        },
         "upstream": {
             "sync": state.sync_status(),
             "last_sync": state.board.last_sync().map(|s| s.taken_at.to_rfc3339()),

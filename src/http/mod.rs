@@ -181,14 +181,6 @@ fn websocket(req: &poem::Request, state: poem::web::Data<&Arc<AppState>>) -> poe
             .into_response();
         }
     }
-    if state.ws.clients() >= cfg.websocket.max_clients as usize {
-        return error::ApiError::new(
-            poem::http::StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "too many WebSocket clients; try again later",
-        )
-        .into_response();
-    }
     if state.lifecycle.phase() != crate::lifecycle::Phase::Ready {
         return error::ApiError::new(
             poem::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -197,6 +189,34 @@ fn websocket(req: &poem::Request, state: poem::web::Data<&Arc<AppState>>) -> poe
         )
         .into_response();
     }
+    // Taken before the upgrade is answered, so a refusal is an HTTP answer, not a close.
+    let client_ip = req
+        .extensions()
+        .get::<client_ip::ClientIp>()
+        .and_then(|ip| ip.0);
+    let slot = match state
+        .ws
+        .admission
+        .admit(client_ip, cfg.websocket.max_clients_per_ip)
+    {
+        Ok(slot) => slot,
+        Err(crate::ws::Refusal::Full) => {
+            return error::ApiError::new(
+                poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "too many WebSocket clients; try again later",
+            )
+            .into_response()
+        }
+        Err(crate::ws::Refusal::TooManyFromAddress) => {
+            return error::ApiError::new(
+                poem::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_clients",
+                "too many WebSocket clients from this address",
+            )
+            .into_response()
+        }
+    };
     let snap = state.board.snapshot();
     let hello = serde_json::json!({
         "message": "connected to GoatedVIPs live updates",
@@ -205,6 +225,7 @@ fn websocket(req: &poem::Request, state: poem::web::Data<&Arc<AppState>>) -> poe
     });
     crate::ws::upgrade(
         req,
+        slot,
         state.ws.clone(),
         cfg.websocket.clone(),
         state.lifecycle.subscribe(),

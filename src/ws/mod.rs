@@ -7,14 +7,18 @@
 //! written to each socket as it is (no per-client copy, no per-client write buffer). Clients that
 //! offer permessage-deflate (browsers do) get the broadcast compressed, once for all of them.
 
+mod admission;
+mod utf8;
 mod wire;
+
+pub use admission::{Admission, ClientSlot, Refusal};
 
 use bytes::Bytes;
 use poem::http::{header, StatusCode};
 use poem::{Request, Response};
 use serde_json::Value;
 use slog::{debug, Logger};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -29,7 +33,8 @@ pub struct Hub {
     /// Complete text frames (one or more per item), shared by every client.
     sender: broadcast::Sender<Frames>,
     seq: AtomicU64,
-    clients: AtomicUsize,
+    /// Who may connect; counts the clients.
+    pub admission: Arc<Admission>,
     pub dropped_slow: AtomicU64,
     /// Messages sent to clients since start (for metrics): one per message, however many
     /// go out in one write.
@@ -47,11 +52,12 @@ struct Frames {
 }
 
 impl Hub {
-    pub fn new(queue: usize, clock: SharedClock) -> Self {
+    /// A hub queueing `queue` broadcasts per client, admitting `client_cap` clients at once.
+    pub fn new(queue: usize, client_cap: u32, clock: SharedClock) -> Self {
         Self {
             sender: broadcast::channel(queue.max(1)).0,
             seq: AtomicU64::new(0),
-            clients: AtomicUsize::new(0),
+            admission: Arc::new(Admission::new(client_cap)),
             dropped_slow: AtomicU64::new(0),
             messages_sent: AtomicU64::new(0),
             clock,
@@ -59,7 +65,7 @@ impl Hub {
     }
 
     pub fn clients(&self) -> usize {
-        self.clients.load(Ordering::Relaxed)
+        self.admission.clients()
     }
 
     /// `{"type", "seq", "ts", "data"}`, in that order: a client can tell what a message is from
@@ -111,15 +117,6 @@ impl Hub {
     }
 }
 
-/// Decrements the client count however the connection ends.
-struct ClientSlot<'a>(&'a AtomicUsize);
-
-impl Drop for ClientSlot<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// Why a client connection ended.
 #[derive(Debug, PartialEq, Eq)]
 enum End {
@@ -128,6 +125,8 @@ enum End {
     TooSlow,
     NoPong,
     SendFailed,
+    /// The client broke the protocol: failed at once with the RFC's close code.
+    Violation(wire::Violation),
 }
 
 /// Writes one frame, within `limit`; `None` when the time ran out.
@@ -140,7 +139,7 @@ async fn send<W: tokio::io::AsyncWrite + Unpin>(
 }
 
 /// Serves one upgraded connection until it ends.
-pub async fn serve_client<S>(
+async fn serve_client<S>(
     mut socket: S,
     hub: Arc<Hub>,
     cfg: WebSocketConfig,
@@ -151,14 +150,8 @@ pub async fn serve_client<S>(
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    hub.clients.fetch_add(1, Ordering::Relaxed);
-    let _slot = ClientSlot(&hub.clients);
     let mut updates = hub.sender.subscribe();
-    let mut reader = if deflate {
-        wire::FrameReader::with_deflate()
-    } else {
-        wire::FrameReader::default()
-    };
+    let mut reader = wire::FrameReader::new(deflate, cfg.max_message_bytes);
     let send_timeout = Duration::from_secs(10);
 
     // CONNECTED carries the sequence number of the last broadcast: the next one is seq + 1,
@@ -229,7 +222,8 @@ pub async fn serve_client<S>(
                     let _ = send(&mut socket, &reply, Duration::from_millis(200)).await;
                     break End::ClientClosed;
                 }
-                wire::Incoming::Gone | wire::Incoming::Invalid => break End::ClientClosed,
+                wire::Incoming::Gone => break End::ClientClosed,
+                wire::Incoming::Violation(violation) => break End::Violation(violation),
             },
         }
     };
@@ -260,9 +254,28 @@ pub async fn serve_client<S>(
             )
             .await;
         }
+        End::Violation(violation) => {
+            let close = wire::close(violation.close_code(), violation.reason());
+            let _ = send(&mut socket, &close, Duration::from_millis(200)).await;
+            let _ = tokio::time::timeout(Duration::from_millis(200), socket.shutdown()).await;
+            discard_until_closed(&mut socket, Duration::from_secs(1)).await;
+            return;
+        }
         _ => {}
     }
     let _ = tokio::time::timeout(Duration::from_millis(200), socket.shutdown()).await;
+}
+
+/// Reads and drops what the client still sends, until it closes or `limit` runs out. Closing
+/// a socket with unread bytes makes the kernel answer with a reset, which can destroy the
+/// close frame before the client reads it; a client that keeps sending is cut off at `limit`.
+async fn discard_until_closed<R: tokio::io::AsyncRead + Unpin>(socket: &mut R, limit: Duration) {
+    use tokio::io::AsyncReadExt;
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(limit, async {
+        while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// Whether a comma-separated header has `token` (case-insensitive).
@@ -281,9 +294,10 @@ pub enum UpgradeError {
 }
 
 /// Answers a WebSocket handshake (RFC 6455 4.2) with 101 and serves the connection as a client
-/// of the hub once hyper hands it over.
+/// of the hub, in the place `slot` holds, once hyper hands it over.
 pub fn upgrade(
     req: &Request,
+    slot: ClientSlot,
     hub: Arc<Hub>,
     cfg: WebSocketConfig,
     phase: watch::Receiver<Phase>,
@@ -315,6 +329,8 @@ pub fn upgrade(
         .take_upgrade()
         .map_err(|_| UpgradeError::NotAHandshake)?;
     tokio::spawn(async move {
+        // The place is held until the connection ends, or until the upgrade fails.
+        let _slot = slot;
         if let Ok(socket) = on_upgrade.await {
             serve_client(socket, hub, cfg, phase, hello, deflate, log).await;
         }

@@ -1,13 +1,16 @@
 //! The WebSocket wire format the hub needs, on top of tungstenite's frame types: server frames
 //! built once as ready-to-write bytes (a broadcast is one buffer shared by every client), and a
 //! small reader of client frames that keeps only what a control frame needs (no per-connection
-//! message buffers: clients of the hub have nothing to say but pongs and close).
+//! message buffers: clients of the hub have nothing to say but pongs and close) and fails a
+//! connection that breaks RFC 6455 with the close code the RFC gives the fault.
 
 use bytes::Bytes;
 use std::io::Cursor;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
+
+use super::utf8::Utf8Stream;
 
 /// A ping with no payload.
 pub const PING: &[u8] = &[0x89, 0x00];
@@ -103,59 +106,107 @@ pub enum Incoming {
     Close(Option<u16>),
     /// The connection ended (or failed) without a close frame.
     Gone,
-    /// Not a valid client frame (unmasked, reserved bits or opcodes, oversized control frame).
-    Invalid,
+    /// The client broke the protocol: fail the connection with this close code.
+    Violation(Violation),
+}
+
+/// Why a client's connection is failed, with the close code RFC 6455 7.4.1 gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Violation {
+    /// Unmasked, reserved bits or opcodes, an oversized or fragmented control frame, a
+    /// continuation with no message started, or a new message inside a fragmented one.
+    Protocol,
+    /// A text message that is not UTF-8.
+    NotUtf8,
+    /// A message longer than `websocket.max_message_bytes`, known from a frame's declared length.
+    TooBig,
+}
+
+impl Violation {
+    pub fn close_code(self) -> u16 {
+        match self {
+            Self::Protocol => 1002,
+            Self::NotUtf8 => 1007,
+            Self::TooBig => 1009,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Protocol => "protocol error",
+            Self::NotUtf8 => "text message is not UTF-8",
+            Self::TooBig => "message too big",
+        }
+    }
 }
 
 /// Longest header (14 bytes) plus the longest control payload (125 bytes), rounded up.
 const BUF: usize = 160;
 
-/// Reads client frames. Data frames are skipped as they stream by, so memory stays at `BUF`
-/// bytes whatever a client sends. Cancel-safe: state changes only after a read completed.
+/// The client message whose frames are streaming by.
+struct MessageInProgress {
+    /// Payload bytes declared so far by its frames.
+    declared: u64,
+    /// Set for an uncompressed text message. A compressed one is never inflated (nothing the
+    /// hub needs is in it, and that is what keeps a deflate bomb harmless), so its UTF-8
+    /// cannot be checked.
+    utf8: Option<Utf8Stream>,
+}
+
+/// The data frame whose payload is streaming by.
+struct DataFrame {
+    /// Payload bytes still to read.
+    remaining: u64,
+    mask: [u8; 4],
+    /// Payload bytes read so far, modulo 4: where in the mask the next byte is.
+    mask_offset: usize,
+    /// The frame ends its message.
+    is_final: bool,
+}
+
+/// Reads client frames. Data frames are checked as they stream by (declared lengths, UTF-8,
+/// fragmentation) and not kept, so memory stays at `BUF` bytes whatever a client sends.
+/// Cancel-safe: state changes only after a read completed.
 pub struct FrameReader {
     buf: [u8; BUF],
     len: usize,
-    /// Payload bytes of an ignored data frame still to discard.
-    skip: u64,
-    /// permessage-deflate was negotiated: a data frame may have RSV1 set (it is skipped
-    /// anyway, compressed or not).
+    /// The data frame being read, if any.
+    frame: Option<DataFrame>,
+    message: Option<MessageInProgress>,
+    /// permessage-deflate was negotiated: a message's first frame may have RSV1 set.
     deflate: bool,
+    /// `websocket.max_message_bytes`.
+    max_message_bytes: u64,
 }
 
 enum Parsed {
     Frame(Incoming),
-    Skipped,
+    DataFrameStarted,
     NeedMore,
 }
 
-impl Default for FrameReader {
-    fn default() -> Self {
+impl FrameReader {
+    /// A reader for a connection, that negotiated permessage-deflate or not, failing messages
+    /// declared longer than `max_message_bytes`.
+    pub fn new(deflate: bool, max_message_bytes: u64) -> Self {
         Self {
             buf: [0; BUF],
             len: 0,
-            skip: 0,
-            deflate: false,
-        }
-    }
-}
-
-impl FrameReader {
-    /// A reader for a connection that negotiated permessage-deflate.
-    pub fn with_deflate() -> Self {
-        Self {
-            deflate: true,
-            ..Self::default()
+            frame: None,
+            message: None,
+            deflate,
+            max_message_bytes,
         }
     }
 
     /// The next frame the hub acts on.
     pub async fn next<R: AsyncRead + Unpin>(&mut self, io: &mut R) -> Incoming {
         loop {
-            if self.skip > 0 {
-                let n = self.skip.min(self.len as u64) as usize;
-                self.consume(n);
-                self.skip -= n as u64;
-                if self.skip > 0 {
+            if self.frame.is_some() {
+                if let Err(violation) = self.read_payload() {
+                    return Incoming::Violation(violation);
+                }
+                if self.frame.is_some() {
                     if !self.fill(io).await {
                         return Incoming::Gone;
                     }
@@ -164,7 +215,7 @@ impl FrameReader {
             }
             match self.parse() {
                 Parsed::Frame(f) => return f,
-                Parsed::Skipped => {}
+                Parsed::DataFrameStarted => {}
                 Parsed::NeedMore => {
                     if !self.fill(io).await {
                         return Incoming::Gone;
@@ -189,37 +240,79 @@ impl FrameReader {
         self.len -= n;
     }
 
+    /// Takes what the buffer holds of the current data frame's payload, checking a text
+    /// message's UTF-8, and ends the frame (and its message) once all of it went by.
+    fn read_payload(&mut self) -> Result<(), Violation> {
+        let Some(frame) = self.frame.as_mut() else {
+            return Ok(());
+        };
+        let n = frame.remaining.min(self.len as u64) as usize;
+        if let Some(utf8) = self.message.as_mut().and_then(|m| m.utf8.as_mut()) {
+            let piece = &mut self.buf[..n];
+            for (i, byte) in piece.iter_mut().enumerate() {
+                *byte ^= frame.mask[(frame.mask_offset + i) % 4];
+            }
+            if !utf8.feed(piece) {
+                return Err(Violation::NotUtf8);
+            }
+        }
+        frame.mask_offset = (frame.mask_offset + n) % 4;
+        frame.remaining -= n as u64;
+        let done = frame.remaining == 0;
+        let ends_message = frame.is_final;
+        self.consume(n);
+        if done {
+            self.frame = None;
+            if ends_message {
+                let message = self.message.take();
+                if message.is_some_and(|m| m.utf8.is_some_and(|u| !u.is_complete())) {
+                    return Err(Violation::NotUtf8);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn parse(&mut self) -> Parsed {
+        let violation = |v| Parsed::Frame(Incoming::Violation(v));
         let mut cursor = Cursor::new(&self.buf[..self.len]);
         let (header, len) = match FrameHeader::parse(&mut cursor) {
             Ok(Some(parsed)) => parsed,
             Ok(None) => return Parsed::NeedMore,
-            Err(_) => return Parsed::Frame(Incoming::Invalid),
+            Err(_) => return violation(Violation::Protocol),
         };
         let header_len = cursor.position() as usize;
         // RFC 6455 5.1: clients mask every frame. RSV1 marks a compressed message: only on a
         // message's first frame and only when permessage-deflate was negotiated (RFC 7692 6.1).
         let Some(mask) = header.mask else {
-            return Parsed::Frame(Incoming::Invalid);
+            return violation(Violation::Protocol);
         };
         let rsv1_allowed =
             self.deflate && matches!(header.opcode, OpCode::Data(Data::Text | Data::Binary));
         if (header.rsv1 && !rsv1_allowed) || header.rsv2 || header.rsv3 {
-            return Parsed::Frame(Incoming::Invalid);
+            return violation(Violation::Protocol);
         }
         let control = match header.opcode {
             OpCode::Data(Data::Reserved(_)) | OpCode::Control(Control::Reserved(_)) => {
-                return Parsed::Frame(Incoming::Invalid)
+                return violation(Violation::Protocol)
             }
-            OpCode::Data(_) => {
+            OpCode::Data(data) => {
+                if let Err(v) = self.start_data_frame(data, header.rsv1, len) {
+                    return violation(v);
+                }
                 self.consume(header_len);
-                self.skip = len;
-                return Parsed::Skipped;
+                self.frame = Some(DataFrame {
+                    remaining: len,
+                    mask,
+                    mask_offset: 0,
+                    is_final: header.is_final,
+                });
+                return Parsed::DataFrameStarted;
             }
             OpCode::Control(c) => c,
         };
         if len > 125 || !header.is_final {
-            return Parsed::Frame(Incoming::Invalid);
+            return violation(Violation::Protocol);
         }
         let total = header_len + len as usize;
         if self.len < total {
@@ -237,14 +330,52 @@ impl FrameReader {
             Control::Close => Incoming::Close(
                 (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]])),
             ),
-            Control::Reserved(_) => Incoming::Invalid,
+            Control::Reserved(_) => Incoming::Violation(Violation::Protocol),
         })
+    }
+
+    /// Checks a data frame's header against the message it starts or continues (RFC 6455
+    /// 5.4), and the message's declared length against `max_message_bytes` before any of the
+    /// payload is read.
+    fn start_data_frame(
+        &mut self,
+        data: Data,
+        compressed: bool,
+        len: u64,
+    ) -> Result<(), Violation> {
+        match (data, self.message.as_mut()) {
+            (Data::Continue, None) | (Data::Text | Data::Binary, Some(_)) => {
+                return Err(Violation::Protocol)
+            }
+            (Data::Continue, Some(message)) => {
+                message.declared = message.declared.saturating_add(len);
+            }
+            (Data::Text | Data::Binary, None) => {
+                let text = data == Data::Text;
+                self.message = Some(MessageInProgress {
+                    declared: len,
+                    utf8: (text && !compressed).then(Utf8Stream::default),
+                });
+            }
+            (Data::Reserved(_), _) => return Err(Violation::Protocol),
+        }
+        if self
+            .message
+            .as_ref()
+            .is_some_and(|m| m.declared > self.max_message_bytes)
+        {
+            return Err(Violation::TooBig);
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `websocket.max_message_bytes` in these tests.
+    const LIMIT: u64 = 64 * 1024;
 
     /// A masked client frame.
     fn client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
@@ -323,20 +454,20 @@ mod tests {
         let mut wire = client_frame(0xc1, b"compressed or not, skipped");
         wire.extend(client_frame(0x89, b"hi"));
         let mut io = &wire[..];
-        let mut reader = FrameReader::with_deflate();
+        let mut reader = FrameReader::new(true, LIMIT);
         assert_eq!(reader.next(&mut io).await, Incoming::Ping(b"hi".to_vec()));
         let mut io = &wire[..];
         assert_eq!(
-            FrameReader::default().next(&mut io).await,
-            Incoming::Invalid
+            FrameReader::new(false, LIMIT).next(&mut io).await,
+            Incoming::Violation(Violation::Protocol)
         );
         // Never on a control frame, nor on a continuation frame.
         for first in [0xc9, 0xc0] {
             let frame = client_frame(first, b"hi");
             let mut io = &frame[..];
             assert_eq!(
-                FrameReader::with_deflate().next(&mut io).await,
-                Incoming::Invalid
+                FrameReader::new(true, LIMIT).next(&mut io).await,
+                Incoming::Violation(Violation::Protocol)
             );
         }
     }
@@ -349,7 +480,7 @@ mod tests {
         wire.extend(client_frame(0x8a, b""));
         wire.extend(client_frame(0x88, &1000u16.to_be_bytes()));
         let mut io = &wire[..];
-        let mut reader = FrameReader::default();
+        let mut reader = FrameReader::new(false, LIMIT);
         assert_eq!(reader.next(&mut io).await, Incoming::Ping(b"hi".to_vec()));
         assert_eq!(reader.next(&mut io).await, Incoming::Pong);
         assert_eq!(reader.next(&mut io).await, Incoming::Close(Some(1000)));
@@ -361,9 +492,96 @@ mod tests {
         let wire = [0x89u8, 0x00];
         let mut io = &wire[..];
         assert_eq!(
-            FrameReader::default().next(&mut io).await,
-            Incoming::Invalid
+            FrameReader::new(false, LIMIT).next(&mut io).await,
+            Incoming::Violation(Violation::Protocol)
         );
+    }
+
+    /// What the reader makes of `wire`: every frame it acts on, up to the end.
+    async fn read_all(wire: &[u8]) -> Vec<Incoming> {
+        let mut io = wire;
+        let mut reader = FrameReader::new(false, LIMIT);
+        let mut out = Vec::new();
+        loop {
+            match reader.next(&mut io).await {
+                Incoming::Gone => return out,
+                violation @ Incoming::Violation(_) => {
+                    out.push(violation);
+                    return out;
+                }
+                other => out.push(other),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn fragmented_utf8_text_with_control_frames_between_is_accepted() {
+        let text = "🐐 goats 🐐".as_bytes();
+        let mut wire = client_frame(0x01, &text[..2]);
+        wire.extend(client_frame(0x89, b"mid"));
+        wire.extend(client_frame(0x00, &text[2..7]));
+        wire.extend(client_frame(0x80, &text[7..]));
+        wire.extend(client_frame(0x82, &[0xff, 0xfe]));
+        wire.extend(client_frame(0x89, b"end"));
+        assert_eq!(
+            read_all(&wire).await,
+            [
+                Incoming::Ping(b"mid".to_vec()),
+                Incoming::Ping(b"end".to_vec())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_continuation_with_no_message_or_a_message_inside_another_is_a_protocol_error() {
+        let protocol = [Incoming::Violation(Violation::Protocol)];
+        assert_eq!(read_all(&client_frame(0x80, b"orphan")).await, protocol);
+        let mut wire = client_frame(0x01, b"first half");
+        wire.extend(client_frame(0x81, b"a new message"));
+        assert_eq!(read_all(&wire).await, protocol);
+        // A message that ended leaves no message to continue.
+        let mut wire = client_frame(0x81, b"whole");
+        wire.extend(client_frame(0x80, b"more"));
+        assert_eq!(read_all(&wire).await, protocol);
+    }
+
+    #[tokio::test]
+    async fn text_that_is_not_utf8_fails_with_1007() {
+        let not_utf8 = [Incoming::Violation(Violation::NotUtf8)];
+        assert_eq!(
+            read_all(&client_frame(0x81, b"bad \xff byte")).await,
+            not_utf8
+        );
+        // A message that ends inside a character, across frames.
+        let mut wire = client_frame(0x01, b"cut \xe2");
+        wire.extend(client_frame(0x80, b"\x82"));
+        assert_eq!(read_all(&wire).await, not_utf8);
+        assert_eq!(Violation::NotUtf8.close_code(), 1007);
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_fails_before_the_payload() {
+        let too_big = [Incoming::Violation(Violation::TooBig)];
+        // Headers only: the reader must not wait for the payload.
+        let mut huge = vec![0x82, 0x80 | 127];
+        huge.extend_from_slice(&(i64::MAX as u64).to_be_bytes());
+        huge.extend_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(read_all(&huge).await, too_big);
+        let mut text = vec![0x81, 0x80 | 127];
+        text.extend_from_slice(&(64u64 << 20).to_be_bytes());
+        text.extend_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(read_all(&text).await, too_big);
+        // A fragmented message whose frames together go over it.
+        let half = vec![b'x'; (LIMIT / 2) as usize];
+        let mut wire = client_frame(0x01, &half);
+        wire.extend(client_frame(0x00, &half));
+        assert!(
+            read_all(&wire).await.is_empty(),
+            "exactly the limit is allowed"
+        );
+        wire.extend(client_frame(0x80, b"x"));
+        assert_eq!(read_all(&wire).await, too_big);
+        assert_eq!(Violation::TooBig.close_code(), 1009);
     }
 
     #[test]

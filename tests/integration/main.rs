@@ -38,3 +38,5 @@ mod upstream_sync;
 mod upstream_token;
 mod web;
 mod websocket;
+mod websocket_capacity;
+mod websocket_frames;

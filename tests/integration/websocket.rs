@@ -246,14 +246,15 @@ async fn pings_and_dead_or_slow_clients() {
 }
 
 /// A client that speaks the wire format by hand, to offer permessage-deflate (the test client
-/// library does not): the handshake's answer, then whole server frames.
-struct RawClient {
+/// library does not) or to send what no library would: the handshake's answer, then whole
+/// server frames.
+pub(crate) struct RawClient {
     stream: tokio::net::TcpStream,
     buf: Vec<u8>,
 }
 
 impl RawClient {
-    async fn connect(addr: std::net::SocketAddr, extensions: &str) -> (Self, String) {
+    pub(crate) async fn connect(addr: std::net::SocketAddr, extensions: &str) -> (Self, String) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let request = format!(
@@ -280,6 +281,46 @@ impl RawClient {
 
     /// The next data frame: whether RSV1 (compressed) was set, and its payload.
     async fn next_data(&mut self, timeout: Duration) -> (bool, Vec<u8>) {
+        loop {
+            let (first, payload) = self.next_frame(timeout).await.expect("connection closed");
+            if first & 0x0f == 0x01 {
+                return (first & 0x40 != 0, payload);
+            }
+        }
+    }
+
+    /// Sends bytes as they are.
+    pub(crate) async fn send(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
+    /// The code of the close frame the server sends next (skipping other frames), once the
+    /// server has also closed the connection; both within `timeout`.
+    pub(crate) async fn close_code_then_eof(&mut self, timeout: Duration) -> u16 {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let code = loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let (first, payload) = self
+                .next_frame(left)
+                .await
+                .expect("a close frame before the connection ends");
+            if first & 0x0f == 0x08 {
+                assert!(payload.len() >= 2, "a close frame with a code");
+                break u16::from_be_bytes([payload[0], payload[1]]);
+            }
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        assert!(
+            self.next_frame(left).await.is_none(),
+            "nothing after the close frame"
+        );
+        code
+    }
+
+    /// The next whole frame (its first byte and payload), or `None` when the server closed
+    /// the connection; panics past `timeout`.
+    async fn next_frame(&mut self, timeout: Duration) -> Option<(u8, Vec<u8>)> {
         use tokio::io::AsyncReadExt;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -299,18 +340,17 @@ impl RawClient {
                     let first = self.buf[0];
                     let payload = self.buf[header..header + len].to_vec();
                     self.buf.drain(..header + len);
-                    if first & 0x0f == 0x01 {
-                        return (first & 0x40 != 0, payload);
-                    }
-                    continue;
+                    return Some((first, payload));
                 }
             }
             let mut chunk = [0u8; 16384];
             let n = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))
                 .await
                 .expect("a frame in time")
-                .unwrap();
-            assert!(n > 0, "connection closed");
+                .unwrap_or(0);
+            if n == 0 {
+                return None;
+            }
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }

@@ -166,7 +166,7 @@ impl HealthApi {
             "websocket".to_string(),
             Check {
                 ok: true,
-                detail: format!("{} clients connected", state.ws.clients()),
+                detail: websocket_detail(state.ws.clients(), &state.file_budget.load()),
             },
         );
         checks.insert(
@@ -190,6 +190,19 @@ impl HealthApi {
             HealthResponse::Unavailable(Json(health))
         })
     }
+}
+
+/// The clients connected and the cap in force, with why it is below `websocket.max_clients`
+/// when the open-file limit lowered it.
+fn websocket_detail(clients: usize, budget: &crate::fd_limit::FileBudget) -> String {
+    let mut detail = format!("{clients} clients connected, at most {}", budget.client_cap);
+    if budget.is_short() {
+        detail.push_str(&format!(
+            " (open-file limit {} below the {} the configuration needs)",
+            budget.limit, budget.needed
+        ));
+    }
+    detail
 }
 
 /// Backlog older than this makes the `telegram` check not ok.
