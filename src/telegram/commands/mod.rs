@@ -6,10 +6,12 @@
 //! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`, and the
 //! Approve / Reject buttons of a notification.
 //!
-//! Every answer comes from the services (`accounts`) and views (`views`, `domain`) the HTTP API
-//! uses; nothing here decides a rule. Handling returns the Bot API calls to queue (and a
-//! broadcast's messages); the caller queues them in the transaction that marks the update
-//! handled, so each is sent once.
+//! Every answer comes from the services (`accounts`, `races`) and views (`views`, `domain`)
+//! the HTTP API uses; nothing here decides a rule. A command gets a narrow [`Ctx`]: the
+//! update's transaction, on which every query it makes runs, and read-only views (config,
+//! snapshot, services) taken before it; nothing here reaches the network. Handling returns the
+//! Bot API calls to queue (and a broadcast's messages); the caller queues them in the same
+//! transaction, which marks the update handled, so each is sent once.
 //!
 //! `parse` recognises a command, `player` and `admin` answer the commands, `callbacks` the
 //! inline buttons, and `outgoing` holds the calls they return and the HTML escaping; this module
