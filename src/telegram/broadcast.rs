@@ -11,8 +11,8 @@ use crate::db::{self, telegram as q, DbError};
 impl Telegram {
     /// Queues the report of every finished broadcast not reported yet; returns how many.
     pub async fn report_broadcasts_once(&self) -> Result<u32, DbError> {
-        let now = self.clock.now();
-        let mut conn = db::leaderboard::conn(&self.pool).await?;
+        let now = self.deps.clock.now();
+        let mut conn = db::leaderboard::conn(&self.deps.pool).await?;
         let tx = conn.transaction().await?;
         let finished = q::claim_finished_broadcasts(&tx, now).await?;
         for b in &finished {

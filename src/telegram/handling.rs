@@ -30,15 +30,15 @@ impl Telegram {
     /// Handles the next stored update that is free and queues its replies in the same
     /// transaction. Returns its `update_id`, or `None` when there is none.
     pub async fn process_one(&self) -> Result<Option<i64>, TaskError> {
-        let mut conn = db::leaderboard::conn(&self.pool).await?;
+        let mut conn = db::leaderboard::conn(&self.deps.pool).await?;
         let bot_username = match self.known_username() {
             Some(name) => name,
             // Asked (over the network) only when there is an update to handle.
             None if q::update_waiting(&*conn).await? => self.username().await,
             None => return Ok(None),
         };
-        let config = self.config.load_full();
-        let snapshot = self.board.snapshot();
+        let config = self.deps.config.load_full();
+        let snapshot = self.deps.board.snapshot();
         let mut tx = conn.transaction().await?;
         let Some(claimed) = q::claim_update(&tx).await? else {
             return Ok(None);
@@ -47,7 +47,7 @@ impl Telegram {
         // A stored update was read once before it was stored; should it not read now, it is
         // handled as a kind without an answer.
         let kind = Update::from_value(claimed.payload).map_or(UpdateKind::Other, |u| u.kind);
-        let now = self.clock.now();
+        let now = self.deps.clock.now();
         let mut savepoint = tx.savepoint("handle_update").await?;
         let handled = {
             let mut ctx = Ctx {
@@ -56,8 +56,8 @@ impl Telegram {
                 now,
                 config: &config.config,
                 snapshot: &snapshot,
-                accounts: &self.accounts,
-                races: &self.races,
+                accounts: &self.deps.accounts,
+                races: &self.deps.races,
                 bot_username: &bot_username,
             };
             // A panic in a handler (a bug meeting an odd update) fails this update, not the task.
@@ -74,12 +74,12 @@ impl Telegram {
             Err(e) => {
                 savepoint.rollback().await?;
                 let give_up = claimed.attempts + 1 >= MAX_ATTEMPTS;
-                warn!(self.log, "cannot handle a Telegram update"; "update_id" => update_id,
+                warn!(self.deps.log, "cannot handle a Telegram update"; "update_id" => update_id,
                     "attempt" => claimed.attempts + 1, "gives_up" => give_up, "error" => %e);
                 q::finish_update(&tx, update_id, give_up, Some(&e.to_string()), now).await?;
                 tx.commit().await?;
                 if give_up {
-                    self.metrics.telegram_update_processed("failed");
+                    self.deps.metrics.telegram_update_processed("failed");
                 }
                 // Retried on the next turn.
                 return Err(e.into());
@@ -99,7 +99,7 @@ impl Telegram {
         }
         q::finish_update(&tx, update_id, true, None, now).await?;
         tx.commit().await?;
-        self.metrics.telegram_update_processed("handled");
+        self.deps.metrics.telegram_update_processed("handled");
         if !handled.replies.is_empty() || handled.broadcast.is_some() {
             self.outbox_wake.notify_one();
         }
@@ -116,7 +116,7 @@ impl Telegram {
                     Ok(Some(_)) => continue,
                     Ok(None) => break,
                     Err(e) => {
-                        warn!(self.log, "Telegram update handling paused"; "error" => %e);
+                        warn!(self.deps.log, "Telegram update handling paused"; "error" => %e);
                         break;
                     }
                 }

@@ -18,9 +18,9 @@ impl Telegram {
     /// `telegram.admin_ids` (with Approve / Reject buttons), a decision to the player. Looks at
     /// the requests of the last day.
     pub async fn notify_once(&self) -> Result<u32, TaskError> {
-        let since = self.clock.now() - chrono::Duration::days(1);
+        let since = self.deps.clock.now() - chrono::Duration::days(1);
         let requests = {
-            let conn = db::leaderboard::conn(&self.pool).await?;
+            let conn = db::leaderboard::conn(&self.deps.pool).await?;
             q::recent_link_requests(&*conn, since).await?
         };
         let admins = self.admin_chats().await?;
@@ -70,10 +70,10 @@ impl Telegram {
     /// `telegram.admin_ids`.
     pub(super) async fn admin_chats(&self) -> Result<Vec<i64>, TaskError> {
         let mut admins = {
-            let conn = db::leaderboard::conn(&self.pool).await?;
+            let conn = db::leaderboard::conn(&self.deps.pool).await?;
             q::admin_chats(&*conn).await?
         };
-        for id in &self.config.load().config.telegram.admin_ids {
+        for id in &self.deps.config.load().config.telegram.admin_ids {
             if !admins.contains(id) {
                 admins.push(*id);
             }
@@ -88,23 +88,23 @@ impl Telegram {
         while !stop.is_cancelled() {
             match self.notify_once().await {
                 Ok(0) => {}
-                Ok(n) => info!(self.log, "Telegram notifications queued"; "count" => n),
-                Err(e) => warn!(self.log, "Telegram notifications paused"; "error" => %e),
+                Ok(n) => info!(self.deps.log, "Telegram notifications queued"; "count" => n),
+                Err(e) => warn!(self.deps.log, "Telegram notifications paused"; "error" => %e),
             }
             match self.race_notify_once().await {
                 Ok(0) => {}
-                Ok(n) => info!(self.log, "Telegram race notifications queued"; "count" => n),
-                Err(e) => warn!(self.log, "Telegram race notifications paused"; "error" => %e),
+                Ok(n) => info!(self.deps.log, "Telegram race notifications queued"; "count" => n),
+                Err(e) => warn!(self.deps.log, "Telegram race notifications paused"; "error" => %e),
             }
             match self.token_notify_once().await {
                 Ok(0) => {}
-                Ok(n) => info!(self.log, "Telegram token warnings queued"; "count" => n),
-                Err(e) => warn!(self.log, "Telegram token warnings paused"; "error" => %e),
+                Ok(n) => info!(self.deps.log, "Telegram token warnings queued"; "count" => n),
+                Err(e) => warn!(self.deps.log, "Telegram token warnings paused"; "error" => %e),
             }
             match self.report_broadcasts_once().await {
                 Ok(0) => {}
-                Ok(n) => info!(self.log, "Telegram broadcast reports queued"; "count" => n),
-                Err(e) => warn!(self.log, "Telegram broadcast reports paused"; "error" => %e),
+                Ok(n) => info!(self.deps.log, "Telegram broadcast reports queued"; "count" => n),
+                Err(e) => warn!(self.deps.log, "Telegram broadcast reports paused"; "error" => %e),
             }
             tokio::select! {
                 _ = stop.cancelled() => {}

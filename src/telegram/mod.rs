@@ -59,16 +59,8 @@ const SLOT_LEASE: Duration = Duration::from_secs(bot_api::CALL_TIMEOUT.as_secs()
 
 /// The bot service; one per daemon.
 pub struct Telegram {
-    pub pool: Pool,
-    pub config: SharedConfig,
-    pub clock: SharedClock,
-    pub board: Arc<Board>,
-    pub accounts: Arc<Accounts>,
-    pub races: Arc<Races>,
-    pub metrics: Arc<Metrics>,
-    /// The upstream token in force, whose end the admins are told of.
-    pub upstream_token: Arc<Credentials>,
-    pub log: Logger,
+    /// The pool and the services the bot uses, handed over by the wiring.
+    deps: BotServices,
     api: BotApi,
     /// Wakes the update handler when this daemon stored an update.
     updates_wake: Notify,
@@ -92,6 +84,7 @@ pub struct BotServices {
     pub accounts: Arc<Accounts>,
     pub races: Arc<Races>,
     pub metrics: Arc<Metrics>,
+    /// The upstream token in force, whose end the admins are told of.
     pub upstream_token: Arc<Credentials>,
     pub log: Logger,
 }
@@ -138,28 +131,9 @@ impl From<crate::accounts::AccountError> for TaskError {
 }
 
 impl Telegram {
-    pub fn new(services: BotServices) -> Self {
-        let BotServices {
-            pool,
-            config,
-            clock,
-            board,
-            accounts,
-            races,
-            metrics,
-            upstream_token,
-            log,
-        } = services;
+    pub fn new(deps: BotServices) -> Self {
         Self {
-            pool,
-            config,
-            clock,
-            board,
-            accounts,
-            races,
-            metrics,
-            upstream_token,
-            log,
+            deps,
             api: BotApi::new(),
             updates_wake: Notify::new(),
             outbox_wake: Notify::new(),
@@ -172,7 +146,7 @@ impl Telegram {
     /// Our bot's username when known without asking: `telegram.bot_username`, or what
     /// `getMe` answered before.
     pub fn known_username(&self) -> Option<String> {
-        let configured = &self.config.load().config.telegram.bot_username;
+        let configured = &self.deps.config.load().config.telegram.bot_username;
         if !configured.is_empty() {
             return Some(configured.clone());
         }
@@ -185,7 +159,7 @@ impl Telegram {
         if let Some(name) = self.known_username() {
             return name;
         }
-        let loaded = self.config.load_full();
+        let loaded = self.deps.config.load_full();
         let tg = &loaded.telegram;
         let asked = self
             .me
@@ -203,21 +177,21 @@ impl Telegram {
     /// Stores a webhook delivery (deduplicated by `update_id`); the caller acknowledges it
     /// only after this returns `Ok`.
     pub async fn receive(&self, update: &Update) -> Result<Received, DbError> {
-        let conn = db::leaderboard::conn(&self.pool).await?;
+        let conn = db::leaderboard::conn(&self.deps.pool).await?;
         let stored = q::insert_update(
             &*conn,
             update.update_id,
             update.chat_id,
             &update.raw,
-            self.clock.now(),
+            self.deps.clock.now(),
         )
         .await?;
-        self.metrics.telegram_update_received(stored);
+        self.deps.metrics.telegram_update_received(stored);
         if stored {
             self.updates_wake.notify_one();
             Ok(Received::Stored)
         } else {
-            debug!(self.log, "duplicate update"; "update_id" => update.update_id);
+            debug!(self.deps.log, "duplicate update"; "update_id" => update.update_id);
             Ok(Received::Duplicate)
         }
     }
@@ -228,14 +202,14 @@ impl Telegram {
         out: &commands::Outgoing,
         key: Option<&str>,
     ) -> Result<bool, DbError> {
-        let conn = db::leaderboard::conn(&self.pool).await?;
+        let conn = db::leaderboard::conn(&self.deps.pool).await?;
         let queued = q::enqueue(
             &*conn,
             out.chat_id,
             out.method,
             &out.params,
             key,
-            self.clock.now(),
+            self.deps.clock.now(),
         )
         .await?;
         if queued {
@@ -246,14 +220,14 @@ impl Telegram {
 
     /// The bot's figures, for `/api/telegram/status`, `ctl telegram status` and the metrics.
     pub async fn counts(&self) -> Result<q::Counts, DbError> {
-        let conn = db::leaderboard::conn(&self.pool).await?;
+        let conn = db::leaderboard::conn(&self.deps.pool).await?;
         q::counts(&*conn).await
     }
 
     /// Registers `telegram.webhook_url` with Telegram (`setWebhook`, with the secret), so that
     /// updates come to this service; an empty URL removes the webhook.
     pub async fn set_webhook(&self) -> Result<String, BotError> {
-        let loaded = self.config.load_full();
+        let loaded = self.deps.config.load_full();
         let cfg = &loaded.telegram;
         let mut params = json!({
             "url": cfg.webhook_url,

@@ -10,15 +10,15 @@ use crate::db::{self, telegram as q};
 impl Telegram {
     /// Looks for race events and queues their notifications; returns how many were queued.
     pub async fn race_notify_once(&self) -> Result<u32, TaskError> {
-        let snap = self.board.snapshot();
-        let now = self.clock.now();
-        let view = self.races.current(&snap, now);
-        let standings = self.races.standings(&snap, now);
+        let snap = self.deps.board.snapshot();
+        let now = self.deps.clock.now();
+        let view = self.deps.races.current(&snap, now);
+        let standings = self.deps.races.standings(&snap, now);
         // Before the first sync there is nothing to compare.
         let Some(as_of) = snap.updated_at() else {
             return Ok(0);
         };
-        let conn = db::leaderboard::conn(&self.pool).await?;
+        let conn = db::leaderboard::conn(&self.deps.pool).await?;
         let subscribers = q::notify_subscribers(&*conn).await?;
         let mut out: Vec<(Outgoing, String)> = Vec::new();
 
@@ -69,7 +69,7 @@ impl Telegram {
         drop(conn);
 
         // The result of the race that closed last (within a day), to each subscriber in it.
-        if let Some(race) = self.races.latest_closed().await? {
+        if let Some(race) = self.deps.races.latest_closed().await? {
             if now - race.closed_at < chrono::Duration::days(1) {
                 for (chat, uid) in &subscribers {
                     let Some(uid) = uid else { continue };

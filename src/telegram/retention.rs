@@ -17,11 +17,11 @@ const BATCH: i64 = 1000;
 impl Telegram {
     /// Deletes everything past retention; returns how many rows went.
     pub async fn prune_once(&self) -> Result<u64, DbError> {
-        let days = i64::from(self.config.load().telegram.retention_days);
-        let before = self.clock.now() - chrono::Duration::days(days);
+        let days = i64::from(self.deps.config.load().telegram.retention_days);
+        let before = self.deps.clock.now() - chrono::Duration::days(days);
         let mut total = 0;
         loop {
-            let conn = db::leaderboard::conn(&self.pool).await?;
+            let conn = db::leaderboard::conn(&self.deps.pool).await?;
             let deleted = q::prune_batch(&*conn, before, BATCH).await?;
             total += deleted;
             if deleted == 0 {
@@ -35,8 +35,8 @@ impl Telegram {
         while !stop.is_cancelled() {
             match self.prune_once().await {
                 Ok(0) => {}
-                Ok(n) => info!(self.log, "old Telegram rows deleted"; "rows" => n),
-                Err(e) => warn!(self.log, "Telegram retention paused"; "error" => %e),
+                Ok(n) => info!(self.deps.log, "old Telegram rows deleted"; "rows" => n),
+                Err(e) => warn!(self.deps.log, "Telegram retention paused"; "error" => %e),
             }
             tokio::select! {
                 _ = stop.cancelled() => {}

@@ -38,11 +38,11 @@ impl Telegram {
     /// `retry_after` (429) or with a growing delay (5xx, network) up to `telegram.max_attempts`;
     /// given up at once on 403 and other 4xx answers.
     pub async fn send_one(&self) -> Result<Option<SendOutcome>, DbError> {
-        let loaded = self.config.load_full();
+        let loaded = self.deps.config.load_full();
         let cfg = &loaded.telegram;
-        let now = self.clock.now();
+        let now = self.deps.clock.now();
         let chat_free_since = now - chrono::Duration::milliseconds(cfg.chat_interval_ms as i64);
-        let mut conn = db::leaderboard::conn(&self.pool).await?;
+        let mut conn = db::leaderboard::conn(&self.deps.pool).await?;
         let tx = conn.transaction().await?;
         let Some(m) = q::claim_message(
             &tx,
@@ -58,7 +58,7 @@ impl Telegram {
         // other daemons count it while the call is under way. Without a token nothing is
         // called, so nothing is counted.
         let slot = if cfg.bot_token.is_set() {
-            let mut slots = db::leaderboard::conn(&self.pool).await?;
+            let mut slots = db::leaderboard::conn(&self.deps.pool).await?;
             let per_second = i64::from(cfg.messages_per_second);
             match q::take_send_slot(&mut slots, per_second, SLOT_LEASE).await? {
                 q::SendSlot::Taken(id) => Some((slots, id)),
@@ -78,10 +78,10 @@ impl Telegram {
             // The call happened whatever this comes to: recorded below all the same (the slot
             // then counts until its lease runs out).
             if let Err(e) = q::release_send_slot(&*slots, id).await {
-                warn!(self.log, "cannot release a Telegram send slot"; "error" => %e);
+                warn!(self.deps.log, "cannot release a Telegram send slot"; "error" => %e);
             }
         }
-        let now = self.clock.now();
+        let now = self.deps.clock.now();
         let outcome = match result {
             Ok(_) => {
                 q::mark_sent(&tx, m.id, now).await?;
@@ -105,11 +105,11 @@ impl Telegram {
                 }
                 let counted = !matches!(e, BotError::RateLimited(_) | BotError::NotConfigured);
                 q::mark_failed(&tx, m.id, &e.to_string(), e.reason(), retry_at, counted).await?;
-                self.metrics.telegram_send_failed(e.reason());
+                self.deps.metrics.telegram_send_failed(e.reason());
                 if retry_at.is_some() {
                     SendOutcome::Retry(e)
                 } else {
-                    warn!(self.log, "Telegram message given up"; "id" => m.id, "chat" => m.chat_id,
+                    warn!(self.deps.log, "Telegram message given up"; "id" => m.id, "chat" => m.chat_id,
                         "method" => &m.method, "error" => %e);
                     SendOutcome::Failed(e)
                 }
@@ -117,13 +117,13 @@ impl Telegram {
         };
         tx.commit().await?;
         if outcome == SendOutcome::Sent {
-            self.metrics.telegram_sent();
+            self.deps.metrics.telegram_sent();
         }
         // The last message of a broadcast to reach its end may be this one: report it now
         // rather than on the notifier's next turn (which also looks, should this fail).
         if m.broadcast_id.is_some() && !matches!(outcome, SendOutcome::Retry(_)) {
             if let Err(e) = self.report_broadcasts_once().await {
-                warn!(self.log, "Telegram broadcast report paused"; "error" => %e);
+                warn!(self.deps.log, "Telegram broadcast report paused"; "error" => %e);
             }
         }
         Ok(Some(outcome))
@@ -137,6 +137,7 @@ impl Telegram {
     pub async fn run_outbox(self: Arc<Self>, stop: CancellationToken) {
         while !stop.is_cancelled() {
             let per_second = self
+                .deps
                 .config
                 .load()
                 .config
@@ -147,7 +148,7 @@ impl Telegram {
             let pause = match self.send_one().await {
                 Ok(Some(SendOutcome::Sent | SendOutcome::Failed(_))) => gap,
                 Ok(Some(SendOutcome::Retry(e))) => {
-                    debug!(self.log, "Telegram send to retry"; "error" => %e);
+                    debug!(self.deps.log, "Telegram send to retry"; "error" => %e);
                     gap
                 }
                 Ok(Some(SendOutcome::Throttled(free_in))) => {
@@ -162,7 +163,7 @@ impl Telegram {
                     continue;
                 }
                 Err(e) => {
-                    warn!(self.log, "Telegram sender paused"; "error" => %e);
+                    warn!(self.deps.log, "Telegram sender paused"; "error" => %e);
                     POLL
                 }
             };

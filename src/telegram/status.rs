@@ -89,13 +89,13 @@ impl Telegram {
 
     async fn read_status(&self) -> Result<TelegramStatus, DbError> {
         let (c, last_delivery_error) = {
-            let conn = db::leaderboard::conn(&self.pool).await?;
+            let conn = db::leaderboard::conn(&self.deps.pool).await?;
             (
                 q::counts(&*conn).await?,
                 q::last_delivery_error(&*conn).await?,
             )
         };
-        let loaded = self.config.load_full();
+        let loaded = self.deps.config.load_full();
         let cfg = &loaded.telegram;
         let enabled = cfg.bot_token.is_set();
         let (username, webhook_info) = if enabled {
@@ -107,7 +107,7 @@ impl Telegram {
         } else {
             (None, None)
         };
-        let now = self.clock.now();
+        let now = self.deps.clock.now();
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(TelegramStatus {
             state: if enabled { "enabled" } else { "disabled" }.into(),
@@ -143,7 +143,7 @@ impl Telegram {
     }
 
     async fn ask_webhook_info(&self) -> WebhookInfo {
-        let loaded = self.config.load_full();
+        let loaded = self.deps.config.load_full();
         let cfg = &loaded.telegram;
         let info = match self
             .api

@@ -13,7 +13,7 @@ impl Telegram {
     /// Queues the warning or the expiry message of the token in force, when due and not
     /// queued before. Returns how many messages were queued.
     pub async fn token_notify_once(&self) -> Result<u32, TaskError> {
-        let report = self.upstream_token.report();
+        let report = self.deps.upstream_token.report();
         let (Some(source), Some(expires_at), Some(left)) =
             (report.source, report.expires_at, report.expires_in_secs)
         else {

@@ -20,26 +20,12 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
     let second = app.start_second().await;
     let player = register(&app, "llama.fan").await;
     let admin = admin_session(&app, "boss").await;
-    let code_of = |cookie: String| {
-        let app = &app;
-        async move {
-            let (status, _, code) = post_json(
-                app,
-                "/api/account/telegram-link-code",
-                Some(&cookie),
-                json!({}),
-            )
-            .await;
-            assert_eq!(status, 201, "{code}");
-            code["code"].as_str().unwrap().to_string()
-        }
-    };
 
     // Before linking, /stats says how to link.
     app.telegram_update(&message(1, LUCY, None, "/stats")).await;
     assert!(app.bot().wait_texts(LUCY, 1).await[0].contains("not linked"));
     // A code in a group is refused (it would be seen by everybody).
-    let code = code_of(player.clone()).await;
+    let code = telegram_link_code(&app, &player).await;
     app.telegram_update(&message(2, LUCY, Some(LOUNGE), &format!("/link {code}")))
         .await;
     assert!(app.bot().wait_texts(LOUNGE, 1).await[0].contains("private chat"));
@@ -61,7 +47,7 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
     assert_eq!(account["telegram"]["id"], LUCY, "{account}");
 
     // The admin links Telegram too; players may not use admin commands.
-    let code = code_of(admin.clone()).await;
+    let code = telegram_link_code(&app, &admin).await;
     app.telegram_update(&message(5, ADMIN_TG, None, &format!("/start {code}")))
         .await;
     app.bot().wait_texts(ADMIN_TG, 1).await;
@@ -194,7 +180,7 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
     // Admin text commands: /pending lists a second request with its buttons, /reject decides
     // it with a note, and the player is told why.
     let queen = register(&app, "queen.fan").await;
-    let code = code_of(queen.clone()).await;
+    let code = telegram_link_code(&app, &queen).await;
     app.telegram_update(&message(13, QUEEN, None, &format!("/link {code}")))
         .await;
     app.telegram_update(&message(14, QUEEN, None, "/verify crashqueen"))

@@ -64,19 +64,24 @@ async fn wait_idle(app: &TestApp, received: u64) -> Value {
     .await
 }
 
-/// Links the Telegram user `tg` to a new account `name` through the bot (`/link <code>` from
-/// the account page), with update `update_id`.
-async fn link_telegram(app: &TestApp, tg: i64, name: &str, update_id: i64) {
-    let cookie = register(app, name).await;
+/// A one-time Telegram link code from the account page of the session `cookie`.
+async fn telegram_link_code(app: &TestApp, cookie: &str) -> String {
     let (status, _, code) = post_json(
         app,
         "/api/account/telegram-link-code",
-        Some(&cookie),
+        Some(cookie),
         json!({}),
     )
     .await;
     assert_eq!(status, 201, "{code}");
-    let code = code["code"].as_str().unwrap();
+    code["code"].as_str().unwrap().to_string()
+}
+
+/// Links the Telegram user `tg` to a new account `name` through the bot (`/link <code>` from
+/// the account page), with update `update_id`.
+async fn link_telegram(app: &TestApp, tg: i64, name: &str, update_id: i64) {
+    let cookie = register(app, name).await;
+    let code = telegram_link_code(app, &cookie).await;
     let seen = app.bot().texts_to(tg).len();
     app.telegram_update(&message(update_id, tg, None, &format!("/link {code}")))
         .await;
