@@ -91,6 +91,10 @@ pub(crate) fn libpq_env(database: &DatabaseConfig) -> Vec<(&'static str, String)
         Some(Host::Unix(p)) => env.push(("PGHOST", p.display().to_string())),
         None => {}
     }
+    // The address connected to when the host name is only for the certificate (libpq alike).
+    if let Some(addr) = pg.get_hostaddrs().first() {
+        env.push(("PGHOSTADDR", addr.to_string()));
+    }
     if let Some(port) = pg.get_ports().first() {
         env.push(("PGPORT", port.to_string()));
     }

@@ -152,7 +152,12 @@ pub fn certificate_rejection(e: &tokio_postgres::Error) -> Option<String> {
                 .downcast_ref()
         });
         if let Some(rustls::Error::InvalidCertificate(reason)) = tls {
-            return Some(reason.to_string());
+            return Some(match reason {
+                rustls::CertificateError::UnknownIssuer => {
+                    "no trusted root signed its chain (UnknownIssuer)".to_string()
+                }
+                other => other.to_string(),
+            });
         }
         source = s.source();
     }
