@@ -14,6 +14,14 @@ fn migrate(app: &TestApp) -> CliOutput {
     run_cli(&["--config", config.to_str().unwrap(), "migrate"], &[])
 }
 
+/// The command failed and its error holds every one of `phrases`.
+fn assert_refused(out: &CliOutput, phrases: &[&str]) {
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    for phrase in phrases {
+        assert!(out.stderr.contains(phrase), "{phrase:?} in {}", out.stderr);
+    }
+}
+
 fn path_text(path: std::path::PathBuf) -> String {
     path.display().to_string()
 }
@@ -54,17 +62,14 @@ async fn certificates_that_do_not_verify_and_plain_connections_are_refused() {
     // A root that did not sign the server's certificate: refused at once, not retried until
     // database.startup_deadline_secs (10 s in tests).
     let started = Instant::now();
-    let out = migrate(&app);
-    assert_ne!(out.code, 0, "{}", out.stdout);
-    assert!(
-        out.stderr.contains("certificate") && out.stderr.contains("did not verify"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("other-ca.crt") && out.stderr.contains("UnknownIssuer"),
-        "{}",
-        out.stderr
+    assert_refused(
+        &migrate(&app),
+        &[
+            "certificate",
+            "did not verify",
+            "other-ca.crt",
+            "UnknownIssuer",
+        ],
     );
     assert!(started.elapsed() < Duration::from_secs(5), "retried");
 
@@ -77,13 +82,7 @@ async fn certificates_that_do_not_verify_and_plain_connections_are_refused() {
             server.port
         ),
     );
-    let out = migrate(&app);
-    assert_ne!(out.code, 0, "{}", out.stdout);
-    assert!(
-        out.stderr.contains("did not verify") && out.stderr.contains("not valid for name"),
-        "{}",
-        out.stderr
-    );
+    assert_refused(&migrate(&app), &["did not verify", "not valid for name"]);
 
     // require encrypts without verifying: the wrong root does not matter.
     app.set_config("database.url", server.url());
@@ -95,11 +94,5 @@ async fn certificates_that_do_not_verify_and_plain_connections_are_refused() {
     // The server admits TLS connections only (hostssl): disable is turned away.
     app.set_config("database.sslmode", "disable");
     app.set_config("database.startup_deadline_secs", 0);
-    let out = migrate(&app);
-    assert_ne!(out.code, 0, "{}", out.stdout);
-    assert!(
-        out.stderr.contains("no pg_hba.conf entry") && out.stderr.contains("no encryption"),
-        "{}",
-        out.stderr
-    );
+    assert_refused(&migrate(&app), &["no pg_hba.conf entry", "no encryption"]);
 }

@@ -193,19 +193,24 @@ impl TlsPostgres {
         );
     }
 
-    /// Runs a server tool as the server's user; panics with its output (and the server's log)
-    /// if it fails.
-    fn run(&self, tool: &str, args: &[&str]) {
-        let program = self.bin.join(tool);
-        let mut cmd = match &self.run_as {
+    /// A server tool (`initdb`, `pg_ctl`) to run as the server's user.
+    fn tool(&self, name: &str) -> Command {
+        let program = self.bin.join(name);
+        match &self.run_as {
             Some(user) => {
                 let mut cmd = Command::new("runuser");
                 cmd.args(["-u", user, "--"]).arg(&program);
                 cmd
             }
             None => Command::new(&program),
-        };
-        let out = cmd
+        }
+    }
+
+    /// Runs a server tool as the server's user; panics with its output (and the server's log)
+    /// if it fails.
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = self
+            .tool(tool)
             .args(args)
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
@@ -225,16 +230,8 @@ impl Drop for TlsPostgres {
     fn drop(&mut self) {
         // Immediate: nothing in it is worth a clean shutdown. The temp dir goes after this.
         let data = self.path("data");
-        let program = self.bin.join("pg_ctl");
-        let mut cmd = match &self.run_as {
-            Some(user) => {
-                let mut cmd = Command::new("runuser");
-                cmd.args(["-u", user, "--"]).arg(&program);
-                cmd
-            }
-            None => Command::new(&program),
-        };
-        let _ = cmd
+        let _ = self
+            .tool("pg_ctl")
             .args(["-D", path_str(&data), "-m", "immediate", "-w", "stop"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
