@@ -66,17 +66,9 @@ impl TlsPostgres {
 
     fn make_certificates(&self) {
         let openssl = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(self.dir.path())
-                .stdin(Stdio::null())
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let mut cmd = Command::new("openssl");
+            cmd.args(args);
+            self.run_here(cmd, &format!("openssl {args:?}"));
         };
         for ca in ["ca", "other-ca"] {
             openssl(&[
@@ -206,19 +198,23 @@ impl TlsPostgres {
         }
     }
 
-    /// Runs a server tool as the server's user; panics with its output (and the server's log)
-    /// if it fails.
+    /// Runs a server tool as the server's user.
     fn run(&self, tool: &str, args: &[&str]) {
-        let out = self
-            .tool(tool)
-            .args(args)
+        let mut cmd = self.tool(tool);
+        cmd.args(args);
+        self.run_here(cmd, &format!("{tool} {args:?}"));
+    }
+
+    /// Runs `cmd` in the temp dir; panics with its output (and the server's log) if it fails.
+    fn run_here(&self, mut cmd: Command, what: &str) {
+        let out = cmd
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "{tool} {args:?}: {}{}\nserver log: {}",
+            "{what}: {}{}\nserver log: {}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
             std::fs::read_to_string(self.path("server.log")).unwrap_or_default()
