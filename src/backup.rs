@@ -8,7 +8,7 @@ use std::time::Instant;
 use tokio::process::Command;
 use tokio_postgres::config::Host;
 
-use crate::config::{BackupConfig, DatabaseConfig};
+use crate::config::{BackupConfig, DatabaseConfig, SslMode};
 
 const PREFIX: &str = "goatedvips_";
 const SUFFIX: &str = ".dump";
@@ -75,7 +75,13 @@ impl Backups {
     }
 }
 
-/// libpq environment for the connection in `url`: keeps the password out of the command line.
+/// Debian's bundle of the Mozilla roots: what `pg_dump` trusts under `verify-full` when no
+/// `ssl_root_cert` is given, as the daemon trusts the same roots built in (libpq's own
+/// default, `~/.postgresql/root.crt`, does not exist for the service user).
+const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// libpq environment for the connection in `url`: keeps the password out of the command line,
+/// and gives the tools the daemon's TLS settings (`PGSSLMODE`, `PGSSLROOTCERT`).
 /// `restore` uses it too.
 pub(crate) fn libpq_env(database: &DatabaseConfig) -> Vec<(&'static str, String)> {
     let pg = database.url.pg();
@@ -84,6 +90,10 @@ pub(crate) fn libpq_env(database: &DatabaseConfig) -> Vec<(&'static str, String)
         Some(Host::Tcp(h)) => env.push(("PGHOST", h.clone())),
         Some(Host::Unix(p)) => env.push(("PGHOST", p.display().to_string())),
         None => {}
+    }
+    // The address connected to when the host name is only for the certificate (libpq alike).
+    if let Some(addr) = pg.get_hostaddrs().first() {
+        env.push(("PGHOSTADDR", addr.to_string()));
     }
     if let Some(port) = pg.get_ports().first() {
         env.push(("PGPORT", port.to_string()));
@@ -101,6 +111,12 @@ pub(crate) fn libpq_env(database: &DatabaseConfig) -> Vec<(&'static str, String)
         "PGCONNECT_TIMEOUT",
         database.connect_timeout_secs.to_string(),
     ));
+    let tls = database.tls();
+    env.push(("PGSSLMODE", tls.mode.as_str().to_string()));
+    if tls.mode == SslMode::VerifyFull {
+        let roots = tls.root_cert.unwrap_or_else(|| PathBuf::from(SYSTEM_ROOTS));
+        env.push(("PGSSLROOTCERT", roots.display().to_string()));
+    }
     env
 }
 

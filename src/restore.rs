@@ -47,6 +47,11 @@ pub enum RestoreError {
         program: String,
         source: std::io::Error,
     },
+    #[error("the --into URL conflicts with database.{field}: {message}")]
+    TlsConflict {
+        field: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Database(#[from] db::DbError),
     #[error("pg_restore failed; nothing was changed in {target} (the restore runs in one transaction): {message}")]
@@ -134,6 +139,9 @@ pub async fn run(req: RestoreRequest<'_>) -> Result<RestoreReport, RestoreError>
         pool_size: 2,
         ..cfg.database.clone()
     };
+    if let Some((field, message)) = database.tls_conflict() {
+        return Err(RestoreError::TlsConflict { field, message });
+    }
     let target = describe(&database.url);
     (req.progress)(&format!("connecting to {target}"));
     let pool = db::connect(&database, req.log, |_, _| {}).await?;

@@ -13,6 +13,7 @@
 //! load + validate + swap, done by the caller.
 
 mod checks;
+mod conninfo;
 pub mod env;
 pub mod error;
 pub mod file;
@@ -30,11 +31,14 @@ use std::sync::Arc;
 pub use env::{parse_env_file, EnvLayer, DEFAULT_ENV_FILE, ENV_PREFIX, LEGACY_ENV};
 pub use error::{ConfigError, ConfigErrors, Origin};
 pub use mask::{mask_database_url, SECRET_KEYS};
+pub use sections::DatabaseTls;
 pub use sections::{
     AdminConfig, BackupConfig, Config, DatabaseConfig, LeaderboardConfig, LogConfig, MetricsConfig,
     RaceConfig, SecurityConfig, ServerConfig, TelegramConfig, UpstreamConfig, WebSocketConfig,
 };
-pub use values::{DatabaseUrl, Environment, IpNet, LogLevel, Secret, SourceKind, UpstreamSource};
+pub use values::{
+    DatabaseUrl, Environment, IpNet, LogLevel, Secret, SourceKind, SslMode, UpstreamSource,
+};
 
 /// The configuration as the file spells it: each section deserialises straight into its typed
 /// values, so this is [`Config`] itself.

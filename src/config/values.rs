@@ -1,4 +1,4 @@
-//! The typed values of configuration keys ([`Secret`], [`DatabaseUrl`], [`LogLevel`],
+//! The typed values of configuration keys ([`Secret`], [`DatabaseUrl`], [`SslMode`], [`LogLevel`],
 //! [`Environment`], [`UpstreamSource`], [`IpNet`], and the serde forms of `IpAddr`, `Tz` and
 //! an optional `SocketAddr`). Each deserialises straight from the key's text, failing with the
 //! message `check-config` shows, and serialises back to the text `check-config` prints: a set
@@ -9,6 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
 
+use super::conninfo::split_tls_params;
 use super::mask::mask_database_url;
 
 /// Deserialises a string and parses it, failing with `parse`'s message.
@@ -90,12 +91,15 @@ impl PartialEq<&str> for Secret {
 }
 
 /// `database.url`, parsed once: the text as configured (for masking, and where a string is
-/// needed, such as `pg_dump`'s environment) and the driver's connection config.
+/// needed, such as `pg_dump`'s environment), the driver's connection config, and the URL's own
+/// `sslmode`/`sslrootcert` (see [`conninfo`](super::conninfo)).
 /// `Debug`, `Display` and `Serialize` show it with the password masked.
 #[derive(Clone)]
 pub struct DatabaseUrl {
     raw: String,
     pg: tokio_postgres::Config,
+    ssl_mode: Option<SslMode>,
+    ssl_root_cert: Option<String>,
 }
 
 impl DatabaseUrl {
@@ -105,17 +109,33 @@ impl DatabaseUrl {
         if raw.trim().is_empty() {
             return Err("must not be empty".into());
         }
-        raw.parse::<tokio_postgres::Config>()
+        let split = split_tls_params(raw)?;
+        split
+            .rest
+            .parse::<tokio_postgres::Config>()
             .map(|pg| Self {
                 raw: raw.to_string(),
                 pg,
+                ssl_mode: split.ssl_mode,
+                ssl_root_cert: split.ssl_root_cert,
             })
             .map_err(|e| format!("not a valid PostgreSQL connection string: {e}"))
     }
 
-    /// The parsed connection config (host, port, user, password, dbname, sslmode …).
+    /// The parsed connection config (host, port, user, password, dbname …). Its TLS mode is
+    /// the driver's default: the daemon's comes from [`DatabaseConfig::tls`](super::DatabaseConfig::tls).
     pub fn pg(&self) -> &tokio_postgres::Config {
         &self.pg
+    }
+
+    /// The URL's own `sslmode`, if it has one.
+    pub fn ssl_mode(&self) -> Option<SslMode> {
+        self.ssl_mode
+    }
+
+    /// The URL's own `sslrootcert`, if it has one.
+    pub fn ssl_root_cert(&self) -> Option<&str> {
+        self.ssl_root_cert.as_deref()
     }
 
     /// The text as configured, password included.
@@ -167,6 +187,47 @@ impl Serialize for DatabaseUrl {
         ser.serialize_str(&self.masked())
     }
 }
+
+/// `database.sslmode`, with libpq's meaning of each name. `verify-ca` (and `allow`) are not
+/// offered: `verify-full` checks the chain and the host name, `require` neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Never TLS.
+    Disable,
+    /// TLS when the server offers it, the certificate not verified.
+    Prefer,
+    /// TLS or no connection, the certificate not verified.
+    Require,
+    /// TLS or no connection, the chain verified against the root certificates and the host
+    /// name checked against the certificate.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// The accepted names, as an error message lists them.
+    pub const CHOICES: &'static str = "disable, prefer, require or verify-full";
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "disable" => Self::Disable,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+}
+
+text_serde!(SslMode, format!("must be {}", SslMode::CHOICES));
 
 /// `log.level`: a [`slog::Level`] and the name it was configured with (`warn` or `warning`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

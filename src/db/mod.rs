@@ -34,6 +34,17 @@ pub enum DbError {
     /// server's message; [`error_chain`] renders every cause for logs.
     #[error("PostgreSQL error: {}", error_text(.0))]
     Query(#[source] tokio_postgres::Error),
+    /// `verify-full` and the server's certificate did not verify: not retried.
+    #[error("the certificate of PostgreSQL at {target} did not verify (database.sslmode = verify-full, roots: {roots}): {reason}")]
+    CertificateRejected {
+        target: String,
+        roots: String,
+        reason: String,
+    },
+    /// The root certificates of `verify-full` cannot be read (the file changed since the
+    /// config was checked).
+    #[error("database.ssl_root_cert: {0}")]
+    RootCert(#[from] tls::RootCertError),
     #[error("timed out waiting for a database connection")]
     PoolTimeout,
     #[error("race {0} was closed concurrently")]
@@ -117,13 +128,25 @@ pub fn describe_target(cfg: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{db}")
 }
 
-fn driver_config(cfg: &DatabaseConfig) -> tokio_postgres::Config {
+/// The driver's connection config and the TLS connector for `cfg`: what every connection of
+/// the daemon (the pool, the notification listener) connects with.
+pub fn driver_config(cfg: &DatabaseConfig) -> Result<(tokio_postgres::Config, tls::Tls), DbError> {
+    let settings = cfg.tls();
     let mut pg = cfg.url.pg().clone();
     pg.connect_timeout(Duration::from_secs(cfg.connect_timeout_secs));
+    pg.ssl_mode(tls::driver_mode(settings.mode));
     if pg.get_application_name().is_none() {
         pg.application_name("goatedvips");
     }
-    pg
+    Ok((pg, tls::connector(&settings)?))
+}
+
+/// Where `verify-full` takes its roots from, for an error message.
+fn roots_description(cfg: &DatabaseConfig) -> String {
+    match cfg.tls().root_cert {
+        Some(path) => path.display().to_string(),
+        None => "the built-in Mozilla roots".into(),
+    }
 }
 
 /// Connects once, retrying with back-off until `startup_deadline_secs`, then builds the pool.
@@ -134,8 +157,7 @@ pub async fn connect(
     log: &Logger,
     mut on_attempt: impl FnMut(u32, &str),
 ) -> Result<Pool, DbError> {
-    let pg = driver_config(cfg);
-    let tls = tls::connector();
+    let (pg, tls) = driver_config(cfg)?;
     let target = describe_target(&pg);
     let deadline = Instant::now() + Duration::from_secs(cfg.startup_deadline_secs);
     let mut delay = Duration::from_millis(200);
@@ -149,6 +171,14 @@ pub async fn connect(
                 break;
             }
             Err(e) => {
+                if let Some(reason) = tls::certificate_rejection(&e) {
+                    let roots = roots_description(cfg);
+                    return Err(DbError::CertificateRejected {
+                        target,
+                        roots,
+                        reason,
+                    });
+                }
                 let reason = error_text(&e);
                 if Instant::now() + delay > deadline {
                     return Err(DbError::Unreachable { target, source: e });

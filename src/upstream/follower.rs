@@ -198,11 +198,14 @@ impl Follower {
     /// Listens on one connection until it is lost (true: reconnect) or the daemon stops
     /// (false).
     async fn follow_one_connection(&mut self, stop: &CancellationToken) -> bool {
-        let pg = self.ctx.database.url.pg();
-        let (client, mut connection) = match pg.connect(db::tls::connector()).await {
+        let connecting = match db::driver_config(&self.ctx.database) {
+            Ok((pg, tls)) => pg.connect(tls).await.map_err(|e| db::error_text(&e)),
+            Err(e) => Err(e.to_string()),
+        };
+        let (client, mut connection) = match connecting {
             Ok(pair) => pair,
             Err(e) => {
-                warn!(self.log, "cannot connect to listen for syncs; retrying"; "error" => db::error_text(&e));
+                warn!(self.log, "cannot connect to listen for syncs; retrying"; "error" => e);
                 return true;
             }
         };

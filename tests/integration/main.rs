@@ -11,6 +11,7 @@ mod bonus_codes;
 mod browser;
 mod compression;
 mod config_cli;
+mod database_tls;
 mod drain;
 mod health;
 mod http_errors;

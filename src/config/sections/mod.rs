@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use admin::AdminConfig;
 pub use backup::BackupConfig;
-pub use database::DatabaseConfig;
+pub use database::{DatabaseConfig, DatabaseTls};
 pub use leaderboard::LeaderboardConfig;
 pub use log::LogConfig;
 pub use metrics::MetricsConfig;

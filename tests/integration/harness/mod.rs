@@ -23,6 +23,7 @@
 //! - `fake_telegram.rs`: fake Telegram Bot API, webhook helpers.
 //! - `client.rs`: HTTP, admin socket and command-line helpers.
 //! - `wait.rs`: waiting on a condition with a deadline.
+//! - `tls_postgres.rs`: a private PostgreSQL server with TLS and a test CA.
 
 mod app;
 mod client;
@@ -32,6 +33,7 @@ mod env;
 mod fake_telegram;
 mod fakes;
 mod in_process;
+mod tls_postgres;
 mod wait;
 
 pub use app::TestApp;
@@ -41,4 +43,5 @@ pub use env::{fixture, read_log};
 pub use fake_telegram::{post_update, telegram_fixture, BOT_TOKEN, BOT_USERNAME, WEBHOOK_SECRET};
 pub use fakes::{FakeMode, FAKE_TOKEN};
 pub use in_process::{daemon_routes, Poller, StepOutcome};
+pub use tls_postgres::TlsPostgres;
 pub use wait::wait_for;
