@@ -70,6 +70,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
 
+    /// 400 `invalid_parameter`: a query parameter's value is not one the operation knows (the
+    /// message lists the allowed ones).
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
+    }
+
     /// A server-side failure: 500 `internal`. The client sees a generic message with the
     /// request id; `cause` goes to the log.
     pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
