@@ -23,6 +23,7 @@ mod login_throttle;
 mod metrics;
 mod migrations;
 mod nul_text;
+mod old_addresses;
 mod openapi;
 mod races;
 mod reload;
