@@ -386,6 +386,11 @@ pub async fn prune_expired<C: GenericClient>(c: &C, now: DateTime<Utc>) -> Resul
         &[&now],
     )
     .await?;
+    c.execute(
+        "DELETE FROM password_resets WHERE expires_at <= $1 OR used_at IS NOT NULL",
+        &[&now],
+    )
+    .await?;
     Ok(n)
 }
 

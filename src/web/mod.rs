@@ -9,7 +9,7 @@
 //! - `assets`: the embedded CSS and JS under hashed names;
 //! - `public`: home, leaderboard, players, bonus codes;
 //! - `races`: the current race, past races, one race;
-//! - `account`: login, register, account;
+//! - `account`: login, register, the reset-link form, account;
 //! - `admin`: the admin pages;
 //! - `old_addresses`: the old app's page addresses (301s, old profile ids);
 //! - `overlay`: the stream overlays and the embeddable widget.
@@ -52,10 +52,20 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
         ("/bonus-codes", Method::GET, page(public::bonus_codes)),
         ("/login", Method::GET, page(account::login)),
         ("/register", Method::GET, page(account::register)),
+        (
+            "/reset-password",
+            Method::GET,
+            page(account::reset_password),
+        ),
         ("/account", Method::GET, page(account::account)),
         ("/admin", Method::GET, page(admin::admin)),
         ("/admin/users/role", Method::POST, page(admin::set_role)),
         ("/admin/users/state", Method::POST, page(admin::set_state)),
+        (
+            "/admin/users/reset-link",
+            Method::POST,
+            page(admin::reset_link),
+        ),
         ("/overlay/race", Method::GET, page(overlay::race)),
         (
             "/overlay/leaderboard",

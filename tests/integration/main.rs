@@ -25,6 +25,7 @@ mod migrations;
 mod nul_text;
 mod old_addresses;
 mod openapi;
+mod password_reset;
 mod races;
 mod reload;
 mod request_security;
