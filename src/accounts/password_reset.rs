@@ -46,8 +46,9 @@ fn well_formed(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A link that does not work is not there (404), whether it never was, was used or expired.
 fn unusable() -> AccountError {
-    AccountError::Invalid(
+    AccountError::NotFound(
         "this reset link is unknown, used or expired; ask an admin for a new one".into(),
     )
 }

@@ -362,6 +362,19 @@ documented_as!(
 );
 
 documented_as!(
+    /// The error of a state-changing operation that needs no session and names something that
+    /// may not be there (a password reset link): 403 (CSRF) and 404 besides the error
+    /// responses of every operation.
+    PublicLookupWriteError: FrontlineErrors, ForbiddenError, NotFoundError, UnavailableError
+);
+
+impl From<crate::accounts::AccountError> for PublicLookupWriteError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        Self(e.into())
+    }
+}
+
+documented_as!(
     /// The error of an operation that needs a session: 401 without one, 403 when not allowed,
     /// 404 and 409 for its target, besides the error responses of every operation.
     SessionError: FrontlineErrors, UnauthorizedError, ForbiddenError, NotFoundError, ConflictError, UnavailableError

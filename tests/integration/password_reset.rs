@@ -99,7 +99,7 @@ async fn a_cli_link_sets_a_new_password_once_and_ends_the_sessions() {
 
     // Single use: the API and the page refuse it now.
     let (status, body) = reset(&app, &token, "yet another password").await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 404);
     assert!(
         body["error"]["message"]
             .as_str()
@@ -118,7 +118,7 @@ async fn a_cli_link_sets_a_new_password_once_and_ends_the_sessions() {
     // A newer link replaces an unused one; an expired one does not work.
     let (_, first) = cli_link(&app, "forgetful");
     let (_, second) = cli_link(&app, "forgetful");
-    assert_eq!(reset(&app, &first, NEW_PASSWORD).await.0, 400, "replaced");
+    assert_eq!(reset(&app, &first, NEW_PASSWORD).await.0, 404, "replaced");
     let db = app.db().client().await;
     db.execute(
         "UPDATE password_resets SET expires_at = now() - interval '1 second' WHERE used_at IS NULL",
@@ -126,7 +126,7 @@ async fn a_cli_link_sets_a_new_password_once_and_ends_the_sessions() {
     )
     .await
     .unwrap();
-    assert_eq!(reset(&app, &second, NEW_PASSWORD).await.0, 400, "expired");
+    assert_eq!(reset(&app, &second, NEW_PASSWORD).await.0, 404, "expired");
     assert_eq!(login_status(&app, "forgetful", NEW_PASSWORD).await, 200);
 
     // Making the links and using one are audited.
@@ -222,7 +222,7 @@ async fn the_admin_button_shows_the_link_and_the_bot_sends_it_to_a_linked_telegr
         "{out}"
     );
     assert!(app.bot().wait_texts(TG, 2).await[1].contains(&newer));
-    assert_eq!(reset(&app, &token, NEW_PASSWORD).await.0, 400);
+    assert_eq!(reset(&app, &token, NEW_PASSWORD).await.0, 404);
     assert_eq!(reset(&app, &newer, NEW_PASSWORD).await.0, 204);
     assert_eq!(login_status(&app, "tg.player", NEW_PASSWORD).await, 200);
 

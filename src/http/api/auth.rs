@@ -15,7 +15,7 @@ use super::ApiTags;
 use crate::accounts::sessions::COOKIE_NAME;
 use crate::accounts::{CurrentUser, NewSession, User};
 use crate::http::client_ip::ClientIp;
-use crate::http::error::{ApiError, PublicWriteError, SessionError};
+use crate::http::error::{ApiError, PublicLookupWriteError, PublicWriteError, SessionError};
 use crate::state::AppState;
 
 /// The session cookie `goatedvips_session`, set by register and login.
@@ -253,7 +253,7 @@ impl AuthApi {
     ///
     /// The link comes from an admin (`goatedvips user reset-link`, the admin page) or the bot;
     /// it works once, within 24 hours. Every session of the account ends, and the change is
-    /// audited. An unknown, used or expired link answers 400.
+    /// audited. An unknown, used or expired link answers 404.
     #[oai(
         path = "/auth/reset-password",
         method = "post",
@@ -264,7 +264,7 @@ impl AuthApi {
         state: Data<&Arc<AppState>>,
         ip: Data<&ClientIp>,
         body: Json<ResetPasswordRequest>,
-    ) -> Result<ResetPasswordResponse, PublicWriteError> {
+    ) -> Result<ResetPasswordResponse, PublicLookupWriteError> {
         state
             .accounts
             .reset_password(&body.token, &body.new_password, ip.text())
