@@ -5,16 +5,8 @@
 use serde_json::Value;
 
 use crate::accounts::register;
-use crate::harness::{fixture, fresh_client, FakeMode, TestApp};
-
-async fn site() -> TestApp {
-    let app = TestApp::builder()
-        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
-        .start()
-        .await;
-    app.wait_for_players(12).await;
-    app
-}
+use crate::harness::{fresh_client, TestApp};
+use crate::web::site;
 
 /// A client that shows redirects instead of following them.
 fn no_follow() -> reqwest::Client {
