@@ -90,6 +90,9 @@ pub enum UserArgs {
     Disable { username: String },
     /// Enable a disabled account
     Enable { username: String },
+    /// Print a single-use password reset link, valid 24 h (also sent to the account's linked
+    /// Telegram); a new link replaces the account's unused ones
+    ResetLink { username: String },
 }
 
 #[derive(Debug, clap::Args)]
@@ -462,6 +465,7 @@ fn user(loaded: LoadedConfig, args: UserArgs) -> i32 {
         UserArgs::List { search } => UserCommand::List { search },
         UserArgs::Disable { username } => UserCommand::Disable { username },
         UserArgs::Enable { username } => UserCommand::Enable { username },
+        UserArgs::ResetLink { username } => UserCommand::ResetLink { username },
     };
     let mut failed = None;
     let code = run_logged(&loaded, |rt, logging| {

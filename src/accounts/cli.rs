@@ -30,6 +30,9 @@ pub enum UserCommand {
     Enable {
         username: String,
     },
+    ResetLink {
+        username: String,
+    },
 }
 
 /// Reads a password: prompted twice with echo off on a terminal, else one line of stdin.
@@ -157,6 +160,13 @@ pub async fn run(accounts: &Accounts, command: UserCommand) -> Result<String, St
                 .map_err(err)?;
             Ok(format!("{username} disabled; {ended} session(s) ended\n"))
         }
+        UserCommand::ResetLink { username } => {
+            let link = accounts
+                .issue_reset_link(&actor, &username)
+                .await
+                .map_err(err)?;
+            Ok(reset_link_report(&link))
+        }
         UserCommand::Enable { username } => {
             accounts
                 .set_disabled(&actor, &username, false)
@@ -165,4 +175,26 @@ pub async fn run(accounts: &Accounts, command: UserCommand) -> Result<String, St
             Ok(format!("{username} enabled\n"))
         }
     }
+}
+
+/// What `user reset-link` prints: the link first (alone on its line, to copy), then what to
+/// know about it.
+fn reset_link_report(link: &super::password_reset::ResetLink) -> String {
+    let mut out = format!("{}\n", link.shown());
+    out.push_str(&format!(
+        "Password reset link for {}: works once, until {}.\n",
+        link.username,
+        link.expires_at.format("%Y-%m-%d %H:%M UTC")
+    ));
+    if link.url.is_none() {
+        out.push_str(
+            "This is a path on the site: telegram.site_url is not set, so the site's address \
+             is unknown (and nothing was sent to Telegram); put the address in front: \
+             https://<your site>/reset-password?token=...\n",
+        );
+    }
+    if link.sent_to_telegram {
+        out.push_str("Also sent to the account's linked Telegram.\n");
+    }
+    out
 }

@@ -1,5 +1,6 @@
 //! The accounts service: users and roles (`users`), sessions (`sessions`), password hashing
-//! (`passwords`), the per-account login throttle (`login_throttle`), Goated and Telegram linking and privacy (`linking`), bonus codes
+//! (`passwords`), the per-account login throttle (`login_throttle`), password reset links
+//! (`password_reset`), Goated and Telegram linking and privacy (`linking`), bonus codes
 //! (`bonus_codes`), the audit log (`audit`) and the `user` commands (`cli`). HTTP handlers, the command line and the Telegram
 //! bot all call this one layer; it calls `domain` for the rules and `db` for storage.
 
@@ -8,6 +9,7 @@ pub mod bonus_codes;
 pub mod cli;
 pub mod linking;
 pub mod login_throttle;
+pub mod password_reset;
 pub mod passwords;
 pub mod sessions;
 pub mod users;

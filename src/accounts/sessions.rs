@@ -103,7 +103,8 @@ impl Accounts {
         Ok(ended)
     }
 
-    /// Deletes expired sessions, spent Telegram codes and forgotten login failures.
+    /// Deletes expired sessions, spent Telegram codes and reset links, and forgotten login
+    /// failures.
     pub async fn prune(&self) -> Result<u64, AccountError> {
         let conn = self.conn().await?;
         Ok(q::prune_expired(&*conn, self.now()).await?)

@@ -235,6 +235,19 @@ impl Accounts {
             .ok_or_else(|| AccountError::NotFound(format!("no user named {username:?}")))
     }
 
+    /// The account that the old app's user `legacy_id` (its serial number or uuid) was
+    /// imported into, if any.
+    pub async fn user_by_legacy_id(&self, legacy_id: &str) -> Result<Option<User>, AccountError> {
+        // PostgreSQL text refuses NUL, and no imported id is that long: no such user.
+        if legacy_id.contains('\0') || legacy_id.len() > 128 {
+            return Ok(None);
+        }
+        let conn = self.conn().await?;
+        Ok(q::user_by_legacy_id(&*conn, legacy_id)
+            .await?
+            .map(User::from))
+    }
+
     /// A page of users, optionally those whose name or email contains `search`, each with the
     /// real Goated name of its linked player.
     pub async fn list_users(

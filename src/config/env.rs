@@ -19,6 +19,8 @@ pub const LEGACY_ENV: &[(&str, &str)] = &[
     ("ALLOWED_ORIGINS", "security.allowed_origins"),
     ("TELEGRAM_BOT_TOKEN", "telegram.bot_token"),
     ("TELEGRAM_WEBHOOK_SECRET", "telegram.webhook_secret"),
+    ("ADMIN_TELEGRAM_IDS", "telegram.admin_ids"),
+    ("ALLOWED_GROUP_IDS", "telegram.allowed_groups"),
     // The old app's last names for the upstream; GOATED_API_TOKEN comes after API_TOKEN so
     // that the more specific name wins when both are set.
     ("GOATED_API_URL", "upstream.url"),
@@ -190,12 +192,17 @@ fn apply_env(
             "0" | "false" | "no" | "off" => Ok(toml::Value::Boolean(false)),
             _ => Err(format!("expected true or false, got {raw:?}")),
         },
-        // Lists come comma-separated, like the old ALLOWED_ORIGINS.
+        // Lists come comma-separated, like the old ALLOWED_ORIGINS and ADMIN_TELEGRAM_IDS. A
+        // whole number is an integer (the Telegram id lists; an empty default says nothing of
+        // the element type), anything else text; the key's type then checks each element.
         toml::Value::Array(_) => Ok(toml::Value::Array(
             raw.split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| toml::Value::String(s.to_string()))
+                .map(|s| match s.parse::<i64>() {
+                    Ok(n) => toml::Value::Integer(n),
+                    Err(_) => toml::Value::String(s.to_string()),
+                })
                 .collect(),
         )),
         other => Err(format!(

@@ -168,6 +168,30 @@ mod loading {
     }
 
     #[test]
+    fn the_old_telegram_id_lists_set_the_telegram_keys() {
+        let c = from_text(
+            "",
+            &[
+                ("ADMIN_TELEGRAM_IDS", "1001, 1002"),
+                ("ALLOWED_GROUP_IDS", "-1001234567890"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.telegram.admin_ids, vec![1001, 1002]);
+        assert_eq!(c.telegram.allowed_groups, vec![-1001234567890]);
+        // The generic names take lists of integers too.
+        let c = from_text("", &[("GOATEDVIPS_TELEGRAM__ADMIN_IDS", "7")]).unwrap();
+        assert_eq!(c.telegram.admin_ids, vec![7]);
+        let text = from_text("", &[("ADMIN_TELEGRAM_IDS", "1, boss")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("telegram.admin_ids (from environment variable ADMIN_TELEGRAM_IDS)"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn bad_env_values_name_the_variable() {
         let errs = from_text("", &[("PORT", "abc"), ("GOATEDVIPS_SERVER__NOPE", "1")]).unwrap_err();
         let text = errs.to_string();

@@ -108,6 +108,23 @@ pub async fn user_by_name<C: GenericClient>(
     Ok(row.as_ref().map(user))
 }
 
+/// The account an id of the old app was imported into (`legacy_user_ids`).
+pub async fn user_by_legacy_id<C: GenericClient>(
+    c: &C,
+    legacy_id: &str,
+) -> Result<Option<UserRow>, DbError> {
+    let row = c
+        .query_opt(
+            &format!(
+                "SELECT {USER_COLUMNS} FROM users \
+                 WHERE id = (SELECT user_id FROM legacy_user_ids WHERE legacy_id = $1)"
+            ),
+            &[&legacy_id],
+        )
+        .await?;
+    Ok(row.as_ref().map(user))
+}
+
 /// Users whose name or email contains `search` (all when `None`), oldest first, each with the
 /// real Goated name of its approved link (admins see real names).
 pub async fn list_users<C: GenericClient>(
@@ -366,6 +383,11 @@ pub async fn prune_expired<C: GenericClient>(c: &C, now: DateTime<Utc>) -> Resul
     .await?;
     c.execute(
         "DELETE FROM telegram_link_codes WHERE expires_at <= $1 OR used_at IS NOT NULL",
+        &[&now],
+    )
+    .await?;
+    c.execute(
+        "DELETE FROM password_resets WHERE expires_at <= $1 OR used_at IS NOT NULL",
         &[&now],
     )
     .await?;

@@ -1,6 +1,6 @@
 //! PostgreSQL access: the bb8 pool, start-up connection with retry, the health probe, and
 //! the queries of each area (`leaderboard`, `races`, `hold`, `accounts`, `links`,
-//! `bonus_codes`, `telegram`, `upstream_token`).
+//! `password_resets`, `bonus_codes`, `telegram`, `upstream_token`).
 
 pub mod accounts;
 pub mod bonus_codes;
@@ -8,6 +8,7 @@ pub mod hold;
 pub mod leaderboard;
 pub mod links;
 pub mod migrate;
+pub mod password_resets;
 pub mod races;
 pub mod telegram;
 pub mod tls;

@@ -1,11 +1,13 @@
 //! Pure domain logic: amounts, leaderboard ranking, tiers, race periods and prizes, account
-//! rules (usernames, emails, passwords, bonus codes, name masking), the login throttle.
+//! rules (usernames, emails, passwords, bonus codes, name masking), the login throttle, the
+//! leaderboard's `period` / old `timeframe` parameters.
 //! No I/O here; everything is unit-tested next to it.
 
 pub mod accounts;
 pub mod amount;
 pub mod leaderboard;
 pub mod login_throttle;
+pub mod period_param;
 pub mod plausibility;
 pub mod race;
 pub mod tiers;

@@ -70,6 +70,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
 
+    /// 400 `invalid_parameter`: a query parameter's value is not one the operation knows (the
+    /// message lists the allowed ones).
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
+    }
+
     /// A server-side failure: 500 `internal`. The client sees a generic message with the
     /// request id; `cause` goes to the log.
     pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -354,6 +360,19 @@ documented_as!(
     /// 401, 403 (CSRF) and 409 besides the error responses of every operation.
     PublicWriteError: FrontlineErrors, UnauthorizedError, ForbiddenError, ConflictError, UnavailableError
 );
+
+documented_as!(
+    /// The error of a state-changing operation that needs no session and names something that
+    /// may not be there (a password reset link): 403 (CSRF) and 404 besides the error
+    /// responses of every operation.
+    PublicLookupWriteError: FrontlineErrors, ForbiddenError, NotFoundError, UnavailableError
+);
+
+impl From<crate::accounts::AccountError> for PublicLookupWriteError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        Self(e.into())
+    }
+}
 
 documented_as!(
     /// The error of an operation that needs a session: 401 without one, 403 when not allowed,

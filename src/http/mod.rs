@@ -82,6 +82,7 @@ pub fn routes() -> Route {
         .at("/ws", poem::get(websocket))
         .at("/ws/leaderboard", poem::get(websocket))
         .at("/openapi.json", poem::get(spec))
+        .at("/health", poem::get(api::health::health_old_address))
         .nest("/docs", docs)
         .nest("/api", api);
     crate::web::add_routes(routes)
@@ -94,7 +95,14 @@ pub fn allow_table() -> middleware::AllowTable {
     if let Ok(spec) = serde_json::from_str(&openapi().spec()) {
         table.add_openapi(&spec);
     }
-    for path in ["/ws", "/ws/leaderboard", "/openapi.json", "/docs", "/docs/"] {
+    for path in [
+        "/ws",
+        "/ws/leaderboard",
+        "/openapi.json",
+        "/docs",
+        "/docs/",
+        "/health",
+    ] {
         table.add(path, &[Method::GET]);
     }
     for (path, method) in crate::web::route_templates() {

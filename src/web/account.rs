@@ -1,4 +1,4 @@
-//! Login, registration and the player's account page. The forms post JSON to the same
+//! Login, registration, a new password through a reset link, and the player's account page. The forms post JSON to the same
 //! `/api/auth` and `/api/account` operations the API documents (the script in `app.js` sends
 //! them and shows the API's message in the form's live region), so there is one copy of the
 //! rules, and JSON passes the CSRF check.
@@ -71,6 +71,53 @@ pub fn register(req: &Request) -> Page {
             }
         },
     )
+}
+
+/// `GET /reset-password?token=`: the form that sets a new password through a reset link
+/// (from an admin or the bot), or a page saying the link no longer works.
+#[handler]
+pub async fn reset_password(req: &Request, state: State<'_>) -> Response {
+    let v = visitor(req);
+    let token = super::public::query(req)
+        .remove("token")
+        .unwrap_or_default();
+    match state.accounts.reset_link_usable(&token).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "This link does not work",
+                "This password reset link is unknown, used or expired (links work once, \
+                 within 24 hours). Ask an admin for a new one.",
+                v,
+            )
+            .into_response()
+        }
+        Err(e) => {
+            slog::error!(state.log, "reset password page"; "error" => %e);
+            return super::public::unavailable(v).into_response();
+        }
+    }
+    Page::new(
+        "Set a new password",
+        Nav::Account,
+        v,
+        html! {
+            section.card.narrow {
+                h1 { "Set a new password" }
+                p { "Choose a new password for your account. Every session of the account ends; log in again afterwards." }
+                form.api-form method="post" data-api="/api/auth/reset-password" data-next="/login" {
+                    input type="hidden" name="token" value=(token);
+                    label for="new-password" { "New password" }
+                    input #new-password name="new_password" type="password" autocomplete="new-password" required minlength="10" maxlength="1024" aria-describedby="password-help";
+                    p.help #password-help { "At least 10 characters." }
+                    (form_status())
+                    button type="submit" { "Set the password" }
+                }
+            }
+        },
+    )
+    .into_response()
 }
 
 /// `GET /account`: the linked player, link requests, Telegram code, privacy, password,

@@ -1,10 +1,11 @@
 //! The admin page: the upstream token (its expiry countdown, the last sync, a form to replace
 //! it through `PUT /api/admin/upstream/token`; the token is never shown, only its uid and
 //! expiry), pending Goated link requests (approve, reject), bonus codes (list, create,
-//! expire), users (search, role, disable) and the audit log. Players and anonymous visitors are
+//! expire), users (search, role, disable, a password reset link) and the audit log. Players and anonymous visitors are
 //! refused. Link and bonus-code buttons call the `/api/admin` operations (JSON, the admin's
-//! session); role and disable are plain form posts to `/admin/users/…` (the API has no such
-//! operation), which call the same `accounts` service as `goatedvips user` and are audited.
+//! session); role, disable and the reset link are plain form posts to `/admin/users/…` (the
+//! API has no such operation), which call the same `accounts` service as `goatedvips user` and
+//! are audited.
 
 use maud::html;
 use poem::http::StatusCode;
@@ -136,7 +137,7 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
                 p { (users_total) " user" @if users_total != 1 { "s" } }
                 div.table-wrap { table.stack {
                     caption.sr-only { "Users" }
-                    thead { tr { th scope="col" { "User" } th scope="col" { "Goated" } th scope="col" { "Role" } th scope="col" { "State" } } }
+                    thead { tr { th scope="col" { "User" } th scope="col" { "Goated" } th scope="col" { "Role" } th scope="col" { "State" } th scope="col" { "Password" } } }
                     tbody { @for (u, goated) in &users { tr {
                         td data-label="User" { (u.username) br; small { (u.email) } }
                         td data-label="Goated" { @if let Some(g) = goated { (g) } @else { "—" } }
@@ -155,6 +156,14 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
                                 input type="hidden" name="disabled" value=(if u.disabled { "false" } else { "true" });
                                 @if u.disabled { "disabled " } @else { "active " }
                                 button.secondary.small type="submit" { @if u.disabled { "Enable" } @else { "Disable" } span.sr-only { " " (u.username) } }
+                            }
+                        }
+                        td data-label="Password" {
+                            @if !u.disabled {
+                                form.inline method="post" action="/admin/users/reset-link" {
+                                    input type="hidden" name="username" value=(u.username);
+                                    button.secondary.small type="submit" { "Reset link" span.sr-only { " for " (u.username) } }
+                                }
                             }
                         }
                     } } }
@@ -335,4 +344,52 @@ pub async fn set_state(req: &Request, body: String, state: State<'_>) -> Respons
         &me,
         &state.log,
     )
+}
+
+/// `POST /admin/users/reset-link` (`username`): makes a password reset link (audited; sent to
+/// the account's linked Telegram too) and shows it to the admin to hand over.
+#[handler]
+pub async fn reset_link(req: &Request, body: String, state: State<'_>) -> Response {
+    let me = match admin_for_form(req, &state).await {
+        Ok(me) => me,
+        Err(resp) => return resp,
+    };
+    let Some(name) = form(&body).remove("username") else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "No link made",
+            "Say which user.",
+            visitor_of(Some(&me)),
+        )
+        .into_response();
+    };
+    let actor = crate::accounts::Actor::user(&me.user, None);
+    let link = match state.accounts.issue_reset_link(&actor, &name).await {
+        Ok(link) => link,
+        Err(e) => return outcome::<()>(Err(e), &me, &state.log),
+    };
+    Page::new(
+        "Password reset link",
+        Nav::Admin,
+        visitor_of(Some(&me)),
+        html! {
+            section.card.narrow {
+                h1 { "Password reset link for " (link.username) }
+                p { "Give this link to " (link.username) " yourself (there is no e-mail). It works once, until " (time_el(link.expires_at)) "; a newer link replaces it." }
+                div.code-row {
+                    code.code #reset-link { (link.shown()) }
+                    button.copy type="button" data-copy=(link.shown()) aria-describedby="reset-link" { "Copy" }
+                }
+                p.sr-only aria-live="polite" #copy-status {}
+                @if link.url.is_none() {
+                    p { "This is a path on this site: " code { "telegram.site_url" } " is not set, so the whole address is not known here." }
+                }
+                @if link.sent_to_telegram {
+                    p { "It was also sent to their linked Telegram." }
+                }
+                p { a.button href="/admin#users" { "Back to the users" } }
+            }
+        },
+    )
+    .into_response()
 }

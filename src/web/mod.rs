@@ -9,14 +9,16 @@
 //! - `assets`: the embedded CSS and JS under hashed names;
 //! - `public`: home, leaderboard, players, bonus codes;
 //! - `races`: the current race, past races, one race;
-//! - `account`: login, register, account;
+//! - `account`: login, register, the reset-link form, account;
 //! - `admin`: the admin pages;
+//! - `old_addresses`: the old app's page addresses (301s, old profile ids);
 //! - `overlay`: the stream overlays and the embeddable widget.
 
 pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod layout;
+pub mod old_addresses;
 pub mod overlay;
 pub mod public;
 pub mod races;
@@ -50,10 +52,20 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
         ("/bonus-codes", Method::GET, page(public::bonus_codes)),
         ("/login", Method::GET, page(account::login)),
         ("/register", Method::GET, page(account::register)),
+        (
+            "/reset-password",
+            Method::GET,
+            page(account::reset_password),
+        ),
         ("/account", Method::GET, page(account::account)),
         ("/admin", Method::GET, page(admin::admin)),
         ("/admin/users/role", Method::POST, page(admin::set_role)),
         ("/admin/users/state", Method::POST, page(admin::set_state)),
+        (
+            "/admin/users/reset-link",
+            Method::POST,
+            page(admin::reset_link),
+        ),
         ("/overlay/race", Method::GET, page(overlay::race)),
         (
             "/overlay/leaderboard",
@@ -62,6 +74,21 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
         ),
         ("/embed/leaderboard", Method::GET, page(overlay::embed)),
         ("/assets/:name", Method::GET, page(assets::serve)),
+        // The old app's pages (`old_addresses`); `/admin/…` is answered where unknown
+        // addresses are (`html_not_found`), so that it never shadows a route.
+        ("/wager-races", Method::GET, old_addresses::moved("/race")),
+        ("/auth", Method::GET, old_addresses::moved("/login")),
+        (
+            "/notification-preferences",
+            Method::GET,
+            old_addresses::moved("/account"),
+        ),
+        ("/user/:id", Method::GET, page(old_addresses::old_profile)),
+        (
+            "/user-profile/:id",
+            Method::GET,
+            page(old_addresses::old_profile),
+        ),
     ]
 }
 
@@ -109,10 +136,12 @@ pub fn is_api_path(path: &str) -> bool {
         || path.starts_with("/ws")
         || path.starts_with("/docs")
         || path == "/openapi.json"
+        || path == "/health"
 }
 
 /// Wraps the routes so that an unknown address outside the API answers the HTML 404 page to
-/// a browser (the API, and clients that do not ask for HTML, keep the JSON error).
+/// a browser (the API, and clients that do not ask for HTML, keep the JSON error), and an
+/// unknown old admin page (`/admin/…`) moves to `/admin`.
 pub fn html_not_found<E: Endpoint + 'static>(inner: E) -> impl Endpoint<Output = Response> {
     inner.around(|ep, req: Request| async move {
         let html =
@@ -121,8 +150,12 @@ pub fn html_not_found<E: Endpoint + 'static>(inner: E) -> impl Endpoint<Output =
         let form =
             !is_api_path(req.uri().path()) && *req.method() == Method::POST && wants_html(&req);
         let visitor = visitor(&req);
+        let old_admin_page = old_addresses::is_old_admin_page(&req);
         match ep.call(req).await {
             Ok(r) => Ok(r.into_response()),
+            Err(e) if old_admin_page && e.status() == StatusCode::NOT_FOUND => {
+                Ok(old_addresses::to_admin())
+            }
             Err(e) if html && e.status() == StatusCode::NOT_FOUND => {
                 Ok(layout::not_found_page(Some(visitor)).into_response())
             }

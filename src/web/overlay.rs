@@ -9,10 +9,11 @@ use poem::{handler, Request, Response};
 
 use super::assets;
 use super::layout::{countdown, money, page_response, CSP, CSP_EMBED};
-use super::public::{freshness, parse_period, period_label, query};
+use super::public::{freshness, period_label, period_of, query};
 use super::races::race_title;
 use super::State;
 use crate::domain::leaderboard::Period;
+use crate::domain::period_param::PeriodParamError;
 use crate::views;
 
 fn top_n(req: &Request, default: u32) -> u32 {
@@ -66,13 +67,17 @@ pub fn race(req: &Request, state: State<'_>) -> Response {
     page_response(doc, StatusCode::OK, CSP)
 }
 
-fn board(req: &Request, state: &State<'_>, default_top: u32) -> (Period, Markup) {
-    let params = query(req);
-    let period = parse_period(params.get("period")).unwrap_or(Period::Monthly);
+/// The overlay's list, or why its `period` or `timeframe` is refused.
+fn board(
+    req: &Request,
+    state: &State<'_>,
+    default_top: u32,
+) -> Result<(Period, Markup), PeriodParamError> {
+    let period = period_of(&query(req))?;
     let cfg = state.config();
     let snap = state.board.snapshot();
     let page = views::leaderboard_page(&snap, &cfg, period, 1, top_n(req, default_top));
-    (
+    Ok((
         period,
         html! {
             div #live data-live="" aria-live="polite" {
@@ -84,13 +89,27 @@ fn board(req: &Request, state: &State<'_>, default_top: u32) -> (Period, Markup)
                 @if snap.stale.is_some() { (freshness(&snap)) }
             }
         },
-    )
+    ))
+}
+
+/// A bare 400 page for a refused `period` or `timeframe`, which says what is wrong in the
+/// overlay itself: a stream then shows the mistake, not the monthly board.
+fn refused(e: &PeriodParamError, csp: &'static str) -> Response {
+    let doc = bare(
+        "Bad overlay address",
+        "overlay",
+        html! { h1 { "Bad overlay address" } p { (e) } },
+    );
+    page_response(doc, StatusCode::BAD_REQUEST, csp)
 }
 
 /// `GET /overlay/leaderboard?period=&top=`.
 #[handler]
 pub fn leaderboard(req: &Request, state: State<'_>) -> Response {
-    let (period, list) = board(req, &state, 10);
+    let (period, list) = match board(req, &state, 10) {
+        Ok(board) => board,
+        Err(e) => return refused(&e, CSP),
+    };
     let doc = bare(
         "Leaderboard overlay",
         "overlay",
@@ -102,7 +121,10 @@ pub fn leaderboard(req: &Request, state: State<'_>) -> Response {
 /// `GET /embed/leaderboard?period=&top=`: framable by any site.
 #[handler]
 pub fn embed(req: &Request, state: State<'_>) -> Response {
-    let (period, list) = board(req, &state, 10);
+    let (period, list) = match board(req, &state, 10) {
+        Ok(board) => board,
+        Err(e) => return refused(&e, CSP_EMBED),
+    };
     let doc = bare(
         "Leaderboard",
         "embed",

@@ -15,6 +15,7 @@ use super::races::race_glance;
 use super::{visitor, State};
 use crate::board::Snapshot;
 use crate::domain::leaderboard::Period;
+use crate::domain::period_param::{period_from_params, PeriodParamError};
 use crate::views;
 
 /// Rows per leaderboard page.
@@ -57,11 +58,13 @@ pub fn period_label(p: Period) -> &'static str {
     }
 }
 
-pub fn parse_period(s: Option<&String>) -> Option<Period> {
-    match s.map(String::as_str) {
-        None | Some("") => Some(Period::Monthly),
-        Some(name) => Period::ALL.into_iter().find(|p| p.api_name() == name),
-    }
+/// The period of a page's query: `period`, or the old app's `timeframe` (monthly when
+/// neither is given).
+pub fn period_of(params: &HashMap<String, String>) -> Result<Period, PeriodParamError> {
+    period_from_params(
+        params.get("period").map(String::as_str),
+        params.get("timeframe").map(String::as_str),
+    )
 }
 
 /// The "data may be out of date" sign, and when the data was taken.
@@ -175,14 +178,12 @@ fn leaderboard_href(period: Period, page: u32, q: &str) -> String {
 pub fn leaderboard(req: &Request, state: State<'_>) -> Response {
     let v = visitor(req);
     let params = query(req);
-    let Some(period) = parse_period(params.get("period")) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "Unknown period",
-            "The period must be today, weekly, monthly or all_time.",
-            v,
-        )
-        .into_response();
+    let period = match period_of(&params) {
+        Ok(period) => period,
+        Err(e) => {
+            return error_page(StatusCode::BAD_REQUEST, "Unknown period", &e.to_string(), v)
+                .into_response()
+        }
     };
     let Some(page) = page_param(&params, 1_000_000) else {
         return bad_page(v);
@@ -383,14 +384,23 @@ mod tests {
 
     #[test]
     fn periods_from_the_query() {
-        assert_eq!(parse_period(None), Some(Period::Monthly));
-        assert_eq!(parse_period(Some(&String::new())), Some(Period::Monthly));
+        let params = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(period_of(&params(&[])), Ok(Period::Monthly));
+        assert_eq!(period_of(&params(&[("period", "")])), Ok(Period::Monthly));
         assert_eq!(
-            parse_period(Some(&"all_time".into())),
-            Some(Period::AllTime)
+            period_of(&params(&[("period", "all_time")])),
+            Ok(Period::AllTime)
         );
-        assert_eq!(parse_period(Some(&"weekly".into())), Some(Period::Weekly));
-        assert_eq!(parse_period(Some(&"yearly".into())), None);
+        assert_eq!(
+            period_of(&params(&[("timeframe", "daily")])),
+            Ok(Period::Today)
+        );
+        assert!(period_of(&params(&[("period", "yearly")])).is_err());
     }
 
     #[test]

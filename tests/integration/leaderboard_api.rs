@@ -101,18 +101,15 @@ async fn pagination_bounds_and_bad_parameters() {
         (default["period"].as_str(), default["limit"].as_u64()),
         (Some("monthly"), Some(10))
     );
-    for bad in [
-        "limit=0",
-        "limit=101",
-        "page=0",
-        "period=yearly",
-        "limit=ten",
-        "page=-1",
-    ] {
+    for bad in ["limit=0", "limit=101", "page=0", "limit=ten", "page=-1"] {
         let (status, body) = app.get_json(&format!("/api/leaderboard?{bad}")).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["error"]["code"], "invalid_request", "{bad}");
     }
+    // An unknown period names the parameter's values (old_addresses tests `timeframe`).
+    let (status, body) = app.get_json("/api/leaderboard?period=yearly").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_parameter");
 }
 
 #[tokio::test]

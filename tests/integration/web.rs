@@ -6,7 +6,8 @@
 use crate::accounts::{admin_session, register};
 use crate::harness::{fixture, fresh_client, wait_for, FakeMode, TestApp};
 
-async fn site() -> TestApp {
+/// A daemon serving the small fixture, its first sync done.
+pub(crate) async fn site() -> TestApp {
     let app = TestApp::builder()
         .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
         .start()

@@ -1,5 +1,5 @@
-//! Accounts and sessions (tag `auth`): register, login, logout (here or everywhere), and who
-//! am I. Also the
+//! Accounts and sessions (tag `auth`): register, login, logout (here or everywhere), a new
+//! password through a reset link, and who am I. Also the
 //! session cookie security scheme ([`SessionAuth`]) that protected operations of every tag use.
 
 use poem::web::cookie::{Cookie, SameSite};
@@ -15,7 +15,7 @@ use super::ApiTags;
 use crate::accounts::sessions::COOKIE_NAME;
 use crate::accounts::{CurrentUser, NewSession, User};
 use crate::http::client_ip::ClientIp;
-use crate::http::error::{ApiError, PublicWriteError, SessionError};
+use crate::http::error::{ApiError, PublicLookupWriteError, PublicWriteError, SessionError};
 use crate::state::AppState;
 
 /// The session cookie `goatedvips_session`, set by register and login.
@@ -102,6 +102,17 @@ pub struct LoginRequest {
     pub password: JsonString,
 }
 
+/// `POST /api/auth/reset-password`.
+#[derive(Debug, Object)]
+pub struct ResetPasswordRequest {
+    /// The `token` of the reset link (`/reset-password?token=…`).
+    #[oai(validator(min_length = 1, max_length = 128))]
+    pub token: JsonString,
+    /// At least 10 characters.
+    #[oai(validator(min_length = 10, max_length = 1024))]
+    pub new_password: JsonString,
+}
+
 /// An account as its owner sees it.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -143,6 +154,13 @@ pub enum LoginResponse {
 #[derive(ApiResponse)]
 pub enum LogoutResponse {
     /// The session was ended on the server and the cookie cleared.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[derive(ApiResponse)]
+pub enum ResetPasswordResponse {
+    /// The password is set; every session of the account ended. Log in with the new one.
     #[oai(status = 204)]
     Done,
 }
@@ -229,6 +247,29 @@ impl AuthApi {
         state.accounts.logout_everywhere(&auth.0).await?;
         req.cookie().add(session_cookie(&state, "", true));
         Ok(LogoutResponse::Done)
+    }
+
+    /// Set a new password with a reset link.
+    ///
+    /// The link comes from an admin (`goatedvips user reset-link`, the admin page) or the bot;
+    /// it works once, within 24 hours. Every session of the account ends, and the change is
+    /// audited. An unknown, used or expired link answers 404.
+    #[oai(
+        path = "/auth/reset-password",
+        method = "post",
+        operation_id = "resetPassword"
+    )]
+    async fn reset_password(
+        &self,
+        state: Data<&Arc<AppState>>,
+        ip: Data<&ClientIp>,
+        body: Json<ResetPasswordRequest>,
+    ) -> Result<ResetPasswordResponse, PublicLookupWriteError> {
+        state
+            .accounts
+            .reset_password(&body.token, &body.new_password, ip.text())
+            .await?;
+        Ok(ResetPasswordResponse::Done)
     }
 
     /// The logged-in account.

@@ -158,10 +158,24 @@ impl BonusCodesApi {
         tag = "ApiTags::BonusCodes"
     )]
     async fn list(&self, state: Data<&Arc<AppState>>) -> Result<BonusCodesResponse, ApiError> {
-        let codes = state.accounts.active_bonus_codes().await?;
-        Ok(BonusCodesResponse::Ok(Json(BonusCodeList {
-            codes: codes.iter().map(Into::into).collect(),
-        })))
+        active_codes(&state).await
+    }
+
+    /// Active bonus codes (the old app's address).
+    ///
+    /// The same answer as `GET /api/bonus-codes`, kept for old clients; use that one.
+    #[oai(
+        path = "/bonus/bonus-codes",
+        method = "get",
+        operation_id = "listBonusCodesOldAddress",
+        tag = "ApiTags::BonusCodes",
+        deprecated
+    )]
+    async fn list_old_address(
+        &self,
+        state: Data<&Arc<AppState>>,
+    ) -> Result<BonusCodesResponse, ApiError> {
+        active_codes(&state).await
     }
 
     /// Every bonus code, active or not, newest first.
@@ -302,4 +316,12 @@ impl BonusCodesApi {
             state.clock.now(),
         ))))
     }
+}
+
+/// The active codes, newest first.
+async fn active_codes(state: &AppState) -> Result<BonusCodesResponse, ApiError> {
+    let codes = state.accounts.active_bonus_codes().await?;
+    Ok(BonusCodesResponse::Ok(Json(BonusCodeList {
+        codes: codes.iter().map(Into::into).collect(),
+    })))
 }

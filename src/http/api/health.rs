@@ -1,4 +1,5 @@
-//! `GET /api/health`: is this node fit to serve? 200 `ok`, 503 `degraded` or `draining`.
+//! `GET /api/health` (and the old app's `GET /health`): is this node fit to serve? 200 `ok`,
+//! 503 `degraded` or `draining`.
 
 use poem::web::Data;
 use poem_openapi::payload::Json;
@@ -71,124 +72,137 @@ impl HealthApi {
     /// most once a second whatever the request rate; draining shows at once.
     #[oai(path = "/health", method = "get", operation_id = "getHealth")]
     async fn health(&self, state: Data<&Arc<AppState>>) -> Result<HealthResponse, HealthError> {
-        let timeout = Duration::from_millis(state.config().config.database.health_timeout_ms);
-        let probe = state
-            .db_probe
-            .get(|| crate::db::probe(&state.pool, timeout))
-            .await;
-        let phase = state.lifecycle.phase();
-        let status = match (&phase, probe.ok) {
-            (Phase::Draining { .. } | Phase::Stopping { .. }, _) => HealthStatus::Draining,
-            (_, false) => HealthStatus::Degraded,
-            (_, true) => HealthStatus::Ok,
-        };
-        let mut checks = BTreeMap::new();
-        checks.insert(
-            "lifecycle".to_string(),
-            Check {
-                ok: phase == Phase::Ready,
-                detail: phase.name().to_string(),
-            },
-        );
-        checks.insert(
-            "migrations".to_string(),
-            Check {
-                ok: true,
-                detail: format!("schema version {}", state.schema_version),
-            },
-        );
-        checks.insert(
-            "http".to_string(),
-            Check {
-                ok: true,
-                detail: format!(
-                    "{} connections open, {} requests in flight",
-                    state.http.open_connections.load(Ordering::Relaxed),
-                    state.http.in_flight.load(Ordering::Relaxed)
-                ),
-            },
-        );
-        let sync = state.sync_status();
-        let snap = state.board.snapshot();
-        let cfg = state.config();
-        let now = state.clock.now();
-        let last_sync = state.board.last_sync().map(|s| s.taken_at);
-        let age = last_sync.map(|t| (now - t).num_seconds().max(0));
-        // Fresh: data present, no failure since, and not older than a few poll intervals.
-        let max_age = (cfg.upstream.poll_interval_secs * 3 + cfg.upstream.timeout_secs) as i64;
-        let upstream_ok = snap.stale.is_none() && age.is_some_and(|a| a <= max_age);
-        let mut detail = format!(
-            "source {}, {}",
-            if sync.source.is_empty() {
-                "-"
-            } else {
-                sync.source.as_str()
-            },
-            match (last_sync, age) {
-                (Some(t), Some(a)) => format!("last sync {} ({a} s ago)", t.to_rfc3339()),
-                _ => "no data yet".to_string(),
-            }
-        );
-        if let Some(held) = &sync.held {
-            detail.push_str(&format!(
+        Ok(health_answer(&state).await)
+    }
+}
+
+/// `GET /health`, the old app's address (deprecated, documented in the README): the same
+/// answer as `/api/health`, served rather than redirected, since load balancers' health checks
+/// often do not follow redirects.
+#[poem::handler]
+pub async fn health_old_address(state: Data<&Arc<AppState>>) -> poem::Response {
+    use poem::IntoResponse;
+    health_answer(&state).await.into_response()
+}
+
+/// The health document and its status.
+async fn health_answer(state: &AppState) -> HealthResponse {
+    let timeout = Duration::from_millis(state.config().config.database.health_timeout_ms);
+    let probe = state
+        .db_probe
+        .get(|| crate::db::probe(&state.pool, timeout))
+        .await;
+    let phase = state.lifecycle.phase();
+    let status = match (&phase, probe.ok) {
+        (Phase::Draining { .. } | Phase::Stopping { .. }, _) => HealthStatus::Draining,
+        (_, false) => HealthStatus::Degraded,
+        (_, true) => HealthStatus::Ok,
+    };
+    let mut checks = BTreeMap::new();
+    checks.insert(
+        "lifecycle".to_string(),
+        Check {
+            ok: phase == Phase::Ready,
+            detail: phase.name().to_string(),
+        },
+    );
+    checks.insert(
+        "migrations".to_string(),
+        Check {
+            ok: true,
+            detail: format!("schema version {}", state.schema_version),
+        },
+    );
+    checks.insert(
+        "http".to_string(),
+        Check {
+            ok: true,
+            detail: format!(
+                "{} connections open, {} requests in flight",
+                state.http.open_connections.load(Ordering::Relaxed),
+                state.http.in_flight.load(Ordering::Relaxed)
+            ),
+        },
+    );
+    let sync = state.sync_status();
+    let snap = state.board.snapshot();
+    let cfg = state.config();
+    let now = state.clock.now();
+    let last_sync = state.board.last_sync().map(|s| s.taken_at);
+    let age = last_sync.map(|t| (now - t).num_seconds().max(0));
+    // Fresh: data present, no failure since, and not older than a few poll intervals.
+    let max_age = (cfg.upstream.poll_interval_secs * 3 + cfg.upstream.timeout_secs) as i64;
+    let upstream_ok = snap.stale.is_none() && age.is_some_and(|a| a <= max_age);
+    let mut detail = format!(
+        "source {}, {}",
+        if sync.source.is_empty() {
+            "-"
+        } else {
+            sync.source.as_str()
+        },
+        match (last_sync, age) {
+            (Some(t), Some(a)) => format!("last sync {} ({a} s ago)", t.to_rfc3339()),
+            _ => "no data yet".to_string(),
+        }
+    );
+    if let Some(held) = &sync.held {
+        detail.push_str(&format!(
                 "; document held, not applied: {} ({} of {} polls; `goatedvips ctl upstream show` explains)",
                 held.summary, held.polls, cfg.upstream.confirm_polls
             ));
-        } else if let Some(reason) = snap.stale.as_ref().or(sync.last_error.as_ref()) {
-            detail.push_str(&format!("; last sync failed: {reason}"));
-        }
-        // The token's end is said, and warned of, but never turns the node unhealthy: every
-        // node shares the token, and a load balancer must not drop the site for it.
-        if cfg.upstream.effective_source() == crate::config::SourceKind::Goated {
-            let token = state.sync.credentials.report();
-            let line = token.line(cfg.upstream.token_warn_hours);
-            detail.push_str(&format!("; {line}"));
-            checks.insert(
-                "upstream_token".to_string(),
-                Check {
-                    ok: matches!(
-                        token.expiry,
-                        crate::upstream::token::Expiry::Valid
-                            | crate::upstream::token::Expiry::Unknown
-                    ) && token.source.is_some(),
-                    detail: line,
-                },
-            );
-        }
+    } else if let Some(reason) = snap.stale.as_ref().or(sync.last_error.as_ref()) {
+        detail.push_str(&format!("; last sync failed: {reason}"));
+    }
+    // The token's end is said, and warned of, but never turns the node unhealthy: every
+    // node shares the token, and a load balancer must not drop the site for it.
+    if cfg.upstream.effective_source() == crate::config::SourceKind::Goated {
+        let token = state.sync.credentials.report();
+        let line = token.line(cfg.upstream.token_warn_hours);
+        detail.push_str(&format!("; {line}"));
         checks.insert(
-            "upstream".to_string(),
+            "upstream_token".to_string(),
             Check {
-                ok: upstream_ok,
-                detail,
+                ok: matches!(
+                    token.expiry,
+                    crate::upstream::token::Expiry::Valid | crate::upstream::token::Expiry::Unknown
+                ) && token.source.is_some(),
+                detail: line,
             },
         );
-        checks.insert(
-            "websocket".to_string(),
-            Check {
-                ok: true,
-                detail: websocket_detail(state.ws.clients(), &state.file_budget.load()),
-            },
-        );
-        checks.insert(
-            "telegram".to_string(),
-            telegram_check(&state, probe.ok, timeout).await,
-        );
-        let health = Health {
-            status,
-            version: crate::VERSION.to_string(),
-            uptime_seconds: state.started_at.elapsed().as_secs(),
-            database: DatabaseHealth {
-                ok: probe.ok,
-                latency_ms: (probe.latency.as_secs_f64() * 1e6).round() / 1e3,
-                error: probe.error,
-            },
-            checks,
-        };
-        Ok(if status == HealthStatus::Ok {
-            HealthResponse::Ok(Json(health))
-        } else {
-            HealthResponse::Unavailable(Json(health))
-        })
+    }
+    checks.insert(
+        "upstream".to_string(),
+        Check {
+            ok: upstream_ok,
+            detail,
+        },
+    );
+    checks.insert(
+        "websocket".to_string(),
+        Check {
+            ok: true,
+            detail: websocket_detail(state.ws.clients(), &state.file_budget.load()),
+        },
+    );
+    checks.insert(
+        "telegram".to_string(),
+        telegram_check(state, probe.ok, timeout).await,
+    );
+    let health = Health {
+        status,
+        version: crate::VERSION.to_string(),
+        uptime_seconds: state.started_at.elapsed().as_secs(),
+        database: DatabaseHealth {
+            ok: probe.ok,
+            latency_ms: (probe.latency.as_secs_f64() * 1e6).round() / 1e3,
+            error: probe.error,
+        },
+        checks,
+    };
+    if status == HealthStatus::Ok {
+        HealthResponse::Ok(Json(health))
+    } else {
+        HealthResponse::Unavailable(Json(health))
     }
 }
 

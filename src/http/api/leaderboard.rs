@@ -6,12 +6,13 @@ use poem_openapi::param::{Header, Query};
 use poem_openapi::{ApiResponse, OpenApi};
 use std::sync::Arc;
 
+use super::choice::{Choice, PeriodValues, TimeframeValues};
 use super::ApiTags;
-use crate::domain::leaderboard::Period;
+use crate::domain::period_param::period_from_params;
 use crate::http::cached::{not_modified, to_bytes, CachedJson, Validated};
 use crate::http::error::ApiError;
 use crate::state::AppState;
-use crate::views::{self, LeaderboardPage, PeriodName, StatsDocument};
+use crate::views::{self, LeaderboardPage, StatsDocument};
 
 /// A cacheable JSON answer.
 #[derive(ApiResponse)]
@@ -62,12 +63,19 @@ impl LeaderboardApi {
     /// this month and all-time wagers, then by uid, so the order is stable. Amounts are exact
     /// decimals.
     #[oai(path = "/leaderboard", method = "get", operation_id = "getLeaderboard")]
+    // An operation's parameters are its documented query and headers, one argument each.
+    #[allow(clippy::too_many_arguments)]
     async fn leaderboard(
         &self,
         req: &poem::Request,
         state: Data<&Arc<AppState>>,
-        /// `today`, `weekly`, `monthly` (default) or `all_time`.
-        period: Query<Option<PeriodName>>,
+        /// `today`, `weekly`, `monthly` (default) or `all_time`. Any other value answers 400
+        /// `invalid_parameter` listing these.
+        period: Query<Option<Choice<PeriodValues>>>,
+        /// The old app's name for `period`: `daily`, `weekly`, `monthly` or `all_time`. Use
+        /// `period`; when both are given they must name the same period (else 400).
+        #[oai(deprecated)]
+        timeframe: Query<Option<Choice<TimeframeValues>>>,
         /// Page number from 1.
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
         page: Query<Option<u32>>,
@@ -76,7 +84,11 @@ impl LeaderboardApi {
         limit: Query<Option<u32>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> Result<CachedResponse<LeaderboardPage>, ApiError> {
-        let period: Period = period.0.unwrap_or(PeriodName::Monthly).into();
+        let period = period_from_params(
+            period.0.as_ref().map(Choice::as_str),
+            timeframe.0.as_ref().map(Choice::as_str),
+        )
+        .map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
         let page = page.0.unwrap_or(1);
         let limit = limit.0.unwrap_or(10);
         let snap = state.board.snapshot();

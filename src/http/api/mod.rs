@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod bonus_codes;
+pub mod choice;
 pub mod health;
 pub mod leaderboard;
 pub mod players;

@@ -90,18 +90,27 @@ impl RacesApi {
         #[oai(validator(min_length = 1, max_length = 128, pattern = "^[^\\u0000]*$"))]
         uid: Query<String>,
     ) -> Result<PositionResponse, LookupError> {
-        let snap = state.board.snapshot();
-        let standings = state.races.standings(&snap, state.clock.now());
-        standings
-            .position(&uid.0)
-            .map(|p| PositionResponse::Ok(Json(p)))
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "player {:?} is not in race {}",
-                    uid.0, standings.race_id
-                ))
-                .into()
-            })
+        race_position(&state, &uid.0)
+    }
+
+    /// A player's place in the live race (the old app's address).
+    ///
+    /// The same answer as `GET /api/wager-races/current/position`, kept for old overlays and
+    /// scripts; use that one.
+    #[oai(
+        path = "/wager-race/position",
+        method = "get",
+        operation_id = "getRacePositionOldAddress",
+        deprecated
+    )]
+    async fn position_old_address(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// The player's Goated uid.
+        #[oai(validator(min_length = 1, max_length = 128, pattern = "^[^\\u0000]*$"))]
+        uid: Query<String>,
+    ) -> Result<PositionResponse, LookupError> {
+        race_position(&state, &uid.0)
     }
 
     /// The race before the current one, as closed.
@@ -171,4 +180,20 @@ impl RacesApi {
             }
         }
     }
+}
+
+/// The place of `uid` in the live race, or 404.
+fn race_position(state: &AppState, uid: &str) -> Result<PositionResponse, LookupError> {
+    let snap = state.board.snapshot();
+    let standings = state.races.standings(&snap, state.clock.now());
+    standings
+        .position(uid)
+        .map(|p| PositionResponse::Ok(Json(p)))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "player {:?} is not in race {}",
+                uid, standings.race_id
+            ))
+            .into()
+        })
 }

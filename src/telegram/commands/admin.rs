@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::outgoing::Outgoing;
 use super::parse::Command;
+use super::player::{bonus_codes_text, Audience};
 use super::{refusal, Broadcast, Ctx, HandleError, Handled};
 use crate::accounts::linking::Decision;
 use crate::accounts::{Actor, User};
@@ -92,24 +93,10 @@ async fn admin_reply(
     cmd: &Command<'_>,
 ) -> Result<Vec<Outgoing>, HandleError> {
     if cmd.name == "bonus" {
-        let codes = match ctx.accounts.active_bonus_codes_in(&*ctx.tx).await {
-            Ok(c) => c,
-            Err(e) => return Ok(vec![Outgoing::message(chat_id, refusal(e)?)]),
-        };
-        let mut text = format!("{} active bonus code(s)", codes.len());
-        for c in &codes {
-            text.push_str(&format!(
-                "\n{} - {} (reward {}, wager {}, {}/{} claimed, expires {})",
-                c.code,
-                c.description,
-                c.reward,
-                c.wager_requirement,
-                c.claims,
-                c.max_claims,
-                c.expires_at.format("%Y-%m-%d %H:%M UTC")
-            ));
-        }
-        return Ok(vec![Outgoing::message(chat_id, text)]);
+        return Ok(vec![Outgoing::message(
+            chat_id,
+            bonus_codes_text(ctx, Audience::Admin).await?,
+        )]);
     }
     if cmd.name == "pending" {
         let (requests, total) = match ctx

@@ -1,9 +1,11 @@
 //! The inline buttons: Refresh of a leaderboard (answered, and the message edited in place)
-//! and Approve / Reject of a link request (admins only).
+//! and Approve / Reject of a link request (admins only), and those of the old bot's messages
+//! (`old_bot`).
 
 use serde_json::json;
 
 use super::admin::{admin_actor, decide};
+use super::old_bot;
 use super::outgoing::Outgoing;
 use super::player::leaderboard;
 use super::{Ctx, HandleError};
@@ -25,6 +27,18 @@ pub(super) async fn on_callback(
         params: json!({"callback_query_id": query.id, "text": text}),
     };
     let data = query.data.as_str();
+    // The old bot's Refresh was the race board's.
+    let data = if data == old_bot::OLD_REFRESH {
+        "lb:race"
+    } else {
+        data
+    };
+    if old_bot::is_old_verify(data) {
+        return Ok(vec![
+            answer("Linking works differently now: see the message."),
+            old_bot::how_to_link(ctx, chat_id),
+        ]);
+    }
     if let Some(board) = data.strip_prefix("lb:") {
         let Some(message_id) = button_message.and_then(|m| m.message_id) else {
             return Ok(vec![answer("This message is too old to refresh.")]);
@@ -43,12 +57,24 @@ pub(super) async fn on_callback(
         };
         id.parse::<i64>().ok().map(|id| (decision, id))
     });
-    let Some((decision, id)) = parsed else {
+    let old_decision = old_bot::old_decision_button(data);
+    if parsed.is_none() && old_decision.is_none() {
         return Ok(vec![answer("Unknown button.")]);
-    };
+    }
     let user = ctx.linked_user(from_id).await?;
     let Some(admin) = admin_actor(ctx, from_id, user.as_ref()) else {
         return Ok(vec![answer("Only admins may do that.")]);
+    };
+    if let Some((verb, id)) = old_decision {
+        // An old message's Approve / Reject: not decided from it (it may be stale), but said
+        // how to, in the chat (a button's answer is too short to hold it).
+        return Ok(vec![
+            answer("This button is from the old bot."),
+            Outgoing::message(chat_id, old_bot::old_decision_hint(verb, id)),
+        ]);
+    }
+    let Some((decision, id)) = parsed else {
+        return Ok(vec![answer("Unknown button.")]);
     };
     let text = decide(ctx, &admin, id, decision, None).await?;
     Ok(vec![answer(&text), Outgoing::message(chat_id, text)])

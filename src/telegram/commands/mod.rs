@@ -14,11 +14,13 @@
 //! transaction, which marks the update handled, so each is sent once.
 //!
 //! `parse` recognises a command, `player` and `admin` answer the commands, `callbacks` the
-//! inline buttons, and `outgoing` holds the calls they return and the HTML escaping; this module
+//! inline buttons, `old_bot` what the old app's bot left behind (its deep link, buttons and
+//! `/verify_user`), and `outgoing` holds the calls they return and the HTML escaping; this module
 //! dispatches an update to them and applies the per-user limits.
 
 mod admin;
 mod callbacks;
+mod old_bot;
 mod outgoing;
 mod parse;
 mod player;
@@ -32,7 +34,7 @@ pub use parse::{parse_command, Command};
 
 use admin::{admin_actor, admin_command, ADMIN_HELP};
 use callbacks::on_callback;
-use player::{leaderboard, link_reply, notify, race, stats, verify, welcome, HELP};
+use player::{bonus_codes, leaderboard, link_reply, notify, race, stats, verify, welcome, HELP};
 
 use super::update::{Message, UpdateKind};
 use crate::accounts::{AccountError, Accounts, User};
@@ -178,6 +180,8 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
     let user = ctx.linked_user(from_id).await?;
     let tg = &ctx.config.telegram;
     let replies: Result<Vec<Outgoing>, HandleError> = match cmd.name.as_str() {
+        // The old bot's deep link `t.me/<bot>?start=verify`: not a link code.
+        "start" if old_bot::is_old_verify(cmd.args) => Ok(vec![old_bot::how_to_link(ctx, chat_id)]),
         "start" | "link" if !cmd.args.is_empty() => {
             if !private {
                 reply("Send your link code to me in a private chat.".into())
@@ -228,6 +232,11 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
             ])
         }
         "race" => reply(race(ctx, user.as_ref())),
+        "bonuscodes" | "codes" => reply(bonus_codes(ctx).await?),
+        "verify_user" => match admin_actor(ctx, from_id, user.as_ref()) {
+            Some(_) => reply(old_bot::VERIFY_USER_HINT.into()),
+            None => reply("Only admins may do that.".into()),
+        },
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
             return admin_command(ctx, chat_id, from_id, user.as_ref(), &cmd).await;
         }

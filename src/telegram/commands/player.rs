@@ -1,5 +1,6 @@
 //! The player commands: `/start` (the welcome and its buttons), `/help`, `/play`, `/website`,
-//! `/notify on|off`, `/verify <Goated name>`, `/stats`, `/leaderboard` and `/race`. Each reads
+//! `/notify on|off`, `/verify <Goated name>`, `/stats`, `/leaderboard`, `/race` and
+//! `/bonuscodes` (whose list admins get with claims from `/bonus`). Each reads
 //! the views (`views`) and services (`accounts`) the HTTP API uses.
 
 use serde_json::{json, Value};
@@ -15,6 +16,7 @@ pub(super) const HELP: &str = "GoatedVIPs bot\n\
 /stats - your wager, ranks, VIP tier and race place\n\
 /leaderboard [today|week|month|all] - the top 10\n\
 /race - the monthly wager race\n\
+/bonuscodes - the active bonus codes\n\
 /play - the affiliate link to play on Goated\n\
 /notify on|off - race notifications (new leader, your paid place, your result)\n\
 /website - the GoatedVIPs website\n\
@@ -283,4 +285,47 @@ pub(super) fn race(ctx: &Ctx<'_, '_>, user: Option<&User>) -> String {
         None => text.push_str("\nThis place is not paid."),
     }
     text
+}
+
+/// Who a list of bonus codes is for: admins also see the claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Audience {
+    Player,
+    Admin,
+}
+
+/// The active bonus codes, one a line: code, description, reward, wager requirement, expiry
+/// (and, for admins, the claims); a refusal's text when they cannot be read.
+pub(super) async fn bonus_codes_text(
+    ctx: &Ctx<'_, '_>,
+    audience: Audience,
+) -> Result<String, HandleError> {
+    let codes = match ctx.accounts.active_bonus_codes_in(&*ctx.tx).await {
+        Ok(c) => c,
+        Err(e) => return refusal(e),
+    };
+    if codes.is_empty() && audience == Audience::Player {
+        return Ok("No active bonus codes right now. Check back soon.".into());
+    }
+    let mut text = format!("{} active bonus code(s)", codes.len());
+    for c in &codes {
+        let claims = match audience {
+            Audience::Admin => format!(", {}/{} claimed", c.claims, c.max_claims),
+            Audience::Player => String::new(),
+        };
+        text.push_str(&format!(
+            "\n{} - {} (reward {}, wager {}{claims}, expires {})",
+            c.code,
+            c.description,
+            c.reward,
+            c.wager_requirement,
+            c.expires_at.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    Ok(text)
+}
+
+/// `/bonuscodes`: the active codes, for everybody.
+pub(super) async fn bonus_codes(ctx: &Ctx<'_, '_>) -> Result<String, HandleError> {
+    bonus_codes_text(ctx, Audience::Player).await
 }

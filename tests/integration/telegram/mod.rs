@@ -13,6 +13,7 @@ use crate::harness::{
 
 mod commands;
 mod notifications;
+mod old_bot;
 mod sender;
 mod status;
 mod updates;
