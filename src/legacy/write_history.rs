@@ -250,7 +250,12 @@ pub async fn write_bonus_codes(
             continue;
         }
         let Some(amount) = old.amount.as_deref() else {
-            report.skip(Kind::BonusCode, id, code, "no amount");
+            report.skip(
+                Kind::BonusCode,
+                id,
+                code,
+                "it has no amount in the old data",
+            );
             continue;
         };
         let Some(reward) = parse_money(amount).filter(|r| *r > Decimal::ZERO) else {
