@@ -34,6 +34,29 @@ pub async fn imported<C: GenericClient>(
     .collect())
 }
 
+/// The old user ids imported before from a database of `shape` (none when the table does
+/// not exist yet: a fresh database before its migrations).
+pub async fn imported_users<C: GenericClient>(
+    c: &C,
+    shape: &str,
+) -> Result<std::collections::HashSet<String>, DbError> {
+    let exists: bool = c
+        .query_one("SELECT to_regclass('legacy_imports') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(Default::default());
+    }
+    Ok(c.query(
+        "SELECT legacy_id FROM legacy_imports WHERE shape = $1 AND kind = 'user'",
+        &[&shape],
+    )
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect())
+}
+
 pub async fn record_import<C: GenericClient>(
     c: &C,
     shape: &str,

@@ -93,18 +93,29 @@ async fn read_all(
     Ok(data)
 }
 
-/// Converts every password on all cores (off the async workers).
+/// Converts the passwords of the accounts not imported before (`skip`: old user ids) on all
+/// cores, off the async workers; an account imported before gets a placeholder it never uses,
+/// so that a second run of shape b does not decrypt and hash everything again.
 async fn convert_passwords(
     data: &LegacyData,
+    skip: &std::collections::HashSet<String>,
     key: Option<String>,
     hash: bool,
 ) -> Result<Vec<NewPassword>, LegacyError> {
-    let old: Vec<model::OldPassword> = data.users.iter().map(|u| u.password.clone()).collect();
+    let old: Vec<model::OldPassword> = data
+        .users
+        .iter()
+        .map(|u| match skip.contains(&u.legacy_id) {
+            true => model::OldPassword::Unusable("imported before"),
+            false => u.password.clone(),
+        })
+        .collect();
     let encrypted = old.iter().filter(|p| passwords::is_encrypted(p)).count();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let had_key = key.is_some();
     let converted = tokio::task::spawn_blocking(move || {
-        let bar = Progress::stage(encrypted, "passwords");
+        // Only shape b's passwords take time; the bar counts every account then.
+        let bar = Progress::stage(if encrypted > 0 { old.len() } else { 0 }, "passwords");
         let refs: Vec<&model::OldPassword> = old.iter().collect();
         let tick = || bar.tick();
         let out = passwords::convert_all(&refs, key.as_deref(), hash, threads, &tick);
@@ -135,9 +146,22 @@ pub async fn run(req: ImportRequest<'_>) -> Result<Report, LegacyError> {
     info!(req.log, "reading the old database"; "shape" => shape.as_str(), "era" => shape.era());
     let data = read_all(&old, &catalog, shape).await?;
     drop(old);
-    let passwords = convert_passwords(&data, req.password_key.clone(), !req.dry_run).await?;
 
     let pool = crate::db::connect(&req.config.database, req.log, |_, _| {}).await?;
+    // Read outside the transaction (the import's own read, under its lock, decides); it only
+    // spares the hashing of accounts imported before.
+    let imported_users = crate::db::legacy::imported_users(
+        &*crate::db::leaderboard::conn(&pool).await?,
+        shape.as_str(),
+    )
+    .await?;
+    let passwords = convert_passwords(
+        &data,
+        &imported_users,
+        req.password_key.clone(),
+        !req.dry_run,
+    )
+    .await?;
     if !req.dry_run {
         crate::db::migrate::run(&pool, req.log).await?;
     }
@@ -159,7 +183,7 @@ pub async fn run(req: ImportRequest<'_>) -> Result<Report, LegacyError> {
         .await?;
     bar.finish();
     write_accounts::write_goated_links(&tx, &data, &accounts, true, now, &mut report).await?;
-    write_accounts::write_link_requests(&tx, &data, &accounts, &mut report).await?;
+    write_accounts::write_link_requests(&tx, &data, &accounts, now, &mut report).await?;
     write_accounts::write_goated_links(&tx, &data, &accounts, false, now, &mut report).await?;
     write_accounts::write_telegram(&tx, &data, &accounts, now, &mut report).await?;
     let defaults = write_history::RaceDefaults {

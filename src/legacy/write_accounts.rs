@@ -195,6 +195,7 @@ pub async fn write_link_requests(
     tx: &Transaction<'_>,
     data: &LegacyData,
     accounts: &Accounts,
+    now: DateTime<Utc>,
     report: &mut Report,
 ) -> Result<(), LegacyError> {
     for request in &data.link_requests {
@@ -277,7 +278,7 @@ pub async fn write_link_requests(
             );
             continue;
         }
-        let at = request.requested_at.unwrap_or_else(Utc::now);
+        let at = request.requested_at.unwrap_or(now);
         links::insert_request(tx, user_id, &uid, &name, at).await?;
         report.imported(Kind::LinkRequest);
     }

@@ -143,3 +143,38 @@ async fn shape_b_without_the_key_lists_those_accounts_and_a_wrong_key_is_refused
         );
     }
 }
+
+#[tokio::test]
+async fn a_race_month_closed_here_and_taken_names_are_skipped_and_reported() {
+    let app = TestApp::builder().start().await;
+    let v = old_database("v").await;
+    assert_eq!(import(&app, &v, &[], &[]).code, 0);
+    // The same site's older dump: the same people and months, already here.
+    let c = old_database("c").await;
+    let out = import(&app, &c, &[], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = out.stdout;
+    assert!(
+        report.contains("races: 0 imported, 0 already imported, 2 skipped"),
+        "{report}"
+    );
+    assert!(
+        report.contains("(202504): race 202504 is already closed here"),
+        "{report}"
+    );
+    assert!(
+        report.contains("users: 0 imported, 0 already imported, 9 skipped"),
+        "{report}"
+    );
+    assert!(report.contains("the username is taken here"), "{report}");
+    assert!(
+        report.contains("(GOATCINE)") || report.contains("bonus codes: 2 imported"),
+        "{report}"
+    );
+    // The races keep the places they had.
+    let (_, race) = app.get_json("/api/wager-races/202504").await;
+    assert_eq!(
+        race["participants"][0]["uid"], "sWYwFE32jgGXYueG8Qll",
+        "{race}"
+    );
+}
