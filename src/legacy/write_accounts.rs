@@ -23,6 +23,25 @@ pub struct Accounts {
     pub fresh: HashSet<String>,
 }
 
+/// Whether an old account is here, and since when.
+pub enum Imported {
+    No,
+    /// By an earlier run: what comes with the account came then.
+    Before,
+    /// By this run, as this new id.
+    Now(i64),
+}
+
+impl Accounts {
+    pub fn of(&self, legacy_id: &str) -> Imported {
+        match self.new_ids.get(legacy_id) {
+            None => Imported::No,
+            Some(_) if !self.fresh.contains(legacy_id) => Imported::Before,
+            Some(&id) => Imported::Now(id),
+        }
+    }
+}
+
 fn label(u: &OldUser) -> String {
     format!("{} <{}>", u.username, u.email)
 }
@@ -147,12 +166,8 @@ pub async fn write_goated_links(
     now: DateTime<Utc>,
     report: &mut Report,
 ) -> Result<(), LegacyError> {
-    let fresh = &accounts.fresh;
     for user in &data.users {
         let Some(goated) = user.goated.as_ref().filter(|g| g.approved == approved) else {
-            continue;
-        };
-        let Some(&user_id) = accounts.new_ids.get(&user.legacy_id) else {
             continue;
         };
         let kind = if goated.approved {
@@ -160,10 +175,15 @@ pub async fn write_goated_links(
         } else {
             Kind::LinkRequest
         };
-        if !fresh.contains(&user.legacy_id) {
-            report.already(kind);
-            continue;
-        }
+        let user_id = match accounts.of(&user.legacy_id) {
+            Imported::Now(id) => id,
+            Imported::Before => {
+                report.already(kind);
+                continue;
+            }
+            // A skipped account: the report says so once, there.
+            Imported::No => continue,
+        };
         let label = format!("{} -> {}", user.username, goated.uid);
         if let Some(other) = links::uid_owner(tx, &goated.uid).await? {
             report.skip(
@@ -204,19 +224,22 @@ pub async fn write_link_requests(
             RequestTarget::Uid { uid, .. } => uid.clone(),
             RequestTarget::Name(name) => format!("name {name:?}"),
         };
-        let Some(&user_id) = accounts.new_ids.get(&request.user_legacy_id) else {
-            report.skip(
-                Kind::LinkRequest,
-                id,
-                &wanted,
-                "its account is not imported (or the request names none)",
-            );
-            continue;
+        let user_id = match accounts.of(&request.user_legacy_id) {
+            Imported::Now(id) => id,
+            Imported::Before => {
+                report.already(Kind::LinkRequest);
+                continue;
+            }
+            Imported::No => {
+                report.skip(
+                    Kind::LinkRequest,
+                    id,
+                    &wanted,
+                    "its account is not imported (or the request names none)",
+                );
+                continue;
+            }
         };
-        if !accounts.fresh.contains(&request.user_legacy_id) {
-            report.already(Kind::LinkRequest);
-            continue;
-        }
         let label = format!("user {} -> {wanted}", request.user_legacy_id);
         let (uid, name) = match &request.target {
             RequestTarget::Uid { uid, name } => {
@@ -350,19 +373,22 @@ pub async fn write_telegram(
             continue;
         };
         let label = format!("{} -> {}", user.username, candidate.telegram_id);
-        let Some(&user_id) = accounts.new_ids.get(&user.legacy_id) else {
-            report.skip(
-                Kind::TelegramLink,
-                &user.legacy_id,
-                &label,
-                "its account is not imported",
-            );
-            continue;
+        let user_id = match accounts.of(&user.legacy_id) {
+            Imported::Now(id) => id,
+            Imported::Before => {
+                report.already(Kind::TelegramLink);
+                continue;
+            }
+            Imported::No => {
+                report.skip(
+                    Kind::TelegramLink,
+                    &user.legacy_id,
+                    &label,
+                    "its account is not imported",
+                );
+                continue;
+            }
         };
-        if !accounts.fresh.contains(&user.legacy_id) {
-            report.already(Kind::TelegramLink);
-            continue;
-        }
         let Ok(telegram_id) = candidate.telegram_id.trim().parse::<i64>() else {
             report.skip(
                 Kind::TelegramLink,
