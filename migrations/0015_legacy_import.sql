@@ -14,11 +14,12 @@ CREATE TABLE legacy_imports (
 
 -- The old user ids (serial numbers or uuids) of imported accounts: the old `/user/{id}`
 -- addresses redirect through it. The first import of an id keeps it.
-CREATE TABLE legacy_user_ids (
+-- (Also declared by migration 0013, for the old addresses.)
+CREATE TABLE IF NOT EXISTS legacy_user_ids (
     legacy_id text PRIMARY KEY,
     user_id   bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE
 );
-CREATE INDEX legacy_user_ids_user ON legacy_user_ids (user_id);
+CREATE INDEX IF NOT EXISTS legacy_user_ids_user ON legacy_user_ids (user_id);
 
 -- The old app allowed emails that differ only in case. Such an imported account is kept (it
 -- logs in by username, or by its exact email), marked here, and left out of the uniqueness of
