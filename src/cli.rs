@@ -58,6 +58,34 @@ pub enum Command {
     User(UserArgs),
     /// Restore a backup made by `ctl backup` (stop the daemon first, or use --into).
     Restore(Box<RestoreArgs>),
+    /// Import the old GoatedVIPs app's database: accounts, links, race history, bonus codes.
+    ImportLegacy(Box<ImportLegacyArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Recognises the old schema (shape c, b or v) from its tables and columns; \
+                  refuses any other database. Everything is written in one transaction into \
+                  database.url (migrated first), and the report lists every row skipped with \
+                  its reason. A second run imports nothing new. Shape b's encrypted passwords \
+                  need the old PASSWORD_ENCRYPTION_KEY (from --password-key-file, or that \
+                  environment variable); without it those accounts get no usable password.\n\
+                  Exit codes: 0 imported (even with rows skipped), 1 refused or failed (nothing \
+                  written), 2 usage error, 78 invalid configuration."
+)]
+pub struct ImportLegacyArgs {
+    /// PostgreSQL URL of the old app's database (only read)
+    #[arg(long, value_name = "DBURL", value_parser = parse_database_url)]
+    pub from: config::DatabaseUrl,
+    /// Do everything and print the report, then roll it all back: nothing is written
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A file holding the old app's PASSWORD_ENCRYPTION_KEY (shape b) [else that variable]
+    #[arg(long, value_name = "FILE")]
+    pub password_key_file: Option<PathBuf>,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +238,7 @@ pub fn main() -> i32 {
         Command::Ctl(args) => ctl(&source, args),
         Command::Restore(args) => with_config(&source, |loaded| restore(loaded, args)),
         Command::User(args) => with_config(&source, |loaded| user(loaded, args)),
+        Command::ImportLegacy(args) => with_config(&source, |loaded| import_legacy(loaded, *args)),
     }
 }
 
@@ -494,6 +523,63 @@ fn user(loaded: LoadedConfig, args: UserArgs) -> i32 {
     match failed {
         Some(e) => {
             eprintln!("goatedvips user: {e}");
+            exit::FAILURE
+        }
+        None => code,
+    }
+}
+
+/// The old app's `PASSWORD_ENCRYPTION_KEY`: the file's content (without its final newline),
+/// else the environment variable; never an argument, so it is not in `ps` or the history.
+fn legacy_password_key(file: Option<&std::path::Path>) -> Result<Option<String>, String> {
+    let key = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the password key file {}: {e}", path.display()))?
+            .trim_end_matches(['\r', '\n'])
+            .to_string(),
+        None => match std::env::var("PASSWORD_ENCRYPTION_KEY") {
+            Ok(k) => k,
+            Err(_) => return Ok(None),
+        },
+    };
+    Ok(Some(key).filter(|k| !k.is_empty()))
+}
+
+fn import_legacy(loaded: LoadedConfig, args: ImportLegacyArgs) -> i32 {
+    let password_key = match legacy_password_key(args.password_key_file.as_deref()) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("goatedvips import-legacy: {e}");
+            return exit::USAGE;
+        }
+    };
+    let mut outcome = None;
+    let code = run_logged(&loaded, |rt, logging| {
+        outcome = Some(
+            rt.block_on(crate::legacy::run(crate::legacy::ImportRequest {
+                config: &loaded.config,
+                from: args.from.clone(),
+                dry_run: args.dry_run,
+                password_key,
+                log: &logging.logger,
+            })),
+        );
+        Ok(())
+    });
+    match outcome {
+        Some(Ok(report)) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report.to_json()).expect("serialises")
+                );
+            } else {
+                print!("{}", report.render());
+            }
+            exit::OK
+        }
+        Some(Err(e)) => {
+            eprintln!("goatedvips import-legacy: {e}");
             exit::FAILURE
         }
         None => code,

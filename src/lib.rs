@@ -11,6 +11,7 @@
 //! - [`web`]: the site: server-rendered pages, stream overlays, embedded hashed assets.
 //! - [`admin`]: the admin socket, its protocol and commands, and the `ctl` client.
 //! - [`accounts`]: users, sessions, roles, linking, bonus codes, audit (the service).
+//! - [`legacy`]: `goatedvips import-legacy`, the old app's database (three shapes) brought in.
 //! - [`backup`]: pg_dump backups, verified and pruned; [`restore`]: `goatedvips restore`.
 //! - [`metrics`]: Prometheus metrics and their registry (served by `http::scrape`).
 //! - [`rate_limit`]: the per-IP rate limiters (applied by `http::rate_limit`).
@@ -43,6 +44,7 @@ pub mod db;
 pub mod domain;
 pub mod fd_limit;
 pub mod http;
+pub mod legacy;
 pub mod lifecycle;
 pub mod logging;
 pub mod metrics;

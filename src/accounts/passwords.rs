@@ -2,6 +2,8 @@
 //! workers and at most `security.password_hash_concurrency` at once, so that a burst of logins
 //! can neither exhaust memory nor stall other requests. Verifying for an unknown user runs
 //! against a dummy hash, so a failed login costs the same whether the user exists or not.
+//! Hashes imported from the old app (bcrypt, Node scrypt) are checked by their own scheme
+//! (`legacy_passwords`) until the login that replaces them.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -26,7 +28,8 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-fn hash_now(password: &[u8]) -> Result<String, AccountError> {
+/// Hashes on the calling thread (the importer runs it on its own threads, one per core).
+pub(crate) fn hash_now(password: &[u8]) -> Result<String, AccountError> {
     let salt_bytes: [u8; 16] = rand::random();
     let salt =
         SaltString::encode_b64(&salt_bytes).map_err(|e| AccountError::Hash(e.to_string()))?;
@@ -37,6 +40,9 @@ fn hash_now(password: &[u8]) -> Result<String, AccountError> {
 }
 
 fn verify_now(password: &[u8], hash: &str) -> bool {
+    if let Some(ok) = super::legacy_passwords::verify(password, hash) {
+        return ok;
+    }
     PasswordHash::new(hash).is_ok_and(|parsed| argon2().verify_password(password, &parsed).is_ok())
 }
 

@@ -196,6 +196,9 @@ impl Accounts {
             Some((user, hash)) => (Some(user), Some(hash)),
             None => (None, None),
         };
+        let legacy_hash = hash
+            .clone()
+            .filter(|h| super::legacy_passwords::is_legacy(h));
         let ok = self.passwords.verify(password.to_string(), hash).await?;
         let user = match user {
             Some(user) if ok && !user.disabled => User::from(user),
@@ -204,10 +207,29 @@ impl Accounts {
                 return Err(bad());
             }
         };
+        if let Some(old) = legacy_hash {
+            self.upgrade_legacy_hash(user.id, &old, password).await?;
+        }
         self.forget_login_failures(login).await?;
         let session = self.start_session(user.id, ip).await?;
         info!(self.log, "login"; "user_id" => user.id, "ip" => ip);
         Ok((user, session))
+    }
+
+    /// Replaces an imported hash of the old app (just verified) by argon2id, unless the
+    /// password changed meanwhile.
+    async fn upgrade_legacy_hash(
+        &self,
+        user_id: i64,
+        old: &str,
+        password: &str,
+    ) -> Result<(), AccountError> {
+        let hash = self.passwords.hash(password.to_string()).await?;
+        let conn = self.conn().await?;
+        if q::replace_password_hash(&*conn, user_id, old, &hash, self.now()).await? {
+            info!(self.log, "old password scheme replaced by argon2id"; "user_id" => user_id);
+        }
+        Ok(())
     }
 
     pub async fn user(&self, id: i64) -> Result<User, AccountError> {

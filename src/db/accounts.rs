@@ -67,7 +67,9 @@ pub async fn insert_user<C: GenericClient>(
     Ok(user(&row))
 }
 
-/// A user by username or email (case-insensitive), with the password hash.
+/// A user by username or email (case-insensitive), with the password hash. Where imported
+/// accounts share an email in different cases, the one with exactly this email wins, then the
+/// first of them.
 pub async fn find_login<C: GenericClient>(
     c: &C,
     login: &str,
@@ -77,7 +79,9 @@ pub async fn find_login<C: GenericClient>(
             &format!(
                 "SELECT {USER_COLUMNS}, password_hash FROM users
                  WHERE lower(username) = lower($1) OR lower(email) = lower($1)
-                 ORDER BY lower(username) = lower($1) DESC LIMIT 1"
+                 ORDER BY lower(username) = lower($1) DESC, email = $1 DESC,
+                          email_case_duplicate, id
+                 LIMIT 1"
             ),
             &[&login],
         )
@@ -187,6 +191,22 @@ pub async fn set_password<C: GenericClient>(
     Ok(c.execute(
         "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
         &[&id, &hash, &now],
+    )
+    .await?
+        == 1)
+}
+
+/// Replaces the password hash `old` by `new`; false when the hash is no longer `old`.
+pub async fn replace_password_hash<C: GenericClient>(
+    c: &C,
+    id: i64,
+    old: &str,
+    new: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2",
+        &[&id, &old, &new, &now],
     )
     .await?
         == 1)

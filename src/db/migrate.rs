@@ -65,6 +65,43 @@ pub async fn run(pool: &Pool, log: &Logger) -> Result<Report, MigrateError> {
     result
 }
 
+/// Applies every pending embedded migration on the caller's transaction, without the lock:
+/// for a dry run that rolls everything back (PostgreSQL's DDL is transactional), so a fresh
+/// database can be shown what would be written without being changed. Returns how many ran.
+pub async fn apply_in_transaction(
+    tx: &tokio_postgres::Transaction<'_>,
+) -> Result<usize, MigrateError> {
+    let db = |e: tokio_postgres::Error| MigrateError::Database(e.into());
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await
+        .map_err(db)?
+        .get(0);
+    let applied: std::collections::HashSet<i32> = if exists {
+        tx.query("SELECT version FROM schema_migrations", &[])
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    } else {
+        Default::default()
+    };
+    let mut ran = 0;
+    for (version, name, sql) in EMBEDDED {
+        if !applied.contains(version) {
+            tx.batch_execute(sql)
+                .await
+                .map_err(|e| MigrateError::Failed {
+                    name: name.to_string(),
+                    source: e,
+                })?;
+            ran += 1;
+        }
+    }
+    Ok(ran)
+}
+
 async fn apply_pending(
     conn: &mut tokio_postgres::Client,
     log: &Logger,

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod bonus_codes;
 pub mod hold;
 pub mod leaderboard;
+pub mod legacy;
 pub mod links;
 pub mod migrate;
 pub mod password_resets;

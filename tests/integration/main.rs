@@ -16,6 +16,7 @@ mod drain;
 mod health;
 mod http_errors;
 mod leaderboard_api;
+mod legacy_import;
 mod lifecycle_stop;
 mod linking;
 mod log_reopen;
