@@ -17,8 +17,8 @@ fn no_follow() -> reqwest::Client {
         .unwrap()
 }
 
-/// Status and `Location` of a browser's request.
-async fn visit(app: &TestApp, method: reqwest::Method, path: &str) -> (u16, String, String) {
+/// Status, `Location` and body of a browser's request (redirects not followed).
+pub async fn visit(app: &TestApp, method: reqwest::Method, path: &str) -> (u16, String, String) {
     let resp = no_follow()
         .request(method, app.url(path))
         .header("accept", "text/html,*/*;q=0.8")

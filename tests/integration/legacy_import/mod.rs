@@ -153,6 +153,22 @@ pub async fn check_users(app: &TestApp, expected: &Value) {
             user["telegram_id"].as_i64(),
             "{username}: {account}"
         );
+        // The old profile address of the account leads to its Goated player's page.
+        let legacy_id = match &user["legacy_id"] {
+            Value::String(id) => id.clone(),
+            id => id.to_string(),
+        };
+        let (status, location, _) =
+            crate::old_addresses::visit(app, reqwest::Method::GET, &format!("/user/{legacy_id}"))
+                .await;
+        match user["goated_uid"].as_str() {
+            Some(uid) => assert_eq!(
+                (status, location.as_str()),
+                (301, format!("/players/{uid}").as_str()),
+                "{username}: /user/{legacy_id}"
+            ),
+            None => assert_eq!(status, 404, "{username}: /user/{legacy_id}"),
+        }
     }
 }
 
