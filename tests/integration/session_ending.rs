@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::accounts::{get_with, login, post_json, register, PASSWORD};
-use crate::harness::{fresh_client, TestApp};
+use crate::harness::TestApp;
 
 #[tokio::test]
 async fn a_session_ends_after_session_max_days_however_much_it_is_used() {
@@ -132,15 +132,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     assert_eq!(status, 200);
 
     // The account page offers both, as forms of the site's script.
-    let page = fresh_client()
-        .get(app.url("/account"))
-        .header("cookie", format!("goatedvips_session={here}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, _, page) = crate::web::page(&app, "/account", Some(&here)).await;
     assert!(
         page.contains(r#"data-api="/api/auth/logout-all""#),
         "{page}"

@@ -351,15 +351,7 @@ async fn admins_replace_the_token_over_the_api_and_see_it_on_the_admin_page() {
     assert_eq!(entry["actor"], "boss");
     assert_eq!(entry["target"], "u-web");
 
-    let html = crate::harness::fresh_client()
-        .get(app.url("/admin"))
-        .header("cookie", format!("goatedvips_session={admin}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, _, html) = crate::web::page(&app, "/admin", Some(&admin)).await;
     assert!(html.contains("id=\"upstream\""), "{html}");
     assert!(html.contains("u-web"));
     assert!(html.contains("data-api=\"/api/admin/upstream/token\""));

@@ -17,7 +17,7 @@ pub(crate) async fn site() -> TestApp {
 }
 
 /// Status, headers and body of a GET, with an optional session.
-async fn page(
+pub async fn page(
     app: &TestApp,
     path: &str,
     session: Option<&str>,

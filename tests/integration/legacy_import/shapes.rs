@@ -49,15 +49,7 @@ async fn shape_v_accounts_links_races_and_codes() {
     let token = login(&app, "Zoë <b>bold</b>", "pw-lalujusaka-5")
         .await
         .unwrap();
-    let page = crate::harness::fresh_client()
-        .get(app.url("/account"))
-        .header("cookie", format!("goatedvips_session={token}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, _, page) = crate::web::page(&app, "/account", Some(&token)).await;
     assert!(page.contains("Zoë &lt;b&gt;bold&lt;/b&gt;"), "{page}");
     assert!(!page.contains("<b>bold</b>"));
 }

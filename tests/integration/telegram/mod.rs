@@ -65,6 +65,21 @@ async fn wait_idle(app: &TestApp, received: u64) -> Value {
     .await
 }
 
+/// Creates the active bonus code GOAT2027 ("Weekly <reload>", reward 25.50, wager 1000) as the
+/// admin of session `admin`.
+async fn create_bonus_code(app: &TestApp, admin: &str) {
+    let (status, _, body) = post_json(
+        app,
+        "/api/admin/bonus-codes",
+        Some(admin),
+        json!({"code": "GOAT2027", "description": "Weekly <reload>", "reward": "25.50",
+               "wager_requirement": "1000", "max_claims": 100,
+               "expires_at": "2027-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}
+
 /// A one-time Telegram link code from the account page of the session `cookie`.
 async fn telegram_link_code(app: &TestApp, cookie: &str) -> String {
     let (status, _, code) = post_json(

@@ -68,16 +68,7 @@ async fn admin_ids_broadcast_skips_blocked_users_and_bonus_lists_codes_audited()
     );
 
     // /bonus: the active codes.
-    let (status, _, body) = post_json(
-        &app,
-        "/api/admin/bonus-codes",
-        Some(&admin),
-        json!({"code": "GOAT2027", "description": "Weekly <reload>", "reward": "25.50",
-               "wager_requirement": "1000", "max_claims": 100,
-               "expires_at": "2027-01-01T00:00:00Z"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    create_bonus_code(&app, &admin).await;
     app.telegram_update(&message(9, ADMIN_TG, None, "/bonus"))
         .await;
     let texts = app.bot().wait_texts(ADMIN_TG, 6).await;

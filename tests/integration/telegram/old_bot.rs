@@ -128,16 +128,7 @@ async fn the_old_deep_link_buttons_and_commands_get_useful_answers() {
         app.bot().wait_texts(LUCY, 5).await[4],
         "No active bonus codes right now. Check back soon."
     );
-    let (status, _, body) = post_json(
-        &app,
-        "/api/admin/bonus-codes",
-        Some(&admin),
-        json!({"code": "GOAT2027", "description": "Weekly <reload>", "reward": "25.50",
-               "wager_requirement": "1000", "max_claims": 100,
-               "expires_at": "2027-01-01T00:00:00Z"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    create_bonus_code(&app, &admin).await;
     app.telegram_update(&message(12, LUCY, None, "/bonuscodes"))
         .await;
     assert_eq!(
