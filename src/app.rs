@@ -164,9 +164,21 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     let _ = state_cell.set(state.clone());
     // Bound once there is a state to report on, so `ctl` never waits on a starting daemon.
     let admin_listener = crate::admin::bind(std::path::Path::new(&cfg.admin.socket)).await?;
-    let admin_task = tokio::spawn(crate::admin::serve(admin_listener, state.clone()));
-    let metrics_task =
-        metrics_listener.map(|l| tokio::spawn(crate::http::scrape::serve(l, state.clone())));
+    // The admin socket and the metrics answer until the very end (status during a stop): they
+    // stop on a signal of their own, after the background loops.
+    let last_stop = CancellationToken::new();
+    let mut last = vec![(
+        "admin socket",
+        tokio::spawn(crate::admin::serve(
+            admin_listener,
+            state.clone(),
+            last_stop.clone(),
+        )),
+    )];
+    if let Some(l) = metrics_listener {
+        let serve = crate::http::scrape::serve(l, state.clone(), last_stop.clone());
+        last.push(("metrics listener", tokio::spawn(serve)));
+    }
     state.accounts.warm_up().await;
     notifier.status("starting: loading the leaderboard");
     state.sync.close_due_races().await;
@@ -242,7 +254,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     ));
 
     if let Some(interval) = notifier.watchdog_interval() {
-        tokio::spawn(watchdog_loop(state.clone(), interval));
+        tokio::spawn(watchdog_loop(state.clone(), interval, last_stop.clone()));
     }
 
     // A stop requested during start-up wins: no READY then.
@@ -266,13 +278,8 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
     }
     let deadline = lifecycle.phase().deadline().unwrap_or_else(Instant::now);
     stop_background(background, deadline.into(), &log).await;
-    // The admin socket and the metrics answer until the very end (status during a stop).
-    if let Some(task) = metrics_task {
-        task.abort();
-        let _ = task.await;
-    }
-    admin_task.abort();
-    let _ = admin_task.await;
+    last_stop.cancel();
+    stop_background(last, deadline.into(), &log).await;
     info!(log, "stopped"; "uptime_seconds" => state.started_at.elapsed().as_secs());
     Ok(())
 }
@@ -300,13 +307,15 @@ async fn stop_background(
     }
 }
 
-/// Pings the systemd watchdog at half the interval, from the runtime itself: if the runtime
-/// stalls, the pings stop and systemd restarts us.
-async fn watchdog_loop(state: Arc<AppState>, interval: Duration) {
+/// Pings the systemd watchdog at half the interval, from the runtime itself (if the runtime
+/// stalls, the pings stop and systemd restarts us), until the very end of a stop.
+async fn watchdog_loop(state: Arc<AppState>, interval: Duration, stop: CancellationToken) {
     let mut tick = tokio::time::interval(interval / 2);
     loop {
-        tick.tick().await;
-        state.lifecycle.notifier.watchdog();
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => state.lifecycle.notifier.watchdog(),
+        }
     }
 }
 

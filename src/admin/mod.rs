@@ -23,6 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::state::AppState;
 use protocol::{Command, Request, Response, MAX_LINE_BYTES};
@@ -100,12 +102,18 @@ pub struct Peer {
     pub privileged: bool,
 }
 
-/// Accepts admin connections until the task is dropped.
-pub async fn serve(admin: AdminListener, state: Arc<AppState>) {
+/// Accepts admin connections until `stop`, then waits for the commands under way (a backup
+/// included) to answer; idle connections close at once.
+pub async fn serve(admin: AdminListener, state: Arc<AppState>, stop: CancellationToken) {
     let log = state.log.new(slog::o!("component" => "admin"));
     let own_uid = nix::unistd::geteuid().as_raw();
+    let connections = TaskTracker::new();
     loop {
-        let (stream, _) = match admin.listener.accept().await {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = admin.listener.accept() => accepted,
+        };
+        let (stream, _) = match accepted {
             Ok(pair) => pair,
             Err(e) => {
                 warn!(log, "admin accept failed"; "error" => %e);
@@ -124,14 +132,33 @@ pub async fn serve(admin: AdminListener, state: Arc<AppState>) {
                 continue;
             }
         };
-        tokio::spawn(serve_connection(stream, peer, state.clone(), log.clone()));
+        connections.spawn(serve_connection(
+            stream,
+            peer,
+            state.clone(),
+            log.clone(),
+            stop.clone(),
+        ));
     }
+    connections.close();
+    connections.wait().await;
 }
 
-async fn serve_connection(stream: UnixStream, peer: Peer, state: Arc<AppState>, log: Logger) {
+async fn serve_connection(
+    stream: UnixStream,
+    peer: Peer,
+    state: Arc<AppState>,
+    log: Logger,
+    stop: CancellationToken,
+) {
     let mut framed = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE_BYTES));
     loop {
-        let line = match tokio::time::timeout(IDLE_TIMEOUT, framed.next()).await {
+        // Waiting for the next line ends with the stop; a command being run does not.
+        let next = tokio::select! {
+            _ = stop.cancelled() => return,
+            next = tokio::time::timeout(IDLE_TIMEOUT, framed.next()) => next,
+        };
+        let line = match next {
             Err(_) | Ok(None) => return,
             Ok(Some(Ok(line))) => line,
             Ok(Some(Err(LinesCodecError::MaxLineLengthExceeded))) => {

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Sample;
 use crate::state::AppState;
@@ -55,7 +56,8 @@ pub async fn bind(addr: SocketAddr) -> Result<MetricsListener, MetricsBindError>
 
 /// Serves `/metrics` until the task is aborted (at the very end of a stop, so a draining daemon
 /// can still be watched).
-pub async fn serve(listener: MetricsListener, state: Arc<AppState>) {
+/// Serves `/metrics` until `stop`; a scrape under way answers first.
+pub async fn serve(listener: MetricsListener, state: Arc<AppState>, stop: CancellationToken) {
     let log = state.log.new(slog::o!("component" => "metrics"));
     let addr = listener.local_addr;
     let acceptor = match TcpAcceptor::from_tokio(listener.listener) {
@@ -67,24 +69,25 @@ pub async fn serve(listener: MetricsListener, state: Arc<AppState>) {
     };
     info!(log, "serving metrics"; "addr" => %addr, "path" => "/metrics");
     let app = Route::new().at("/metrics", poem::get(metrics)).data(state);
-    if let Err(e) = Server::new_with_acceptor(acceptor).run(app).await {
+    let stopped = stop.cancelled_owned();
+    let grace = Some(Duration::from_secs(2));
+    if let Err(e) = Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, stopped, grace)
+        .await
+    {
         warn!(log, "metrics listener failed"; "error" => %e);
     }
 }
 
 #[poem::handler]
 async fn metrics(state: Data<&Arc<AppState>>) -> Response {
-    // The Telegram queues are in PostgreSQL: left out of this scrape when it does not answer soon.
-    let queues = tokio::time::timeout(Duration::from_secs(2), state.telegram.counts())
+    // The Telegram queues are in PostgreSQL: the bot's status (read at most once a second),
+    // left out of this scrape when it does not answer soon.
+    let queues = tokio::time::timeout(Duration::from_secs(2), state.telegram.status())
         .await
         .ok()
         .and_then(Result::ok)
-        .map(|c| {
-            (
-                c.updates_pending.max(0) as u64,
-                c.messages_pending.max(0) as u64,
-            )
-        });
+        .map(|s| (s.updates_pending, s.messages_pending));
     let body = state.metrics.encode(&sample(&state, queues));
     Response::builder()
         .status(StatusCode::OK)
