@@ -40,6 +40,31 @@ impl Accounts {
             Some(&id) => Imported::Now(id),
         }
     }
+
+    /// The new id of the account `legacy_id`, for a `kind` that comes with it, when this run
+    /// imported the account. Otherwise `None`, and the report says why: brought by an earlier
+    /// run, or (with `missing`, the old row's id, label and reason) the account is not here.
+    pub fn owner(
+        &self,
+        legacy_id: &str,
+        kind: Kind,
+        report: &mut Report,
+        missing: Option<(&str, &str, &str)>,
+    ) -> Option<i64> {
+        match self.of(legacy_id) {
+            Imported::Now(id) => Some(id),
+            Imported::Before => {
+                report.already(kind);
+                None
+            }
+            Imported::No => {
+                if let Some((id, label, reason)) = missing {
+                    report.skip(kind, id, label, reason);
+                }
+                None
+            }
+        }
+    }
 }
 
 fn label(u: &OldUser) -> String {
@@ -175,14 +200,9 @@ pub async fn write_goated_links(
         } else {
             Kind::LinkRequest
         };
-        let user_id = match accounts.of(&user.legacy_id) {
-            Imported::Now(id) => id,
-            Imported::Before => {
-                report.already(kind);
-                continue;
-            }
-            // A skipped account: the report says so once, there.
-            Imported::No => continue,
+        // A skipped account: the report says so once, there.
+        let Some(user_id) = accounts.owner(&user.legacy_id, kind, report, None) else {
+            continue;
         };
         let label = format!("{} -> {}", user.username, goated.uid);
         if let Some(other) = links::uid_owner(tx, &goated.uid).await? {
@@ -224,21 +244,18 @@ pub async fn write_link_requests(
             RequestTarget::Uid { uid, .. } => uid.clone(),
             RequestTarget::Name(name) => format!("name {name:?}"),
         };
-        let user_id = match accounts.of(&request.user_legacy_id) {
-            Imported::Now(id) => id,
-            Imported::Before => {
-                report.already(Kind::LinkRequest);
-                continue;
-            }
-            Imported::No => {
-                report.skip(
-                    Kind::LinkRequest,
-                    id,
-                    &wanted,
-                    "its account is not imported (or the request names none)",
-                );
-                continue;
-            }
+        let missing = (
+            id.as_str(),
+            wanted.as_str(),
+            "its account is not imported (or the request names none)",
+        );
+        let Some(user_id) = accounts.owner(
+            &request.user_legacy_id,
+            Kind::LinkRequest,
+            report,
+            Some(missing),
+        ) else {
+            continue;
         };
         let label = format!("user {} -> {wanted}", request.user_legacy_id);
         let (uid, name) = match &request.target {
@@ -373,21 +390,15 @@ pub async fn write_telegram(
             continue;
         };
         let label = format!("{} -> {}", user.username, candidate.telegram_id);
-        let user_id = match accounts.of(&user.legacy_id) {
-            Imported::Now(id) => id,
-            Imported::Before => {
-                report.already(Kind::TelegramLink);
-                continue;
-            }
-            Imported::No => {
-                report.skip(
-                    Kind::TelegramLink,
-                    &user.legacy_id,
-                    &label,
-                    "its account is not imported",
-                );
-                continue;
-            }
+        let missing = (
+            user.legacy_id.as_str(),
+            label.as_str(),
+            "its account is not imported",
+        );
+        let Some(user_id) =
+            accounts.owner(&user.legacy_id, Kind::TelegramLink, report, Some(missing))
+        else {
+            continue;
         };
         let Ok(telegram_id) = candidate.telegram_id.trim().parse::<i64>() else {
             report.skip(

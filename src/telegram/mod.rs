@@ -218,12 +218,6 @@ impl Telegram {
         Ok(queued)
     }
 
-    /// The bot's figures, for `/api/telegram/status`, `ctl telegram status` and the metrics.
-    pub async fn counts(&self) -> Result<q::Counts, DbError> {
-        let conn = db::leaderboard::conn(&self.deps.pool).await?;
-        q::counts(&*conn).await
-    }
-
     /// Registers `telegram.webhook_url` with Telegram (`setWebhook`, with the secret), so that
     /// updates come to this service; an empty URL removes the webhook.
     pub async fn set_webhook(&self) -> Result<String, BotError> {
