@@ -1,6 +1,7 @@
-//! The served snapshot: the latest players ranked four ways, rebuilt once per sync, with the
-//! serialised bytes of hot responses cached until the next one (no database query and no
-//! re-sort per request); their gzip and brotli variants are made once per snapshot too.
+//! The served snapshot: the latest players ranked four ways and the open races with their
+//! standings, rebuilt once per sync, with the serialised bytes of hot responses cached until
+//! the next one (no database query and no re-sort per request); their gzip and brotli
+//! variants are made once per snapshot too.
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -12,7 +13,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::compress::{self, Encoding, Level};
 
 use crate::domain::leaderboard::{Player, Rankings};
-use crate::domain::race::{RaceSettings, Standing};
+use crate::domain::race::{distribution, standings, ClosedRace, Standing};
+use crate::domain::race_def::RaceDef;
 
 /// Most cached responses per snapshot (distinct page/limit/period combinations).
 const CACHE_ENTRIES: usize = 4096;
@@ -68,17 +70,58 @@ impl Cached {
     }
 }
 
-/// The stored standings of the race the data belongs to.
+/// An open race (scheduled, live or closing) with its running standings.
+#[derive(Debug)]
+pub struct RaceEntry {
+    pub def: RaceDef,
+    /// Players with their race wager in `this_month`, as the last sync wrote them (empty
+    /// before the race's first sync).
+    pub players: Vec<Player>,
+    /// When those standings were taken.
+    pub taken_at: Option<DateTime<Utc>>,
+    /// The standings with prizes, ranked on first use (once per snapshot).
+    standings: OnceLock<Arc<Vec<Standing>>>,
+}
+
+impl RaceEntry {
+    pub fn new(def: RaceDef, players: Vec<Player>, taken_at: Option<DateTime<Utc>>) -> Self {
+        Self {
+            def,
+            players,
+            taken_at,
+            standings: OnceLock::new(),
+        }
+    }
+
+    /// The standings with prizes, from the race's own settings.
+    pub fn standings(&self) -> Arc<Vec<Standing>> {
+        self.standings
+            .get_or_init(|| {
+                let s = &self.def.settings;
+                let payouts = distribution(s.prize_pool, &s.prize_percentages);
+                Arc::new(standings(&self.players, s.min_wager, &payouts))
+            })
+            .clone()
+    }
+}
+
+/// The races the snapshot carries: every open race, and the last closed ones.
 #[derive(Debug, Default)]
 pub struct RaceData {
-    pub id: String,
-    /// Players with their race wager in `this_month`.
-    pub players: Vec<Player>,
-    /// The prize settings recorded for the race (what it will be closed with).
-    pub settings: Option<RaceSettings>,
+    /// Open races, soonest end first.
+    pub open: Vec<RaceEntry>,
+    /// The listed races closed last, newest first, with their first places.
+    pub recent: Vec<ClosedRace>,
     /// Uids of the players who chose a masked name: the snapshot's names are masked already;
     /// closed races read from the database are masked with this set when shown (`races`).
     pub masked: std::collections::HashSet<String>,
+}
+
+impl RaceData {
+    /// The open race `id`.
+    pub fn open_race(&self, id: &str) -> Option<&RaceEntry> {
+        self.open.iter().find(|r| r.def.id == id)
+    }
 }
 
 /// One version of the served data.
@@ -89,8 +132,6 @@ pub struct Snapshot {
     pub race: Arc<RaceData>,
     /// Why the data may be out of date (the last sync failed), if it may.
     pub stale: Option<String>,
-    /// The race standings with prizes, computed on first use.
-    standings: std::sync::OnceLock<Arc<Vec<Standing>>>,
     cache: Mutex<HashMap<String, Arc<Cached>>>,
     /// Responses that change with the clock (one entry per slot, replaced when its key moves).
     timed: Mutex<HashMap<&'static str, (String, Arc<Cached>)>>,
@@ -108,15 +149,9 @@ impl Snapshot {
             rankings,
             race,
             stale,
-            standings: Default::default(),
             cache: Mutex::default(),
             timed: Mutex::default(),
         }
-    }
-
-    /// The race standings, built by `build` once per snapshot.
-    pub fn standings(&self, build: impl FnOnce(&Snapshot) -> Vec<Standing>) -> Arc<Vec<Standing>> {
-        self.standings.get_or_init(|| Arc::new(build(self))).clone()
     }
 
     /// Like [`Snapshot::cached`] for a response that depends on the time: `slot` keeps only the
@@ -237,6 +272,17 @@ impl Board {
                 reason,
             );
         }
+    }
+
+    /// New races (created, edited, cancelled or closed) with the same players.
+    pub fn replace_races(&self, race: RaceData) {
+        let cur = self.snapshot();
+        self.publish(
+            cur.sync.clone(),
+            cur.rankings.clone(),
+            Arc::new(race),
+            cur.stale.clone(),
+        );
     }
 
     /// Drops cached responses (after a reload changed how they are built).

@@ -248,6 +248,8 @@ pub struct PlayerView {
     pub tier: TierView,
     /// Place in the current race, if in it.
     pub race: Option<RacePosition>,
+    /// The player's place in every listed open race they are in.
+    pub races: Vec<RacePosition>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -265,7 +267,15 @@ pub fn tier_view(cfg: &Config, all_time: Amount) -> TierView {
 pub fn player(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>, uid: &str) -> Option<PlayerView> {
     let p = snap.rankings.get(uid)?;
     let rank = |period| snap.rankings.rank_of(uid, period).unwrap_or(0);
-    let race = LiveStandings::at(snap, cfg, now).position(uid);
+    let race =
+        crate::races::featured_in(snap, now).and_then(|r| LiveStandings::of(r).position(uid));
+    let races = snap
+        .race
+        .open
+        .iter()
+        .filter(|r| r.def.public)
+        .filter_map(|r| LiveStandings::of(r).position(uid))
+        .collect();
     Some(PlayerView {
         uid: p.uid.clone(),
         name: p.name.clone(),
@@ -278,6 +288,7 @@ pub fn player(snap: &Snapshot, cfg: &Config, now: DateTime<Utc>, uid: &str) -> O
         },
         tier: tier_view(cfg, p.wagered.all_time),
         race,
+        races,
         updated_at: snap.updated_at(),
     })
 }

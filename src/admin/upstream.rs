@@ -12,7 +12,7 @@ use super::Peer;
 use crate::db::hold;
 use crate::db::upstream_token::SetBy;
 use crate::state::AppState;
-use crate::upstream::poller::{race_of_sync, show_hold};
+use crate::upstream::poller::show_hold;
 
 /// What is held: counts, reasons, the biggest changes, polls so far; `held: null` when nothing
 /// is.
@@ -36,7 +36,7 @@ pub async fn show(state: &Arc<AppState>) -> Response {
 /// hold. Audited with the operator's uid and pid.
 pub async fn accept(state: &Arc<AppState>, peer: Peer, log: &Logger) -> Response {
     let cfg = state.config();
-    match hold::apply(&state.pool, &cfg.race, |at| race_of_sync(&cfg, at)).await {
+    match hold::apply(&state.pool, cfg.upstream.tz()).await {
         Ok(Some(applied)) => {
             warn!(log, "held upstream document accepted by an operator; applied";
                 "summary" => &applied.held.summary, "sync_id" => applied.sync_id,

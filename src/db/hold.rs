@@ -5,12 +5,10 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::Json;
 
-use super::leaderboard::{conn, q, store_sync_in, RaceTarget};
+use super::leaderboard::{conn, q, store_sync_in};
 use super::{DbError, Pool};
-use crate::config::RaceConfig;
 use crate::domain::leaderboard::Player;
 use crate::domain::plausibility::Verdict;
-use crate::domain::race::RacePeriod;
 
 /// Channel on which a change of the hold is announced (payload: the summary, empty when the
 /// hold ended).
@@ -139,13 +137,10 @@ pub struct Applied {
 }
 
 /// Applies the held document as a sync taken when it was last seen, and ends the hold, in one
-/// transaction (so two operators accepting at once apply it once). `race_for` gives the race
-/// that time belongs to and whether its standings are recorded. `None`: nothing is held.
-pub async fn apply(
-    pool: &Pool,
-    settings: &RaceConfig,
-    race_for: impl FnOnce(DateTime<Utc>) -> (RacePeriod, bool),
-) -> Result<Option<Applied>, DbError> {
+/// transaction (so two operators accepting at once apply it once); the races live then get
+/// their standings from it (measured against the upstream's buckets in `upstream_tz`).
+/// `None`: nothing is held.
+pub async fn apply(pool: &Pool, upstream_tz: chrono_tz::Tz) -> Result<Option<Applied>, DbError> {
     let mut conn = conn(pool).await?;
     let tx = conn.transaction().await.map_err(q)?;
     let Some(row) = tx
@@ -163,20 +158,8 @@ pub async fn apply(
     let players: Vec<Player> =
         serde_json::from_value(row.get::<_, Json<serde_json::Value>>("players").0)
             .map_err(DbError::Encode)?;
-    let (period, record_standings) = race_for(held.last_seen);
-    let sync_id = store_sync_in(
-        &tx,
-        held.last_seen,
-        &held.source,
-        &players,
-        0,
-        RaceTarget {
-            period: &period,
-            settings,
-            record_standings,
-        },
-    )
-    .await?;
+    let sync_id =
+        store_sync_in(&tx, held.last_seen, &held.source, &players, 0, upstream_tz).await?;
     tx.execute("DELETE FROM upstream_hold", &[])
         .await
         .map_err(q)?;

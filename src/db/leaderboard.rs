@@ -1,14 +1,12 @@
-//! Stored leaderboard data: each sync's snapshot of players, the running race standings, and
-//! pruning of old history.
+//! Stored leaderboard data: each sync's snapshot of players (and through `races::standings`
+//! the running standings of the live races), and pruning of old history.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tokio_postgres::GenericClient;
 
 use super::{DbError, Pool};
-use crate::config::RaceConfig;
 use crate::domain::leaderboard::{Player, Wagers};
-use crate::domain::race::RacePeriod;
 use crate::domain::Amount;
 
 /// Channel on which a stored sync is announced (payload: the sync id).
@@ -47,30 +45,20 @@ fn columns(players: &[Player]) -> Columns {
     }
 }
 
-/// The race a sync belongs to.
-pub struct RaceTarget<'a> {
-    pub period: &'a RacePeriod,
-    /// Prize settings recorded with the race while it runs.
-    pub settings: &'a RaceConfig,
-    /// Whether the document's month-to-date figures are this race's (the upstream's month and
-    /// the race's agree).
-    pub record_standings: bool,
-}
-
 /// Stores one sync in one transaction: the sync record, every player's latest figures, the
-/// standings and prize settings of the race running at `taken_at`, and a notification to
-/// every instance.
+/// standings of every race live at `taken_at` (measured against the upstream's buckets in
+/// `upstream_tz`), and a notification to every instance.
 pub async fn store_sync(
     pool: &Pool,
     taken_at: DateTime<Utc>,
     source: &str,
     players: &[Player],
     duration_ms: i32,
-    race: RaceTarget<'_>,
+    upstream_tz: chrono_tz::Tz,
 ) -> Result<i64, DbError> {
     let mut conn = conn(pool).await?;
     let tx = conn.transaction().await.map_err(q)?;
-    let sync_id = store_sync_in(&tx, taken_at, source, players, duration_ms, race).await?;
+    let sync_id = store_sync_in(&tx, taken_at, source, players, duration_ms, upstream_tz).await?;
     tx.commit().await.map_err(q)?;
     Ok(sync_id)
 }
@@ -82,13 +70,8 @@ pub async fn store_sync_in(
     source: &str,
     players: &[Player],
     duration_ms: i32,
-    race: RaceTarget<'_>,
+    upstream_tz: chrono_tz::Tz,
 ) -> Result<i64, DbError> {
-    let RaceTarget {
-        period: race,
-        settings,
-        record_standings: record_race,
-    } = race;
     let sync_id: i64 = tx
         .query_one(
             "INSERT INTO syncs (taken_at, source, player_count, duration_ms) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -108,29 +91,7 @@ pub async fn store_sync_in(
     )
     .await
     .map_err(q)?;
-    // The prize settings follow the configuration while the race runs; closing freezes them.
-    tx.execute(
-        "INSERT INTO races (id, starts_at, ends_at, timezone, prize_pool, currency, prize_percentages, min_wager)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (id) DO UPDATE SET prize_pool = EXCLUDED.prize_pool, currency = EXCLUDED.currency,
-             prize_percentages = EXCLUDED.prize_percentages, min_wager = EXCLUDED.min_wager
-         WHERE races.closed_at IS NULL",
-        &[
-            &race.id,
-            &race.start,
-            &race.end,
-            &settings.timezone.name(),
-            &settings.prize_pool,
-            &settings.currency,
-            &settings.prize_percentages,
-            &settings.min_wager,
-        ],
-    )
-    .await
-    .map_err(q)?;
-    if record_race {
-        record_standings(tx, race, &c, sync_id, taken_at).await?;
-    }
+    super::races::standings::record(tx, sync_id, taken_at, upstream_tz).await?;
     tx.execute(
         "SELECT pg_notify($1, $2)",
         &[&SYNC_CHANNEL, &sync_id.to_string()],
@@ -138,38 +99,6 @@ pub async fn store_sync_in(
     .await
     .map_err(q)?;
     Ok(sync_id)
-}
-
-/// The race's standings from this sync, unless the race is closed (a late sync of a slow
-/// instance does not touch final standings).
-async fn record_standings(
-    tx: &tokio_postgres::Transaction<'_>,
-    race: &RacePeriod,
-    c: &Columns,
-    sync_id: i64,
-    taken_at: DateTime<Utc>,
-) -> Result<(), DbError> {
-    // Players gone from the document are out of the race (they must not be paid from an old row).
-    tx.execute(
-        "DELETE FROM race_standings WHERE race_id = $1 AND NOT (uid = ANY($2))
-         AND EXISTS (SELECT 1 FROM races WHERE id = $1 AND closed_at IS NULL)",
-        &[&race.id, &c.uid],
-    )
-    .await
-    .map_err(q)?;
-    tx.execute(
-        "INSERT INTO race_standings (race_id, uid, name, today, this_week, wagered, all_time, sync_id, taken_at)
-         SELECT $1, u, n, t, w, m, a, $8, $9
-         FROM UNNEST($2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[]) AS x(u, n, t, w, m, a)
-         WHERE EXISTS (SELECT 1 FROM races WHERE id = $1 AND closed_at IS NULL)
-         ON CONFLICT (race_id, uid) DO UPDATE SET name = EXCLUDED.name, today = EXCLUDED.today,
-             this_week = EXCLUDED.this_week, wagered = EXCLUDED.wagered, all_time = EXCLUDED.all_time,
-             sync_id = EXCLUDED.sync_id, taken_at = EXCLUDED.taken_at",
-        &[&race.id, &c.uid, &c.name, &c.today, &c.week, &c.month, &c.all, &sync_id, &taken_at],
-    )
-    .await
-    .map_err(q)?;
-    Ok(())
 }
 
 /// The latest stored snapshot: the newest sync and the players it contained.
@@ -180,7 +109,7 @@ pub struct StoredSnapshot {
     pub players: Vec<Player>,
 }
 
-fn player_from_row(row: &tokio_postgres::Row, offset: usize) -> Player {
+pub fn player_from_row(row: &tokio_postgres::Row, offset: usize) -> Player {
     let amount = |i: usize| Amount(row.get::<_, Decimal>(offset + i));
     Player {
         uid: row.get(offset),

@@ -1,4 +1,5 @@
-//! Pure domain logic: amounts, leaderboard ranking, tiers, race periods and prizes, account
+//! Pure domain logic: amounts, leaderboard ranking, tiers, race periods and prizes, races of
+//! any window (their state, measure, recurrence and the admin's input), account
 //! rules (usernames, emails, passwords, bonus codes, name masking), the login throttle, the
 //! leaderboard's `period` / old `timeframe` parameters.
 //! No I/O here; everything is unit-tested next to it.
@@ -10,6 +11,8 @@ pub mod login_throttle;
 pub mod period_param;
 pub mod plausibility;
 pub mod race;
+pub mod race_def;
+pub mod race_draft;
 pub mod tiers;
 
 pub use amount::Amount;

@@ -203,6 +203,13 @@ pub struct ClosedRace {
     pub prize_percentages: Option<Vec<Decimal>>,
     /// Closed while a suspicious upstream document was held (from the last good data).
     pub closed_during_hold: bool,
+    /// Empty for monthly races (shown by their month).
+    pub title: String,
+    pub description: String,
+    pub public: bool,
+    /// Absent for races closed before it was recorded.
+    pub min_wager: Option<Decimal>,
+    pub timezone: Tz,
     pub results: Vec<ResultRow>,
 }
 

@@ -101,7 +101,7 @@ pub fn sample(state: &AppState, telegram_queues: Option<(u64, u64)>) -> Sample {
     let cfg = state.config();
     let now = state.clock.now();
     let snap = state.board.snapshot();
-    let race = state.races.current(&snap, now);
+    let race = state.races.featured(&snap, now);
     let pool = state.pool.state();
     Sample {
         connections_open: state.http.open_connections.load(Ordering::Relaxed) as u64,
@@ -116,8 +116,8 @@ pub fn sample(state: &AppState, telegram_queues: Option<(u64, u64)>) -> Sample {
             .map(|s| (now - s.taken_at).num_milliseconds().max(0) as f64 / 1000.0),
         data_stale: snap.stale.is_some(),
         players: snap.rankings.len() as u64,
-        race_participants: race.participant_count,
-        race_seconds_left: race.seconds_left as f64,
+        race_participants: race.as_ref().map_or(0, |r| r.participant_count),
+        race_seconds_left: race.as_ref().map_or(0.0, |r| r.seconds_left as f64),
         pool_connections: u64::from(pool.connections),
         pool_idle: u64::from(pool.idle_connections),
         pool_max: u64::from(state.database.pool_size),

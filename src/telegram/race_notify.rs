@@ -12,12 +12,19 @@ impl Telegram {
     pub async fn race_notify_once(&self) -> Result<u32, TaskError> {
         let snap = self.deps.board.snapshot();
         let now = self.deps.clock.now();
-        let view = self.deps.races.current(&snap, now);
-        let standings = self.deps.races.standings(&snap, now);
         // Before the first sync there is nothing to compare.
         let Some(as_of) = snap.updated_at() else {
             return Ok(0);
         };
+        let Some(entry) = self.deps.races.featured_entry(&snap, now) else {
+            return Ok(0);
+        };
+        let view = self
+            .deps
+            .races
+            .open(&snap, &entry.def.id, now)
+            .expect("open race");
+        let standings = crate::races::LiveStandings::of(entry);
         let conn = db::leaderboard::conn(&self.deps.pool).await?;
         let subscribers = q::notify_subscribers(&*conn).await?;
         let mut out: Vec<(Outgoing, String)> = Vec::new();

@@ -3,7 +3,8 @@
 //!
 //! It `LISTEN`s on PostgreSQL: on each stored sync it reloads the newest snapshot, rebuilds the
 //! board when anything changed and broadcasts it to this instance's WebSocket clients; on a
-//! closed race it broadcasts `RACE_COMPLETED`; on a token set at run time (on any instance) it
+//! race created, edited, cancelled or closed it reloads the races, and on a closed one
+//! broadcasts `RACE_COMPLETED`; on a token set at run time (on any instance) it
 //! reloads the stored token. Instances that do not poll mark their data stale
 //! when no sync arrives for a few poll intervals.
 //!
@@ -23,7 +24,6 @@ use super::SyncContext;
 use crate::board::{RaceData, SyncInfo};
 use crate::db::{self, hold, leaderboard, races, upstream_token};
 use crate::domain::leaderboard::{Player, Rankings};
-use crate::domain::race::{RacePeriod, RaceSettings};
 
 /// How many entries the live messages carry per list (the top of each period, the race's
 /// leaders): every client gets every broadcast, so its size is paid once per client; the full
@@ -56,21 +56,22 @@ impl Follower {
     /// anything replaces the snapshot and, with `broadcast`, is pushed to WebSocket clients.
     pub async fn load_latest(&mut self, broadcast: bool) {
         let ctx = &self.ctx;
-        let race_tz = ctx.config.load().config.race.tz();
         let loaded = async {
             let Some(stored) = leaderboard::load_latest(&ctx.pool).await? else {
                 return Ok(None);
             };
-            let race_id = RacePeriod::containing(race_tz, stored.taken_at).id;
-            let conn = leaderboard::conn(&ctx.pool).await?;
-            let race = leaderboard::race_standings(&*conn, &race_id).await?;
-            let settings = races::open_race_settings(&*conn, &race_id).await?;
-            let masked = db::links::masked_uids(&*conn).await?;
-            Ok::<_, db::DbError>(Some((stored, race_id, race, settings, masked)))
+            let masked = {
+                let conn = leaderboard::conn(&ctx.pool).await?;
+                db::links::masked_uids(&*conn).await?
+            };
+            let masked: std::collections::HashSet<String> = masked.into_iter().collect();
+            let races = ctx.races.load(masked).await?;
+            Ok::<_, db::DbError>(Some((stored, races)))
         };
-        let (mut stored, race_id, mut race, settings, masked) = match loaded.await {
+        let (mut stored, races) = match loaded.await {
             Ok(Some(x)) => x,
-            Ok(None) => return,
+            // No sync yet: the races are shown all the same (scheduled, or live with no wager).
+            Ok(None) => return self.load_races(false).await,
             Err(e) => {
                 error!(self.log, "cannot load the latest snapshot"; "error" => %e);
                 return;
@@ -82,14 +83,14 @@ impl Follower {
             source: stored.source.clone(),
         };
         // Players who chose privacy appear masked everywhere the snapshot goes (views, cached
-        // responses, WebSocket): masked once here, so the hot paths do nothing more.
-        let masked: std::collections::HashSet<String> = masked.into_iter().collect();
-        for p in stored.players.iter_mut().chain(race.iter_mut()) {
-            if masked.contains(&p.uid) {
+        // responses, WebSocket): masked once here (the races' by `Races::load`), so the hot
+        // paths do nothing more.
+        for p in stored.players.iter_mut() {
+            if races.masked.contains(&p.uid) {
                 p.name = crate::domain::accounts::mask_name(&p.name);
             }
         }
-        let fingerprint = fingerprint(&race_id, &stored.players, &race, settings.as_ref());
+        let fingerprint = fingerprint(&stored.players, &races);
         if self.loaded.as_ref() == Some(&fingerprint) {
             ctx.board.touch(sync);
             return;
@@ -104,18 +105,29 @@ impl Follower {
             }
         };
         self.loaded = Some(fingerprint);
-        ctx.board.replace(
-            sync,
-            rankings,
-            RaceData {
-                id: race_id,
-                players: race,
-                settings,
-                masked,
-            },
-        );
+        ctx.board.replace(sync, rankings, races);
         if broadcast {
             self.broadcast_board();
+        }
+    }
+
+    /// Reloads the races alone (one was created, edited, cancelled or closed): the players
+    /// and their rankings stay. With `broadcast`, the featured race goes to WebSocket clients.
+    async fn load_races(&mut self, broadcast: bool) {
+        let ctx = &self.ctx;
+        let masked = ctx.board.snapshot().race.masked.clone();
+        match ctx.races.load(masked).await {
+            Ok(races) => {
+                ctx.board.replace_races(races);
+                // The next sync compares against what is shown now.
+                self.loaded = None;
+                if broadcast {
+                    if let Some(race) = self.race_message() {
+                        ctx.ws.broadcast_all(vec![race]);
+                    }
+                }
+            }
+            Err(e) => error!(self.log, "cannot load the races"; "error" => %e),
         }
     }
 
@@ -124,16 +136,21 @@ impl Follower {
         let ctx = &self.ctx;
         let snap = ctx.board.snapshot();
         let cfg = ctx.config.load_full();
-        let now = ctx.clock.now();
         let tops = poem_openapi::types::ToJSON::to_json(&crate::views::tops(&snap, &cfg, LIVE_TOP));
-        let mut race = ctx.races.current(&snap, now);
+        let mut messages = vec![("LEADERBOARD_UPDATE", tops.unwrap_or_default())];
+        messages.extend(self.race_message());
+        // All in one write to each client.
+        ctx.ws.broadcast_all(messages);
+    }
+
+    /// `RACE_UPDATE` with the featured race's leaders, if a race is featured.
+    fn race_message(&self) -> Option<(&'static str, serde_json::Value)> {
+        let ctx = &self.ctx;
+        let snap = ctx.board.snapshot();
+        let mut race = ctx.races.featured(&snap, ctx.clock.now())?;
         race.participants.truncate(LIVE_TOP as usize);
         let race = poem_openapi::types::ToJSON::to_json(&race);
-        // Both in one write to each client.
-        ctx.ws.broadcast_all(vec![
-            ("LEADERBOARD_UPDATE", tops.unwrap_or_default()),
-            ("RACE_UPDATE", race.unwrap_or_default()),
-        ]);
+        Some(("RACE_UPDATE", race.unwrap_or_default()))
     }
 
     /// On instances that do not poll: data older than a few poll intervals is marked stale
@@ -220,9 +237,10 @@ impl Follower {
         });
         let _abort_driver = AbortOnDrop(driver);
         let listen = format!(
-            "LISTEN {}; LISTEN {}; LISTEN {}; LISTEN {}",
+            "LISTEN {}; LISTEN {}; LISTEN {}; LISTEN {}; LISTEN {}",
             leaderboard::SYNC_CHANNEL,
             races::RACE_CHANNEL,
+            races::defs::RACES_CHANGED_CHANNEL,
             hold::HOLD_CHANNEL,
             upstream_token::TOKEN_CHANNEL
         );
@@ -251,7 +269,10 @@ impl Follower {
             if channel == leaderboard::SYNC_CHANNEL {
                 self.load_latest(true).await;
             } else if channel == races::RACE_CHANNEL {
+                self.load_races(true).await;
                 self.announce_closed_race(&payload).await;
+            } else if channel == races::defs::RACES_CHANGED_CHANNEL {
+                self.load_races(true).await;
             } else if channel == hold::HOLD_CHANNEL {
                 self.load_hold().await;
             } else if channel == upstream_token::TOKEN_CHANNEL {
@@ -270,16 +291,18 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn fingerprint(
-    race_id: &str,
-    players: &[Player],
-    race: &[Player],
-    settings: Option<&RaceSettings>,
-) -> Fingerprint {
+fn fingerprint(players: &[Player], races: &RaceData) -> Fingerprint {
     let mut h = Sha256::new();
-    h.update(race_id.as_bytes());
-    h.update(format!("{settings:?}").as_bytes());
-    for list in [players, race] {
+    // Not when the standings were taken: a sync that changed nothing keeps the snapshot.
+    for r in &races.open {
+        h.update(format!("{:?}", r.def).as_bytes());
+    }
+    let lists = std::iter::once(players).chain(races.open.iter().map(|r| &r.players[..]));
+    for r in &races.recent {
+        h.update(r.id.as_bytes());
+        h.update([0]);
+    }
+    for list in lists {
         h.update([0xff]);
         for p in list {
             h.update(p.uid.as_bytes());

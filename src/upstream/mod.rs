@@ -68,7 +68,8 @@ impl SyncContext {
             Ok(closed) => {
                 for c in closed {
                     info!(self.log, "race closed"; "race" => &c.id, "late" => c.late,
-                        "participants" => c.participants, "during_hold" => c.during_hold);
+                        "participants" => c.participants, "during_hold" => c.during_hold,
+                        "successor" => c.successor.as_deref());
                 }
             }
             Err(e) => error!(self.log, "closing races failed"; "error" => %e),

@@ -19,7 +19,6 @@ use crate::config::{Config, SourceKind};
 use crate::db::{self, hold, leaderboard};
 use crate::domain::leaderboard::Player;
 use crate::domain::plausibility;
-use crate::domain::race::RacePeriod;
 
 /// Arbitrary but fixed key of the poller's leadership lock ("goated" + 3).
 const POLLER_LOCK_KEY: i64 = 0x676f_6174_6564_0003;
@@ -271,15 +270,6 @@ enum Synced {
     Held(hold::Recorded),
 }
 
-/// The race a sync taken at `taken_at` belongs to, and whether the document's month-to-date
-/// figures are that race's: only when the upstream's calendar month and the race's agree.
-pub fn race_of_sync(cfg: &Config, taken_at: DateTime<Utc>) -> (RacePeriod, bool) {
-    let race = RacePeriod::containing(cfg.race.tz(), taken_at);
-    let upstream_month = RacePeriod::containing(cfg.upstream.tz(), taken_at).id;
-    let record = upstream_month == race.id;
-    (race, record)
-}
-
 /// One sync: fetch, validate, judge against the last good document, then store it or hold
 /// it.
 async fn sync_once(
@@ -306,7 +296,7 @@ async fn sync_once(
             if recorded.held.polls < cfg.upstream.confirm_polls as i32 {
                 return Ok(Synced::Held(recorded));
             }
-            let applied = hold::apply(&ctx.pool, &cfg.race, |at| race_of_sync(cfg, at)).await?;
+            let applied = hold::apply(&ctx.pool, cfg.upstream.tz()).await?;
             if let Some(applied) = applied {
                 return Ok(Synced::Stored {
                     sync_id: applied.sync_id,
@@ -319,11 +309,6 @@ async fn sync_once(
         }
     }
 
-    let (race, record_race) = race_of_sync(cfg, taken_at);
-    if !record_race {
-        slog::debug!(ctx.log, "race standings kept: the upstream's month is not the race's yet";
-            "race" => &race.id);
-    }
     let duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
     let sync_id = leaderboard::store_sync(
         &ctx.pool,
@@ -331,11 +316,7 @@ async fn sync_once(
         source,
         &players,
         duration_ms,
-        leaderboard::RaceTarget {
-            period: &race,
-            settings: &cfg.race,
-            record_standings: record_race,
-        },
+        cfg.upstream.tz(),
     )
     .await?;
     Ok(Synced::Stored {

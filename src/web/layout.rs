@@ -95,7 +95,7 @@ impl IntoResponse for Page {
                         nav aria-label="Main" {
                             (nav_link("/leaderboard", "Leaderboard", n == Nav::Leaderboard))
                             (nav_link("/race", "Wager race", n == Nav::Race))
-                            (nav_link("/races", "Past races", n == Nav::Races))
+                            (nav_link("/races", "Races", n == Nav::Races))
                             (nav_link("/bonus-codes", "Bonus codes", n == Nav::Bonus))
                             @if self.visitor.admin { (nav_link("/admin", "Admin", n == Nav::Admin)) }
                             @if self.visitor.logged_in { (nav_link("/account", "Account", n == Nav::Account)) }

@@ -10,7 +10,6 @@ use poem::{handler, Request, Response};
 use super::assets;
 use super::layout::{countdown, money, page_response, CSP, CSP_EMBED};
 use super::public::{freshness, period_label, period_of, query};
-use super::races::race_title;
 use super::State;
 use crate::domain::leaderboard::Period;
 use crate::domain::period_param::PeriodParamError;
@@ -46,13 +45,20 @@ fn bare(title: &str, class: &str, body: Markup) -> Markup {
 pub fn race(req: &Request, state: State<'_>) -> Response {
     let snap = state.board.snapshot();
     let now = state.clock.now();
-    let r = state.races.current(&snap, now);
+    let Some(r) = state.races.featured(&snap, now) else {
+        let doc = bare(
+            "Race overlay",
+            "overlay",
+            html! { p { "No race right now" } },
+        );
+        return page_response(doc, StatusCode::OK, CSP);
+    };
     let n = top_n(req, 5) as usize;
     let doc = bare(
         "Race overlay",
         "overlay",
         html! {
-            h1 { "Wager race " (race_title(&r.id)) " · " (money(r.prize_pool.0)) }
+            h1 { (r.title) " · " (money(r.prize_pool.0)) }
             p.ov-count { "Ends in " (countdown(r.end, now)) }
             div #live data-live="" aria-live="polite" {
                 ol.ov-list {

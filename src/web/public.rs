@@ -91,7 +91,7 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
     let cfg = state.config();
     let snap = state.board.snapshot();
     let now = state.clock.now();
-    let race = state.races.current(&snap, now);
+    let race = state.races.featured(&snap, now);
     let top = views::leaderboard_page(&snap, &cfg, Period::Today, 1, 5);
     Page::new(
         "Home",
@@ -105,7 +105,7 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
             div #live data-live="" {
                 (freshness(&snap))
                 div.grid {
-                    (race_glance(&race, now))
+                    @if let Some(race) = &race { (race_glance(race, now)) }
                     section.card aria-labelledby="today-h" {
                         h2 #today-h { "Top wagers today" }
                         (leaderboard_table(&top.entries, Period::Today, "Top wagers today"))
@@ -118,7 +118,7 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
                 ul.linklist {
                     li { a href="/leaderboard" { "Leaderboards" } " — today, this week, this month, all time" }
                     li { a href="/race" { "Wager race" } " — standings and prizes" }
-                    li { a href="/races" { "Past races" } " — winners of closed races" }
+                    li { a href="/races" { "Races" } " — live, coming and past races with their winners" }
                     li { a href="/bonus-codes" { "Bonus codes" } " — active codes to copy" }
                     li { a href="/account" { "Your account" } " — link Goated and Telegram" }
                     li { a href="/overlay/race" { "Stream overlay" } " — for OBS" }

@@ -1,7 +1,7 @@
-//! The race pages: the current race (`/race`, with the logged-in player's own place), past
-//! races (`/races`) and one closed race (`/race/:id`), and the race pieces other pages show
-//! (the home page's glance, the title). Every race comes from the `races` service, as the API
-//! shows it.
+//! The race pages: the featured race (`/race`), every race (`/races`: live, scheduled and
+//! past) and one race of any state (`/race/:id`, with the logged-in player's own place and a
+//! countdown to its start or end), and the race pieces other pages show (the home page's
+//! glance). Every race comes from the `races` service, as the API shows it.
 
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
@@ -9,17 +9,17 @@ use poem::http::StatusCode;
 use poem::web::Path;
 use poem::{handler, IntoResponse, Request, Response};
 
-use super::layout::{countdown, error_page, money, not_found_page, time_el, Nav, Page};
+use super::layout::{countdown, error_page, money, time_el, Nav, Page};
 use super::public::{bad_page, freshness, page_param, query, unavailable};
 use super::{current_user, visitor, visitor_of, State};
 use crate::board::Snapshot;
-use crate::races::{Lookup, Participant, RaceView};
+use crate::races::{LiveStandings, Lookup, Participant, RaceStatusName, RaceView};
 
 /// The race at a glance, for the home page.
 pub(super) fn race_glance(race: &RaceView, now: DateTime<Utc>) -> Markup {
     html! {
         section.card.race-glance aria-labelledby="race-h" {
-            h2 #race-h { "Wager race " (race_title(&race.id)) }
+            h2 #race-h { (race.title) }
             dl.stats {
                 div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
                 div.wide { dt { "Ends in" } dd.big { (countdown(race.end, now)) } }
@@ -38,31 +38,8 @@ pub(super) fn race_glance(race: &RaceView, now: DateTime<Utc>) -> Markup {
                     }
                 }
             }
-            p { a.button href="/race" { "Full standings and prizes" } }
+            p { a.button href={ "/race/" (race.id) } { "Full standings and prizes" } }
         }
-    }
-}
-
-/// `Nov 2026` for `202611`.
-pub fn race_title(id: &str) -> String {
-    let month = id.get(4..6).and_then(|m| m.parse::<usize>().ok());
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    match month {
-        Some(m @ 1..=12) => format!("{} {}", MONTHS[m - 1], &id[..4]),
-        _ => id.to_string(),
     }
 }
 
@@ -112,10 +89,11 @@ fn standings_table(rows: &[Participant], caption: &str) -> Markup {
 }
 
 /// The logged-in player's own line: `#14 · $2,310 to a paid place`.
-fn my_line(state: &crate::state::AppState, snap: &Snapshot, uid: &str) -> Markup {
-    let standings = state.races.standings(snap, state.clock.now());
+fn my_line(snap: &Snapshot, race_id: &str, uid: &str) -> Option<Markup> {
+    let entry = snap.race.open_race(race_id)?;
+    let standings = LiveStandings::of(entry);
     let Some(me) = standings.position(uid) else {
-        return html! { p.mine { "You are not in this race yet: wager on Goated to join." } };
+        return Some(html! { p.mine { "You are not in this race yet: wager on Goated to join." } });
     };
     let standings = &standings.places;
     let paid = standings.iter().filter(|s| s.prize.is_some()).count();
@@ -134,49 +112,133 @@ fn my_line(state: &crate::state::AppState, snap: &Snapshot, uid: &str) -> Markup
     } else {
         format!("#{}", me.rank)
     };
-    html! { p.mine { strong { "Your place: " } (text) } }
+    Some(html! { p.mine { strong { "Your place: " } (text) } })
 }
 
-/// `GET /race`.
-#[handler]
-pub async fn race_page(req: &Request, state: State<'_>) -> Page {
+/// What the status line of a race says.
+fn status_line(race: &RaceView, now: DateTime<Utc>) -> Markup {
+    html! {
+        @match race.status {
+            RaceStatusName::Scheduled => div { dt { "Starts in" } dd.big { (countdown(race.start, now)) } },
+            RaceStatusName::Live => div { dt { "Ends in" } dd.big { (countdown(race.end, now)) } },
+            RaceStatusName::Closing => div { dt { "Status" } dd.big { "Ended, closing" } },
+            RaceStatusName::Closed => div { dt { "Status" } dd.big { "Closed" } },
+            RaceStatusName::Cancelled => div { dt { "Status" } dd.big { "Cancelled" } },
+        }
+    }
+}
+
+/// One race, whatever its state: the figures, the window, how the wager is measured, the
+/// prizes and the standings (with the visitor's own place when open).
+fn race_body(race: &RaceView, mine: Option<Markup>, snap: &Snapshot, now: DateTime<Utc>) -> Markup {
+    let open = matches!(
+        race.status,
+        RaceStatusName::Scheduled | RaceStatusName::Live | RaceStatusName::Closing
+    );
+    let caption = match race.status {
+        RaceStatusName::Closed => "Winners and final standings",
+        _ => "Standings",
+    };
+    html! {
+        p { a href="/races" { "← All races" } }
+        h1 { (race.title) }
+        section.card {
+            dl.stats {
+                div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
+                div.wide { (status_line(race, now)) }
+                div { dt { "Racers" } dd.big { (race.participant_count) } }
+                div { dt { "Total wagered" } dd.big { (money(race.total_wagered.0)) } }
+            }
+            p {
+                "From " (time_el(race.start)) " to " (time_el(race.end)) " (" (race.timezone) ")."
+                @if let Some(r) = &race.recurrence { " Repeats " (r) "." }
+                @if race.min_wager.0 > rust_decimal::Decimal::ZERO { " Minimum wager " (money(race.min_wager.0)) "." }
+            }
+            @if let Some(d) = &race.description {
+                div.description { @for line in d.lines() { (line) br; } }
+            }
+            @if let Some(note) = &race.measured_note { p.note { small { (note) } } }
+        }
+        @if let Some(m) = mine { (m) }
+        div.grid {
+            section.card { (prize_table(race)) }
+            @if race.status != RaceStatusName::Cancelled {
+                section.card #live data-live=[open.then_some("")] aria-live="polite" {
+                    @if open { (freshness(snap)) }
+                    (standings_table(&race.participants, caption))
+                }
+            } @else {
+                section.card { p { "This race was cancelled: nobody is paid." } }
+            }
+        }
+    }
+}
+
+/// The page of `race`, with the logged-in player's own place when it is open.
+async fn race_page_of(req: &Request, state: &State<'_>, race: RaceView, nav: Nav) -> Response {
     let snap = state.board.snapshot();
     let now = state.clock.now();
-    let race = state.races.current(&snap, now);
     // Only a visitor with a session cookie costs a query (to find their linked player).
-    let user = current_user(req, &state).await;
+    let user = current_user(req, state).await;
     let mine = user
         .as_ref()
         .and_then(|u| u.user.goated_uid.clone())
-        .map(|uid| my_line(&state, &snap, &uid));
+        .and_then(|uid| my_line(&snap, &race.id, &uid));
     Page::new(
-        format!("Wager race {}", race_title(&race.id)),
-        Nav::Race,
+        race.title.clone(),
+        nav,
         visitor_of(user.as_ref()),
-        html! {
-            h1 { "Wager race " (race_title(&race.id)) }
-            section.card {
-                dl.stats {
-                    div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
-                    div.wide { dt { @if race.seconds_left > 0 { "Ends in" } @else { "Ended" } } dd.big { (countdown(race.end, now)) } }
-                    div { dt { "Racers" } dd.big { (race.participant_count) } }
-                    div { dt { "Total wagered" } dd.big { (money(race.total_wagered.0)) } }
-                }
-                p { "Ranked by wagers from " (time_el(race.start)) " to " (time_el(race.end)) "." }
-            }
-            @if let Some(m) = mine { (m) }
-            div.grid {
-                section.card { (prize_table(&race)) }
-                section.card #live data-live="" aria-live="polite" {
-                    (freshness(&snap))
-                    (standings_table(&race.participants, "Standings"))
-                }
-            }
-        },
+        race_body(&race, mine, &snap, now),
     )
+    .into_response()
 }
 
-/// `GET /races`: closed races, newest first.
+/// `GET /race`: the featured race.
+#[handler]
+pub async fn race_page(req: &Request, state: State<'_>) -> Response {
+    let snap = state.board.snapshot();
+    let now = state.clock.now();
+    match state.races.featured(&snap, now) {
+        Some(race) => race_page_of(req, &state, race, Nav::Race).await,
+        None => error_page(
+            StatusCode::NOT_FOUND,
+            "No race right now",
+            "No race is running or scheduled. See past races on the races page.",
+            visitor(req),
+        )
+        .into_response(),
+    }
+}
+
+/// A list of races as cards.
+fn race_cards(list: &[RaceView], now: DateTime<Utc>) -> Markup {
+    html! {
+        ul.race-list {
+            @for r in list {
+                li.card {
+                    h3 { a href={ "/race/" (r.id) } { (r.title) } }
+                    p {
+                        "Prize pool " (money(r.prize_pool.0)) " · " (r.participant_count) " racers · "
+                        @match r.status {
+                            RaceStatusName::Scheduled => { "starts in " (countdown(r.start, now)) },
+                            RaceStatusName::Live => { "ends in " (countdown(r.end, now)) },
+                            RaceStatusName::Closing => { "ended, closing" },
+                            _ => { "ran " (time_el(r.start)) " to " (time_el(r.end)) },
+                        }
+                    }
+                    @if let Some(w) = r.participants.first() {
+                        p {
+                            @if r.status == RaceStatusName::Closed { "Winner: " } @else { "Leader: " }
+                            strong { (w.name) } " with " (money(w.wagered.0))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /races`: the live and scheduled races, then the closed ones, newest first.
 #[handler]
 pub async fn races_page(req: &Request, state: State<'_>) -> Response {
     let v = visitor(req);
@@ -192,27 +254,34 @@ pub async fn races_page(req: &Request, state: State<'_>) -> Response {
             return unavailable(v).into_response();
         }
     };
+    let snap = state.board.snapshot();
+    let now = state.clock.now();
+    let current = state.races.list(&snap, now, 1);
     let list = history.races;
     let pages = (history.total.div_ceil(u64::from(per_page)) as u32).max(1);
     Page::new(
-        "Past races",
+        "Races",
         Nav::Races,
         v,
         html! {
-            h1 { "Past races" }
-            @if list.is_empty() {
-                p.card { "No race has closed yet. " a href="/race" { "See the current race" } "." }
-            }
-            ul.race-list {
-                @for r in &list {
-                    li.card {
-                        h2 { a href={ "/race/" (r.id) } { (race_title(&r.id)) } }
-                        p { "Prize pool " (money(r.prize_pool.0)) " · " (r.participant_count) " racers" }
-                        @if let Some(w) = r.participants.first() {
-                            p { "Winner: " strong { (w.name) } " with " (money(w.wagered.0)) }
-                        }
+            h1 { "Races" }
+            @if page == 1 {
+                section aria-labelledby="live-h" {
+                    h2 #live-h { "Live now" }
+                    @if current.live.is_empty() { p.card { "No race is running right now." } }
+                    (race_cards(&current.live, now))
+                }
+                @if !current.scheduled.is_empty() {
+                    section aria-labelledby="next-h" {
+                        h2 #next-h { "Coming up" }
+                        (race_cards(&current.scheduled, now))
                     }
                 }
+            }
+            section aria-labelledby="past-h" {
+                h2 #past-h { "Past races" }
+                @if list.is_empty() { p.card { "No race has closed yet." } }
+                (race_cards(&list, now))
             }
             nav.pager aria-label="Pages" {
                 @if page > 1 { a rel="prev" href={ "/races?page=" (page - 1) } { "← Newer" } }
@@ -224,59 +293,25 @@ pub async fn races_page(req: &Request, state: State<'_>) -> Response {
     .into_response()
 }
 
-/// `GET /race/:id`: a closed race and its winners (the current one redirects to `/race`).
+/// `GET /race/:id`: one race, open, closed or cancelled.
 #[handler]
 pub async fn race_by_id(req: &Request, Path(id): Path<String>, state: State<'_>) -> Response {
     let v = visitor(req);
     let race = match state.races.lookup(&id, state.clock.now()).await {
-        Ok(Lookup::Closed(race)) => race,
-        Ok(Lookup::NotARaceId) => return not_found_page(Some(v)).into_response(),
-        Ok(Lookup::Current) => return poem::web::Redirect::see_other("/race").into_response(),
-        Ok(Lookup::NoResults) => return error_page(
-            StatusCode::NOT_FOUND,
-            "No such race",
-            "This race has no results: it has not closed, or it was before this site kept records.",
-            v,
-        )
-        .into_response(),
+        Ok(Lookup::Open(race) | Lookup::Closed(race) | Lookup::Cancelled(race)) => race,
+        Ok(Lookup::NotARaceId | Lookup::NotFound) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                "No such race",
+                "There is no race with this address. See every race on the races page.",
+                v,
+            )
+            .into_response()
+        }
         Err(e) => {
-            slog::error!(state.log, "closed race"; "error" => %e);
+            slog::error!(state.log, "race"; "error" => %e);
             return unavailable(v).into_response();
         }
     };
-    Page::new(
-        format!("Wager race {}", race_title(&race.id)),
-        Nav::Races,
-        v,
-        html! {
-            p { a href="/races" { "← Past races" } }
-            h1 { "Wager race " (race_title(&race.id)) }
-            section.card {
-                dl.stats {
-                    div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
-                    div { dt { "Racers" } dd.big { (race.participant_count) } }
-                    div { dt { "Total wagered" } dd.big { (money(race.total_wagered.0)) } }
-                }
-                p { "Closed. Ran from " (time_el(race.start)) " to " (time_el(race.end)) "." }
-            }
-            div.grid {
-                section.card { (prize_table(&race)) }
-                section.card { (standings_table(&race.participants, "Winners and final standings")) }
-            }
-        },
-    )
-    .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn race_titles() {
-        assert_eq!(race_title("202611"), "November 2026");
-        assert_eq!(race_title("202601"), "January 2026");
-        assert_eq!(race_title("202613"), "202613");
-        assert_eq!(race_title("2026"), "2026");
-    }
+    race_page_of(req, &state, race, Nav::Races).await
 }

@@ -65,8 +65,11 @@ impl RacesApi {
         let snap = state.board.snapshot();
         let now = state.clock.now();
         // seconds_left changes every second: one serialisation per second at most.
+        if state.races.featured_entry(&snap, now).is_none() {
+            return Err(ApiError::not_found("no race is running or scheduled"));
+        }
         let cached = snap.cached_timed("race-current", now.timestamp().to_string(), |s| {
-            to_bytes(&state.races.current(s, now))
+            to_bytes(&state.races.featured(s, now))
         });
         Ok(CachedResponse::answer(
             Validated::new(cached, &snap, req),
@@ -120,10 +123,9 @@ impl RacesApi {
         operation_id = "getPreviousRace"
     )]
     async fn previous(&self, state: Data<&Arc<AppState>>) -> Result<RaceResponse, LookupError> {
-        let id = state.races.previous_id(state.clock.now());
-        match state.races.closed(&id).await? {
+        match state.races.previous().await? {
             Some(race) => Ok(RaceResponse::Ok(Json(race))),
-            None => Err(ApiError::not_found(format!("race {id} has no results")).into()),
+            None => Err(ApiError::not_found("no race has closed yet").into()),
         }
     }
 
@@ -170,14 +172,10 @@ impl RacesApi {
             Lookup::NotARaceId => {
                 Err(ApiError::invalid(format!("{:?} is not a race id (YYYYMM)", id.0)).into())
             }
-            Lookup::Current => {
-                let snap = state.board.snapshot();
-                Ok(RaceResponse::Ok(Json(state.races.current(&snap, now))))
+            Lookup::Open(race) | Lookup::Closed(race) | Lookup::Cancelled(race) => {
+                Ok(RaceResponse::Ok(Json(race)))
             }
-            Lookup::Closed(race) => Ok(RaceResponse::Ok(Json(race))),
-            Lookup::NoResults => {
-                Err(ApiError::not_found(format!("race {} has no results", id.0)).into())
-            }
+            Lookup::NotFound => Err(ApiError::not_found(format!("no race {}", id.0)).into()),
         }
     }
 }
@@ -185,15 +183,13 @@ impl RacesApi {
 /// The place of `uid` in the live race, or 404.
 fn race_position(state: &AppState, uid: &str) -> Result<PositionResponse, LookupError> {
     let snap = state.board.snapshot();
-    let standings = state.races.standings(&snap, state.clock.now());
-    standings
+    let Some(race) = state.races.featured_entry(&snap, state.clock.now()) else {
+        return Err(ApiError::not_found("no race is running or scheduled").into());
+    };
+    crate::races::LiveStandings::of(race)
         .position(uid)
         .map(|p| PositionResponse::Ok(Json(p)))
         .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "player {:?} is not in race {}",
-                uid, standings.race_id
-            ))
-            .into()
+            ApiError::not_found(format!("player {:?} is not in race {}", uid, race.def.id)).into()
         })
 }

@@ -179,7 +179,11 @@ pub(super) fn leaderboard(ctx: &Ctx<'_, '_>, args: &str) -> (String, Value) {
     let (cfg, snap, now) = (ctx.config, ctx.snapshot, ctx.now);
     let mut text = String::new();
     if key == "race" {
-        let view = ctx.races.current(snap, now);
+        let Some(view) = ctx.races.featured(snap, now) else {
+            text.push_str("No race is running.");
+            let keyboard = json!([[{"text": "Refresh", "callback_data": format!("lb:{key}")}]]);
+            return (text, keyboard);
+        };
         text.push_str(&format!(
             "Race {} - top 10 (prize pool {} {})",
             view.id, view.prize_pool, view.currency
@@ -238,7 +242,9 @@ fn time_left(seconds: i64) -> String {
 /// prize of the place, the time left.
 pub(super) fn race(ctx: &Ctx<'_, '_>, user: Option<&User>) -> String {
     let (snap, now) = (ctx.snapshot, ctx.now);
-    let view = ctx.races.current(snap, now);
+    let Some(view) = ctx.races.featured(snap, now) else {
+        return "No race is running.".into();
+    };
     let mut text = format!(
         "Race {}: prize pool {} {}, {} players, ends {}\nTime left: {}",
         view.id,
@@ -256,7 +262,11 @@ pub(super) fn race(ctx: &Ctx<'_, '_>, user: Option<&User>) -> String {
         text.push_str("\nLink your Goated account (/verify <name>) to see your place.");
         return text;
     };
-    let Some(me) = ctx.races.standings(snap, now).position(uid) else {
+    let Some(me) = ctx
+        .races
+        .standings(snap, &view.id)
+        .and_then(|s| s.position(uid))
+    else {
         text.push_str("\nYou have no wager in this race yet.");
         return text;
     };

@@ -178,7 +178,7 @@ pub async fn check_races(app: &TestApp, expected: &Value) {
         let id = race["id"].as_str().unwrap();
         let (status, got) = app.get_json(&format!("/api/wager-races/{id}")).await;
         assert_eq!(status, 200, "{got}");
-        assert_eq!(got["status"], "completed", "{got}");
+        assert_eq!(got["status"], "closed", "{got}");
         assert_eq!(
             amount(&got["prize_pool"]),
             amount(&race["prize_pool"]),

@@ -1,17 +1,24 @@
-//! Closing monthly races exactly once, and reading closed races back.
+//! Races as stored: closing them exactly once, reading closed races back, and (in the
+//! submodules) their definitions and running standings.
 //!
 //! A race is closed from its running standings (the last sync taken before its end) in one
 //! transaction under an advisory lock; the `closed_at IS NULL` guard and the primary key of
-//! `race_results` make a second closer (another instance, a restart) do nothing.
+//! `race_results` make a second closer (another instance, a restart) do nothing. The same
+//! transaction creates the successor of a recurring race, once.
+
+pub mod defs;
+pub mod standings;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 use super::leaderboard::{conn, race_standings};
 use super::{DbError, Pool};
-use crate::config::RaceConfig;
 use crate::domain::race::{distribution, standings, ClosedRace, RaceSettings, ResultRow};
+use crate::domain::race_def::{Measure, RaceState, StartFigure};
 use crate::domain::Amount;
+use defs::{def_from_row, DEF_COLUMNS};
 
 /// Channel on which a closed race is announced (payload: the race id).
 pub const RACE_CHANNEL: &str = "goatedvips_race";
@@ -19,7 +26,7 @@ pub const RACE_CHANNEL: &str = "goatedvips_race";
 /// Arbitrary but fixed key of the race-closing lock ("goated" + 2).
 const CLOSE_LOCK_KEY: i64 = 0x676f_6174_6564_0002;
 
-fn q(e: tokio_postgres::Error) -> DbError {
+pub(super) fn q(e: tokio_postgres::Error) -> DbError {
     DbError::Query(e)
 }
 
@@ -32,16 +39,28 @@ pub struct Closed {
     /// A suspicious upstream document was held at the close: the race closed from the last
     /// good data before its end.
     pub during_hold: bool,
+    /// The race created to follow it (a recurring race).
+    pub successor: Option<String>,
 }
 
-/// Closes every race whose end has passed. `late_after`: a close this long after the end is
-/// flagged `closed_late` (the daemon was down across the end). Returns what this call closed.
+/// What closing races is told.
+pub struct CloseRules<'a> {
+    /// Prize settings of races stored before they were recorded.
+    pub fallback: &'a RaceSettings,
+    /// Which upstream buckets a successor's window matches.
+    pub upstream_tz: Tz,
+    /// A close this long after the end is flagged `closed_late` (the daemon was down across it).
+    pub late_after: chrono::Duration,
+    /// Names this instance.
+    pub closer: &'a str,
+}
+
+/// Closes every race whose end has passed and creates the successor of every recurring race
+/// that closed. Returns what this call closed.
 pub async fn close_due(
     pool: &Pool,
     now: DateTime<Utc>,
-    cfg: &RaceConfig,
-    late_after: chrono::Duration,
-    closer: &str,
+    rules: &CloseRules<'_>,
 ) -> Result<Vec<Closed>, DbError> {
     let mut conn = conn(pool).await?;
     let tx = conn.transaction().await.map_err(q)?;
@@ -56,8 +75,10 @@ pub async fn close_due(
     }
     let due = tx
         .query(
-            "SELECT id, ends_at, prize_pool, currency, prize_percentages, min_wager
-             FROM races WHERE closed_at IS NULL AND ends_at <= $1 ORDER BY id FOR UPDATE",
+            &format!(
+                "SELECT {DEF_COLUMNS} FROM races WHERE closed_at IS NULL AND cancelled_at IS NULL
+                 AND ends_at <= $1 ORDER BY ends_at, id FOR UPDATE"
+            ),
             &[&now],
         )
         .await
@@ -69,20 +90,12 @@ pub async fn close_due(
         .get(0);
     let mut closed = Vec::new();
     for row in due {
-        let id: String = row.get(0);
-        let ends_at: DateTime<Utc> = row.get(1);
-        // The settings the race ran with (rows from before they were recorded: the config).
-        let pool: Decimal = row.get::<_, Option<Decimal>>(2).unwrap_or(cfg.prize_pool);
-        let currency: String = row
-            .get::<_, Option<String>>(3)
-            .unwrap_or_else(|| cfg.currency.clone());
-        let percentages: Vec<Decimal> = row
-            .get::<_, Option<Vec<Decimal>>>(4)
-            .unwrap_or_else(|| cfg.prize_percentages.clone());
-        let min_wager: Decimal = row.get::<_, Option<Decimal>>(5).unwrap_or(cfg.min_wager);
-        let payouts = distribution(pool, &percentages);
+        let race = def_from_row(&row, rules.fallback);
+        let id = race.id.clone();
+        let settings = &race.settings;
+        let payouts = distribution(settings.prize_pool, &settings.prize_percentages);
         let players = race_standings(&tx, &id).await?;
-        let places = standings(&players, min_wager, &payouts);
+        let places = standings(&players, settings.min_wager, &payouts);
         let total: Decimal = places.iter().map(|s| s.wagered.0).sum();
         for s in &places {
             tx.execute(
@@ -92,26 +105,25 @@ pub async fn close_due(
             .await
             .map_err(q)?;
         }
-        let late = now - ends_at > late_after;
+        let late = now - race.ends_at > rules.late_after;
         let updated = tx
             .execute(
                 "UPDATE races SET closed_at = $2, closed_by = $3, closed_late = $4,
-                    final_sync_id = (SELECT max(sync_id) FROM race_standings WHERE race_id = $1),
-                    final_taken_at = (SELECT max(taken_at) FROM race_standings WHERE race_id = $1),
+                    final_sync_id = standings_sync_id, final_taken_at = standings_taken_at,
                     prize_pool = $5, currency = $6, total_wagered = $7, participant_count = $8,
                     prize_percentages = $9, min_wager = $10, closed_during_hold = $11
                  WHERE id = $1 AND closed_at IS NULL",
                 &[
                     &id,
                     &now,
-                    &closer,
+                    &rules.closer,
                     &late,
-                    &pool,
-                    &currency,
+                    &settings.prize_pool,
+                    &settings.currency,
                     &total,
                     &(places.len() as i32),
-                    &percentages,
-                    &min_wager,
+                    &settings.prize_percentages,
+                    &settings.min_wager,
                     &during_hold,
                 ],
             )
@@ -128,31 +140,65 @@ pub async fn close_due(
             late,
             participants: places.len(),
             during_hold,
+            successor: None,
         });
     }
-    tx.commit().await.map_err(q)?;
-    Ok(closed)
-}
-
-/// The recorded settings of a race that is still open.
-pub async fn open_race_settings<C: tokio_postgres::GenericClient>(
-    client: &C,
-    id: &str,
-) -> Result<Option<RaceSettings>, DbError> {
-    let row = client
-        .query_opt(
-            "SELECT prize_pool, currency, prize_percentages, min_wager FROM races
-             WHERE id = $1 AND closed_at IS NULL AND prize_percentages IS NOT NULL",
-            &[&id],
+    // Every closed recurring race without its successor: those closed just now, and one
+    // closed before the upgrade that made the monthly race recurring.
+    let recurring = tx
+        .query(
+            &format!(
+                "SELECT {DEF_COLUMNS} FROM races WHERE closed_at IS NOT NULL AND cancelled_at IS NULL
+                 AND recurrence IS NOT NULL AND successor_id IS NULL ORDER BY ends_at FOR UPDATE"
+            ),
+            &[],
         )
         .await
         .map_err(q)?;
-    Ok(row.map(|r| RaceSettings {
-        prize_pool: r.get(0),
-        currency: r.get(1),
-        prize_percentages: r.get(2),
-        min_wager: r.get(3),
-    }))
+    for row in recurring {
+        let race = def_from_row(&row, rules.fallback);
+        let Some(next) = race.successor(now) else {
+            continue;
+        };
+        let Some(next_id) = defs::insert(&tx, &next, rules.closer, now).await? else {
+            continue;
+        };
+        tx.execute(
+            "UPDATE races SET successor_id = $2 WHERE id = $1",
+            &[&race.id, &next_id],
+        )
+        .await
+        .map_err(q)?;
+        // Live already: its start figures come from the newest sync, if taken since its start
+        // (the sync this poll turn stored before closing).
+        let measure = Measure::of_window(next.starts_at, next.ends_at, rules.upstream_tz);
+        if next.state(now) == RaceState::Live && measure == Measure::AllTimeDelta {
+            let newest = tx
+                .query_opt(
+                    "SELECT id, taken_at FROM syncs WHERE taken_at >= $1 ORDER BY id DESC LIMIT 1",
+                    &[&next.starts_at],
+                )
+                .await
+                .map_err(q)?;
+            if let Some(sync) = newest {
+                let figure =
+                    StartFigure::choose(next.starts_at, now, sync.get(1), rules.upstream_tz);
+                standings::capture_base(&tx, &next_id, sync.get(0), figure).await?;
+            }
+        }
+        match closed.iter_mut().find(|c| c.id == race.id) {
+            Some(c) => c.successor = Some(next_id),
+            None => closed.push(Closed {
+                id: race.id.clone(),
+                late: false,
+                participants: 0,
+                during_hold: false,
+                successor: Some(next_id),
+            }),
+        }
+    }
+    tx.commit().await.map_err(q)?;
+    Ok(closed)
 }
 
 /// `rank, uid, name, wagered, prize` starting at column `offset`.
@@ -169,7 +215,7 @@ fn result_from_row(r: &tokio_postgres::Row, offset: usize) -> ResultRow {
 const RACE_COLUMNS: &str =
     "id, starts_at, ends_at, closed_at, coalesce(closed_late, false), final_taken_at, \
      prize_pool, currency, total_wagered, participant_count, prize_percentages, \
-     closed_during_hold";
+     closed_during_hold, title, description, public, min_wager, timezone";
 
 fn race_from_row(r: &tokio_postgres::Row) -> ClosedRace {
     ClosedRace {
@@ -185,6 +231,11 @@ fn race_from_row(r: &tokio_postgres::Row) -> ClosedRace {
         participant_count: r.get(9),
         prize_percentages: r.get(10),
         closed_during_hold: r.get(11),
+        title: r.get(12),
+        description: r.get(13),
+        public: r.get(14),
+        min_wager: r.get(15),
+        timezone: r.get::<_, String>(16).parse().unwrap_or(chrono_tz::UTC),
         results: Vec::new(),
     }
 }
@@ -225,7 +276,7 @@ pub async fn latest_closed_id(pool: &Pool) -> Result<Option<String>, DbError> {
     let conn = conn(pool).await?;
     Ok(conn
         .query_opt(
-            "SELECT id FROM races WHERE closed_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+            "SELECT id FROM races WHERE closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT 1",
             &[],
         )
         .await
@@ -233,7 +284,7 @@ pub async fn latest_closed_id(pool: &Pool) -> Result<Option<String>, DbError> {
         .map(|r| r.get(0)))
 }
 
-/// Closed races, newest first, each with its paid places (`fallback_paid` for races closed
+/// Listed (public) closed races, the latest end first, each with its paid places (`fallback_paid` for races closed
 /// before their percentages were recorded): `(total, page)`.
 pub async fn history(
     pool: &Pool,
@@ -244,7 +295,7 @@ pub async fn history(
     let conn = conn(pool).await?;
     let total: i64 = conn
         .query_one(
-            "SELECT count(*) FROM races WHERE closed_at IS NOT NULL",
+            "SELECT count(*) FROM races WHERE closed_at IS NOT NULL AND public",
             &[],
         )
         .await
@@ -253,7 +304,8 @@ pub async fn history(
     let rows = conn
         .query(
             &format!(
-                "SELECT {RACE_COLUMNS} FROM races WHERE closed_at IS NOT NULL ORDER BY id DESC OFFSET $1 LIMIT $2"
+                "SELECT {RACE_COLUMNS} FROM races WHERE closed_at IS NOT NULL AND public
+                 ORDER BY ends_at DESC, id DESC OFFSET $1 LIMIT $2"
             ),
             &[&offset, &limit],
         )
