@@ -18,7 +18,8 @@
 //! - [`recent`]: a value recomputed at most once per period (health, the bot's status).
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses (plain and encoded).
-//! - [`races`]: the wager races as shown (live, closed) and their closing (the service).
+//! - [`races`]: the wager races of any window as shown, closed and run (the service).
+//! - [`history`]: players' wager history per day as shown, cached per snapshot.
 //! - [`compress`]: gzip and brotli encoding of response bodies.
 //! - [`views`]: JSON views (leaderboards, players) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
@@ -43,6 +44,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod fd_limit;
+pub mod history;
 pub mod http;
 pub mod legacy;
 pub mod lifecycle;

@@ -64,6 +64,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// The wager races: live, closed and closing, as shown.
     pub races: Arc<Races>,
+    /// Players' wager history per day.
+    pub history: Arc<crate::history::WagerHistory>,
     /// The per-IP rate limiters of the public listener (per daemon).
     pub rate_limits: Arc<crate::rate_limit::RateLimits>,
     /// The Telegram bot: webhook intake, update handling, outbound queue.
@@ -168,6 +170,10 @@ impl AppState {
         let state = Self {
             accounts,
             races,
+            history: Arc::new(crate::history::WagerHistory::new(
+                pool.clone(),
+                config.clone(),
+            )),
             rate_limits,
             telegram,
             config,

@@ -12,7 +12,7 @@ use crate::domain::Amount;
 /// Channel on which a stored sync is announced (payload: the sync id).
 pub const SYNC_CHANNEL: &str = "goatedvips_sync";
 
-pub(super) fn q(e: tokio_postgres::Error) -> DbError {
+pub(crate) fn q(e: tokio_postgres::Error) -> DbError {
     DbError::Query(e)
 }
 
@@ -47,7 +47,8 @@ fn columns(players: &[Player]) -> Columns {
 
 /// Stores one sync in one transaction: the sync record, every player's latest figures, the
 /// standings of every race live at `taken_at` (measured against the upstream's buckets in
-/// `upstream_tz`), and a notification to every instance.
+/// `upstream_tz`), the day's point of each player's wager history, and a notification to
+/// every instance.
 pub async fn store_sync(
     pool: &Pool,
     taken_at: DateTime<Utc>,
@@ -92,6 +93,8 @@ pub async fn store_sync_in(
     .await
     .map_err(q)?;
     super::races::standings::record(tx, sync_id, taken_at, upstream_tz).await?;
+    let day = taken_at.with_timezone(&upstream_tz).date_naive();
+    super::history::record(tx, sync_id, day).await?;
     tx.execute(
         "SELECT pg_notify($1, $2)",
         &[&SYNC_CHANNEL, &sync_id.to_string()],

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod bonus_codes;
+pub mod history;
 pub mod hold;
 pub mod leaderboard;
 pub mod legacy;

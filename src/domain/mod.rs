@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod amount;
+pub mod history;
 pub mod leaderboard;
 pub mod login_throttle;
 pub mod period_param;

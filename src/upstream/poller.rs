@@ -179,7 +179,11 @@ impl Poller {
         };
         ctx.metrics.observe_sync(label, took);
         ctx.close_due_races().await;
-        self.prune_if_due(cfg.upstream.history_retention_days).await;
+        self.prune_if_due(
+            cfg.upstream.history_retention_days,
+            cfg.leaderboard.history_days,
+        )
+        .await;
         outcome
     }
 
@@ -208,7 +212,7 @@ impl Poller {
         true
     }
 
-    async fn prune_if_due(&mut self, retention_days: u32) {
+    async fn prune_if_due(&mut self, retention_days: u32, history_days: u32) {
         let now = self.ctx.clock.now();
         if self.last_prune.is_some_and(|t| now - t < PRUNE_EVERY) {
             return;
@@ -220,6 +224,20 @@ impl Poller {
             }
             Ok(_) => {}
             Err(e) => warn!(self.log, "pruning history failed"; "error" => %e),
+        }
+        let tz = self.ctx.config.load().config.upstream.tz();
+        let before =
+            now.with_timezone(&tz).date_naive() - chrono::Duration::days(i64::from(history_days));
+        let pruned = async {
+            let conn = leaderboard::conn(&self.ctx.pool).await?;
+            crate::db::history::prune(&*conn, before).await
+        };
+        match pruned.await {
+            Ok(0) => {}
+            Ok(days) => {
+                info!(self.log, "wager history pruned"; "rows" => days, "before" => %before)
+            }
+            Err(e) => warn!(self.log, "pruning wager history failed"; "error" => %e),
         }
     }
 }

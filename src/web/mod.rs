@@ -17,6 +17,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod chart;
 pub mod layout;
 pub mod old_addresses;
 pub mod overlay;

@@ -10,12 +10,14 @@ use poem::web::Path;
 use poem::{handler, IntoResponse, Request, Response};
 use std::collections::HashMap;
 
+use super::chart::{cached, daily_wagers, span_links};
 use super::layout::{error_page, money, tier_badge, time_el, Nav, Page, Visitor};
 use super::races::race_glance;
 use super::{visitor, State};
 use crate::board::Snapshot;
 use crate::domain::leaderboard::Period;
 use crate::domain::period_param::{period_from_params, PeriodParamError};
+use crate::history::HistoryError;
 use crate::views;
 
 /// Rows per leaderboard page.
@@ -267,10 +269,64 @@ pub(super) fn unavailable(v: Visitor) -> Page {
     )
 }
 
+/// The span a chart page asks for (`?days=`, default 30); `None` for one that is not 30, 90
+/// or 365.
+pub(super) fn span_param(req: &Request) -> Option<u16> {
+    match query(req).get("days") {
+        None => Some(30),
+        Some(raw) => raw.parse().ok().and_then(crate::domain::history::span),
+    }
+}
+
+/// The 400 page of a bad `?days=`.
+pub(super) fn bad_span(v: Visitor) -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "Bad span",
+        "A chart shows 30, 90 or 365 days: days=30, days=90 or days=365.",
+        v,
+    )
+    .into_response()
+}
+
+/// The wager history card of player `uid`: the chart of `days` days on `path`, or why there
+/// is none.
+pub(super) async fn history_card(
+    state: &State<'_>,
+    snap: &Snapshot,
+    uid: &str,
+    days: u16,
+    path: &str,
+) -> Markup {
+    let body = match state.history.of(snap, uid, days, state.clock.now()).await {
+        Ok(h) => html! {
+            (span_links(path, days))
+            (cached(&h.chart, || daily_wagers(&h.name, &h.points, "history")))
+        },
+        Err(HistoryError::Private(_)) => html! { p { "This player keeps their history private." } },
+        Err(HistoryError::UnknownPlayer(_)) => {
+            html! { p { "No history: this player is not on the leaderboard." } }
+        }
+        Err(HistoryError::Db(e)) => {
+            slog::error!(state.log, "wager history"; "error" => %e);
+            html! { p { "The history could not be loaded just now." } }
+        }
+    };
+    html! {
+        section.card #history aria-labelledby="history-h" {
+            h2 #history-h { "Wager history" }
+            (body)
+        }
+    }
+}
+
 /// `GET /players/:uid`.
 #[handler]
-pub fn player(req: &Request, Path(uid): Path<String>, state: State<'_>) -> Response {
+pub async fn player(req: &Request, Path(uid): Path<String>, state: State<'_>) -> Response {
     let v = visitor(req);
+    let Some(days) = span_param(req) else {
+        return bad_span(v);
+    };
     let cfg = state.config();
     let snap = state.board.snapshot();
     let Some(p) = views::player(&snap, &cfg, state.clock.now(), &uid) else {
@@ -289,6 +345,7 @@ pub fn player(req: &Request, Path(uid): Path<String>, state: State<'_>) -> Respo
         (Period::AllTime, p.wagered.all_time, p.ranks.all_time),
     ];
     let pct = p.tier.progress_percent.0.round_dp(0);
+    let history = history_card(&state, &snap, &uid, days, &format!("/players/{uid}")).await;
     Page::new(
         p.name.clone(),
         Nav::Leaderboard,
@@ -335,6 +392,7 @@ pub fn player(req: &Request, Path(uid): Path<String>, state: State<'_>) -> Respo
                     }
                 }
             }
+            (history)
         },
     )
     .into_response()

@@ -40,6 +40,7 @@ mod telegram;
 mod upstream_hold;
 mod upstream_sync;
 mod upstream_token;
+mod wager_history;
 mod web;
 mod websocket;
 mod websocket_capacity;

@@ -3,10 +3,13 @@
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
 
 use super::ApiTags;
+use crate::domain::history::{span, SPANS};
+use crate::domain::Amount;
+use crate::history::HistoryError;
 use crate::http::error::{ApiError, LookupError};
 use crate::state::AppState;
 use crate::views::{self, PlayerSearch, PlayerView};
@@ -23,6 +26,39 @@ pub enum SearchResponse {
     /// Players whose name contains the query (case-insensitive), best all-time first.
     #[oai(status = 200)]
     Ok(Json<PlayerSearch>),
+}
+
+/// One day of a player's wager history.
+#[derive(Debug, Clone, Object)]
+pub struct HistoryPoint {
+    /// The upstream's day (`YYYY-MM-DD` in `upstream.timezone`).
+    pub date: chrono::NaiveDate,
+    /// Wagered that day (as of its last sync).
+    pub wagered: Amount,
+    /// The all-time total at the day's end.
+    pub all_time: Amount,
+    /// False for a day with no stored point: shown as no wager, the total carried.
+    pub recorded: bool,
+}
+
+/// A player's daily wagers over a span.
+#[derive(Debug, Clone, Object)]
+pub struct PlayerHistory {
+    pub uid: String,
+    pub name: String,
+    /// The span: 30, 90 or 365 days, ending today.
+    pub days: u16,
+    /// Every day of the span, oldest first.
+    pub points: Vec<HistoryPoint>,
+    /// How to read days without a stored point.
+    pub missing_days: String,
+}
+
+#[derive(ApiResponse)]
+pub enum HistoryResponse {
+    /// Every day of the span, oldest first.
+    #[oai(status = 200)]
+    Ok(Json<PlayerHistory>),
 }
 
 pub struct PlayersApi;
@@ -73,5 +109,64 @@ impl PlayersApi {
         views::player(&snap, &state.config().config, state.clock.now(), &uid.0)
             .map(|p| PlayerResponse::Ok(Json(p)))
             .ok_or_else(|| ApiError::not_found(format!("no player with uid {:?}", uid.0)).into())
+    }
+
+    /// One player's wager per day over the last 30, 90 or 365 days.
+    ///
+    /// One point per upstream day (in `upstream.timezone`), oldest first, ending today. A day
+    /// without a stored point had no wager: `wagered` is 0, `all_time` carries the day
+    /// before's, and `recorded` is false. A player who chose a masked name has no public
+    /// history (404).
+    #[oai(
+        path = "/players/:uid/history",
+        method = "get",
+        operation_id = "getPlayerHistory"
+    )]
+    async fn history(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// The player's Goated uid.
+        uid: Path<String>,
+        /// The span in days: 30, 90 or 365 (default 30).
+        #[oai(validator(minimum(value = "30"), maximum(value = "365")))]
+        days: Query<Option<u16>>,
+    ) -> Result<HistoryResponse, LookupError> {
+        let asked = days.0.unwrap_or(30);
+        let Some(days) = span(asked) else {
+            return Err(ApiError::invalid_parameter(format!(
+                "days must be one of {SPANS:?}, not {asked}"
+            ))
+            .into());
+        };
+        let snap = state.board.snapshot();
+        let history = match state
+            .history
+            .of(&snap, &uid.0, days, state.clock.now())
+            .await
+        {
+            Ok(h) => h,
+            Err(e @ (HistoryError::UnknownPlayer(_) | HistoryError::Private(_))) => {
+                return Err(ApiError::not_found(e.to_string()).into())
+            }
+            Err(HistoryError::Db(e)) => return Err(ApiError::from(e).into()),
+        };
+        Ok(HistoryResponse::Ok(Json(PlayerHistory {
+            uid: history.uid.clone(),
+            name: history.name.clone(),
+            days,
+            points: history
+                .points
+                .iter()
+                .map(|p| HistoryPoint {
+                    date: p.date,
+                    wagered: Amount(p.wagered),
+                    all_time: Amount(p.all_time),
+                    recorded: p.recorded,
+                })
+                .collect(),
+            missing_days: "A day without a stored point had no wager: wagered is 0, all_time \
+                           carries the day before's and recorded is false."
+                .into(),
+        })))
     }
 }

@@ -1,0 +1,114 @@
+//! Players' wager history as shown: every day of a 30-, 90- or 365-day span for one player,
+//! read from `db::history` once per snapshot and day and kept in memory with its chart, so
+//! chart pages and the API serve from memory until the data changes.
+//!
+//! A player who chose a masked name has no public history.
+
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::board::Snapshot;
+use crate::config::SharedConfig;
+use crate::db::leaderboard::conn;
+use crate::db::{history as store, DbError, Pool};
+use crate::domain::history::{fill, first_day, DayPoint};
+
+/// Most histories kept in memory; past it the cache starts again.
+const CACHED: usize = 10_000;
+
+/// One player's history over a span, with its chart made on first demand.
+#[derive(Debug)]
+pub struct History {
+    pub uid: String,
+    pub name: String,
+    pub days: u16,
+    pub points: Vec<DayPoint>,
+    /// The chart's markup, made once.
+    pub chart: OnceLock<String>,
+}
+
+/// Why there is no history to show.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("no player with uid {0:?}")]
+    UnknownPlayer(String),
+    #[error("player {0:?} keeps their history private")]
+    Private(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Cached histories: `(uid, days)` → the snapshot's sync and the day it was read for, and the
+/// history.
+type Cache = HashMap<(String, u16), (Option<i64>, chrono::NaiveDate, Arc<History>)>;
+
+/// The history service; one per daemon, in `AppState`.
+pub struct WagerHistory {
+    pool: Pool,
+    config: SharedConfig,
+    cache: Mutex<Cache>,
+}
+
+impl WagerHistory {
+    pub fn new(pool: Pool, config: SharedConfig) -> Self {
+        Self {
+            pool,
+            config,
+            cache: Mutex::default(),
+        }
+    }
+
+    /// `uid`'s last `days` days (a span of `domain::history::SPANS`) at `now`, as the snapshot
+    /// `snap` knows them.
+    pub async fn of(
+        &self,
+        snap: &Snapshot,
+        uid: &str,
+        days: u16,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<History>, HistoryError> {
+        let Some(player) = snap.rankings.get(uid) else {
+            return Err(HistoryError::UnknownPlayer(uid.to_string()));
+        };
+        if snap.race.masked.contains(uid) {
+            return Err(HistoryError::Private(uid.to_string()));
+        }
+        let today = now
+            .with_timezone(&self.config.load().config.upstream.tz())
+            .date_naive();
+        let sync = snap.sync.as_ref().map(|s| s.id);
+        let key = (uid.to_string(), days);
+        if let Some((at, day, hit)) = self.lock().get(&key) {
+            if *at == sync && *day == today {
+                return Ok(hit.clone());
+            }
+        }
+        let first = first_day(today, days);
+        let (stored, before) = {
+            let conn = conn(&self.pool).await?;
+            store::days(&*conn, uid, first).await?
+        };
+        let stored: Vec<_> = stored
+            .into_iter()
+            .map(|d| (d.day, d.wagered, d.all_time))
+            .collect();
+        let history = Arc::new(History {
+            uid: uid.to_string(),
+            name: player.name.clone(),
+            days,
+            points: fill(&stored, before, first, today),
+            chart: OnceLock::new(),
+        });
+        let mut cache = self.lock();
+        if cache.len() >= CACHED {
+            cache.clear();
+        }
+        cache.insert(key, (sync, today, history.clone()));
+        Ok(history)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,160 @@
+//! Charts drawn on the server as SVG (no chart library in the browser, nothing inline for the
+//! CSP to refuse): a player's daily wagers as bars, each chart with a `<title>`, a description
+//! and a table beside it for screen readers and phones. Colours come from `app.css` classes.
+
+use chrono::NaiveDate;
+use maud::{html, Markup, PreEscaped};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+use super::layout::money;
+use crate::domain::history::{DayPoint, SPANS};
+
+const WIDTH: f64 = 720.0;
+const HEIGHT: f64 = 240.0;
+/// Room for the amounts at the left and the dates at the bottom.
+const LEFT: f64 = 64.0;
+const BOTTOM: f64 = 28.0;
+const TOP: f64 = 8.0;
+
+fn short_date(d: NaiveDate) -> String {
+    d.format("%b %-d").to_string()
+}
+
+/// `$1.2M`, `$35K`, `$900` for an axis label.
+fn compact(d: Decimal) -> String {
+    let v = d.to_f64().unwrap_or(0.0);
+    if v >= 1_000_000.0 {
+        format!("${:.1}M", v / 1_000_000.0)
+    } else if v >= 1_000.0 {
+        format!("${:.0}K", v / 1_000.0)
+    } else {
+        format!("${v:.0}")
+    }
+}
+
+/// The bar chart of `points` (one bar per day, oldest first) for `name`, with its table.
+/// `id` makes the chart's element ids unique on the page.
+pub fn daily_wagers(name: &str, points: &[DayPoint], id: &str) -> Markup {
+    let max = points
+        .iter()
+        .map(|p| p.wagered)
+        .max()
+        .unwrap_or(Decimal::ZERO);
+    let total: Decimal = points.iter().map(|p| p.wagered).sum();
+    let best = points.iter().max_by_key(|p| p.wagered);
+    let plot_w = WIDTH - LEFT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let slot = plot_w / points.len().max(1) as f64;
+    let bar_w = (slot * 0.8).max(1.0);
+    let scale = |v: Decimal| -> f64 {
+        if max.is_zero() {
+            0.0
+        } else {
+            (v / max).to_f64().unwrap_or(0.0) * plot_h
+        }
+    };
+    let title = format!("Daily wagers of {name}, last {} days", points.len());
+    let description = match best {
+        Some(b) if !max.is_zero() => format!(
+            "In all {}; the most on {} with {}.",
+            money(total),
+            short_date(b.date),
+            money(b.wagered)
+        ),
+        _ => "No wagers in this span.".to_string(),
+    };
+    let labels: Vec<usize> = match points.len() {
+        0 => vec![],
+        n => vec![0, n / 2, n - 1],
+    };
+    html! {
+        figure.chart {
+            svg.bars viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img"
+                aria-labelledby=(format!("{id}-t {id}-d")) xmlns="http://www.w3.org/2000/svg" {
+                title #(format!("{id}-t")) { (title) }
+                desc #(format!("{id}-d")) { (description) }
+                line.axis x1=(LEFT) y1=(TOP + plot_h) x2=(WIDTH) y2=(TOP + plot_h) {}
+                line.grid x1=(LEFT) y1=(TOP) x2=(WIDTH) y2=(TOP) {}
+                text.label x=(LEFT - 6.0) y=(TOP + 10.0) text-anchor="end" { (compact(max)) }
+                text.label x=(LEFT - 6.0) y=(TOP + plot_h) text-anchor="end" { "$0" }
+                @for (i, p) in points.iter().enumerate() {
+                    @let h = scale(p.wagered);
+                    rect.bar x=(format!("{:.1}", LEFT + i as f64 * slot + (slot - bar_w) / 2.0))
+                        y=(format!("{:.1}", TOP + plot_h - h)) width=(format!("{bar_w:.1}"))
+                        height=(format!("{h:.1}")) {
+                        title { (short_date(p.date)) ": " (money(p.wagered)) }
+                    }
+                }
+                @for i in labels {
+                    text.label x=(format!("{:.1}", LEFT + (i as f64 + 0.5) * slot)) y=(HEIGHT - 8.0)
+                        text-anchor="middle" { (short_date(points[i].date)) }
+                }
+            }
+            figcaption { (description) }
+            details.chart-table {
+                summary { "The figures as a table" }
+                div.table-wrap {
+                    table {
+                        caption { (title) }
+                        thead { tr { th scope="col" { "Day" } th scope="col" .num { "Wagered" } th scope="col" .num { "All-time at day's end" } } }
+                        tbody {
+                            @for p in points.iter().rev() {
+                                tr {
+                                    th scope="row" { time datetime=(p.date.to_string()) { (p.date.format("%a %b %-d, %Y")) } }
+                                    td.num { (money(p.wagered)) }
+                                    td.num { (money(p.all_time)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The links to the other spans of a chart on `path` (`?days=`), the current one marked.
+pub fn span_links(path: &str, current: u16) -> Markup {
+    html! {
+        nav.spans aria-label="Span" {
+            @for d in SPANS {
+                @if d == current {
+                    span aria-current="true" { (d) " days" }
+                } @else {
+                    a href={ (path) "?days=" (d) "#history" } { (d) " days" }
+                }
+            }
+        }
+    }
+}
+
+/// A chart made once and kept as text (the history service caches it per snapshot).
+pub fn cached(cell: &std::sync::OnceLock<String>, make: impl FnOnce() -> Markup) -> Markup {
+    PreEscaped(cell.get_or_init(|| make().into_string()).clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_bar_per_day_and_well_formed() {
+        let first = NaiveDate::from_ymd_opt(2026, 11, 5).unwrap();
+        let points: Vec<DayPoint> = (0..30)
+            .map(|i| DayPoint {
+                date: first + chrono::Duration::days(i),
+                wagered: Decimal::from(i * 10),
+                all_time: Decimal::from(1000 + i * 10),
+                recorded: i % 2 == 0,
+            })
+            .collect();
+        let svg = daily_wagers("Lucy <3", &points, "h").into_string();
+        assert_eq!(svg.matches("<rect class=\"bar\"").count(), 30);
+        assert!(svg.contains("<title id=\"h-t\">Daily wagers of Lucy &lt;3, last 30 days</title>"));
+        assert!(!svg.contains("style="), "nothing for the CSP to refuse");
+        let open = svg.matches("<svg").count();
+        assert_eq!(open, svg.matches("</svg>").count());
+        assert_eq!(svg.matches("<rect").count(), svg.matches("</rect>").count());
+    }
+}
