@@ -5,16 +5,16 @@
 //! A player who chose a masked name has no public history.
 
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use crate::board::Snapshot;
 use crate::config::SharedConfig;
 use crate::db::leaderboard::conn;
 use crate::db::{history as store, DbError, Pool};
 use crate::domain::history::{fill, first_day, DayPoint};
+use crate::memo::Memo;
 
-/// Most histories kept in memory; past it the cache starts again.
+/// Most histories kept in memory; past it the memo starts again.
 const CACHED: usize = 10_000;
 
 /// One player's history over a span, with its chart made on first demand.
@@ -39,15 +39,12 @@ pub enum HistoryError {
     Db(#[from] DbError),
 }
 
-/// Cached histories: `(uid, days)` → the snapshot's sync and the day it was read for, and the
-/// history.
-type Cache = HashMap<(String, u16), (Option<i64>, chrono::NaiveDate, Arc<History>)>;
-
 /// The history service; one per daemon, in `AppState`.
 pub struct WagerHistory {
     pool: Pool,
     config: SharedConfig,
-    cache: Mutex<Cache>,
+    /// `(uid, days)` → the history, for the snapshot's sync and the day it was read on.
+    memo: Memo<(String, u16), (Option<i64>, chrono::NaiveDate), History>,
 }
 
 impl WagerHistory {
@@ -55,7 +52,7 @@ impl WagerHistory {
         Self {
             pool,
             config,
-            cache: Mutex::default(),
+            memo: Memo::new(CACHED),
         }
     }
 
@@ -77,12 +74,10 @@ impl WagerHistory {
         let today = now
             .with_timezone(&self.config.load().config.upstream.tz())
             .date_naive();
-        let sync = snap.sync.as_ref().map(|s| s.id);
+        let stamp = (snap.sync.as_ref().map(|s| s.id), today);
         let key = (uid.to_string(), days);
-        if let Some((at, day, hit)) = self.lock().get(&key) {
-            if *at == sync && *day == today {
-                return Ok(hit.clone());
-            }
+        if let Some(hit) = self.memo.get(&key, &stamp) {
+            return Ok(hit);
         }
         let first = first_day(today, days);
         let (stored, before) = {
@@ -93,22 +88,16 @@ impl WagerHistory {
             .into_iter()
             .map(|d| (d.day, d.wagered, d.all_time))
             .collect();
-        let history = Arc::new(History {
-            uid: uid.to_string(),
-            name: player.name.clone(),
-            days,
-            points: fill(&stored, before, first, today),
-            chart: OnceLock::new(),
-        });
-        let mut cache = self.lock();
-        if cache.len() >= CACHED {
-            cache.clear();
-        }
-        cache.insert(key, (sync, today, history.clone()));
-        Ok(history)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+        Ok(self.memo.put(
+            key,
+            stamp,
+            History {
+                uid: uid.to_string(),
+                name: player.name.clone(),
+                days,
+                points: fill(&stored, before, first, today),
+                chart: OnceLock::new(),
+            },
+        ))
     }
 }

@@ -16,6 +16,7 @@
 //! - [`metrics`]: Prometheus metrics and their registry (served by `http::scrape`).
 //! - [`rate_limit`]: the per-IP rate limiters (applied by `http::rate_limit`).
 //! - [`recent`]: a value recomputed at most once per period (health, the bot's status).
+//! - [`memo`]: values per key kept until their data changes (history and race charts).
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses (plain and encoded).
 //! - [`races`]: the wager races of any window as shown, closed and run (the service).
@@ -49,6 +50,7 @@ pub mod http;
 pub mod legacy;
 pub mod lifecycle;
 pub mod logging;
+pub mod memo;
 pub mod metrics;
 mod openapi_type;
 pub mod races;

@@ -8,12 +8,14 @@
 //!   successor created (`db::races::close_due`); the `[race]` section becomes the recurring
 //!   monthly race on first start.
 //! - Running: admins create, edit and cancel races and read the payouts ([`admin`]).
+//! - Progress: each race's leaders over time as a chart ([`progress`]).
 //!
 //! The API, the pages, the follower and the bot call [`Races`]; it calls `domain::race`,
 //! `domain::race_def` and `domain::race_draft` for the rules and `db::races` for storage, and
 //! every race it shows is built in [`view`].
 
 pub mod admin;
+pub mod progress;
 pub mod view;
 
 use chrono::{DateTime, Utc};
@@ -45,6 +47,8 @@ pub struct Races {
     clock: SharedClock,
     /// Where the open races come from, and the masked names closed races are shown with.
     board: Arc<Board>,
+    /// Progress charts drawn, per race.
+    charts: progress::ProgressCharts,
 }
 
 /// What a race id names.
@@ -88,6 +92,7 @@ impl Races {
             config,
             clock,
             board,
+            charts: progress::ProgressCharts::new(1000),
         }
     }
 

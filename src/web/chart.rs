@@ -1,8 +1,10 @@
 //! Charts drawn on the server as SVG (no chart library in the browser, nothing inline for the
-//! CSP to refuse): a player's daily wagers as bars, each chart with a `<title>`, a description
-//! and a table beside it for screen readers and phones. Colours come from `app.css` classes.
+//! CSP to refuse): a player's daily wagers as bars and a race's leaders as lines, each chart
+//! with a `<title>`, a description and a table or legend beside it for screen readers and
+//! phones. Colours come from `app.css` classes; race lines also differ by dash and marker, so
+//! they read in grey.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup, PreEscaped};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -123,6 +125,108 @@ pub fn span_links(path: &str, current: u16) -> Markup {
                     span aria-current="true" { (d) " days" }
                 } @else {
                     a href={ (path) "?days=" (d) "#history" } { (d) " days" }
+                }
+            }
+        }
+    }
+}
+
+/// One player's line in a race chart: `(time, wager)` points, oldest first.
+pub struct RaceLine {
+    pub name: String,
+    pub points: Vec<(DateTime<Utc>, Decimal)>,
+}
+
+/// Line styles told apart without colour: a dash pattern and a marker each.
+const MARKERS: [&str; 5] = ["circle", "square", "triangle", "diamond", "cross"];
+
+fn marker(kind: &str, x: f64, y: f64) -> Markup {
+    let r = 4.0;
+    match kind {
+        "square" => {
+            html! { rect.marker x=(format!("{:.1}", x - r)) y=(format!("{:.1}", y - r)) width=(2.0 * r) height=(2.0 * r) {} }
+        }
+        "triangle" => {
+            html! { polygon.marker points=(format!("{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}", x, y - r, x - r, y + r, x + r, y + r)) {} }
+        }
+        "diamond" => {
+            html! { polygon.marker points=(format!("{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}", x, y - r, x + r, y, x, y + r, x - r, y)) {} }
+        }
+        "cross" => {
+            html! { path.marker d=(format!("M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}", x - r, y - r, x + r, y + r, x - r, y + r, x + r, y - r)) {} }
+        }
+        _ => html! { circle.marker cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r=(r) {} },
+    }
+}
+
+/// The race's leaders over time as lines from `start` to `end` (the race's end, or now while
+/// it runs), each labelled with its name at its last point and in the legend; a table with
+/// each leader's last figure beside it.
+pub fn race_lines(
+    title: &str,
+    lines: &[RaceLine],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    id: &str,
+) -> Markup {
+    let max = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .max()
+        .unwrap_or(Decimal::ZERO);
+    let plot_w = WIDTH - LEFT - 110.0;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let span = (end - start).num_seconds().max(1) as f64;
+    let x = |t: DateTime<Utc>| {
+        LEFT + ((t - start).num_seconds() as f64 / span).clamp(0.0, 1.0) * plot_w
+    };
+    let y = |v: Decimal| {
+        let f = if max.is_zero() {
+            0.0
+        } else {
+            (v / max).to_f64().unwrap_or(0.0)
+        };
+        TOP + plot_h - f * plot_h
+    };
+    let description = match lines.first().and_then(|l| l.points.last().map(|p| (l, p))) {
+        Some((l, p)) => format!("{} leads with {}.", l.name, money(p.1)),
+        None => "No wagers in this race yet.".to_string(),
+    };
+    html! {
+        figure.chart.race-chart {
+            svg.lines viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img"
+                aria-labelledby=(format!("{id}-t {id}-d")) xmlns="http://www.w3.org/2000/svg" {
+                title #(format!("{id}-t")) { (title) }
+                desc #(format!("{id}-d")) { (description) }
+                line.axis x1=(LEFT) y1=(TOP + plot_h) x2=(LEFT + plot_w) y2=(TOP + plot_h) {}
+                line.grid x1=(LEFT) y1=(TOP) x2=(LEFT + plot_w) y2=(TOP) {}
+                text.label x=(LEFT - 6.0) y=(TOP + 10.0) text-anchor="end" { (compact(max)) }
+                text.label x=(LEFT - 6.0) y=(TOP + plot_h) text-anchor="end" { "$0" }
+                text.label x=(LEFT) y=(HEIGHT - 8.0) { (start.format("%b %-d")) }
+                text.label x=(LEFT + plot_w) y=(HEIGHT - 8.0) text-anchor="end" { (end.format("%b %-d")) }
+                @for (i, l) in lines.iter().enumerate() {
+                    g class=(format!("series s{}", i + 1)) {
+                        polyline.line points=(l.points.iter().map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v))).collect::<Vec<_>>().join(" ")) {}
+                        @if let Some((t, v)) = l.points.last() {
+                            (marker(MARKERS[i % MARKERS.len()], x(*t), y(*v)))
+                            text.label.name x=(format!("{:.1}", x(*t) + 8.0)) y=(format!("{:.1}", y(*v) + 4.0)) { (l.name) }
+                        }
+                    }
+                }
+            }
+            figcaption { (description) }
+            ol.legend {
+                @for (i, l) in lines.iter().enumerate() {
+                    li class=(format!("s{}", i + 1)) {
+                        svg.swatch viewBox="0 0 40 12" aria-hidden="true" xmlns="http://www.w3.org/2000/svg" {
+                            g class=(format!("series s{}", i + 1)) {
+                                line.line x1="0" y1="6" x2="40" y2="6" {}
+                                (marker(MARKERS[i % MARKERS.len()], 20.0, 6.0))
+                            }
+                        }
+                        " " (l.name)
+                        @if let Some((_, v)) = l.points.last() { " · " (money(*v)) }
+                    }
                 }
             }
         }

@@ -7,6 +7,7 @@
 //! transaction creates the successor of a recurring race, once.
 
 pub mod defs;
+pub mod progress;
 pub mod standings;
 
 use chrono::{DateTime, Utc};

@@ -115,6 +115,7 @@ pub async fn record<C: GenericClient>(
         )
         .await
         .map_err(q)?;
+        super::progress::record(c, &id, taken_at).await?;
     }
     Ok(live.len())
 }
