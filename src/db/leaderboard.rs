@@ -169,8 +169,8 @@ pub async fn race_standings<C: GenericClient>(
     Ok(rows.iter().map(|r| player_from_row(r, 0)).collect())
 }
 
-/// Deletes sync records older than `days` and the running standings of races closed longer
-/// ago than that (their results are kept for good).
+/// Deletes sync records older than `days` and the running standings and start figures of
+/// races closed or cancelled longer ago than that (closed races' results are kept for good).
 pub async fn prune(pool: &Pool, now: DateTime<Utc>, days: u32) -> Result<(u64, u64), DbError> {
     let conn = conn(pool).await?;
     let cutoff = now - chrono::Duration::days(i64::from(days));
@@ -184,10 +184,19 @@ pub async fn prune(pool: &Pool, now: DateTime<Utc>, days: u32) -> Result<(u64, u
         .map_err(q)?;
     let standings = conn
         .execute(
-            "DELETE FROM race_standings WHERE race_id IN (SELECT id FROM races WHERE closed_at < $1)",
+            "DELETE FROM race_standings WHERE race_id IN (
+                 SELECT id FROM races WHERE closed_at < $1 OR cancelled_at < $1)",
             &[&cutoff],
         )
         .await
         .map_err(q)?;
+    // The start figures of finished races are never read again.
+    conn.execute(
+        "DELETE FROM race_bases WHERE race_id IN (
+             SELECT id FROM races WHERE closed_at < $1 OR cancelled_at < $1)",
+        &[&cutoff],
+    )
+    .await
+    .map_err(q)?;
     Ok((syncs, standings))
 }
