@@ -19,6 +19,7 @@
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses (plain and encoded).
 //! - [`races`]: the wager races as shown (live, closed) and their closing (the service).
+//! - [`site_pages`]: the site's own Markdown pages, read from `web.pages_dir`, held rendered.
 //! - [`compress`]: gzip and brotli encoding of response bodies.
 //! - [`views`]: JSON views (leaderboards, players) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
@@ -53,6 +54,7 @@ pub mod races;
 pub mod rate_limit;
 pub mod recent;
 pub mod restore;
+pub mod site_pages;
 pub mod state;
 pub mod telegram;
 pub mod upstream;
