@@ -151,7 +151,7 @@ fn top_player_cards(snap: &Snapshot, cfg: &crate::config::Config) -> Markup {
                         } @else {
                             p.empty { "No wagers yet." }
                         }
-                        p { a href=(leaderboard_href(period, 1, "")) { "Whole leaderboard, " (period_label(period).to_lowercase()) } }
+                        p { a href=(leaderboard_href(period, 1, "")) { "Whole leaderboard" span.sr-only { ", " (period_label(period).to_lowercase()) } } }
                     }
                 }
             }

@@ -46,7 +46,8 @@ pub async fn vip(req: &Request, state: State<'_>) -> Page {
             }
             section.card aria-labelledby="tiers-h" {
                 h2 #tiers-h { "The tiers" }
-                div.table-wrap { table.stack {
+                // With benefits, three columns: on a phone each tier becomes a block of lines.
+                div.table-wrap { table.stack[any_benefits] {
                     caption.sr-only { "VIP tiers, their all-time wager thresholds" @if any_benefits { " and benefits" } }
                     thead { tr {
                         th scope="col" { "Tier" }
