@@ -28,6 +28,15 @@ pub struct History {
     pub chart: OnceLock<String>,
 }
 
+/// Who looks at a history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Anyone: a masked player's history is private.
+    Publicly,
+    /// The player whose history it is (their account page).
+    ByOwner,
+}
+
 /// Why there is no history to show.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -57,18 +66,19 @@ impl WagerHistory {
     }
 
     /// `uid`'s last `days` days (a span of `domain::history::SPANS`) at `now`, as the snapshot
-    /// `snap` knows them.
+    /// `snap` knows them; `Seen::ByOwner` shows a masked player their own.
     pub async fn of(
         &self,
         snap: &Snapshot,
         uid: &str,
         days: u16,
         now: DateTime<Utc>,
+        seen: Seen,
     ) -> Result<Arc<History>, HistoryError> {
         let Some(player) = snap.rankings.get(uid) else {
             return Err(HistoryError::UnknownPlayer(uid.to_string()));
         };
-        if snap.race.masked.contains(uid) {
+        if seen == Seen::Publicly && snap.race.masked.contains(uid) {
             return Err(HistoryError::Private(uid.to_string()));
         }
         let today = now

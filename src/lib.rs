@@ -21,6 +21,7 @@
 //! - [`board`]: the served in-memory snapshot and its cached responses (plain and encoded).
 //! - [`races`]: the wager races of any window as shown, closed and run (the service).
 //! - [`history`]: players' wager history per day as shown, cached per snapshot.
+//! - [`site_pages`]: the site's own Markdown pages, read from `web.pages_dir`, held rendered.
 //! - [`compress`]: gzip and brotli encoding of response bodies.
 //! - [`views`]: JSON views (leaderboards, players) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
@@ -57,6 +58,7 @@ pub mod races;
 pub mod rate_limit;
 pub mod recent;
 pub mod restore;
+pub mod site_pages;
 pub mod state;
 pub mod telegram;
 pub mod upstream;

@@ -70,6 +70,8 @@ pub struct AppState {
     pub rate_limits: Arc<crate::rate_limit::RateLimits>,
     /// The Telegram bot: webhook intake, update handling, outbound queue.
     pub telegram: Arc<crate::telegram::Telegram>,
+    /// The site's own pages from `web.pages_dir`, read again on reload.
+    pub site_pages: crate::site_pages::SitePages,
 }
 
 /// The parts of the state that exist before the database is reached and the listener bound.
@@ -161,6 +163,10 @@ impl AppState {
             config.clone(),
             log.new(slog::o!("component" => "rate-limit")),
         ));
+        let site_pages = crate::site_pages::SitePages::load(
+            std::path::Path::new(&started_with.web.pages_dir),
+            log.new(slog::o!("component" => "site-pages")),
+        );
         let file_budget = ArcSwap::from_pointee(fd_limit::budget(
             u64::MAX,
             started_with.websocket.max_clients,
@@ -176,6 +182,7 @@ impl AppState {
             )),
             rate_limits,
             telegram,
+            site_pages,
             config,
             database: started_with.database.clone(),
             started_with,
@@ -246,7 +253,9 @@ impl AppState {
                     warn!(self.log, "{}", note);
                 }
                 self.log_handle.set_level(fresh.config.log_level());
+                let pages_dir = fresh.config.web.pages_dir.clone();
                 self.config.store(Arc::new(fresh));
+                self.site_pages.reload(std::path::Path::new(&pages_dir));
                 // The token key may have changed: open the stored token again with it.
                 let credentials = self.sync.credentials.clone();
                 tokio::spawn(async move { credentials.reload().await });

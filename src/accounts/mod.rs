@@ -1,9 +1,10 @@
 //! The accounts service: users and roles (`users`), sessions (`sessions`), password hashing
 //! (`passwords`, and the old app's schemes in `legacy_passwords`), the per-account login
 //! throttle (`login_throttle`), password reset links (`password_reset`), Goated and Telegram
-//! linking and privacy (`linking`), bonus codes
-//! (`bonus_codes`), the audit log (`audit`) and the `user` commands (`cli`). HTTP handlers, the command line and the Telegram
-//! bot all call this one layer; it calls `domain` for the rules and `db` for storage.
+//! linking and privacy (`linking`), the race notifications of the linked Telegram account
+//! (`notifications`), bonus codes (`bonus_codes`), the audit log (`audit`) and the `user`
+//! commands (`cli`). HTTP handlers, the command line and the Telegram bot all call this one
+//! layer; it calls `domain` for the rules and `db` for storage.
 
 pub mod audit;
 pub mod bonus_codes;
@@ -11,6 +12,7 @@ pub mod cli;
 pub mod legacy_passwords;
 pub mod linking;
 pub mod login_throttle;
+pub mod notifications;
 pub mod password_reset;
 pub mod passwords;
 pub mod sessions;

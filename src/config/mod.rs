@@ -34,7 +34,8 @@ pub use mask::{mask_database_url, SECRET_KEYS};
 pub use sections::DatabaseTls;
 pub use sections::{
     AdminConfig, BackupConfig, Config, DatabaseConfig, LeaderboardConfig, LogConfig, MetricsConfig,
-    RaceConfig, SecurityConfig, ServerConfig, TelegramConfig, UpstreamConfig, WebSocketConfig,
+    RaceConfig, SecurityConfig, ServerConfig, TelegramConfig, UpstreamConfig, WebConfig,
+    WebSocketConfig,
 };
 pub use values::{
     DatabaseUrl, Environment, IpNet, LogLevel, Secret, SourceKind, SslMode, UpstreamSource,

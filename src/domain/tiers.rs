@@ -1,4 +1,5 @@
-//! VIP tiers by all-time wager, with progress to the next tier.
+//! VIP tiers by all-time wager, with progress to the next tier, and what each tier gives (its
+//! `benefits` text, shown on `/vip`).
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,13 @@ pub struct Tier {
     pub name: String,
     /// All-time wager from which the tier applies.
     pub min: Decimal,
+    /// What the tier gives, in the operator's words (plain text); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benefits: Option<String>,
 }
+
+/// The longest `benefits` text a tier may have, in characters.
+pub const MAX_BENEFITS_CHARS: usize = 500;
 
 /// The default tiers: Copper 0, Bronze 10k, Silver 40k, Gold 100k, Platinum 450k, Pearl 1.5M,
 /// Sapphire 3M, Emerald 7M, Diamond 20M.
@@ -31,6 +38,7 @@ pub fn default_tiers() -> Vec<Tier> {
     .map(|(name, min)| Tier {
         name: name.into(),
         min: Decimal::from(min),
+        benefits: None,
     })
     .collect()
 }
@@ -46,7 +54,8 @@ pub struct TierStanding {
     pub progress_percent: Decimal,
 }
 
-/// Checks a tier table: first tier from 0, strictly increasing minimums, names present.
+/// Checks a tier table: first tier from 0, strictly increasing minimums, names present,
+/// benefits texts of at most [`MAX_BENEFITS_CHARS`].
 pub fn validate(tiers: &[Tier]) -> Result<(), String> {
     let first = tiers.first().ok_or("needs at least one tier")?;
     if !first.min.is_zero() {
@@ -62,6 +71,16 @@ pub fn validate(tiers: &[Tier]) -> Result<(), String> {
     }
     if tiers.iter().any(|t| t.name.trim().is_empty()) {
         return Err("every tier needs a name".into());
+    }
+    if let Some(t) = tiers.iter().find(|t| {
+        t.benefits
+            .as_ref()
+            .is_some_and(|b| b.chars().count() > MAX_BENEFITS_CHARS)
+    }) {
+        return Err(format!(
+            "the benefits of tier {} must be at most {MAX_BENEFITS_CHARS} characters",
+            t.name
+        ));
     }
     Ok(())
 }
@@ -130,5 +149,10 @@ mod tests {
         t.swap(1, 2);
         assert!(validate(&t).is_err());
         assert!(validate(&[]).is_err());
+        let mut t = default_tiers();
+        t[1].benefits = Some("x".repeat(MAX_BENEFITS_CHARS));
+        assert!(validate(&t).is_ok());
+        t[1].benefits = Some("x".repeat(MAX_BENEFITS_CHARS + 1));
+        assert!(validate(&t).unwrap_err().contains("Bronze"));
     }
 }

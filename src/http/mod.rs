@@ -134,7 +134,8 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
     let limits = state.rate_limits.clone();
     let metrics = state.metrics.clone();
     let log = state.log.clone();
-    // From the inside out: the routes with the state; text holding NUL refused (inside the
+    // From the inside out: the routes with the state (the site's pages listed in its footer);
+    // text holding NUL refused (inside the
     // cookie jar, which its error page reads, and after the CSRF check, so a cross-site post
     // learns nothing); the cookie jar; a panic in a handler becomes a 500 (made JSON by the
     // frontline), not a dropped connection; the CSRF check;
@@ -142,7 +143,7 @@ pub fn endpoint(route: Route, state: Arc<AppState>) -> server::SharedEndpoint {
     // line); CORS (outside it, so that every answer to an allowed origin carries its
     // headers); the security headers on everything.
     server::share(
-        crate::web::html_not_found(route)
+        crate::web::with_footer_pages(crate::web::html_not_found(route))
             .data(state)
             .with(nul::RefuseNulLayer {
                 declared: Arc::new(declared_fields()),

@@ -1,15 +1,18 @@
 //! Login, registration, a new password through a reset link, and the player's account page. The forms post JSON to the same
 //! `/api/auth` and `/api/account` operations the API documents (the script in `app.js` sends
 //! them and shows the API's message in the form's live region), so there is one copy of the
-//! rules, and JSON passes the CSRF check.
+//! rules, and JSON passes the CSRF check. The race notifications switch (the bot's `/notify`)
+//! is a plain form post to `/account/notifications`, checked by the CSRF layer's origin check.
 
 use maud::{html, Markup};
 use poem::http::StatusCode;
 use poem::web::Redirect;
 use poem::{handler, IntoResponse, Request, Response};
 
-use super::layout::{error_page, money, tier_badge, time_el, Nav, Page};
+use super::layout::{error_page, money, tier_badge, time_el, Nav, Page, Visitor};
 use super::{current_user, visitor, visitor_of, State};
+use crate::accounts::AccountError;
+use crate::history::Seen;
 use crate::views;
 
 /// The form's message line, and the note for browsers without JavaScript (the forms send
@@ -128,25 +131,35 @@ pub async fn account(req: &Request, state: State<'_>) -> Response {
         return Redirect::see_other("/login").into_response();
     };
     let user = &me.user;
-    let requests = match state.accounts.user_link_requests(user.id).await {
-        Ok(r) => r,
+    let loaded = async {
+        let requests = state.accounts.user_link_requests(user.id).await?;
+        let notifications = state.accounts.race_notifications(user).await?;
+        Ok::<_, AccountError>((requests, notifications))
+    };
+    let (requests, notifications) = match loaded.await {
+        Ok(loaded) => loaded,
         Err(e) => {
             slog::error!(state.log, "account page"; "error" => %e);
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "Your account could not be loaded just now. Please try again in a moment.",
-                visitor_of(Some(&me)),
-            )
-            .into_response();
+            return account_unavailable(visitor_of(Some(&me))).into_response();
         }
     };
+    let saved = super::public::query(req).get("saved").map(String::as_str) == Some("notifications");
     let cfg = state.config();
     let snap = state.board.snapshot();
     let player = user
         .goated_uid
         .as_deref()
         .and_then(|uid| views::player(&snap, &cfg, state.clock.now(), uid));
+    let Some(days) = super::public::span_param(req) else {
+        return super::public::bad_span(visitor_of(Some(&me)));
+    };
+    let history = match (&player, user.goated_uid.as_deref()) {
+        (Some(_), Some(uid)) => Some(
+            super::public::history_card(&state, &snap, (uid, Seen::ByOwner), days, "/account")
+                .await,
+        ),
+        _ => None,
+    };
     let bot = cfg.telegram.bot_username.clone();
     Page::new(
         "Your account",
@@ -197,6 +210,7 @@ pub async fn account(req: &Request, state: State<'_>) -> Response {
                     button #tg-code type="button" data-api="/api/account/telegram-link-code" { "Get a link code" }
                     div #tg-result aria-live="polite" {}
                 }
+                (notifications_card(notifications, user.goated_uid.is_some(), saved))
                 section.card #privacy aria-labelledby="privacy-h" {
                     h2 #privacy-h { "Privacy" }
                     form.api-form data-api="/api/account/privacy" data-method="PUT" data-reload="" {
@@ -234,7 +248,78 @@ pub async fn account(req: &Request, state: State<'_>) -> Response {
                     }
                 }
             }
+            @if let Some(h) = history { (h) }
         },
     )
     .into_response()
+}
+
+/// The answer when the account's data could not be read (the cause is logged by the caller).
+fn account_unavailable(v: Visitor) -> Page {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "Your account could not be loaded just now. Please try again in a moment.",
+        v,
+    )
+}
+
+/// The race notifications switch: `on` is the linked Telegram account's setting, `None`
+/// without a linked Telegram account (then there is nothing to switch).
+fn notifications_card(on: Option<bool>, goated_linked: bool, saved: bool) -> Markup {
+    html! {
+        section.card #notifications aria-labelledby="notify-h" {
+            h2 #notify-h { "Notifications" }
+            @if let Some(on) = on {
+                form method="post" action="/account/notifications" {
+                    div.check {
+                        input #race_notifications name="race_notifications" type="checkbox" value="on" checked[on];
+                        label for="race_notifications" {
+                            "Race notifications on Telegram: a new race leader"
+                            @if goated_linked { ", your player entering or leaving the paid places, and your result when a race closes" }
+                        }
+                    }
+                    p.help { "The same switch as " code { "/notify on" } " and " code { "/notify off" } " in the bot."
+                        @if !goated_linked { " Link your Goated account to hear about your own place too." } }
+                    @if saved { p.saved role="status" { "Saved." } }
+                    button type="submit" { "Save" }
+                }
+            } @else {
+                p { "Race notifications are sent by the Telegram bot, so they need a linked Telegram account. "
+                    "Link yours above, then switch them on here (or send " code { "/notify on" } " to the bot)." }
+            }
+        }
+    }
+}
+
+/// `POST /account/notifications` (`race_notifications=on`, or nothing for off): the switch
+/// the bot's `/notify` sets, then back to the account page.
+#[handler]
+pub async fn set_notifications(req: &Request, body: String, state: State<'_>) -> Response {
+    let Some(me) = current_user(req, &state).await else {
+        return error_page(
+            StatusCode::UNAUTHORIZED,
+            "Log in first",
+            "Log in to change your notifications.",
+            visitor(req),
+        )
+        .into_response();
+    };
+    let on = url::form_urlencoded::parse(body.as_bytes())
+        .any(|(key, value)| key == "race_notifications" && value == "on");
+    match state.accounts.set_race_notifications(&me.user, on).await {
+        Ok(()) => Redirect::see_other("/account?saved=notifications#notifications").into_response(),
+        Err(AccountError::Conflict(_)) => error_page(
+            StatusCode::CONFLICT,
+            "Link Telegram first",
+            "Race notifications are sent by the Telegram bot: link a Telegram account on your \
+             account page first.",
+            visitor_of(Some(&me)),
+        )
+        .into_response(),
+        Err(e) => {
+            slog::error!(state.log, "notifications form"; "error" => %e);
+            account_unavailable(visitor_of(Some(&me))).into_response()
+        }
+    }
 }

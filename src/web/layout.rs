@@ -1,6 +1,7 @@
-//! The page frame shared by every site page (head, header navigation, footer), the page
-//! answer with its Content-Security-Policy, the friendly error pages, and number and date
-//! formatting. maud escapes every interpolated string, so upstream and user names are safe.
+//! The page frame shared by every site page (head with its share-preview meta tags, header
+//! navigation, footer with the site's own pages), the page answer with its
+//! Content-Security-Policy, the friendly error pages, and number and date formatting. maud
+//! escapes every interpolated string, so upstream and user names are safe.
 
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -9,6 +10,22 @@ use poem::{IntoResponse, Response};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::assets;
+use crate::site_pages::PageLink;
+
+tokio::task_local! {
+    /// The site's own pages, for the footer of the page being answered: set around each
+    /// request by [`with_footer_pages`] (the frame reads no state of its own).
+    static FOOTER_PAGES: std::sync::Arc<[PageLink]>;
+}
+
+/// Runs `answer` (a request's handling) with `pages` listed in the footer of every page it
+/// renders.
+pub async fn with_footer_pages<F: std::future::Future>(
+    pages: std::sync::Arc<[PageLink]>,
+    answer: F,
+) -> F::Output {
+    FOOTER_PAGES.scope(pages, answer).await
+}
 
 /// The policy of site pages: nothing inline, scripts and styles only from this site, the
 /// WebSocket and the API only to this site, and no framing.
@@ -28,6 +45,7 @@ pub enum Nav {
     Race,
     Races,
     Bonus,
+    Vip,
     Account,
     Admin,
     None,
@@ -47,6 +65,9 @@ pub struct Page {
     pub visitor: Visitor,
     pub body: Markup,
     pub status: StatusCode,
+    /// What a shared link's preview says (the description, Open Graph and Twitter card
+    /// tags); none when not set.
+    pub description: Option<String>,
 }
 
 impl Page {
@@ -57,12 +78,52 @@ impl Page {
             visitor,
             body,
             status: StatusCode::OK,
+            description: None,
         }
     }
 
     pub fn status(mut self, status: StatusCode) -> Self {
         self.status = status;
         self
+    }
+
+    /// Gives the page a description: its `<meta name="description">` and the Open Graph and
+    /// Twitter card tags (title and description) that a shared link's preview shows.
+    pub fn describe(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+}
+
+/// The description and share-preview tags of a described page.
+fn share_meta(title: &str, description: &str) -> Markup {
+    html! {
+        meta name="description" content=(description);
+        meta property="og:type" content="website";
+        meta property="og:site_name" content="GoatedVIPs";
+        meta property="og:title" content=(title);
+        meta property="og:description" content=(description);
+        meta name="twitter:card" content="summary";
+        meta name="twitter:title" content=(title);
+        meta name="twitter:description" content=(description);
+    }
+}
+
+/// The footer: where the data comes from, the site's own pages, the API and the overlay.
+fn footer() -> Markup {
+    let pages = FOOTER_PAGES.try_with(|p| p.clone()).unwrap_or_default();
+    html! {
+        footer.site {
+            @if !pages.is_empty() {
+                nav aria-label="About" {
+                    ul.footer-pages {
+                        @for page in pages.iter() { li { a href=(page.href) { (page.title) } } }
+                    }
+                }
+            }
+            p { "Wager data from Goated.com, for players of the GoatedVIPs affiliate code. "
+                a href="/docs" { "API" } " · " a href="/overlay/race" { "Stream overlay" } }
+        }
     }
 }
 
@@ -76,13 +137,15 @@ fn nav_link(href: &str, label: &str, here: bool) -> Markup {
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
         let n = self.nav;
+        let full_title = format!("{} · GoatedVIPs", self.title);
         let doc = html! {
             (DOCTYPE)
             html lang="en" {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (self.title) " · GoatedVIPs" }
+                    title { (full_title) }
+                    @if let Some(description) = &self.description { (share_meta(&full_title, description)) }
                     // No icon request (a 404 in every page's log).
                     link rel="icon" href="data:,";
                     link rel="stylesheet" href=(assets::url(&assets::CSS));
@@ -97,16 +160,14 @@ impl IntoResponse for Page {
                             (nav_link("/race", "Wager race", n == Nav::Race))
                             (nav_link("/races", "Races", n == Nav::Races))
                             (nav_link("/bonus-codes", "Bonus codes", n == Nav::Bonus))
+                            (nav_link("/vip", "VIP", n == Nav::Vip))
                             @if self.visitor.admin { (nav_link("/admin", "Admin", n == Nav::Admin)) }
                             @if self.visitor.logged_in { (nav_link("/account", "Account", n == Nav::Account)) }
                             @else { (nav_link("/login", "Log in", n == Nav::Account)) }
                         }
                     }
                     main #main { (self.body) }
-                    footer.site {
-                        p { "Wager data from Goated.com, for players of the GoatedVIPs affiliate code. "
-                            a href="/docs" { "API" } " · " a href="/overlay/race" { "Stream overlay" } }
-                    }
+                    (footer())
                 }
             }
         };
@@ -180,8 +241,13 @@ pub fn time_el(t: DateTime<Utc>) -> Markup {
     html! { time datetime=(t.to_rfc3339()) { (when(t)) } }
 }
 
-/// The tier badge.
+/// The tier badge, a link to the VIP program (`/vip`).
 pub fn tier_badge(tier: &str) -> Markup {
+    html! { a class={ "tier tier-" (tier.to_lowercase()) } href="/vip" title="VIP tiers" { (tier) } }
+}
+
+/// The tier badge without a link (on `/vip` itself).
+pub fn tier_label(tier: &str) -> Markup {
     html! { span class={ "tier tier-" (tier.to_lowercase()) } { (tier) } }
 }
 

@@ -8,6 +8,8 @@
 //! - `layout`: the page frame, the Content-Security-Policy, error pages, formatting;
 //! - `assets`: the embedded CSS and JS under hashed names;
 //! - `public`: home, leaderboard, players, bonus codes;
+//! - `vip`: the VIP tiers and where the logged-in player stands;
+//! - `site_pages`: the site's own Markdown pages (`/p/{name}`, from `site_pages`);
 //! - `races`: the current race, past races, one race;
 //! - `account`: login, register, the reset-link form, account;
 //! - `admin`: the admin pages;
@@ -23,6 +25,8 @@ pub mod old_addresses;
 pub mod overlay;
 pub mod public;
 pub mod races;
+pub mod site_pages;
+pub mod vip;
 
 use poem::endpoint::BoxEndpoint;
 use poem::http::{Method, StatusCode};
@@ -51,6 +55,8 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
         ("/race/:id", Method::GET, page(races::race_by_id)),
         ("/players/:uid", Method::GET, page(public::player)),
         ("/bonus-codes", Method::GET, page(public::bonus_codes)),
+        ("/vip", Method::GET, page(vip::vip)),
+        ("/p/:name", Method::GET, page(site_pages::site_page)),
         ("/login", Method::GET, page(account::login)),
         ("/register", Method::GET, page(account::register)),
         (
@@ -59,6 +65,11 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
             page(account::reset_password),
         ),
         ("/account", Method::GET, page(account::account)),
+        (
+            "/account/notifications",
+            Method::POST,
+            page(account::set_notifications),
+        ),
         ("/admin", Method::GET, page(admin::admin)),
         ("/admin/users/role", Method::POST, page(admin::set_role)),
         ("/admin/users/state", Method::POST, page(admin::set_state)),
@@ -171,6 +182,20 @@ pub fn html_not_found<E: Endpoint + 'static>(inner: E) -> impl Endpoint<Output =
             }
             Err(e) => Err(e),
         }
+    })
+}
+
+/// Wraps the site so that every page it renders lists the site's own pages in its footer
+/// (read from the state's `site_pages` once per request).
+pub fn with_footer_pages<E: Endpoint<Output = Response> + 'static>(
+    inner: E,
+) -> impl Endpoint<Output = Response> {
+    inner.around(|ep, req: Request| async move {
+        let pages = req
+            .data::<Arc<AppState>>()
+            .map(|state| state.site_pages.links())
+            .unwrap_or_default();
+        layout::with_footer_pages(pages, ep.call(req)).await
     })
 }
 

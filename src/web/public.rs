@@ -13,11 +13,12 @@ use std::collections::HashMap;
 use super::chart::{cached, daily_wagers, span_links};
 use super::layout::{error_page, money, tier_badge, time_el, Nav, Page, Visitor};
 use super::races::race_glance;
+use super::vip::tier_progress;
 use super::{visitor, State};
 use crate::board::Snapshot;
 use crate::domain::leaderboard::Period;
 use crate::domain::period_param::{period_from_params, PeriodParamError};
-use crate::history::HistoryError;
+use crate::history::{HistoryError, Seen};
 use crate::views;
 
 /// Rows per leaderboard page.
@@ -94,7 +95,6 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
     let snap = state.board.snapshot();
     let now = state.clock.now();
     let race = state.races.featured(&snap, now);
-    let top = views::leaderboard_page(&snap, &cfg, Period::Today, 1, 5);
     Page::new(
         "Home",
         Nav::Home,
@@ -106,14 +106,8 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
             }
             div #live data-live="" {
                 (freshness(&snap))
-                div.grid {
-                    @if let Some(race) = &race { (race_glance(race, now)) }
-                    section.card aria-labelledby="today-h" {
-                        h2 #today-h { "Top wagers today" }
-                        (leaderboard_table(&top.entries, Period::Today, "Top wagers today"))
-                        p { a.button href="/leaderboard?period=today" { "Whole leaderboard" } }
-                    }
-                }
+                @if let Some(race) = &race { (race_glance(race, now)) }
+                (top_player_cards(&snap, &cfg))
             }
             section.card.links {
                 h2 { "Everything here" }
@@ -122,12 +116,49 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
                     li { a href="/race" { "Wager race" } " — standings and prizes" }
                     li { a href="/races" { "Races" } " — live, coming and past races with their winners" }
                     li { a href="/bonus-codes" { "Bonus codes" } " — active codes to copy" }
+                    li { a href="/vip" { "VIP program" } " — the tiers and where you stand" }
                     li { a href="/account" { "Your account" } " — link Goated and Telegram" }
                     li { a href="/overlay/race" { "Stream overlay" } " — for OBS" }
                 }
             }
         },
     )
+}
+
+/// The home page's cards: the top 3 players of each period, the leader with their tier.
+fn top_player_cards(snap: &Snapshot, cfg: &crate::config::Config) -> Markup {
+    html! {
+        section.top-players aria-labelledby="top-h" {
+            h2 #top-h { "Top players" }
+            div.top-cards {
+                @for period in Period::ALL {
+                    @let top = views::leaderboard_page(snap, cfg, period, 1, 3).entries;
+                    @let heading = format!("top-{}-h", period.api_name());
+                    section.card.top-card aria-labelledby=(heading) {
+                        h3 #(heading) { (period_label(period)) }
+                        @if let Some(leader) = top.first() {
+                            p.leader {
+                                a href={ "/players/" (leader.uid) } { (leader.name) } " " (tier_badge(&leader.tier))
+                                br; span.big { (money(leader.wagered.0)) }
+                            }
+                            ol.podium start="2" aria-label={ (period_label(period)) ", places 2 and 3" } {
+                                @for e in top.iter().skip(1) {
+                                    li {
+                                        span.place { "#" (e.rank) }
+                                        a href={ "/players/" (e.uid) } { (e.name) }
+                                        span.amount { (money(e.wagered.0)) }
+                                    }
+                                }
+                            }
+                        } @else {
+                            p.empty { "No wagers yet." }
+                        }
+                        p { a href=(leaderboard_href(period, 1, "")) { "Whole leaderboard" span.sr-only { ", " (period_label(period).to_lowercase()) } } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn leaderboard_table(entries: &[views::LeaderboardEntry], period: Period, caption: &str) -> Markup {
@@ -289,16 +320,20 @@ pub(super) fn bad_span(v: Visitor) -> Response {
     .into_response()
 }
 
-/// The wager history card of player `uid`: the chart of `days` days on `path`, or why there
-/// is none.
+/// The wager history card of player `uid` as `seen`: the chart of `days` days on `path`, or
+/// why there is none.
 pub(super) async fn history_card(
     state: &State<'_>,
     snap: &Snapshot,
-    uid: &str,
+    (uid, seen): (&str, Seen),
     days: u16,
     path: &str,
 ) -> Markup {
-    let body = match state.history.of(snap, uid, days, state.clock.now()).await {
+    let body = match state
+        .history
+        .of(snap, uid, days, state.clock.now(), seen)
+        .await
+    {
         Ok(h) => html! {
             (span_links(path, days))
             (cached(&h.chart, || daily_wagers(&h.name, &h.points, "history")))
@@ -344,8 +379,15 @@ pub async fn player(req: &Request, Path(uid): Path<String>, state: State<'_>) ->
         (Period::Monthly, p.wagered.this_month, p.ranks.monthly),
         (Period::AllTime, p.wagered.all_time, p.ranks.all_time),
     ];
-    let pct = p.tier.progress_percent.0.round_dp(0);
-    let history = history_card(&state, &snap, &uid, days, &format!("/players/{uid}")).await;
+    let history = history_card(
+        &state,
+        &snap,
+        (&uid, Seen::Publicly),
+        days,
+        &format!("/players/{uid}"),
+    )
+    .await;
+    let description = player_description(&p);
     Page::new(
         p.name.clone(),
         Nav::Leaderboard,
@@ -373,13 +415,7 @@ pub async fn player(req: &Request, Path(uid): Path<String>, state: State<'_>) ->
                     section.card {
                         h2 { "VIP tier" }
                         p { (tier_badge(&p.tier.name)) " since " (money(p.tier.min.0)) " all-time" }
-                        @if let (Some(next), Some(min)) = (&p.tier.next, &p.tier.next_min) {
-                            label for="tier-progress" { (pct) "% of the way to " (next) " (" (money(min.0)) ")" }
-                            progress #tier-progress max="100" value=(pct) { (pct) "%" }
-                            p { (money(min.0 - p.wagered.all_time.0)) " to go." }
-                        } @else {
-                            p { "The top tier. Nothing left to reach!" }
-                        }
+                        (tier_progress(&p.tier, p.wagered.all_time))
                         h2 { "Wager race" }
                         @if let Some(r) = &p.race {
                             p { "Place " strong { "#" (r.rank) } " with " (money(r.wagered.0))
@@ -395,7 +431,19 @@ pub async fn player(req: &Request, Path(uid): Path<String>, state: State<'_>) ->
             (history)
         },
     )
+    .describe(description)
     .into_response()
+}
+
+/// What a shared link to a player's page previews: tier, all-time wager and this month's rank.
+fn player_description(p: &views::PlayerView) -> String {
+    format!(
+        "{} on GoatedVIPs: {} tier, {} wagered all time, #{} this month.",
+        p.name,
+        p.tier.name,
+        money(p.wagered.all_time.0),
+        p.ranks.monthly
+    )
 }
 
 /// `GET /bonus-codes`: active codes with a copy button.

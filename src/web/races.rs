@@ -115,15 +115,15 @@ fn my_line(snap: &Snapshot, race_id: &str, uid: &str) -> Option<Markup> {
     Some(html! { p.mine { strong { "Your place: " } (text) } })
 }
 
-/// What the status line of a race says.
+/// The status entry of a race's figures (a `dt` and its `dd`, inside the caller's `div`).
 fn status_line(race: &RaceView, now: DateTime<Utc>) -> Markup {
     html! {
         @match race.status {
-            RaceStatusName::Scheduled => div { dt { "Starts in" } dd.big { (countdown(race.start, now)) } },
-            RaceStatusName::Live => div { dt { "Ends in" } dd.big { (countdown(race.end, now)) } },
-            RaceStatusName::Closing => div { dt { "Status" } dd.big { "Ended, closing" } },
-            RaceStatusName::Closed => div { dt { "Status" } dd.big { "Closed" } },
-            RaceStatusName::Cancelled => div { dt { "Status" } dd.big { "Cancelled" } },
+            RaceStatusName::Scheduled => { dt { "Starts in" } dd.big { (countdown(race.start, now)) } },
+            RaceStatusName::Live => { dt { "Ends in" } dd.big { (countdown(race.end, now)) } },
+            RaceStatusName::Closing => { dt { "Status" } dd.big { "Ended, closing" } },
+            RaceStatusName::Closed => { dt { "Status" } dd.big { "Closed" } },
+            RaceStatusName::Cancelled => { dt { "Status" } dd.big { "Cancelled" } },
         }
     }
 }

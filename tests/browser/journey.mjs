@@ -157,10 +157,23 @@ check(await player.isVisible("text=Ends in"), "the overlay shows the countdown")
 check(await player.evaluate(() => getComputedStyle(document.body).backgroundColor) === "rgba(0, 0, 0, 0)", "the overlay is transparent");
 check(!(await player.isVisible("header.site")), "the overlay has no navigation");
 
+step("the VIP program and the site's own pages");
+await player.goto("/vip");
+check((await player.textContent("#standing")).includes("wagered all time"), "the linked player sees where they stand");
+check((await player.textContent("tr.mine-row")).includes("Your tier"), "the player's tier is marked");
+await player.goto("/p/faq");
+check((await player.textContent("h1")).includes("Frequently asked questions"), "the FAQ page has its title");
+await player.click("footer.site >> text=How it works");
+await player.waitForURL("**/p/how-it-works");
+await player.goto("/leaderboard");
+await player.click("#live td.tier-col a.tier >> nth=0");
+await player.waitForURL("**/vip");
+
 step("accessibility and screenshots");
 const pages = [
   ["home", "/", player], ["leaderboard", "/leaderboard", player], ["race", "/race", player],
   ["races", "/races", player], ["player", "/players/aX93kQ2mZp0LrT7vWb1c", player],
+  ["vip", "/vip", player], ["page-faq", "/p/faq", player],
   ["bonus-codes", "/bonus-codes", player], ["account", "/account", player],
   ["admin", "/admin", boss], ["not-found", "/no-such-page", player],
   ["overlay-race", "/overlay/race", player], ["embed", "/embed/leaderboard", player],

@@ -197,4 +197,8 @@ async fn a_masked_player_has_no_public_history() {
     let (_, _, page_body) = page(&app, &format!("/players/{LLAMA}"), None).await;
     assert!(page_body.contains("keeps their history private"));
     assert!(!page_body.contains("<rect class=\"bar\""));
+    // The player still sees their own on their account page.
+    let (status, _, own) = page(&app, "/account?days=90", Some(&player)).await;
+    assert_eq!(status, 200);
+    assert_eq!(own.matches("<rect class=\"bar\"").count(), 90, "{own}");
 }

@@ -16,6 +16,7 @@ mod security;
 mod server;
 mod telegram;
 mod upstream;
+mod web;
 mod websocket;
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,7 @@ pub use security::SecurityConfig;
 pub use server::ServerConfig;
 pub use telegram::TelegramConfig;
 pub use upstream::{UpstreamConfig, LIVE_URL};
+pub use web::WebConfig;
 pub use websocket::WebSocketConfig;
 
 use super::checks::Checks;
@@ -55,6 +57,7 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub security: SecurityConfig,
     pub metrics: MetricsConfig,
+    pub web: WebConfig,
 }
 
 impl Config {
@@ -94,6 +97,7 @@ impl Config {
         self.websocket.check(checks);
         self.telegram.check(checks);
         self.security.check(checks);
+        self.web.check(checks);
         self.check_across_sections(checks);
     }
 

@@ -95,6 +95,16 @@ pub async fn set_notify<C: GenericClient>(
     Ok(())
 }
 
+/// Whether the Telegram user `telegram_id` gets race notifications (`/notify on`).
+pub async fn notify_is_on<C: GenericClient>(c: &C, telegram_id: i64) -> Result<bool, DbError> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM telegram_notify WHERE telegram_id = $1",
+        &[&telegram_id],
+    )
+    .await?
+    .is_some())
+}
+
 /// The opted-in users who have not blocked the bot, with their linked Goated uid if any.
 pub async fn notify_subscribers<C: GenericClient>(
     c: &C,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::ApiTags;
 use crate::domain::history::{span, SPANS};
 use crate::domain::Amount;
-use crate::history::HistoryError;
+use crate::history::{HistoryError, Seen};
 use crate::http::error::{ApiError, LookupError};
 use crate::state::AppState;
 use crate::views::{self, PlayerSearch, PlayerView};
@@ -141,7 +141,7 @@ impl PlayersApi {
         let snap = state.board.snapshot();
         let history = match state
             .history
-            .of(&snap, &uid.0, days, state.clock.now())
+            .of(&snap, &uid.0, days, state.clock.now(), Seen::Publicly)
             .await
         {
             Ok(h) => h,

@@ -1,5 +1,6 @@
 //! The daemon's environment: a temp dir holding the config file (built as a TOML table), the
-//! log file, the admin socket and the backup dir, plus the test's database.
+//! log file, the admin socket and the backup dir, plus the test's database; the site pages are
+//! the shipped ones.
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,7 @@ impl TestEnv {
         env.set("log.file", env.log_path().display().to_string());
         env.set("admin.socket", env.admin_socket().display().to_string());
         env.set("backup.dir", env.path("backups").display().to_string());
+        env.set("web.pages_dir", shipped_pages_dir().display().to_string());
         env
     }
 
@@ -105,6 +107,11 @@ impl TestEnv {
     pub fn log_records(&self) -> Vec<serde_json::Value> {
         read_log(&self.log_path())
     }
+}
+
+/// The site pages the package ships (`etc/goatedvips/pages`): every test daemon serves them.
+pub fn shipped_pages_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/goatedvips/pages")
 }
 
 /// Sets `section.key` in `config`.
