@@ -531,8 +531,11 @@ fn main() {
                 load(addr, path, encoding, connections, seconds).await;
             }
         }
-        // The pages that render from the same snapshot (HTML, no database query).
-        for path in ["/leaderboard?period=monthly", "/race", "/overlay/race", "/overlay/leaderboard?period=today"] {
+        // The pages that render from the same snapshot (HTML, no database query), and a player's
+        // page with its wager-history chart (read once per snapshot, then drawn from memory).
+        let top: serde_json::Value = serde_json::from_slice(&std::fs::read(FIXTURE).unwrap()).unwrap();
+        let player = format!("/players/{}", top["data"][0]["uid"].as_str().unwrap());
+        for path in ["/leaderboard?period=monthly", "/race", "/overlay/race", "/overlay/leaderboard?period=today", &player] {
             load(addr, path, None, connections, seconds).await;
         }
         let rounds = env_num("BENCH_WS_ROUNDS", 3);
