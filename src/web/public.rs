@@ -92,6 +92,8 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
     let snap = state.board.snapshot();
     let now = state.clock.now();
     let race = state.races.featured(&snap, now);
+    // The other live races, each with its leader.
+    let live = state.races.live_views(&snap, now, 1);
     let top = views::leaderboard_page(&snap, &cfg, Period::Today, 1, 5);
     Page::new(
         "Home",
@@ -105,7 +107,7 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
             div #live data-live="" {
                 (freshness(&snap))
                 div.grid {
-                    @if let Some(race) = &race { (race_glance(race, now)) }
+                    @if let Some(race) = &race { (race_glance(race, &live, now)) }
                     section.card aria-labelledby="today-h" {
                         h2 #today-h { "Top wagers today" }
                         (leaderboard_table(&top.entries, Period::Today, "Top wagers today"))
