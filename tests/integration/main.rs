@@ -32,6 +32,7 @@ mod races;
 mod reload;
 mod request_security;
 mod restore;
+mod several_races;
 mod session_ending;
 mod socket_activation;
 mod startup;
