@@ -102,7 +102,7 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
         html! {
             section.hero {
                 h1 { "The GoatedVIPs hub" }
-                p.lead { "Leaderboards, the monthly wager race and bonus codes for players of the GoatedVIPs code on Goated.com." }
+                p.lead { "Leaderboards, wager races and bonus codes for players of the GoatedVIPs code on Goated.com." }
             }
             div #live data-live="" {
                 (freshness(&snap))

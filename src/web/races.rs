@@ -77,7 +77,7 @@ fn prize_table(race: &RaceView) -> Markup {
     }
 }
 
-fn standings_table(rows: &[Participant], caption: &str) -> Markup {
+fn standings_table(rows: &[Participant], caption: &str, empty: &str) -> Markup {
     html! {
         div.table-wrap {
             table.board {
@@ -99,7 +99,7 @@ fn standings_table(rows: &[Participant], caption: &str) -> Markup {
                             td.num.prize-col { @if let Some(prize) = p.prize { (money(prize.0)) } @else { span aria-label="no prize" { "—" } } }
                         }
                     }
-                    @if rows.is_empty() { tr { td colspan="4" .empty { "No one has wagered in this race yet." } } }
+                    @if rows.is_empty() { tr { td colspan="4" .empty { (empty) } } }
                 }
             }
         }
@@ -162,6 +162,14 @@ fn clock_phrase(r: &RaceView, now: DateTime<Utc>) -> Markup {
     }
 }
 
+/// What an empty standings table says.
+fn empty_standings(race: &RaceView) -> &'static str {
+    match race.status {
+        RaceStatusName::Scheduled => "The race has not started yet: its standings start with it.",
+        _ => "No one has wagered in this race yet.",
+    }
+}
+
 fn is_open(race: &RaceView) -> bool {
     matches!(
         race.status,
@@ -190,7 +198,9 @@ fn race_body(race: &RaceView, mine: Markup, snap: &Snapshot, now: DateTime<Utc>)
                 div { dt { "Minimum wager" } dd.big { @if min_wager { (money(race.min_wager.0)) } @else { "None" } } }
             }
             p {
-                "From " (time_el(race.start)) " to " (time_el(race.end)) " (" (race.timezone) ")."
+                "From " (time_el(race.start)) " to " (time_el(race.end))
+                @if race.timezone != "UTC" { " (set in " (race.timezone) ")" }
+                "."
                 @if let Some(r) = &race.recurrence { " Repeats " (r) "." }
                 @if min_wager { " Wager at least " (money(race.min_wager.0)) " during the race to be ranked." }
             }
@@ -207,7 +217,7 @@ fn race_body(race: &RaceView, mine: Markup, snap: &Snapshot, now: DateTime<Utc>)
             @if race.status != RaceStatusName::Cancelled {
                 section.card #live data-live=[open.then_some("")] data-race=[(open && race.public).then_some(&race.id)] aria-live="polite" {
                     @if open { (freshness(snap)) }
-                    (standings_table(&race.participants, caption))
+                    (standings_table(&race.participants, caption, empty_standings(race)))
                 }
             } @else {
                 section.card { p { "This race was cancelled: nobody is paid." } }
