@@ -168,7 +168,8 @@ impl Follower {
             .races
             .featured_entry(&snap, now)
             .map(|r| r.def.id.clone());
-        self.pushed.retain(|id, _| snap.race.open_race(id).is_some());
+        self.pushed
+            .retain(|id, _| snap.race.open_race(id).is_some());
         let mut updates = Vec::new();
         for entry in snap.race.open.iter().filter(|r| r.def.public) {
             let is_featured = featured.as_deref() == Some(entry.def.id.as_str());
@@ -181,7 +182,11 @@ impl Follower {
                 self.pushed.insert(entry.def.id.clone(), print);
                 let view = crate::races::view::open_race(entry, &cx);
                 let data = poem_openapi::types::ToJSON::to_json(&view).unwrap_or_default();
-                updates.push(Message::about_race("RACE_UPDATE", entry.def.id.clone(), data));
+                updates.push(Message::about_race(
+                    "RACE_UPDATE",
+                    entry.def.id.clone(),
+                    data,
+                ));
             }
         }
         updates

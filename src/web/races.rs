@@ -242,8 +242,12 @@ async fn race_page_of(req: &Request, state: &State<'_>, race: RaceView, nav: Nav
     let user = current_user(req, state).await;
     let mine = match user.as_ref().map(|u| u.user.goated_uid.as_deref()) {
         Some(Some(uid)) => my_line(&snap, &race.id, uid),
-        Some(None) => html! { p.mine { "Link your Goated account on your " a href="/account" { "account page" } " to see your place here." } },
-        None => html! { p.mine { a href="/login" { "Log in" } " and link your Goated account to see your place here." } },
+        Some(None) => {
+            html! { p.mine { "Link your Goated account on your " a href="/account" { "account page" } " to see your place here." } }
+        }
+        None => {
+            html! { p.mine { a href="/login" { "Log in" } " and link your Goated account to see your place here." } }
+        }
     };
     Page::new(
         race.title.clone(),

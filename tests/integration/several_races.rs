@@ -35,7 +35,13 @@ pub(crate) struct Ids {
     pub secret: String,
 }
 
-fn draft(title: &str, from: DateTime<Utc>, to: DateTime<Utc>, pool: &str, split: &[&str]) -> RaceDraft {
+fn draft(
+    title: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    pool: &str,
+    split: &[&str],
+) -> RaceDraft {
     RaceDraft {
         title: Some(title.into()),
         starts_at: Some(from.to_rfc3339()),
@@ -99,7 +105,13 @@ pub(crate) async fn add_races(app: &TestApp) -> Ids {
         monthly: "202612".into(),
         showdown: app.create_race(&showdown).await,
         sprint: app
-            .create_race(&draft("Weekend Sprint", t, t + Days::days(2), "1000", &["60", "40"]))
+            .create_race(&draft(
+                "Weekend Sprint",
+                t,
+                t + Days::days(2),
+                "1000",
+                &["60", "40"],
+            ))
             .await,
         next_week: app
             .create_race(&draft(
@@ -161,14 +173,27 @@ async fn the_api_lists_the_listed_races_and_finds_any_race_by_id() {
         .collect();
     assert_eq!(
         places,
-        [("LuckyLlama", &json!(5000)), ("crashqueen", &json!(3000)), ("tie_alpha", &json!(50))]
+        [
+            ("LuckyLlama", &json!(5000)),
+            ("crashqueen", &json!(3000)),
+            ("tie_alpha", &json!(50))
+        ]
     );
     assert_eq!(list["scheduled"][0]["seconds_to_start"], 3 * 86_400);
     let (_, one_place) = app.get_json("/api/races?places=1").await;
-    assert_eq!(one_place["live"][1]["participants"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        one_place["live"][1]["participants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(one_place["live"][1]["participant_count"], 3);
     let (status, body) = app.get_json("/api/races?places=101").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
 
     // One race: the minimum wager leaves tie_alpha out; the hidden race by its id.
     let (status, showdown) = app.get_json(&format!("/api/races/{}", ids.showdown)).await;
@@ -176,32 +201,67 @@ async fn the_api_lists_the_listed_races_and_finds_any_race_by_id() {
     assert_eq!(showdown["min_wager"], 100);
     assert_eq!(showdown["participant_count"], 2);
     assert_eq!(showdown["participants"][0]["prize"], 500);
-    assert!(showdown["participants"][1].get("prize").is_none(), "{showdown}");
-    assert!(showdown["measured_note"].as_str().unwrap().contains("all-time"));
+    assert!(
+        showdown["participants"][1].get("prize").is_none(),
+        "{showdown}"
+    );
+    assert!(showdown["measured_note"]
+        .as_str()
+        .unwrap()
+        .contains("all-time"));
     let (status, secret) = app.get_json(&format!("/api/races/{}", ids.secret)).await;
     assert_eq!(status, 200, "{secret}");
-    assert_eq!((secret["public"].as_bool(), secret["title"].as_str()), (Some(false), Some("Secret VIP")));
+    assert_eq!(
+        (secret["public"].as_bool(), secret["title"].as_str()),
+        (Some(false), Some("Secret VIP"))
+    );
     assert_eq!(secret["participants"][0]["name"], "LuckyLlama");
     // The old address takes any race id now; the featured race is still the monthly one.
-    let (status, by_old_address) = app.get_json(&format!("/api/wager-races/{}", ids.sprint)).await;
-    assert_eq!((status, &by_old_address["title"]), (200, &json!("Weekend Sprint")));
+    let (status, by_old_address) = app
+        .get_json(&format!("/api/wager-races/{}", ids.sprint))
+        .await;
+    assert_eq!(
+        (status, &by_old_address["title"]),
+        (200, &json!("Weekend Sprint"))
+    );
     let (_, current) = app.get_json("/api/wager-races/current").await;
     assert_eq!(current["id"], ids.monthly.as_str());
 
     // A player's place in one race.
     let (status, place) = app
-        .get_json(&format!("/api/races/{}/position?uid={CRASHQUEEN}", ids.sprint))
+        .get_json(&format!(
+            "/api/races/{}/position?uid={CRASHQUEEN}",
+            ids.sprint
+        ))
         .await;
     assert_eq!(status, 200, "{place}");
-    assert_eq!((place["race_id"].as_str(), &place["rank"]), (Some(ids.sprint.as_str()), &json!(2)));
-    assert_eq!((&place["gap_to_next"], &place["prize"]), (&json!(2000), &json!(400)));
+    assert_eq!(
+        (place["race_id"].as_str(), &place["rank"]),
+        (Some(ids.sprint.as_str()), &json!(2))
+    );
+    assert_eq!(
+        (&place["gap_to_next"], &place["prize"]),
+        (&json!(2000), &json!(400))
+    );
     let (status, body) = app
-        .get_json(&format!("/api/races/{}/position?uid={TIE_ALPHA}", ids.showdown))
+        .get_json(&format!(
+            "/api/races/{}/position?uid={TIE_ALPHA}",
+            ids.showdown
+        ))
         .await;
     assert_eq!(status, 404, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains(&ids.showdown), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&ids.showdown),
+        "{body}"
+    );
     let (status, body) = app
-        .get_json(&format!("/api/races/{}/position?uid={CRASHQUEEN}", ids.next_week))
+        .get_json(&format!(
+            "/api/races/{}/position?uid={CRASHQUEEN}",
+            ids.next_week
+        ))
         .await;
     assert_eq!(status, 404, "a scheduled race has no places yet: {body}");
     for (path, want) in [
@@ -221,12 +281,20 @@ async fn pages_overlays_and_embeds_show_each_race() {
     let ids = add_races(&app).await;
 
     let (_, _, races) = page(&app, "/races", None).await;
-    for title in ["Stream Showdown", "Weekend Sprint", "December 2026", "Next Week Warmup"] {
+    for title in [
+        "Stream Showdown",
+        "Weekend Sprint",
+        "December 2026",
+        "Next Week Warmup",
+    ] {
         assert!(races.contains(title), "{title} on /races");
     }
     assert!(!races.contains("Secret VIP"), "a hidden race is not listed");
     let (_, _, home) = page(&app, "/", None).await;
-    assert!(home.contains("<h2 id=\"race-h\">December 2026</h2>"), "the featured race");
+    assert!(
+        home.contains("<h2 id=\"race-h\">December 2026</h2>"),
+        "the featured race"
+    );
     assert!(home.contains("Also live"), "the other live races");
     assert!(home.contains(&format!("href=\"/race/{}\"", ids.sprint)));
     assert!(home.contains(&format!("href=\"/race/{}\"", ids.showdown)));
@@ -248,38 +316,68 @@ async fn pages_overlays_and_embeds_show_each_race() {
         assert!(showdown.contains(text), "{text:?} on the showdown's page");
     }
     let (_, _, next) = page(&app, &format!("/race/{}", ids.next_week), None).await;
-    assert!(next.contains("Starts in") && next.contains("3d 00h 00m 00s"), "countdown to the start");
+    assert!(
+        next.contains("Starts in") && next.contains("3d 00h 00m 00s"),
+        "countdown to the start"
+    );
     let (status, _, secret) = page(&app, &format!("/race/{}", ids.secret), None).await;
     assert_eq!(status, 200);
-    assert!(!secret.contains("data-race"), "a hidden race has no live updates of its own");
+    assert!(
+        !secret.contains("data-race"),
+        "a hidden race has no live updates of its own"
+    );
 
     // The overlay of one race, its top 1.
-    let (status, h, overlay) = page(&app, &format!("/overlay/race/{}?top=1", ids.sprint), None).await;
+    let (status, h, overlay) =
+        page(&app, &format!("/overlay/race/{}?top=1", ids.sprint), None).await;
     assert_eq!(status, 200);
     assert!(overlay.contains("Weekend Sprint · $1,000.00") && overlay.contains("LuckyLlama"));
     assert!(!overlay.contains("crashqueen"), "top 1 only");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
     // The embed, framable, its top 10 by default; the hidden race by id too.
     let (status, h, embed) = page(&app, &format!("/embed/race/{}", ids.secret), None).await;
     assert_eq!(status, 200);
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors *"));
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors *"));
     assert!(h.get("x-frame-options").is_none());
     assert!(embed.contains("Secret VIP") && embed.contains("tie_alpha"));
     assert!(embed.contains(&format!("href=\"/race/{}\"", ids.secret)));
     // Bad addresses say what is wrong, in the overlay itself.
     for (path, status, text) in [
-        ("/overlay/race/no-such-race", 404, "There is no race no-such-race"),
-        ("/embed/race/no-such-race", 404, "There is no race no-such-race"),
+        (
+            "/overlay/race/no-such-race",
+            404,
+            "There is no race no-such-race",
+        ),
+        (
+            "/embed/race/no-such-race",
+            404,
+            "There is no race no-such-race",
+        ),
         ("/overlay/race/Bad_Id", 400, "is not a race id"),
     ] {
         let (got, h, body) = page(&app, path, None).await;
         assert_eq!(got, status, "{path}");
-        assert!(body.contains("Bad overlay address") && body.contains(text), "{path}: {body}");
-        let framable = h["content-security-policy"].to_str().unwrap().contains("frame-ancestors *");
+        assert!(
+            body.contains("Bad overlay address") && body.contains(text),
+            "{path}: {body}"
+        );
+        let framable = h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors *");
         assert_eq!(framable, path.starts_with("/embed/"), "{path}");
     }
     let (_, _, featured) = page(&app, "/overlay/race", None).await;
-    assert!(featured.contains("December 2026"), "/overlay/race keeps the featured race");
+    assert!(
+        featured.contains("December 2026"),
+        "/overlay/race keeps the featured race"
+    );
 }
 
 #[tokio::test]
@@ -288,13 +386,24 @@ async fn a_websocket_client_of_one_race_gets_that_race_only() {
     let ids = add_races(&app).await;
     let mut everything = connect(app.addr(), "/ws").await;
     let mut one = connect(app.addr(), &format!("/ws?race={}", ids.showdown)).await;
-    assert_eq!(next_json(&mut everything, Duration::from_secs(5)).await["type"], "CONNECTED");
+    assert_eq!(
+        next_json(&mut everything, Duration::from_secs(5)).await["type"],
+        "CONNECTED"
+    );
     let hello = next_json(&mut one, Duration::from_secs(5)).await;
-    assert_eq!((&hello["type"], &hello["data"]["race"]), (&json!("CONNECTED"), &json!(ids.showdown)));
+    assert_eq!(
+        (&hello["type"], &hello["data"]["race"]),
+        (&json!("CONNECTED"), &json!(ids.showdown))
+    );
 
     // Both races gain: crashqueen wagers 4,000 more.
     let mut doc: Value = serde_json::from_slice(&wagered_doc()).unwrap();
-    let queen = doc["data"].as_array_mut().unwrap().iter_mut().find(|r| r["uid"] == CRASHQUEEN).unwrap();
+    let queen = doc["data"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["uid"] == CRASHQUEEN)
+        .unwrap();
     for figure in ["today", "this_week", "this_month", "all_time"] {
         let was = queen["wagered"][figure].as_f64().unwrap();
         queen["wagered"][figure] = json!(was + 4000.0);
@@ -311,16 +420,25 @@ async fn a_websocket_client_of_one_race_gets_that_race_only() {
         assert_eq!(m["type"], "RACE_UPDATE", "{m}");
         races.push(m);
     }
-    let pushed: Vec<&str> = races.iter().map(|m| m["data"]["id"].as_str().unwrap()).collect();
+    let pushed: Vec<&str> = races
+        .iter()
+        .map(|m| m["data"]["id"].as_str().unwrap())
+        .collect();
     assert_eq!(pushed, [&ids.showdown, &ids.sprint, &ids.monthly]);
     assert_eq!(races[0]["data"]["participants"][0]["name"], "crashqueen");
     assert_eq!(races[0]["data"]["participants"][0]["wagered"], 7000);
 
     // The client of one race: the same leaderboard and its race's update, nothing else.
     let board_too = next_json(&mut one, Duration::from_secs(5)).await;
-    assert_eq!((&board_too["type"], &board_too["seq"]), (&json!("LEADERBOARD_UPDATE"), &board["seq"]));
+    assert_eq!(
+        (&board_too["type"], &board_too["seq"]),
+        (&json!("LEADERBOARD_UPDATE"), &board["seq"])
+    );
     let mine = next_json(&mut one, Duration::from_secs(5)).await;
-    assert_eq!(mine, races[0], "the same message, cut from the same broadcast");
+    assert_eq!(
+        mine, races[0],
+        "the same message, cut from the same broadcast"
+    );
     // The next broadcast (a change to today only: the leaderboard and the featured race) is
     // the next thing it gets: the other races' updates were skipped.
     let mut doc: Value = serde_json::from_slice(&wagered_doc()).unwrap();
@@ -341,7 +459,10 @@ async fn a_websocket_client_of_one_race_gets_that_race_only() {
             Err(tokio_tungstenite::tungstenite::Error::Http(answer)) => {
                 assert_eq!(answer.status().as_u16(), status, "{query}")
             }
-            other => panic!("{query}: expected an HTTP refusal, got {:?}", other.map(|_| ())),
+            other => panic!(
+                "{query}: expected an HTTP refusal, got {:?}",
+                other.map(|_| ())
+            ),
         }
     }
 }

@@ -98,7 +98,10 @@ fn one_race(ctx: &Ctx<'_, '_>, user: Option<&User>, view: &RaceView) -> String {
         clock_line(view),
     );
     if let Some(leader) = view.participants.first() {
-        text.push_str(&format!("\nLeader: {} with {}", leader.name, leader.wagered));
+        text.push_str(&format!(
+            "\nLeader: {} with {}",
+            leader.name, leader.wagered
+        ));
     }
     let uid = match linked_uid(user) {
         Ok(uid) => uid,
@@ -147,12 +150,18 @@ fn live_list(ctx: &Ctx<'_, '_>, user: Option<&User>, live: &[RaceView]) -> Strin
             clock_line(race)
         ));
         if let Some(leader) = race.participants.first() {
-            text.push_str(&format!("\nLeader: {} with {}", leader.name, leader.wagered));
+            text.push_str(&format!(
+                "\nLeader: {} with {}",
+                leader.name, leader.wagered
+            ));
         }
         if let Ok(uid) = uid {
             match position(ctx, &race.id, uid) {
                 Some(me) => {
-                    text.push_str(&format!("\nYour place: #{}, wagered {}", me.rank, me.wagered));
+                    text.push_str(&format!(
+                        "\nYour place: #{}, wagered {}",
+                        me.rank, me.wagered
+                    ));
                     if let Some(prize) = me.prize {
                         text.push_str(&format!(", prize {prize}"));
                     }

@@ -48,15 +48,23 @@ async fn race_lists_the_live_races_and_race_id_gives_a_place_in_one() {
         // The showdown pays one place only: no prize on crashqueen's line there.
         let exact = place.len() > "Your place: #".len();
         assert!(
-            paragraph
-                .lines()
-                .any(|l| if exact { l == place } else { l.starts_with(place) }),
+            paragraph.lines().any(|l| if exact {
+                l == place
+            } else {
+                l.starts_with(place)
+            }),
             "{place:?} in {paragraph}"
         );
     }
     assert!(list.contains("Time left: 1d 0h 0m"), "{list}");
-    assert!(!list.contains("Secret VIP"), "a hidden race is not listed: {list}");
-    assert!(list.ends_with("Send /race ID for your place in one."), "{list}");
+    assert!(
+        !list.contains("Secret VIP"),
+        "a hidden race is not listed: {list}"
+    );
+    assert!(
+        list.ends_with("Send /race ID for your place in one."),
+        "{list}"
+    );
 
     app.telegram_update(&message(3, LUCY, None, &format!("/race {}", ids.sprint)))
         .await;
@@ -91,11 +99,17 @@ async fn race_lists_the_live_races_and_race_id_gives_a_place_in_one() {
         )
     );
     // Someone not linked: the scheduled race's countdown, and how to see a place.
-    app.telegram_update(&message(6, QUEEN, None, &format!("/race {}", ids.next_week)))
-        .await;
+    app.telegram_update(&message(
+        6,
+        QUEEN,
+        None,
+        &format!("/race {}", ids.next_week),
+    ))
+    .await;
     let scheduled = app.bot().wait_texts(QUEEN, 1).await[0].clone();
     assert!(
-        scheduled.contains("\nStarts in: 3d 0h 0m") && scheduled.contains("Link your account (/link)"),
+        scheduled.contains("\nStarts in: 3d 0h 0m")
+            && scheduled.contains("Link your account (/link)"),
         "{scheduled}"
     );
 }
@@ -110,23 +124,28 @@ async fn notifications_name_the_race_they_are_about() {
     app.bot().wait_texts(LUCY, 2).await;
     // The notifier has seen every listed live race as it is before it changes.
     let db = app.db().client().await;
-    wait_for("a first look at the races", Duration::from_secs(15), || async {
-        let n: i64 = db
-            .query_one(
-                "SELECT count(*) FROM telegram_race_watch WHERE key = $1",
-                &[&format!("paid:{LUCY}")],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        (n == 3).then_some(())
-    })
+    wait_for(
+        "a first look at the races",
+        Duration::from_secs(15),
+        || async {
+            let n: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM telegram_race_watch WHERE key = $1",
+                    &[&format!("paid:{LUCY}")],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            (n == 3).then_some(())
+        },
+    )
     .await;
 
     // A minute later (a change is told from newer data only) crashqueen has wagered 4,000
     // more: she leads the showdown and the sprint (and the hidden race), and enters the
     // showdown's one paid place.
-    app.clock().set(crate::several_races::start() + chrono::Duration::minutes(1));
+    app.clock()
+        .set(crate::several_races::start() + chrono::Duration::minutes(1));
     let mut doc: Value = serde_json::from_slice(&wagered_doc()).unwrap();
     let queen = doc["data"]
         .as_array_mut()
@@ -152,5 +171,9 @@ async fn notifications_name_the_race_they_are_about() {
     app.wait_for_syncs(2).await;
     wait_idle(&app, 2).await;
     let all = app.bot().texts_to(LUCY);
-    assert_eq!(all.len(), 5, "each once, none about the hidden race: {all:?}");
+    assert_eq!(
+        all.len(),
+        5,
+        "each once, none about the hidden race: {all:?}"
+    );
 }
