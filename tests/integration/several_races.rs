@@ -52,23 +52,37 @@ fn draft(
     }
 }
 
-/// The small fixture after the races started: LuckyLlama wagered 5,000, crashqueen 3,000 and
-/// tie_alpha 50 (under the showdown's minimum).
-pub(crate) fn wagered_doc() -> Vec<u8> {
-    let mut doc: Value = serde_json::from_slice(&fixture("leaderboard-small.json")).unwrap();
+/// `doc` with each player of `more` having wagered that much more since (every figure up).
+fn wagering_more(doc: &[u8], more: &[(&str, f64)]) -> Vec<u8> {
+    let mut doc: Value = serde_json::from_slice(doc).unwrap();
     for row in doc["data"].as_array_mut().unwrap() {
-        let more = match row["uid"].as_str().unwrap() {
-            LUCKY_LLAMA => 5000.0,
-            CRASHQUEEN => 3000.0,
-            TIE_ALPHA => 50.0,
-            _ => continue,
+        let Some((_, extra)) = more.iter().find(|(uid, _)| row["uid"] == *uid) else {
+            continue;
         };
         for figure in ["today", "this_week", "this_month", "all_time"] {
             let was = row["wagered"][figure].as_f64().unwrap();
-            row["wagered"][figure] = json!(was + more);
+            row["wagered"][figure] = json!(was + extra);
         }
     }
     doc.to_string().into_bytes()
+}
+
+/// The small fixture after the races started: LuckyLlama wagered 5,000, crashqueen 3,000 and
+/// tie_alpha 50 (under the showdown's minimum).
+pub(crate) fn wagered_doc() -> Vec<u8> {
+    wagering_more(
+        &fixture("leaderboard-small.json"),
+        &[
+            (LUCKY_LLAMA, 5000.0),
+            (CRASHQUEEN, 3000.0),
+            (TIE_ALPHA, 50.0),
+        ],
+    )
+}
+
+/// [`wagered_doc`] with crashqueen 4,000 further: 7,000 in the races, ahead of LuckyLlama.
+pub(crate) fn queen_ahead_doc() -> Vec<u8> {
+    wagering_more(&wagered_doc(), &[(CRASHQUEEN, 4000.0)])
 }
 
 /// An in-process daemon at [`start`] serving the small fixture, optionally with the fake Bot
@@ -397,18 +411,7 @@ async fn a_websocket_client_of_one_race_gets_that_race_only() {
     );
 
     // Both races gain: crashqueen wagers 4,000 more.
-    let mut doc: Value = serde_json::from_slice(&wagered_doc()).unwrap();
-    let queen = doc["data"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|r| r["uid"] == CRASHQUEEN)
-        .unwrap();
-    for figure in ["today", "this_week", "this_month", "all_time"] {
-        let was = queen["wagered"][figure].as_f64().unwrap();
-        queen["wagered"][figure] = json!(was + 4000.0);
-    }
-    app.fake().set(FakeMode::Body(doc.to_string().into_bytes()));
+    app.fake().set(FakeMode::Body(queen_ahead_doc()));
 
     // A client of every race: the leaderboard, then each listed live race that changed and
     // the featured one, each with its id; never the hidden race.

@@ -4,7 +4,7 @@
 //! they are about, in every listed live race and never in a hidden one.
 
 use super::*;
-use crate::several_races::{add_races, daemon, wagered_doc, CRASHQUEEN};
+use crate::several_races::{add_races, daemon, queen_ahead_doc, CRASHQUEEN};
 
 /// Links `tg` to a new account `name` whose Goated player is crashqueen.
 async fn link_crashqueen(app: &TestApp, tg: i64, name: &str) {
@@ -146,18 +146,7 @@ async fn notifications_name_the_race_they_are_about() {
     // showdown's one paid place.
     app.clock()
         .set(crate::several_races::start() + chrono::Duration::minutes(1));
-    let mut doc: Value = serde_json::from_slice(&wagered_doc()).unwrap();
-    let queen = doc["data"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|r| r["uid"] == CRASHQUEEN)
-        .unwrap();
-    for figure in ["today", "this_week", "this_month", "all_time"] {
-        let was = queen["wagered"][figure].as_f64().unwrap();
-        queen["wagered"][figure] = json!(was + 4000.0);
-    }
-    app.fake().set(FakeMode::Body(doc.to_string().into_bytes()));
+    app.fake().set(FakeMode::Body(queen_ahead_doc()));
     let mut texts = app.bot().wait_texts(LUCY, 5).await.split_off(2);
     texts.sort();
     assert_eq!(
