@@ -190,7 +190,7 @@ impl RacesApi {
         #[oai(validator(minimum(value = "0"), maximum(value = "100")))]
         places: Query<Option<u32>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
-    ) -> CachedResponse<RaceList> {
+    ) -> Result<CachedResponse<RaceList>, ApiError> {
         let places = places.0.unwrap_or(3) as usize;
         let snap = state.board.snapshot();
         let now = state.clock.now();
@@ -199,10 +199,10 @@ impl RacesApi {
         let cached = snap.cached_timed("race-list", key, |s| {
             to_bytes(&state.races.list(s, now, places))
         });
-        CachedResponse::answer(
+        Ok(CachedResponse::answer(
             Validated::new(cached, &snap, req),
             if_none_match.0.as_deref(),
-        )
+        ))
     }
 
     /// One race by id, whatever its state.
