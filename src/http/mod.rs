@@ -198,6 +198,10 @@ fn websocket(req: &poem::Request, state: poem::web::Data<&Arc<AppState>>) -> poe
         )
         .into_response();
     }
+    let race = match asked_race(req, &state) {
+        Ok(race) => race,
+        Err(e) => return e.into_response(),
+    };
     // Taken before the upgrade is answered, so a refusal is an HTTP answer, not a close.
     let client_ip = req
         .extensions()
@@ -227,11 +231,14 @@ fn websocket(req: &poem::Request, state: poem::web::Data<&Arc<AppState>>) -> poe
         }
     };
     let snap = state.board.snapshot();
-    let hello = serde_json::json!({
+    let mut hello = serde_json::json!({
         "message": "connected to GoatedVIPs live updates",
         "updated_at": snap.updated_at().map(|t| t.to_rfc3339()),
         "version": crate::VERSION,
     });
+    if let Some(race) = &race {
+        hello["race"] = serde_json::json!(race.as_ref());
+    }
     crate::ws::upgrade(
         req,
         slot,
@@ -239,7 +246,38 @@ fn websocket(req: &poem::Request, state: poem::web::Data<&Arc<AppState>>) -> poe
         cfg.websocket.clone(),
         state.lifecycle.subscribe(),
         hello,
+        race,
         state.log.new(slog::o!("component" => "ws")),
     )
     .unwrap_or_else(|e| error::ApiError::invalid(e.to_string()).into_response())
+}
+
+/// The query of `/ws`.
+#[derive(serde::Deserialize)]
+struct WebSocketQuery {
+    race: Option<String>,
+}
+
+/// The race a WebSocket client asked for with `?race=ID`: a listed race that is scheduled,
+/// live or closing (only those are pushed). 400 for a value that is not a race id, 404 for
+/// a race that is not one of those.
+fn asked_race(req: &poem::Request, state: &AppState) -> Result<Option<Arc<str>>, error::ApiError> {
+    let query: WebSocketQuery = req
+        .params()
+        .map_err(|e| error::ApiError::invalid(format!("bad query string: {e}")))?;
+    let Some(id) = query.race else {
+        return Ok(None);
+    };
+    if !crate::domain::race_def::is_race_id(&id) {
+        return Err(error::ApiError::invalid(format!(
+            "race: {id:?} is not a race id (YYYYMM, or lowercase letters, digits and dashes)"
+        )));
+    }
+    let snap = state.board.snapshot();
+    match snap.race.open_race(&id) {
+        Some(entry) if entry.def.public => Ok(Some(Arc::from(id))),
+        _ => Err(error::ApiError::not_found(format!(
+            "race: no listed race {id} is scheduled, live or closing (only those have live updates)"
+        ))),
+    }
 }

@@ -128,6 +128,19 @@ impl Races {
             .collect()
     }
 
+    /// The listed races live (or closing) at `now` as shown, each with its first `places`
+    /// places, soonest end first.
+    pub fn live_views(&self, snap: &Snapshot, now: DateTime<Utc>, places: usize) -> Vec<RaceView> {
+        let cx = ViewContext {
+            places,
+            ..self.view_context(now)
+        };
+        self.live(snap, now)
+            .into_iter()
+            .map(|r| view::open_race(r, &cx))
+            .collect()
+    }
+
     /// The listed races, each with its first `places` places.
     pub fn list(&self, snap: &Snapshot, now: DateTime<Utc>, places: usize) -> RaceList {
         let cx = ViewContext {
@@ -141,11 +154,7 @@ impl Races {
             .collect();
         scheduled.sort_by_key(|r| r.def.starts_at);
         RaceList {
-            live: self
-                .live(snap, now)
-                .into_iter()
-                .map(|r| view::open_race(r, &cx))
-                .collect(),
+            live: self.live_views(snap, now, places),
             scheduled: scheduled
                 .into_iter()
                 .map(|r| view::open_race(r, &cx))
@@ -257,13 +266,17 @@ impl Races {
         }
     }
 
-    /// The race closed last with all its places as stored (names not masked): for matching
-    /// players by uid, never for showing.
-    pub async fn latest_closed(&self) -> Result<Option<ClosedRace>, DbError> {
-        match store::latest_closed_id(&self.pool).await? {
-            Some(id) => store::closed_race(&self.pool, &id, i64::MAX).await,
-            None => Ok(None),
+    /// The listed races closed at or after `since`, the latest close first, with all their
+    /// places as stored (names not masked): for matching players by uid, never for showing.
+    pub async fn listed_closed_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ClosedRace>, DbError> {
+        let mut races = Vec::new();
+        for id in store::listed_closed_since(&self.pool, since).await? {
+            races.extend(store::closed_race(&self.pool, &id, i64::MAX).await?);
         }
+        Ok(races)
     }
 
     /// The races a snapshot carries: every open race with its running standings (names of

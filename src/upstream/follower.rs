@@ -2,9 +2,10 @@
 //! (on this or another instance) stored.
 //!
 //! It `LISTEN`s on PostgreSQL: on each stored sync it reloads the newest snapshot, rebuilds the
-//! board when anything changed and broadcasts it to this instance's WebSocket clients; on a
-//! race created, edited, cancelled or closed it reloads the races, and on a closed one
-//! broadcasts `RACE_COMPLETED`; on a token set at run time (on any instance) it
+//! board when anything changed and broadcasts it to this instance's WebSocket clients (the top
+//! lists, the featured race, and each listed live race that changed, as `RACE_UPDATE` with its
+//! id); on a race created, edited, cancelled or closed it reloads the races, and on a closed
+//! listed one broadcasts `RACE_COMPLETED`; on a token set at run time (on any instance) it
 //! reloads the stored token. Instances that do not poll mark their data stale
 //! when no sync arrives for a few poll intervals.
 //!
@@ -16,14 +17,18 @@ use futures_util::StreamExt;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use slog::{error, warn, Logger};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::SyncContext;
-use crate::board::{RaceData, SyncInfo};
+use crate::board::{RaceData, RaceEntry, SyncInfo};
 use crate::db::{self, hold, leaderboard, races, upstream_token};
 use crate::domain::leaderboard::{Player, Rankings};
+use crate::domain::race_def::RaceState;
+use crate::races::ViewContext;
+use crate::ws::Message;
 
 /// How many entries the live messages carry per list (the top of each period, the race's
 /// leaders): every client gets every broadcast, so its size is paid once per client; the full
@@ -38,6 +43,9 @@ pub struct Follower {
     ctx: Arc<SyncContext>,
     /// The fingerprint of the data on the board, so an unchanged sync changes nothing.
     loaded: Option<Fingerprint>,
+    /// The fingerprint of each race as last pushed, so a race's `RACE_UPDATE` goes out when it
+    /// changed (open races only: a closed one is dropped).
+    pushed: HashMap<String, Fingerprint>,
     log: Logger,
 }
 
@@ -47,6 +55,7 @@ impl Follower {
         Self {
             ctx,
             loaded: None,
+            pushed: HashMap::new(),
             log,
         }
     }
@@ -112,45 +121,75 @@ impl Follower {
     }
 
     /// Reloads the races alone (one was created, edited, cancelled or closed): the players
-    /// and their rankings stay. With `broadcast`, the featured race goes to WebSocket clients.
+    /// and their rankings stay. With `broadcast`, the races that changed go to WebSocket
+    /// clients (and the featured race, as before there were several).
     async fn load_races(&mut self, broadcast: bool) {
-        let ctx = &self.ctx;
-        let masked = ctx.board.snapshot().race.masked.clone();
-        match ctx.races.load(masked).await {
+        let masked = self.ctx.board.snapshot().race.masked.clone();
+        match self.ctx.races.load(masked).await {
             Ok(races) => {
-                ctx.board.replace_races(races);
+                self.ctx.board.replace_races(races);
                 // The next sync compares against what is shown now.
                 self.loaded = None;
                 if broadcast {
-                    if let Some(race) = self.race_message() {
-                        ctx.ws.broadcast_all(vec![race]);
-                    }
+                    let messages = self.race_updates();
+                    self.ctx.ws.broadcast_all(messages);
                 }
             }
             Err(e) => error!(self.log, "cannot load the races"; "error" => %e),
         }
     }
 
-    /// Pushes the board's top lists and the current race to this instance's clients.
-    fn broadcast_board(&self) {
-        let ctx = &self.ctx;
-        let snap = ctx.board.snapshot();
-        let cfg = ctx.config.load_full();
+    /// Pushes the board's top lists and the races to this instance's clients.
+    fn broadcast_board(&mut self) {
+        let snap = self.ctx.board.snapshot();
+        let cfg = self.ctx.config.load_full();
         let tops = poem_openapi::types::ToJSON::to_json(&crate::views::tops(&snap, &cfg, LIVE_TOP));
-        let mut messages = vec![("LEADERBOARD_UPDATE", tops.unwrap_or_default())];
-        messages.extend(self.race_message());
+        let mut messages = vec![Message::to_everyone(
+            "LEADERBOARD_UPDATE",
+            tops.unwrap_or_default(),
+        )];
+        messages.extend(self.race_updates());
         // All in one write to each client.
-        ctx.ws.broadcast_all(messages);
+        self.ctx.ws.broadcast_all(messages);
     }
 
-    /// `RACE_UPDATE` with the featured race's leaders, if a race is featured.
-    fn race_message(&self) -> Option<(&'static str, serde_json::Value)> {
-        let ctx = &self.ctx;
-        let snap = ctx.board.snapshot();
-        let mut race = ctx.races.featured(&snap, ctx.clock.now())?;
-        race.participants.truncate(LIVE_TOP as usize);
-        let race = poem_openapi::types::ToJSON::to_json(&race);
-        Some(("RACE_UPDATE", race.unwrap_or_default()))
+    /// The `RACE_UPDATE`s to push, each race's view with its leaders serialised once: the
+    /// featured race always (clients of one race knew only it), every other listed live race
+    /// when it changed since it was last pushed. Hidden races are never pushed.
+    fn race_updates(&mut self) -> Vec<Message<'static>> {
+        let snap = self.ctx.board.snapshot();
+        let now = self.ctx.clock.now();
+        let cx = ViewContext {
+            places: LIVE_TOP as usize,
+            ..self.ctx.races.view_context(now)
+        };
+        let featured = self
+            .ctx
+            .races
+            .featured_entry(&snap, now)
+            .map(|r| r.def.id.clone());
+        self.pushed
+            .retain(|id, _| snap.race.open_race(id).is_some());
+        let mut updates = Vec::new();
+        for entry in snap.race.open.iter().filter(|r| r.def.public) {
+            let is_featured = featured.as_deref() == Some(entry.def.id.as_str());
+            if !is_featured && entry.def.state(now) != RaceState::Live {
+                continue;
+            }
+            let print = race_fingerprint(entry, now);
+            let changed = self.pushed.get(&entry.def.id) != Some(&print);
+            if changed || is_featured {
+                self.pushed.insert(entry.def.id.clone(), print);
+                let view = crate::races::view::open_race(entry, &cx);
+                let data = poem_openapi::types::ToJSON::to_json(&view).unwrap_or_default();
+                updates.push(Message::about_race(
+                    "RACE_UPDATE",
+                    entry.def.id.clone(),
+                    data,
+                ));
+            }
+        }
+        updates
     }
 
     /// On instances that do not poll: data older than a few poll intervals is marked stale
@@ -180,19 +219,22 @@ impl Follower {
     async fn announce_closed_race(&self, race_id: &str) {
         let ctx = &self.ctx;
         match ctx.races.winners(race_id).await {
-            Ok(Some(race)) => {
+            // A hidden race is not announced to everyone.
+            Ok(Some(race)) if race.public => {
                 let winners =
                     poem_openapi::types::ToJSON::to_json(&race.participants).unwrap_or_default();
-                ctx.ws.broadcast(
+                ctx.ws.broadcast_all(vec![Message::about_race(
                     "RACE_COMPLETED",
+                    race.id.clone(),
                     json!({
                         "race_id": race.id,
+                        "title": race.title,
                         "closed_late": race.closed_late.unwrap_or_default(),
                         "winners": winners,
                     }),
-                );
+                )]);
             }
-            Ok(None) => {}
+            Ok(_) => {}
             Err(e) => {
                 error!(self.log, "cannot load a closed race"; "race" => race_id, "error" => %e)
             }
@@ -303,21 +345,35 @@ fn fingerprint(players: &[Player], races: &RaceData) -> Fingerprint {
         h.update([0]);
     }
     for list in lists {
-        h.update([0xff]);
-        for p in list {
-            h.update(p.uid.as_bytes());
-            h.update([0]);
-            h.update(p.name.as_bytes());
-            for a in [
-                p.wagered.today,
-                p.wagered.this_week,
-                p.wagered.this_month,
-                p.wagered.all_time,
-            ] {
-                h.update(a.to_string().as_bytes());
-                h.update([0]);
-            }
-        }
+        hash_players(&mut h, list);
     }
     h.finalize().into()
+}
+
+/// A digest of what a race's `RACE_UPDATE` shows but the clock's seconds: its definition, its
+/// state at `now` and its standings.
+fn race_fingerprint(entry: &RaceEntry, now: chrono::DateTime<chrono::Utc>) -> Fingerprint {
+    let mut h = Sha256::new();
+    h.update(format!("{:?}", entry.def).as_bytes());
+    h.update(entry.def.state(now).name().as_bytes());
+    hash_players(&mut h, &entry.players);
+    h.finalize().into()
+}
+
+fn hash_players(h: &mut Sha256, list: &[Player]) {
+    h.update([0xff]);
+    for p in list {
+        h.update(p.uid.as_bytes());
+        h.update([0]);
+        h.update(p.name.as_bytes());
+        for a in [
+            p.wagered.today,
+            p.wagered.this_week,
+            p.wagered.this_month,
+            p.wagered.all_time,
+        ] {
+            h.update(a.to_string().as_bytes());
+            h.update([0]);
+        }
+    }
 }

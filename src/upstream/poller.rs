@@ -228,15 +228,18 @@ impl Poller {
         let tz = self.ctx.config.load().config.upstream.tz();
         let before =
             now.with_timezone(&tz).date_naive() - chrono::Duration::days(i64::from(history_days));
+        // Race progress older than a day keeps one point per hour.
+        let compact_before = now - chrono::Duration::days(1);
         let pruned = async {
             let conn = leaderboard::conn(&self.ctx.pool).await?;
-            crate::db::history::prune(&*conn, before).await
+            let days = crate::db::history::prune(&*conn, before).await?;
+            let points = crate::db::races::progress::compact(&*conn, compact_before).await?;
+            Ok::<_, crate::db::DbError>((days, points))
         };
         match pruned.await {
-            Ok(0) => {}
-            Ok(days) => {
-                info!(self.log, "wager history pruned"; "rows" => days, "before" => %before)
-            }
+            Ok((0, 0)) => {}
+            Ok((days, points)) => info!(self.log, "wager history pruned, race progress compacted";
+                "days" => days, "before" => %before, "race_points" => points),
             Err(e) => warn!(self.log, "pruning wager history failed"; "error" => %e),
         }
     }

@@ -79,12 +79,14 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
             page(admin::reset_link),
         ),
         ("/overlay/race", Method::GET, page(overlay::race)),
+        ("/overlay/race/:id", Method::GET, page(overlay::race_by_id)),
         (
             "/overlay/leaderboard",
             Method::GET,
             page(overlay::leaderboard),
         ),
         ("/embed/leaderboard", Method::GET, page(overlay::embed)),
+        ("/embed/race/:id", Method::GET, page(overlay::embed_race)),
         ("/assets/:name", Method::GET, page(assets::serve)),
         // The old app's pages (`old_addresses`); `/admin/…` is answered where unknown
         // addresses are (`html_not_found`), so that it never shadows a route.

@@ -95,6 +95,8 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
     let snap = state.board.snapshot();
     let now = state.clock.now();
     let race = state.races.featured(&snap, now);
+    // The other live races, each with its leader.
+    let live = state.races.live_views(&snap, now, 1);
     Page::new(
         "Home",
         Nav::Home,
@@ -102,11 +104,11 @@ pub fn home(req: &Request, state: State<'_>) -> Page {
         html! {
             section.hero {
                 h1 { "The GoatedVIPs hub" }
-                p.lead { "Leaderboards, the monthly wager race and bonus codes for players of the GoatedVIPs code on Goated.com." }
+                p.lead { "Leaderboards, wager races and bonus codes for players of the GoatedVIPs code on Goated.com." }
             }
             div #live data-live="" {
                 (freshness(&snap))
-                @if let Some(race) = &race { (race_glance(race, now)) }
+                @if let Some(race) = &race { (race_glance(race, &live, now)) }
                 (top_player_cards(&snap, &cfg))
             }
             section.card.links {

@@ -1,7 +1,10 @@
 //! The race pages: the featured race (`/race`), every race (`/races`: live, scheduled and
-//! past) and one race of any state (`/race/:id`, with the logged-in player's own place and a
-//! countdown to its start or end), and the race pieces other pages show (the home page's
-//! glance). Every race comes from the `races` service, as the API shows it.
+//! past) and one race of any state (`/race/:id`: a countdown to its start or end, the
+//! description, how the wager is measured, the minimum wager, the prizes, the standings and the
+//! logged-in player's own place), and the race pieces other pages show (the home page's
+//! glance, with the other live races). Every race comes from the `races` service, as the API
+//! shows it. A listed open race's live region names it (`data-race`), so the page follows
+//! that race's WebSocket updates alone.
 
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
@@ -15,14 +18,16 @@ use super::{current_user, visitor, visitor_of, State};
 use crate::board::Snapshot;
 use crate::races::{LiveStandings, Lookup, Participant, RaceStatusName, RaceView};
 
-/// The race at a glance, for the home page.
-pub(super) fn race_glance(race: &RaceView, now: DateTime<Utc>) -> Markup {
+/// The featured race at a glance, for the home page, and the other live races in a line
+/// each (`others`: the listed live races, the featured one among them or not).
+pub(super) fn race_glance(race: &RaceView, others: &[RaceView], now: DateTime<Utc>) -> Markup {
+    let others: Vec<&RaceView> = others.iter().filter(|r| r.id != race.id).collect();
     html! {
         section.card.race-glance aria-labelledby="race-h" {
             h2 #race-h { (race.title) }
             dl.stats {
                 div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
-                div.wide { dt { "Ends in" } dd.big { (countdown(race.end, now)) } }
+                div.wide { (race_clock(race, now)) }
                 div { dt { "Racers" } dd.big { (race.participant_count) } }
             }
             @if race.participants.is_empty() {
@@ -39,6 +44,19 @@ pub(super) fn race_glance(race: &RaceView, now: DateTime<Utc>) -> Markup {
                 }
             }
             p { a.button href={ "/race/" (race.id) } { "Full standings and prizes" } }
+            @if !others.is_empty() {
+                h3 { "Also live" }
+                ul.also-live {
+                    @for r in &others {
+                        li {
+                            a href={ "/race/" (r.id) } { (r.title) }
+                            " · " (money(r.prize_pool.0)) " · " (clock_phrase(r, now))
+                            @if let Some(leader) = r.participants.first() { " · leader " strong { (leader.name) } }
+                        }
+                    }
+                }
+                p { a href="/races" { "Every race" } }
+            }
         }
     }
 }
@@ -59,7 +77,7 @@ fn prize_table(race: &RaceView) -> Markup {
     }
 }
 
-fn standings_table(rows: &[Participant], caption: &str) -> Markup {
+fn standings_table(rows: &[Participant], caption: &str, empty: &str) -> Markup {
     html! {
         div.table-wrap {
             table.board {
@@ -81,7 +99,7 @@ fn standings_table(rows: &[Participant], caption: &str) -> Markup {
                             td.num.prize-col { @if let Some(prize) = p.prize { (money(prize.0)) } @else { span aria-label="no prize" { "—" } } }
                         }
                     }
-                    @if rows.is_empty() { tr { td colspan="4" .empty { "No one has wagered in this race yet." } } }
+                    @if rows.is_empty() { tr { td colspan="4" .empty { (empty) } } }
                 }
             }
         }
@@ -89,11 +107,13 @@ fn standings_table(rows: &[Participant], caption: &str) -> Markup {
 }
 
 /// The logged-in player's own line: `#14 · $2,310 to a paid place`.
-fn my_line(snap: &Snapshot, race_id: &str, uid: &str) -> Option<Markup> {
-    let entry = snap.race.open_race(race_id)?;
+fn my_line(snap: &Snapshot, race_id: &str, uid: &str) -> Markup {
+    let Some(entry) = snap.race.open_race(race_id) else {
+        return html! {};
+    };
     let standings = LiveStandings::of(entry);
     let Some(me) = standings.position(uid) else {
-        return Some(html! { p.mine { "You are not in this race yet: wager on Goated to join." } });
+        return html! { p.mine { "You are not in this race yet: wager on Goated to join." } };
     };
     let standings = &standings.places;
     let paid = standings.iter().filter(|s| s.prize.is_some()).count();
@@ -112,11 +132,12 @@ fn my_line(snap: &Snapshot, race_id: &str, uid: &str) -> Option<Markup> {
     } else {
         format!("#{}", me.rank)
     };
-    Some(html! { p.mine { strong { "Your place: " } (text) } })
+    html! { p.mine { strong { "Your place: " } (text) } }
 }
 
-/// The status entry of a race's figures (a `dt` and its `dd`, inside the caller's `div`).
-fn status_line(race: &RaceView, now: DateTime<Utc>) -> Markup {
+/// Where a race is, as a term and its value of a `dl.stats`: the countdown to its start
+/// (scheduled) or end (live), or its state.
+fn race_clock(race: &RaceView, now: DateTime<Utc>) -> Markup {
     html! {
         @match race.status {
             RaceStatusName::Scheduled => { dt { "Starts in" } dd.big { (countdown(race.start, now)) } },
@@ -128,47 +149,98 @@ fn status_line(race: &RaceView, now: DateTime<Utc>) -> Markup {
     }
 }
 
-/// One race, whatever its state: the figures, the window, how the wager is measured, the
-/// prizes and the standings (with the visitor's own place when open).
-fn race_body(race: &RaceView, mine: Option<Markup>, snap: &Snapshot, now: DateTime<Utc>) -> Markup {
-    let open = matches!(
+/// Where a race is, in a phrase: `starts in …`, `ends in …`, `ended, closing`, or its window.
+fn clock_phrase(r: &RaceView, now: DateTime<Utc>) -> Markup {
+    html! {
+        @match r.status {
+            RaceStatusName::Scheduled => { "starts in " (countdown(r.start, now)) },
+            RaceStatusName::Live => { "ends in " (countdown(r.end, now)) },
+            RaceStatusName::Closing => { "ended, closing" },
+            RaceStatusName::Cancelled => { "cancelled" },
+            RaceStatusName::Closed => { "ran " (time_el(r.start)) " to " (time_el(r.end)) },
+        }
+    }
+}
+
+/// What an empty standings table says.
+fn empty_standings(race: &RaceView) -> &'static str {
+    match race.status {
+        RaceStatusName::Scheduled => "The race has not started yet: its standings start with it.",
+        _ => "No one has wagered in this race yet.",
+    }
+}
+
+fn is_open(race: &RaceView) -> bool {
+    matches!(
         race.status,
         RaceStatusName::Scheduled | RaceStatusName::Live | RaceStatusName::Closing
-    );
+    )
+}
+
+/// One race, whatever its state: the figures, the window, the description, how the wager is
+/// measured, the prizes and the standings (with the visitor's own place when open).
+fn race_body(
+    race: &RaceView,
+    mine: Markup,
+    chart: Option<Markup>,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+) -> Markup {
+    let open = is_open(race);
     let caption = match race.status {
         RaceStatusName::Closed => "Winners and final standings",
         _ => "Standings",
     };
+    let min_wager = race.min_wager.0 > rust_decimal::Decimal::ZERO;
     html! {
         p { a href="/races" { "← All races" } }
         h1 { (race.title) }
-        section.card {
+        section.card aria-label="The race" {
             dl.stats {
                 div { dt { "Prize pool" } dd.big { (money(race.prize_pool.0)) } }
-                div.wide { (status_line(race, now)) }
+                div.wide { (race_clock(race, now)) }
                 div { dt { "Racers" } dd.big { (race.participant_count) } }
                 div { dt { "Total wagered" } dd.big { (money(race.total_wagered.0)) } }
+                div { dt { "Minimum wager" } dd.big { @if min_wager { (money(race.min_wager.0)) } @else { "None" } } }
             }
             p {
-                "From " (time_el(race.start)) " to " (time_el(race.end)) " (" (race.timezone) ")."
+                "From " (time_el(race.start)) " to " (time_el(race.end))
+                @if race.timezone != "UTC" { " (set in " (race.timezone) ")" }
+                "."
                 @if let Some(r) = &race.recurrence { " Repeats " (r) "." }
-                @if race.min_wager.0 > rust_decimal::Decimal::ZERO { " Minimum wager " (money(race.min_wager.0)) "." }
+                @if min_wager { " Wager at least " (money(race.min_wager.0)) " during the race to be ranked." }
             }
             @if let Some(d) = &race.description {
                 div.description { @for line in d.lines() { (line) br; } }
             }
-            @if let Some(note) = &race.measured_note { p.note { small { (note) } } }
+            @if let Some(note) = &race.measured_note {
+                p.note { strong { "How the wager is measured. " } (note) }
+            }
         }
-        @if let Some(m) = mine { (m) }
+        @if open { (mine) }
         div.grid {
             section.card { (prize_table(race)) }
             @if race.status != RaceStatusName::Cancelled {
-                section.card #live data-live=[open.then_some("")] aria-live="polite" {
+                section.card #live data-live=[open.then_some("")] data-race=[(open && race.public).then_some(&race.id)] aria-live="polite" {
                     @if open { (freshness(snap)) }
-                    (standings_table(&race.participants, caption))
+                    (standings_table(&race.participants, caption, empty_standings(race)))
                 }
             } @else {
                 section.card { p { "This race was cancelled: nobody is paid." } }
+            }
+        }
+        @if let Some(chart) = chart {
+            section.card #progress aria-labelledby="progress-h" {
+                h2 #progress-h { "How the race went" }
+                (chart)
+            }
+        }
+        @if open {
+            p.note {
+                small {
+                    "On stream: " code { "/overlay/race/" (race.id) } " · on your site: "
+                    code { "/embed/race/" (race.id) } " (add " code { "?top=5" } " for the top 5)."
+                }
             }
         }
     }
@@ -180,17 +252,66 @@ async fn race_page_of(req: &Request, state: &State<'_>, race: RaceView, nav: Nav
     let now = state.clock.now();
     // Only a visitor with a session cookie costs a query (to find their linked player).
     let user = current_user(req, state).await;
-    let mine = user
-        .as_ref()
-        .and_then(|u| u.user.goated_uid.clone())
-        .and_then(|uid| my_line(&snap, &race.id, &uid));
+    let mine = match user.as_ref().map(|u| u.user.goated_uid.as_deref()) {
+        Some(Some(uid)) => my_line(&snap, &race.id, uid),
+        Some(None) => {
+            html! { p.mine { "Link your Goated account on your " a href="/account" { "account page" } " to see your place here." } }
+        }
+        None => {
+            html! { p.mine { a href="/login" { "Log in" } " and link your Goated account to see your place here." } }
+        }
+    };
+    let chart = progress_chart(state, &snap, &race).await;
+    let description = race_description(&race);
     Page::new(
         race.title.clone(),
         nav,
         visitor_of(user.as_ref()),
-        race_body(&race, mine, &snap, now),
+        race_body(&race, mine, chart, &snap, now),
     )
+    .describe(description)
     .into_response()
+}
+
+/// The chart of a race's leaders over time, once it has started; `None` before, or when it
+/// cannot be read (logged).
+pub(super) async fn progress_chart(
+    state: &State<'_>,
+    snap: &Snapshot,
+    race: &RaceView,
+) -> Option<Markup> {
+    if race.status == RaceStatusName::Scheduled {
+        return None;
+    }
+    match state
+        .races
+        .progress_chart(snap, &race.id, &race.title, race.start, race.end)
+        .await
+    {
+        Ok(chart) => Some(maud::PreEscaped(chart.as_str().to_string())),
+        Err(e) => {
+            slog::error!(state.log, "race progress chart"; "race" => &race.id, "error" => %e);
+            None
+        }
+    }
+}
+
+/// What a shared link to a race previews: its pool, window, state and leader.
+fn race_description(race: &RaceView) -> String {
+    let mut text = format!(
+        "{}: a {} wager race on GoatedVIPs, {} to {}",
+        race.title,
+        money(race.prize_pool.0),
+        race.start.format("%b %-d"),
+        race.end.format("%b %-d, %Y"),
+    );
+    match (race.status, race.participants.first()) {
+        (RaceStatusName::Closed, Some(w)) => text.push_str(&format!(". Won by {}.", w.name)),
+        (RaceStatusName::Live, Some(l)) => text.push_str(&format!(". {} leads.", l.name)),
+        (RaceStatusName::Cancelled, _) => text.push_str(". Cancelled."),
+        _ => text.push('.'),
+    }
+    text
 }
 
 /// `GET /race`: the featured race.
@@ -219,12 +340,7 @@ fn race_cards(list: &[RaceView], now: DateTime<Utc>) -> Markup {
                     h3 { a href={ "/race/" (r.id) } { (r.title) } }
                     p {
                         "Prize pool " (money(r.prize_pool.0)) " · " (r.participant_count) " racers · "
-                        @match r.status {
-                            RaceStatusName::Scheduled => { "starts in " (countdown(r.start, now)) },
-                            RaceStatusName::Live => { "ends in " (countdown(r.end, now)) },
-                            RaceStatusName::Closing => { "ended, closing" },
-                            _ => { "ran " (time_el(r.start)) " to " (time_el(r.end)) },
-                        }
+                        (clock_phrase(r, now))
                     }
                     @if let Some(w) = r.participants.first() {
                         p {

@@ -1,6 +1,8 @@
 //! WebSocket hub: clients subscribe at `/ws` (and `/ws/leaderboard` for the old client), every
 //! broadcast is serialised and framed once for all of them, pings find dead clients, slow
 //! clients are dropped rather than slowing the others, and drain/stop close everyone with 1001.
+//! A client may ask for one race's updates only (`/ws?race=ID`): it gets the messages for
+//! everyone and that race's, cut from the same shared buffer.
 //!
 //! The hub speaks the wire format itself ([`wire`]) on the upgraded connection: an idle client
 //! costs its task, its socket and a 160-byte read buffer, and a broadcast is one shared buffer
@@ -18,6 +20,7 @@ use poem::http::{header, StatusCode};
 use poem::{Request, Response};
 use serde_json::Value;
 use slog::{debug, Logger};
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,13 +45,77 @@ pub struct Hub {
     clock: SharedClock,
 }
 
+/// One message of a broadcast.
+pub struct Message<'a> {
+    /// `LEADERBOARD_UPDATE`, `RACE_UPDATE`, …
+    pub kind: &'a str,
+    /// The race the message is about: a client that asked for one race gets only that race's
+    /// messages (and those about no race). `None`: a message for every client.
+    pub race: Option<String>,
+    pub data: Value,
+}
+
+impl<'a> Message<'a> {
+    /// A message for every client.
+    pub fn to_everyone(kind: &'a str, data: Value) -> Self {
+        Self {
+            kind,
+            race: None,
+            data,
+        }
+    }
+
+    /// A message about race `race`.
+    pub fn about_race(kind: &'a str, race: impl Into<String>, data: Value) -> Self {
+        Self {
+            kind,
+            race: Some(race.into()),
+            data,
+        }
+    }
+}
+
 /// One broadcast as it goes to every client: its frames in one buffer, plain and compressed
-/// (for clients that negotiated permessage-deflate), and how many messages they are.
+/// (for clients that negotiated permessage-deflate), how many messages they are, and where
+/// each message lies in the buffers (for clients that asked for one race).
 #[derive(Clone)]
 struct Frames {
     bytes: Bytes,
     deflated: Bytes,
     messages: u64,
+    parts: Arc<[Part]>,
+}
+
+/// Where one message of a broadcast lies in its buffers.
+struct Part {
+    race: Option<Arc<str>>,
+    plain: Range<usize>,
+    deflated: Range<usize>,
+}
+
+impl Frames {
+    /// The byte ranges a client that asked for race `race` is sent (adjacent messages joined
+    /// into one range), and how many messages they hold.
+    fn ranges_for(&self, race: &str, deflate: bool) -> (Vec<Range<usize>>, u64) {
+        let mut ranges: Vec<Range<usize>> = Vec::new();
+        let mut messages = 0;
+        for part in self.parts.iter() {
+            if part.race.as_deref().is_some_and(|r| r != race) {
+                continue;
+            }
+            messages += 1;
+            let range = if deflate {
+                part.deflated.clone()
+            } else {
+                part.plain.clone()
+            };
+            match ranges.last_mut() {
+                Some(last) if last.end == range.start => last.end = range.end,
+                _ => ranges.push(range),
+            }
+        }
+        (ranges, messages)
+    }
 }
 
 impl Hub {
@@ -90,13 +157,14 @@ impl Hub {
 
     /// Sends a message to every client; serialised and framed once.
     pub fn broadcast(&self, kind: &str, data: Value) {
-        self.broadcast_all(vec![(kind, data)]);
+        self.broadcast_all(vec![Message::to_everyone(kind, data)]);
     }
 
-    /// Sends several messages to every client, with consecutive sequence numbers, as one
-    /// buffer of frames: each client gets them in one write (and counts them as one in its
-    /// `send_queue`).
-    pub fn broadcast_all(&self, messages: Vec<(&str, Value)>) {
+    /// Sends several messages, with consecutive sequence numbers, as one buffer of frames:
+    /// each client gets them in one write (and counts them as one in its `send_queue`). A
+    /// client that asked for one race gets the messages about no race and those about its
+    /// race, in as few writes as the buffer allows.
+    pub fn broadcast_all(&self, messages: Vec<Message<'_>>) {
         if messages.is_empty() {
             return;
         }
@@ -104,15 +172,23 @@ impl Hub {
         let first = self.seq.fetch_add(count, Ordering::Relaxed) + 1;
         let mut frames = Vec::new();
         let mut deflated = Vec::new();
-        for (seq, (kind, data)) in (first..).zip(messages) {
-            let text = self.envelope(kind, seq, data);
+        let mut parts = Vec::with_capacity(messages.len());
+        for (seq, message) in (first..).zip(messages) {
+            let text = self.envelope(message.kind, seq, message.data);
+            let (plain_start, deflated_start) = (frames.len(), deflated.len());
             wire::text_into(&mut frames, &text);
             wire::deflated_text_into(&mut deflated, &text);
+            parts.push(Part {
+                race: message.race.map(Arc::from),
+                plain: plain_start..frames.len(),
+                deflated: deflated_start..deflated.len(),
+            });
         }
         let _ = self.sender.send(Frames {
             bytes: frames.into(),
             deflated: deflated.into(),
             messages: count,
+            parts: parts.into(),
         });
     }
 }
@@ -138,13 +214,46 @@ async fn send<W: tokio::io::AsyncWrite + Unpin>(
     tokio::time::timeout(limit, io.write_all(frame)).await.ok()
 }
 
+/// Writes what a client is sent of a broadcast, within `limit`: all of it, or for a client
+/// that asked for one race (`race`) that race's part; returns how many messages went out
+/// (`None` when the time ran out).
+async fn send_broadcast<W: tokio::io::AsyncWrite + Unpin>(
+    io: &mut W,
+    frames: &Frames,
+    race: Option<&str>,
+    deflate: bool,
+    limit: Duration,
+) -> Option<std::io::Result<u64>> {
+    let buffer = if deflate {
+        &frames.deflated
+    } else {
+        &frames.bytes
+    };
+    let Some(race) = race else {
+        return send(io, buffer, limit)
+            .await
+            .map(|r| r.map(|()| frames.messages));
+    };
+    let (ranges, messages) = frames.ranges_for(race, deflate);
+    let write = async {
+        for range in ranges {
+            io.write_all(&buffer[range]).await?;
+        }
+        Ok(messages)
+    };
+    tokio::time::timeout(limit, write).await.ok()
+}
+
 /// Serves one upgraded connection until it ends.
+// The connection, what it was admitted with, and what it negotiated, one argument each.
+#[allow(clippy::too_many_arguments)]
 async fn serve_client<S>(
     mut socket: S,
     hub: Arc<Hub>,
     cfg: WebSocketConfig,
     mut phase: watch::Receiver<Phase>,
     hello: Value,
+    race: Option<Arc<str>>,
     deflate: bool,
     log: Logger,
 ) where
@@ -180,15 +289,17 @@ async fn serve_client<S>(
                 }
             }
             update = updates.recv() => match update {
-                Ok(frames) => match send(
+                Ok(frames) => match send_broadcast(
                     &mut socket,
-                    if deflate { &frames.deflated } else { &frames.bytes },
+                    &frames,
+                    race.as_deref(),
+                    deflate,
                     send_timeout,
                 )
                 .await
                 {
-                    Some(Ok(())) => {
-                        hub.messages_sent.fetch_add(frames.messages, Ordering::Relaxed);
+                    Some(Ok(messages)) => {
+                        hub.messages_sent.fetch_add(messages, Ordering::Relaxed);
                     }
                     Some(Err(_)) => break End::SendFailed,
                     None => break End::TooSlow,
@@ -294,7 +405,10 @@ pub enum UpgradeError {
 }
 
 /// Answers a WebSocket handshake (RFC 6455 4.2) with 101 and serves the connection as a client
-/// of the hub, in the place `slot` holds, once hyper hands it over.
+/// of the hub, in the place `slot` holds, once hyper hands it over; with `race`, the client
+/// gets that race's messages and none about other races.
+// The request, the admitted client and what it is served with, one argument each.
+#[allow(clippy::too_many_arguments)]
 pub fn upgrade(
     req: &Request,
     slot: ClientSlot,
@@ -302,6 +416,7 @@ pub fn upgrade(
     cfg: WebSocketConfig,
     phase: watch::Receiver<Phase>,
     hello: Value,
+    race: Option<Arc<str>>,
     log: Logger,
 ) -> Result<Response, UpgradeError> {
     let key = req
@@ -332,7 +447,7 @@ pub fn upgrade(
         // The place is held until the connection ends, or until the upgrade fails.
         let _slot = slot;
         if let Ok(socket) = on_upgrade.await {
-            serve_client(socket, hub, cfg, phase, hello, deflate, log).await;
+            serve_client(socket, hub, cfg, phase, hello, race, deflate, log).await;
         }
     });
     let mut response = Response::builder()
@@ -393,7 +508,43 @@ fn deflate_answer(offer: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::deflate_answer;
+    use super::{deflate_answer, Hub, Message};
+    use serde_json::json;
+
+    #[test]
+    fn a_client_of_one_race_is_cut_its_part_of_the_shared_buffer() {
+        let hub = Hub::new(4, 10, std::sync::Arc::new(crate::clock::SystemClock));
+        let mut updates = hub.sender.subscribe();
+        hub.broadcast_all(vec![
+            Message::to_everyone("LEADERBOARD_UPDATE", json!({"total": 12})),
+            Message::about_race("RACE_UPDATE", "weekend", json!({"id": "weekend"})),
+            Message::about_race("RACE_UPDATE", "202612", json!({"id": "202612"})),
+        ]);
+        let frames = updates.try_recv().expect("one broadcast");
+        assert_eq!(frames.messages, 3);
+        let text = |ranges: &[std::ops::Range<usize>]| {
+            ranges
+                .iter()
+                .map(|r| String::from_utf8_lossy(&frames.bytes[r.clone()]).into_owned())
+                .collect::<String>()
+        };
+        // The message for everyone and the race's own, adjacent: one write.
+        let (ranges, messages) = frames.ranges_for("weekend", false);
+        assert_eq!((ranges.len(), messages), (1, 2));
+        let sent = text(&ranges);
+        assert!(sent.contains("LEADERBOARD_UPDATE") && sent.contains(r#"{"id":"weekend"}"#));
+        assert!(!sent.contains("202612"), "{sent}");
+        // Not adjacent: two writes, the other race's message skipped.
+        let (ranges, messages) = frames.ranges_for("202612", false);
+        assert_eq!((ranges.len(), messages), (2, 2));
+        assert!(!text(&ranges).contains("weekend"));
+        // A race with no message in this broadcast: what is for everyone.
+        assert_eq!(frames.ranges_for("other", false).1, 1);
+        // The compressed buffer is cut the same way.
+        let (ranges, messages) = frames.ranges_for("weekend", true);
+        assert_eq!((ranges.len(), messages), (1, 2));
+        assert!(ranges[0].end < frames.deflated.len());
+    }
 
     #[test]
     fn deflate_offers_the_hub_can_serve() {

@@ -33,6 +33,7 @@ mod reload;
 mod request_security;
 mod restore;
 mod session_ending;
+mod several_races;
 mod site_pages;
 mod socket_activation;
 mod startup;

@@ -112,7 +112,7 @@ async fn a_running_daemon_closes_the_month_from_the_last_sync_before_the_end() {
         (status, body["error"]["code"].as_str()),
         (404, Some("not_found"))
     );
-    let (status, body) = app.get_json("/api/wager-races/2026-11").await;
+    let (status, body) = app.get_json("/api/wager-races/2026_11").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (400, Some("invalid_request"))

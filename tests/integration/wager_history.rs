@@ -202,3 +202,87 @@ async fn a_masked_player_has_no_public_history() {
     assert_eq!(status, 200);
     assert_eq!(own.matches("<rect class=\"bar\"").count(), 90, "{own}");
 }
+
+#[tokio::test]
+async fn a_race_chart_shows_its_five_leaders_and_old_points_are_compacted() {
+    let mut app = TestApp::builder()
+        .with_fake_goated(FakeMode::Body(doc(1520.5, 912400.1)))
+        .clock(Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap())
+        .in_process()
+        .start()
+        .await;
+    app.wait_for_players(12).await;
+    // LuckyLlama climbs over two more syncs.
+    for (minute, month) in [(5, 60000.0), (10, 2_000_000.0)] {
+        app.clock()
+            .set(Utc.with_ymd_and_hms(2026, 12, 3, 12, minute, 0).unwrap());
+        let mut d: Value = serde_json::from_slice(&doc(1520.5, 912400.1)).unwrap();
+        d["data"][0]["wagered"]["this_month"] = json!(month);
+        app.fake().set(FakeMode::Body(d.to_string().into_bytes()));
+        app.wait_for_syncs(1).await;
+    }
+    let points: i64 = app
+        .db()
+        .client()
+        .await
+        .query_one(
+            "SELECT count(DISTINCT taken_at) FROM race_progress WHERE race_id = '202612'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(points >= 3, "a point per sync: {points}");
+    let body = wait_for(
+        "LuckyLlama leading the chart",
+        Duration::from_secs(20),
+        || async {
+            let (_, _, body) = page(&app, "/race/202612", None).await;
+            body.contains("LuckyLlama leads with").then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(
+        body.matches("<polyline class=\"line\"").count(),
+        5,
+        "five leaders"
+    );
+    assert!(body.contains("December 2026: the leaders over time"));
+    assert_eq!(
+        body.matches("class=\"marker\"").count(),
+        10,
+        "a marker per line and per legend entry"
+    );
+    let (_, _, overlay) = page(&app, "/overlay/race/202612?chart=1", None).await;
+    assert_eq!(overlay.matches("<polyline class=\"line\"").count(), 5);
+    let (_, _, plain) = page(&app, "/overlay/race/202612", None).await;
+    assert!(!plain.contains("<polyline"));
+
+    // A day later the points of each hour are compacted to the hour's last.
+    app.clock()
+        .set(Utc.with_ymd_and_hms(2026, 12, 4, 13, 0, 0).unwrap());
+    let client = app.db().client().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let times: Vec<String> = client
+            .query(
+                "SELECT DISTINCT taken_at::text FROM race_progress
+                 WHERE race_id = '202612' AND taken_at < '2026-12-03T13:00:00Z' ORDER BY 1",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if times.len() == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "yesterday's points not compacted: {times:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.stop(Duration::from_secs(5)).await.unwrap();
+}

@@ -9,10 +9,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::harness::{admin_call, fixture, wait_for, FakeMode, TestApp};
 
-type Client =
+pub(crate) type Client =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(addr: std::net::SocketAddr, path: &str) -> Client {
+pub(crate) async fn connect(addr: std::net::SocketAddr, path: &str) -> Client {
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}"))
         .await
         .expect("websocket connects");
@@ -20,7 +20,7 @@ async fn connect(addr: std::net::SocketAddr, path: &str) -> Client {
 }
 
 /// The next JSON text message (answering pings on the way), within `timeout`.
-async fn next_json(ws: &mut Client, timeout: Duration) -> serde_json::Value {
+pub(crate) async fn next_json(ws: &mut Client, timeout: Duration) -> serde_json::Value {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let msg = tokio::time::timeout_at(deadline, ws.next())

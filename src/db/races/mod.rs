@@ -272,17 +272,22 @@ pub async fn closed_race(
     Ok(Some(race))
 }
 
-/// The newest closed race, if any.
-pub async fn latest_closed_id(pool: &Pool) -> Result<Option<String>, DbError> {
+/// The ids of the listed races closed at or after `since`, the latest close first.
+pub async fn listed_closed_since(
+    pool: &Pool,
+    since: DateTime<Utc>,
+) -> Result<Vec<String>, DbError> {
     let conn = conn(pool).await?;
     Ok(conn
-        .query_opt(
-            "SELECT id FROM races WHERE closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT 1",
-            &[],
+        .query(
+            "SELECT id FROM races WHERE closed_at >= $1 AND public ORDER BY closed_at DESC, id DESC",
+            &[&since],
         )
         .await
         .map_err(q)?
-        .map(|r| r.get(0)))
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 /// Listed (public) closed races, the latest end first, each with its paid places (`fallback_paid` for races closed

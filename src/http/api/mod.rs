@@ -21,7 +21,7 @@ pub enum ApiTags {
     Health,
     /// Leaderboards of the players referred by GoatedVIPs: today, this week, this month, all time.
     Leaderboard,
-    /// The monthly wager race: live standings, prizes, and closed races.
+    /// Wager races: every listed race, live standings, a player's place, prizes, closed races.
     Races,
     /// Individual players: figures, ranks, VIP tier, race place; name search.
     Players,

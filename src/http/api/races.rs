@@ -1,4 +1,6 @@
-//! The monthly wager race: the live race, a player's position in it, and closed races.
+//! Wager races: every listed race (`/races`: live, scheduled, recent), one race of any state
+//! by id with a player's place in it, and the featured race under the old `/wager-races`
+//! addresses (current, position, previous, history, by id).
 
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
@@ -10,7 +12,7 @@ use super::leaderboard::CachedResponse;
 use super::ApiTags;
 use crate::http::cached::{to_bytes, Validated};
 use crate::http::error::{ApiError, LookupError};
-use crate::races::{Lookup, RacePosition, RaceView};
+use crate::races::{Lookup, RaceList, RacePosition, RaceView};
 use crate::state::AppState;
 
 #[derive(ApiResponse)]
@@ -47,10 +49,12 @@ pub struct RacesApi;
 
 #[OpenApi(tag = "ApiTags::Races")]
 impl RacesApi {
-    /// The race running now.
+    /// The featured race.
     ///
-    /// Status is computed from the clock. Participants are ranked by this-month wager; places
-    /// paid according to `distribution`.
+    /// A listed live race (the monthly one first, else the one ending first); else the race
+    /// that just ended and is closing; else the next scheduled one. Status is computed from
+    /// the clock. Participants are ranked by their wager during the race (`measured_by`);
+    /// places paid according to `distribution`. Every listed race is in `GET /api/races`.
     #[oai(
         path = "/wager-races/current",
         method = "get",
@@ -77,7 +81,7 @@ impl RacesApi {
         ))
     }
 
-    /// A player's place in the live race.
+    /// A player's place in the featured race.
     ///
     /// Rank, wagered, how much more it takes to pass the next player up, and the prize if the
     /// race ended now. 404 when the player is not in the race.
@@ -158,25 +162,113 @@ impl RacesApi {
         })))
     }
 
-    /// One race by id (`YYYYMM`): the live one or a closed one.
+    /// One race by id: the monthly race's `YYYYMM` or another race's slug.
+    ///
+    /// The same answer as `GET /api/races/{id}`.
     #[oai(path = "/wager-races/:id", method = "get", operation_id = "getRace")]
     async fn by_id(
         &self,
         state: Data<&Arc<AppState>>,
-        /// Race id, `YYYYMM` (a month of the years 2000 to 2999).
-        #[oai(validator(pattern = "^2[0-9]{3}(0[1-9]|1[0-2])$"))]
+        /// Race id: `YYYYMM` for the monthly race, otherwise a slug such as `weekend-sprint`.
+        #[oai(validator(pattern = "^[a-z0-9][a-z0-9-]{0,63}$"))]
         id: Path<String>,
     ) -> Result<RaceResponse, LookupError> {
+        race_by_id(&state, &id.0).await
+    }
+
+    /// The listed races: live (and just ended, closing), scheduled, and closed last.
+    ///
+    /// Hidden races are not listed (they are reachable by id). Served from memory: the list
+    /// changes with each sync and each second (`seconds_left`).
+    #[oai(path = "/races", method = "get", operation_id = "listRaces")]
+    async fn list(
+        &self,
+        req: &poem::Request,
+        state: Data<&Arc<AppState>>,
+        /// How many places each race lists, 0 to 100 (default 3); closed races list at most
+        /// their paid places.
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))]
+        places: Query<Option<u32>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> Result<CachedResponse<RaceList>, ApiError> {
+        let places = places.0.unwrap_or(3) as usize;
+        let snap = state.board.snapshot();
         let now = state.clock.now();
-        match state.races.lookup(&id.0, now).await? {
-            Lookup::NotARaceId => {
-                Err(ApiError::invalid(format!("{:?} is not a race id (YYYYMM)", id.0)).into())
-            }
-            Lookup::Open(race) | Lookup::Closed(race) | Lookup::Cancelled(race) => {
-                Ok(RaceResponse::Ok(Json(race)))
-            }
-            Lookup::NotFound => Err(ApiError::not_found(format!("no race {}", id.0)).into()),
+        // seconds_left changes every second: one serialisation per second (and `places`).
+        let key = format!("{}:{places}", now.timestamp());
+        let cached = snap.cached_timed("race-list", key, |s| {
+            to_bytes(&state.races.list(s, now, places))
+        });
+        Ok(CachedResponse::answer(
+            Validated::new(cached, &snap, req),
+            if_none_match.0.as_deref(),
+        ))
+    }
+
+    /// One race by id, whatever its state.
+    ///
+    /// Open races (scheduled, live, closing) with their standings so far, closed races with
+    /// their final standings and prizes, cancelled races without standings. Hidden races too.
+    /// 404 for an id no race has.
+    #[oai(path = "/races/:id", method = "get", operation_id = "getRaceById")]
+    async fn race(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// Race id: `YYYYMM` for the monthly race, otherwise a slug such as `weekend-sprint`.
+        #[oai(validator(pattern = "^[a-z0-9][a-z0-9-]{0,63}$"))]
+        id: Path<String>,
+    ) -> Result<RaceResponse, LookupError> {
+        race_by_id(&state, &id.0).await
+    }
+
+    /// A player's place in an open race.
+    ///
+    /// Rank, wagered, how much more it takes to pass the next player up, and the prize if the
+    /// race ended now. 404 when the race is not open (scheduled, live or closing) or the
+    /// player is not in it.
+    #[oai(
+        path = "/races/:id/position",
+        method = "get",
+        operation_id = "getRacePositionById"
+    )]
+    async fn position_in(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// Race id: `YYYYMM` for the monthly race, otherwise a slug such as `weekend-sprint`.
+        #[oai(validator(pattern = "^[a-z0-9][a-z0-9-]{0,63}$"))]
+        id: Path<String>,
+        /// The player's Goated uid.
+        #[oai(validator(min_length = 1, max_length = 128, pattern = "^[^\\u0000]*$"))]
+        uid: Query<String>,
+    ) -> Result<PositionResponse, LookupError> {
+        let snap = state.board.snapshot();
+        let Some(standings) = state.races.standings(&snap, &id.0) else {
+            return Err(ApiError::not_found(format!(
+                "no open race {:?} (scheduled, live or closing)",
+                id.0
+            ))
+            .into());
+        };
+        standings
+            .position(&uid.0)
+            .map(|p| PositionResponse::Ok(Json(p)))
+            .ok_or_else(|| {
+                ApiError::not_found(format!("player {:?} is not in race {}", uid.0, id.0)).into()
+            })
+    }
+}
+
+/// Race `id` as shown, whatever its state, or 400 / 404.
+async fn race_by_id(state: &AppState, id: &str) -> Result<RaceResponse, LookupError> {
+    match state.races.lookup(id, state.clock.now()).await? {
+        Lookup::NotARaceId => Err(ApiError::invalid(format!(
+            "{id:?} is not a race id (YYYYMM, or lowercase letters, digits and dashes)"
+        ))
+        .into()),
+        Lookup::Open(race) | Lookup::Closed(race) | Lookup::Cancelled(race) => {
+            Ok(RaceResponse::Ok(Json(race)))
         }
+        Lookup::NotFound => Err(ApiError::not_found(format!("no race {id}")).into()),
     }
 }
 

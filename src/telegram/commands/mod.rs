@@ -1,7 +1,7 @@
 //! What the bot answers. Players: `/start [code]` and `/link <code>` (link this Telegram account
 //! with a code from the account page), `/verify <Goated name>` (ask to link a Goated account;
 //! an admin approves), `/stats`, `/leaderboard [today|week|month|all]` (the race's top 10 by
-//! default; a Refresh button edits it in place), `/race`, `/play`, `/website`, `/help`.
+//! default; a Refresh button edits it in place), `/race [ID]`, `/play`, `/website`, `/help`.
 //! Admins (an admin account linked to this Telegram account, or `telegram.admin_ids`):
 //! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`, and the
 //! Approve / Reject buttons of a notification.
@@ -13,7 +13,7 @@
 //! Bot API calls to queue (and a broadcast's messages); the caller queues them in the same
 //! transaction, which marks the update handled, so each is sent once.
 //!
-//! `parse` recognises a command, `player` and `admin` answer the commands, `callbacks` the
+//! `parse` recognises a command, `player`, `race` and `admin` answer the commands, `callbacks` the
 //! inline buttons, `old_bot` what the old app's bot left behind (its deep link, buttons and
 //! `/verify_user`), and `outgoing` holds the calls they return and the HTML escaping; this module
 //! dispatches an update to them and applies the per-user limits.
@@ -24,6 +24,7 @@ mod old_bot;
 mod outgoing;
 mod parse;
 mod player;
+mod race;
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::Transaction;
@@ -34,7 +35,8 @@ pub use parse::{parse_command, Command};
 
 use admin::{admin_actor, admin_command, ADMIN_HELP};
 use callbacks::on_callback;
-use player::{bonus_codes, leaderboard, link_reply, notify, race, stats, verify, welcome, HELP};
+use player::{bonus_codes, leaderboard, link_reply, notify, stats, verify, welcome, HELP};
+use race::race;
 
 use super::update::{Message, UpdateKind};
 use crate::accounts::{AccountError, Accounts, User};
@@ -231,7 +233,7 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
                 Outgoing::message(chat_id, text).with_keyboard(keyboard)
             ])
         }
-        "race" => reply(race(ctx, user.as_ref())),
+        "race" => reply(race(ctx, user.as_ref(), cmd.args)),
         "bonuscodes" | "codes" => reply(bonus_codes(ctx).await?),
         "verify_user" => match admin_actor(ctx, from_id, user.as_ref()) {
             Some(_) => reply(old_bot::VERIFY_USER_HINT.into()),

@@ -1,11 +1,12 @@
 //! The player commands: `/start` (the welcome and its buttons), `/help`, `/play`, `/website`,
-//! `/notify on|off`, `/verify <Goated name>`, `/stats`, `/leaderboard`, `/race` and
-//! `/bonuscodes` (whose list admins get with claims from `/bonus`). Each reads
-//! the views (`views`) and services (`accounts`) the HTTP API uses.
+//! `/notify on|off`, `/verify <Goated name>`, `/stats`, `/leaderboard` and `/bonuscodes`
+//! (whose list admins get with claims from `/bonus`); `/race` is in `race`. Each reads the
+//! views (`views`) and services (`accounts`) the HTTP API uses.
 
 use serde_json::{json, Value};
 
 use super::outgoing::{escape, Outgoing};
+use super::race::time_left;
 use super::{refusal, Ctx, HandleError};
 use crate::accounts::linking::GoatedRef;
 use crate::accounts::User;
@@ -15,7 +16,7 @@ use crate::views;
 pub(super) const HELP: &str = "GoatedVIPs bot\n\
 /stats - your wager, ranks, VIP tier and race place\n\
 /leaderboard [today|week|month|all] - the top 10\n\
-/race - the monthly wager race\n\
+/race [ID] - the live races and your place, or your place in one\n\
 /bonuscodes - the active bonus codes\n\
 /play - the affiliate link to play on Goated\n\
 /notify on|off - race notifications (new leader, your paid place, your result)\n\
@@ -222,79 +223,6 @@ pub(super) fn leaderboard(ctx: &Ctx<'_, '_>, args: &str) -> (String, Value) {
     text.push_str(&format!("\nUpdated {}", now.format("%H:%M:%S UTC")));
     let keyboard = json!([[{"text": "Refresh", "callback_data": format!("lb:{key}")}]]);
     (text, keyboard)
-}
-
-/// `3d 4h 5m`.
-fn time_left(seconds: i64) -> String {
-    let (d, h, m) = (
-        seconds / 86_400,
-        seconds % 86_400 / 3600,
-        seconds % 3600 / 60,
-    );
-    if d > 0 {
-        format!("{d}d {h}h {m}m")
-    } else {
-        format!("{h}h {m}m")
-    }
-}
-
-/// The race and, for a linked player, their place: wager, the gap to the place above, the
-/// prize of the place, the time left.
-pub(super) fn race(ctx: &Ctx<'_, '_>, user: Option<&User>) -> String {
-    let (snap, now) = (ctx.snapshot, ctx.now);
-    let Some(view) = ctx.races.featured(snap, now) else {
-        return "No race is running.".into();
-    };
-    let mut text = format!(
-        "Race {}: prize pool {} {}, {} players, ends {}\nTime left: {}",
-        view.id,
-        view.prize_pool,
-        view.currency,
-        view.participant_count,
-        view.end.format("%Y-%m-%d %H:%M UTC"),
-        time_left(view.seconds_left),
-    );
-    let Some(user) = user else {
-        text.push_str("\nLink your account (/link) to see your place.");
-        return text;
-    };
-    let Some(uid) = &user.goated_uid else {
-        text.push_str("\nLink your Goated account (/verify <name>) to see your place.");
-        return text;
-    };
-    let Some(me) = ctx
-        .races
-        .standings(snap, &view.id)
-        .and_then(|s| s.position(uid))
-    else {
-        text.push_str("\nYou have no wager in this race yet.");
-        return text;
-    };
-    text.push_str(&format!(
-        "\nYour place: #{}, wagered {}",
-        me.rank, me.wagered
-    ));
-    let place = |rank: u32| view.participants.iter().find(|p| p.rank == rank);
-    if me.rank > 1 {
-        match place(me.rank - 1) {
-            Some(above) => text.push_str(&format!(
-                "\nGap to #{}: {}",
-                above.rank,
-                crate::domain::amount::Amount(above.wagered.0 - me.wagered.0)
-            )),
-            None => text.push_str(&format!("\nGap to #{}: unknown", me.rank - 1)),
-        }
-    } else if let Some(second) = place(2) {
-        text.push_str(&format!(
-            "\nYou lead #2 by {}",
-            crate::domain::amount::Amount(me.wagered.0 - second.wagered.0)
-        ));
-    }
-    match me.prize {
-        Some(prize) => text.push_str(&format!("\nPrize for this place: {prize}")),
-        None => text.push_str("\nThis place is not paid."),
-    }
-    text
 }
 
 /// Who a list of bonus codes is for: admins also see the claims.

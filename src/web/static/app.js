@@ -38,19 +38,30 @@
       .then(function () { refreshing = false; if (again) { again = false; refresh(); } });
   }
 
-  function connect(delay) {
+  // A live region about one open race ([data-race]) follows that race's updates alone
+  // (/ws?race=ID); other pages follow the leaderboard's. A race socket refused (the race has
+  // closed meanwhile) falls back to the leaderboard's.
+  function connect(delay, race) {
     if (!document.querySelector("[data-live]") || !window.WebSocket) return;
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
-    ws.onopen = function () { document.body.dataset.live = "connected"; delay = 1000; };
+    if (race === undefined) {
+      var about = document.querySelector("[data-live][data-race]");
+      race = about ? about.dataset.race : "";
+    }
+    var opened = false;
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" +
+      (race ? "?race=" + encodeURIComponent(race) : ""));
+    ws.onopen = function () { opened = true; document.body.dataset.live = "connected"; delay = 1000; };
     ws.onmessage = function (ev) {
       try {
         var msg = JSON.parse(ev.data);
-        if (msg.type === "LEADERBOARD_UPDATE" || msg.type === "RACE_COMPLETED") refresh();
+        var update = race ? msg.type === "RACE_UPDATE" : msg.type === "LEADERBOARD_UPDATE";
+        if (update || msg.type === "RACE_COMPLETED") refresh();
       } catch (e) { /* not ours */ }
     };
     ws.onclose = function () {
       document.body.dataset.live = "reconnecting";
-      setTimeout(function () { connect(Math.min(delay * 2, 30000)); }, delay);
+      var next = opened ? race : "";
+      setTimeout(function () { connect(Math.min(delay * 2, 30000), next); }, delay);
     };
   }
 

@@ -357,6 +357,12 @@ impl TestApp {
         &self.in_process_daemon().state
     }
 
+    /// Creates a race in the in-process daemon (see [`in_process::create_race`]); returns its
+    /// id.
+    pub async fn create_race(&self, draft: &in_process::RaceDraft) -> String {
+        in_process::create_race(self.state(), draft).await
+    }
+
     /// Waits until exactly `n` requests are being handled (in-process).
     pub async fn wait_in_flight(&self, n: usize) {
         self.in_process_daemon().wait_in_flight(n).await;

@@ -110,3 +110,16 @@ impl InProcess {
 
 /// A clock that moves only when told.
 pub type ManualClock = goatedvips::clock::ManualClock;
+
+/// A race as an admin fills it in (every field optional, as in the API's body).
+pub type RaceDraft = goatedvips::domain::race_draft::RaceDraft;
+
+/// Creates a race through the daemon's races service as the command line would (the admin
+/// API's own tests go through HTTP); returns its id.
+pub async fn create_race(state: &AppState, draft: &RaceDraft) -> String {
+    let actor = goatedvips::accounts::audit::Actor::cli();
+    match state.races.create(draft, &actor).await {
+        Ok(race) => race.id,
+        Err(e) => panic!("race {:?} refused: {e}", draft.title),
+    }
+}

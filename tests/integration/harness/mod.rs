@@ -42,6 +42,6 @@ pub use db::TestDb;
 pub use env::{fixture, read_log};
 pub use fake_telegram::{post_update, telegram_fixture, BOT_TOKEN, BOT_USERNAME, WEBHOOK_SECRET};
 pub use fakes::{FakeMode, FAKE_TOKEN};
-pub use in_process::{daemon_routes, Poller, StepOutcome};
+pub use in_process::{daemon_routes, Poller, RaceDraft, StepOutcome};
 pub use tls_postgres::TlsPostgres;
 pub use wait::wait_for;

@@ -141,7 +141,11 @@ async fn linking_commands_admin_buttons_and_notifications_once_on_two_daemons() 
     );
     let (_, race) = app.get_json("/api/wager-races/current").await;
     assert!(
-        texts[7].starts_with(&format!("Race {}", race["id"].as_str().unwrap())),
+        texts[7].starts_with(&format!(
+            "Race {} ({})",
+            race["title"].as_str().unwrap(),
+            race["id"].as_str().unwrap()
+        )),
         "{texts:?}"
     );
     // /race: LUCY's place, wager, the gap to the place above (or the lead), prize, time left.

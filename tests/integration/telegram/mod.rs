@@ -14,6 +14,7 @@ use crate::harness::{
 mod commands;
 mod notifications;
 mod old_bot;
+mod races;
 mod sender;
 mod status;
 mod updates;

@@ -295,7 +295,7 @@ async fn race_notifications_for_opted_in_users_once_on_two_daemons() {
     let texts = app.bot().wait_texts(LUCY, 5).await;
     assert_eq!(
         texts[4],
-        "Race 202510 closed: you finished #2 with 1000, prize 400."
+        "Race October 2025 closed: you finished #2 with 1000, prize 400."
     );
     app.wait_for_syncs(2).await;
     // /notify off: no more.
