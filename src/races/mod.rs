@@ -7,13 +7,15 @@
 //! - Closing: every race whose end has passed is closed exactly once, and a recurring race's
 //!   successor created (`db::races::close_due`); the `[race]` section becomes the recurring
 //!   monthly race on first start.
-//! - Running: admins create, edit and cancel races and read the payouts ([`admin`]).
+//! - Running: admins create, edit and cancel races and read the payouts ([`admin`]), also
+//!   from the command line ([`cli`]).
 //!
 //! The API, the pages, the follower and the bot call [`Races`]; it calls `domain::race`,
 //! `domain::race_def` and `domain::race_draft` for the rules and `db::races` for storage, and
 //! every race it shows is built in [`view`].
 
 pub mod admin;
+pub mod cli;
 pub mod view;
 
 use chrono::{DateTime, Utc};
