@@ -112,7 +112,10 @@ impl RaceForm {
             prize_pool: take("prize_pool"),
             currency: take("currency"),
             prize_percentages: take("prize_percentages"),
-            min_wager: take("min_wager"),
+            // Cleared: no minimum.
+            min_wager: Some(take("min_wager"))
+                .filter(|m| !m.trim().is_empty())
+                .unwrap_or_else(|| "0".into()),
             description: take("description"),
             recurrence: take("recurrence"),
             public: take("public") == "true",

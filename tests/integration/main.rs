@@ -29,6 +29,7 @@ mod old_addresses;
 mod openapi;
 mod password_reset;
 mod race_admin;
+mod race_admin_site;
 mod races;
 mod reload;
 mod request_security;
