@@ -71,6 +71,7 @@ impl RaceForm {
         RaceForm {
             timezone: timezone.name().to_string(),
             currency: currency.to_string(),
+            min_wager: "0".into(),
             recurrence: "none".into(),
             public: true,
             ..RaceForm::default()
@@ -251,8 +252,34 @@ fn invalid(name: &str, error: Option<&FieldError>) -> (Option<String>, Option<&'
     }
 }
 
-/// The race form: `action` is where it posts, `submit` its button's words.
-fn race_form(f: &RaceForm, error: Option<&FieldError>, action: &str, submit: &str) -> Markup {
+/// Where the race form posts, what its button says, and whether the start may still move.
+struct Target {
+    action: String,
+    submit: &'static str,
+    /// The race has started: its start is shown, read-only.
+    started: bool,
+}
+
+impl Target {
+    fn new_race() -> Self {
+        Target {
+            action: "/admin/races".into(),
+            submit: "Create race",
+            started: false,
+        }
+    }
+
+    fn edit(def: &RaceDef, now: DateTime<Utc>) -> Self {
+        Target {
+            action: format!("/admin/races/{}", def.id),
+            submit: "Save changes",
+            started: def.state(now) != RaceState::Scheduled,
+        }
+    }
+}
+
+/// The race form, filled with `f`, saying `error` next to its field.
+fn race_form(f: &RaceForm, error: Option<&FieldError>, target: &Target) -> Markup {
     let inv = |name: &str| invalid(name, error);
     let text = |name: &str, value: &str, max: u32| {
         let (described, bad) = inv(name);
@@ -260,13 +287,18 @@ fn race_form(f: &RaceForm, error: Option<&FieldError>, action: &str, submit: &st
     };
     let time = |name: &str, value: &str| {
         let (described, bad) = inv(name);
-        html! { input #{ "race-" (name) } type="datetime-local" step="1" name=(name) value=(value) required aria-describedby=[described] aria-invalid=[bad]; }
+        let fixed = target.started && name == "starts_at";
+        html! {
+            input #{ "race-" (name) } type="datetime-local" step="1" name=(name) value=(value) required readonly[fixed]
+                aria-describedby=[described.or(fixed.then(|| "race-started-help".to_string()))] aria-invalid=[bad];
+            @if fixed { p.help #race-started-help { "The race has started: its start cannot move." } }
+        }
     };
     let (split_described, split_bad) = inv("prize_percentages");
     let (description_described, description_bad) = inv("description");
     let (recurrence_described, recurrence_bad) = inv("recurrence");
     html! {
-        form.race-form method="post" action=(action) data-prize-preview="" {
+        form.race-form method="post" action=(target.action) data-prize-preview="" {
             @if let Some(e) = error {
                 p.form-status role="alert" { "Not saved: " (e.field) " — " (e.message) }
             }
@@ -312,7 +344,7 @@ fn race_form(f: &RaceForm, error: Option<&FieldError>, action: &str, submit: &st
                 input #race-public type="checkbox" name="public" value="true" checked[f.public];
                 label for="race-public" { "Listed on the races page (unticked: hidden, reachable by its link only)" }
             }
-            button type="submit" { (submit) }
+            button type="submit" { (target.submit) }
         }
     }
 }
@@ -340,7 +372,7 @@ pub async fn races_card(
             } }
             @if open.is_empty() { p { "No race is open." } }
             h3 #new-race { "New race" }
-            (race_form(&form, None, "/admin/races", "Create race"))
+            (race_form(&form, None, &Target::new_race()))
         }
     })
 }
@@ -456,7 +488,7 @@ pub async fn create(req: &Request, body: String, state: State<'_>) -> Response {
     match state.races.create(&posted.create_draft(), &actor).await {
         Ok(def) => saved(&def.id),
         Err(e) => refused(e, &me, &state, |field| {
-            let form = race_form(&posted, Some(field), "/admin/races", "Create race");
+            let form = race_form(&posted, Some(field), &Target::new_race());
             form_page(&me, "New race", form, StatusCode::BAD_REQUEST)
         }),
     }
@@ -474,13 +506,11 @@ pub async fn edit(req: &Request, Path(id): Path<String>, state: State<'_>) -> Re
         Err(e) => return refused(e, &me, &state, |_| StatusCode::BAD_REQUEST.into_response()),
     };
     let heading = format!("Edit {}", def.display_title());
-    let body = match def.state(state.clock.now()) {
-        RaceState::Scheduled | RaceState::Live => race_form(
-            &RaceForm::of(&def),
-            None,
-            &format!("/admin/races/{id}"),
-            "Save changes",
-        ),
+    let now = state.clock.now();
+    let body = match def.state(now) {
+        RaceState::Scheduled | RaceState::Live => {
+            race_form(&RaceForm::of(&def), None, &Target::edit(&def, now))
+        }
         other => {
             html! { p { "Race " code { (def.id) } " is " (other.name()) ": it no longer changes." } }
         }
@@ -510,12 +540,8 @@ pub async fn save(
     match state.races.edit(&id, &draft, &actor).await {
         Ok(def) => saved(&def.id),
         Err(e) => refused(e, &me, &state, |field| {
-            let form = race_form(
-                &posted,
-                Some(field),
-                &format!("/admin/races/{id}"),
-                "Save changes",
-            );
+            let target = Target::edit(&def, state.clock.now());
+            let form = race_form(&posted, Some(field), &target);
             form_page(
                 &me,
                 &format!("Edit {}", def.display_title()),

@@ -175,6 +175,13 @@ async fn the_admin_form_creates_edits_and_cancels_races_without_javascript() {
     assert_eq!(status, 400);
     assert!(body.contains("id=\"race-ends_at-error\"") && body.contains("must be after starts_at"));
 
+    // A live race's form shows its start read-only.
+    let (_, _, body) = page(&app, "/admin/races/202612", Some(&admin)).await;
+    assert!(
+        body.contains("readonly") && body.contains("its start cannot move"),
+        "{body}"
+    );
+
     // Cancelled: the card says so, and the race no longer has a form.
     let (status, _) = form_post(
         &app,
