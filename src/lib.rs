@@ -18,7 +18,8 @@
 //! - [`recent`]: a value recomputed at most once per period (health, the bot's status).
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses (plain and encoded).
-//! - [`races`]: the wager races as shown (live, closed) and their closing (the service).
+//! - [`races`]: the wager races as shown (live, closed), their closing, and running them
+//!   (create, edit, cancel, payouts) from the API, `/admin` and `goatedvips race` (the service).
 //! - [`compress`]: gzip and brotli encoding of response bodies.
 //! - [`views`]: JSON views (leaderboards, players) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
