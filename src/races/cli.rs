@@ -31,41 +31,7 @@ pub enum RaceCommand {
                             the upstream's month or week cannot start in the past: its wager \
                             is measured from its start."
     )]
-    Create {
-        /// One line, at most 120 characters
-        #[arg(long)]
-        title: String,
-        /// When it starts
-        #[arg(long, value_name = "TIME")]
-        starts_at: String,
-        /// When it ends (not included)
-        #[arg(long, value_name = "TIME")]
-        ends_at: String,
-        /// The prize pool, a decimal number such as 2500
-        #[arg(long, value_name = "AMOUNT")]
-        prize_pool: String,
-        /// The share of the pool of each paid place, first place first: 50,30,20
-        #[arg(long, value_name = "LIST")]
-        percentages: String,
-        /// The race wager needed to be ranked [default: 0]
-        #[arg(long, value_name = "AMOUNT")]
-        min_wager: Option<String>,
-        /// The IANA time zone of the window [default: race.timezone]
-        #[arg(long, value_name = "ZONE")]
-        timezone: Option<String>,
-        /// The currency code [default: race.currency]
-        #[arg(long)]
-        currency: Option<String>,
-        /// monthly or weekly: the next race like it is created when it closes
-        #[arg(long)]
-        recurrence: Option<String>,
-        /// Not listed on /races (reachable by its id only)
-        #[arg(long)]
-        hidden: bool,
-        /// Plain text shown on the race page
-        #[arg(long)]
-        description: Option<String>,
-    },
+    Create(Box<NewRace>),
     /// List the open races (listed or hidden) and the ones finished last
     List,
     /// Cancel a scheduled, live or closing race: nobody is paid, a recurrence ends (audited)
@@ -75,35 +41,58 @@ pub enum RaceCommand {
     },
 }
 
-impl RaceCommand {
-    fn draft(self) -> RaceDraft {
-        match self {
-            RaceCommand::Create {
-                title,
-                starts_at,
-                ends_at,
-                prize_pool,
-                percentages,
-                min_wager,
-                timezone,
-                currency,
-                recurrence,
-                hidden,
-                description,
-            } => RaceDraft {
-                title: Some(title),
-                starts_at: Some(starts_at),
-                ends_at: Some(ends_at),
-                timezone,
-                prize_pool: Some(prize_pool),
-                currency,
-                prize_percentages: Some(percentages_from_text(&percentages)),
-                min_wager,
-                description,
-                recurrence,
-                public: Some(!hidden),
-            },
-            RaceCommand::List | RaceCommand::Cancel { .. } => RaceDraft::default(),
+/// The options of `race create`.
+#[derive(Debug, clap::Args)]
+pub struct NewRace {
+    /// One line, at most 120 characters
+    #[arg(long)]
+    title: String,
+    /// When it starts
+    #[arg(long, value_name = "TIME")]
+    starts_at: String,
+    /// When it ends (not included)
+    #[arg(long, value_name = "TIME")]
+    ends_at: String,
+    /// The prize pool, a decimal number such as 2500
+    #[arg(long, value_name = "AMOUNT")]
+    prize_pool: String,
+    /// The share of the pool of each paid place, first place first: 50,30,20
+    #[arg(long, value_name = "LIST")]
+    percentages: String,
+    /// The race wager needed to be ranked [default: 0]
+    #[arg(long, value_name = "AMOUNT")]
+    min_wager: Option<String>,
+    /// The IANA time zone of the window [default: race.timezone]
+    #[arg(long, value_name = "ZONE")]
+    timezone: Option<String>,
+    /// The currency code [default: race.currency]
+    #[arg(long)]
+    currency: Option<String>,
+    /// monthly or weekly: the next race like it is created when it closes
+    #[arg(long)]
+    recurrence: Option<String>,
+    /// Not listed on /races (reachable by its id only)
+    #[arg(long)]
+    hidden: bool,
+    /// Plain text shown on the race page
+    #[arg(long)]
+    description: Option<String>,
+}
+
+impl From<NewRace> for RaceDraft {
+    fn from(r: NewRace) -> Self {
+        RaceDraft {
+            title: Some(r.title),
+            starts_at: Some(r.starts_at),
+            ends_at: Some(r.ends_at),
+            timezone: r.timezone,
+            prize_pool: Some(r.prize_pool),
+            currency: r.currency,
+            prize_percentages: Some(percentages_from_text(&r.percentages)),
+            min_wager: r.min_wager,
+            description: r.description,
+            recurrence: r.recurrence,
+            public: Some(!r.hidden),
         }
     }
 }
@@ -135,8 +124,8 @@ pub async fn run(
                 was.name()
             ))
         }
-        create @ RaceCommand::Create { .. } => {
-            let def = races.create(&create.draft(), &actor).await?;
+        RaceCommand::Create(race) => {
+            let def = races.create(&(*race).into(), &actor).await?;
             Ok(created(&def, now))
         }
     }

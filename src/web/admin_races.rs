@@ -19,7 +19,7 @@ use super::admin::{admin_for_form, form};
 use super::layout::{error_page, money, Nav, Page};
 use super::{visitor_of, State};
 use crate::accounts::{Actor, CurrentUser};
-use crate::domain::race::distribution;
+use crate::domain::race::{distribution, Payout};
 use crate::domain::race_def::{plain, RaceDef, RaceState};
 use crate::domain::race_draft::{percentages_from_text, FieldError, RaceDraft};
 use crate::races::RaceError;
@@ -175,10 +175,18 @@ impl RaceForm {
     }
 }
 
+/// What the prize table under the split shows.
+struct PrizeTable {
+    /// Each place's share and amount.
+    places: Vec<Payout>,
+    /// The shares added up (over 100 is an error).
+    total: Decimal,
+}
+
 /// The prize table of a pool and a split as typed: each place's share and amount (rounded
 /// down to the cent), the total share, and whether it is over 100 %. `None` when either does
 /// not read as numbers yet.
-fn preview(pool: &str, split: &str) -> Option<(Vec<(u32, Decimal, Decimal)>, Decimal)> {
+fn preview(pool: &str, split: &str) -> Option<PrizeTable> {
     // What the script reads too: digits, and a point with digits after it.
     let number = |s: &str| {
         let s = s.trim();
@@ -194,12 +202,10 @@ fn preview(pool: &str, split: &str) -> Option<(Vec<(u32, Decimal, Decimal)>, Dec
     if percents.is_empty() {
         return None;
     }
-    let total = percents.iter().sum::<Decimal>().normalize();
-    let rows = distribution(pool, &percents)
-        .into_iter()
-        .map(|p| (p.rank, p.percent, p.amount.0))
-        .collect();
-    Some((rows, total))
+    Some(PrizeTable {
+        total: percents.iter().sum::<Decimal>().normalize(),
+        places: distribution(pool, &percents),
+    })
 }
 
 /// The prize table as the page first shows it; the script redraws the same markup.
@@ -211,19 +217,19 @@ fn preview_markup(f: &RaceForm) -> Markup {
                 caption { "Prize table" }
                 thead { tr { th scope="col" { "Place" } th scope="col" .num { "Share" } th scope="col" .num { "Amount" } } }
                 tbody {
-                    @if let Some((rows, _)) = &table {
-                        @for (rank, percent, amount) in rows {
-                            tr { td { "#" (rank) } td.num { (plain(*percent)) " %" } td.num { (money(*amount)) } }
+                    @if let Some(t) = &table {
+                        @for Payout { rank, percent, amount } in &t.places {
+                            tr { td { "#" (rank) } td.num { (plain(*percent)) " %" } td.num { (money(amount.0)) } }
                         }
                     }
                 }
             }
             p.split-total aria-live="polite" {
-                @if let Some((_, total)) = &table { "Total: " (plain(*total)) " % of the pool" }
+                @if let Some(t) = &table { "Total: " (plain(t.total)) " % of the pool" }
             }
             p.field-error.split-over role="alert" {
-                @if let Some((_, total)) = &table {
-                    @if *total > Decimal::ONE_HUNDRED { "The places add up to " (plain(*total)) " %, more than 100 %." }
+                @if let Some(t) = &table {
+                    @if t.total > Decimal::ONE_HUNDRED { "The places add up to " (plain(t.total)) " %, more than 100 %." }
                 }
             }
         }
@@ -580,11 +586,15 @@ mod tests {
 
     #[test]
     fn the_preview_rounds_down_to_the_cent_and_totals_the_split() {
-        let (rows, total) = preview("1000.10", "33.333, 33.333, 33.334").unwrap();
-        let amounts: Vec<String> = rows.iter().map(|r| r.2.to_string()).collect();
+        let table = preview("1000.10", "33.333, 33.333, 33.334").unwrap();
+        let amounts: Vec<String> = table
+            .places
+            .iter()
+            .map(|p| p.amount.0.to_string())
+            .collect();
         assert_eq!(amounts, ["333.36", "333.36", "333.37"]);
-        assert_eq!(total.to_string(), "100");
-        let (_, over) = preview("100", "60; 50").unwrap();
+        assert_eq!(table.total.to_string(), "100");
+        let over = preview("100", "60; 50").unwrap().total;
         assert_eq!(over.to_string(), "110");
         assert!(preview("lots", "50").is_none());
         assert!(preview("100", "50, x").is_none());
