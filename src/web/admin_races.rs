@@ -500,16 +500,28 @@ pub async fn create(req: &Request, body: String, state: State<'_>) -> Response {
     }
 }
 
+/// The admin behind a request about race `id`, and the race; or the page that refuses the
+/// visitor or says there is no such race.
+async fn admin_and_race(
+    req: &Request,
+    state: &State<'_>,
+    id: &str,
+) -> Result<(CurrentUser, RaceDef), Response> {
+    let me = admin_for_form(req, state).await?;
+    match state.races.definition(id).await {
+        Ok(def) => Ok((me, def)),
+        Err(e) => Err(refused(e, &me, state, |_| {
+            StatusCode::BAD_REQUEST.into_response()
+        })),
+    }
+}
+
 /// `GET /admin/races/:id`: the form of an open race, or what it is when it may not change.
 #[handler]
 pub async fn edit(req: &Request, Path(id): Path<String>, state: State<'_>) -> Response {
-    let me = match admin_for_form(req, &state).await {
-        Ok(me) => me,
+    let (me, def) = match admin_and_race(req, &state, &id).await {
+        Ok(found) => found,
         Err(resp) => return resp,
-    };
-    let def = match state.races.definition(&id).await {
-        Ok(def) => def,
-        Err(e) => return refused(e, &me, &state, |_| StatusCode::BAD_REQUEST.into_response()),
     };
     let heading = format!("Edit {}", def.display_title());
     let now = state.clock.now();
@@ -532,13 +544,9 @@ pub async fn save(
     body: String,
     state: State<'_>,
 ) -> Response {
-    let me = match admin_for_form(req, &state).await {
-        Ok(me) => me,
+    let (me, def) = match admin_and_race(req, &state, &id).await {
+        Ok(found) => found,
         Err(resp) => return resp,
-    };
-    let def = match state.races.definition(&id).await {
-        Ok(def) => def,
-        Err(e) => return refused(e, &me, &state, |_| StatusCode::BAD_REQUEST.into_response()),
     };
     let posted = RaceForm::posted(&body);
     let draft = posted.edit_draft(&RaceForm::of(&def));

@@ -4,7 +4,7 @@
 //! start; cancel, twice; a closed race never changes and its payouts CSV is what the admin
 //! pays from.
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -78,15 +78,35 @@ async fn admin_view(app: &TestApp, admin: &str, id: &str, status: &str) -> Value
     .await
 }
 
-#[tokio::test]
-async fn every_bad_input_names_its_field_and_only_admins_run_races() {
+/// A daemon on the small fixture with the driven clock at `at`, its first sync done, and the
+/// session of an admin.
+pub(crate) async fn race_site(at: DateTime<Utc>) -> (TestApp, String) {
     let app = TestApp::builder()
         .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
-        .clock(Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap())
+        .clock(at)
         .start()
         .await;
     app.wait_for_players(12).await;
     let admin = admin_session(&app, "racemaster").await;
+    (app, admin)
+}
+
+/// The newest entry of the audit log for `action`. (Newest by the daemon's clock: the admin
+/// was made with the machine's.)
+pub(crate) async fn audited(app: &TestApp, admin: &str, action: &str) -> Value {
+    let (_, audit) = get_with(app, "/api/admin/audit", Some(admin)).await;
+    audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == action)
+        .unwrap_or_else(|| panic!("{action} is audited: {audit}"))
+        .clone()
+}
+
+#[tokio::test]
+async fn every_bad_input_names_its_field_and_only_admins_run_races() {
+    let (app, admin) = race_site(Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap()).await;
     let player = register(&app, "punter").await;
 
     let with = |field: &str, value: Value| {
@@ -291,13 +311,7 @@ async fn every_bad_input_names_its_field_and_only_admins_run_races() {
 #[tokio::test]
 async fn a_live_race_changes_its_prizes_not_its_start_and_closes_into_payouts() {
     // Sunday 23:59 UTC: the upstream's week (Monday to Monday) has a minute left.
-    let app = TestApp::builder()
-        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
-        .clock(Utc.with_ymd_and_hms(2026, 11, 29, 23, 59, 0).unwrap())
-        .start()
-        .await;
-    app.wait_for_players(12).await;
-    let admin = admin_session(&app, "racemaster").await;
+    let (app, admin) = race_site(Utc.with_ymd_and_hms(2026, 11, 29, 23, 59, 0).unwrap()).await;
     let week = json!({
         "title": "Week 48", "starts_at": "2026-11-23T00:00:00Z", "ends_at": "2026-11-30T00:00:00Z",
         "timezone": "UTC", "prize_pool": "600", "prize_percentages": ["60", "40"],
@@ -336,14 +350,7 @@ async fn a_live_race_changes_its_prizes_not_its_start_and_closes_into_payouts() 
         .map(|d| &d["amount"])
         .collect();
     assert_eq!(amounts, [&json!(500), &json!(300), &json!(200)]);
-    let (_, audit) = get_with(&app, "/api/admin/audit", Some(&admin)).await;
-    // (The newest by the daemon's clock: the admin was made on the machine's.)
-    let edit = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action"] == "race.edit")
-        .expect("the edit is audited");
+    let edit = audited(&app, &admin, "race.edit").await;
     assert_eq!(
         (edit["action"].as_str(), edit["target"].as_str()),
         (Some("race.edit"), Some(id.as_str()))

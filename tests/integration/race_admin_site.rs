@@ -6,8 +6,9 @@
 use chrono::{Days, TimeZone, Utc};
 use std::time::Duration;
 
-use crate::accounts::{admin_session, get_with, register};
+use crate::accounts::register;
 use crate::harness::{fixture, run_cli, wait_for, CliOutput, FakeMode, TestApp};
+use crate::race_admin::{audited, race_site};
 use crate::web::{form_post, page};
 
 /// The race form's fields, URL-encoded as a browser posts them.
@@ -40,15 +41,14 @@ fn weekend_with(field: &str, value: &str) -> String {
 
 #[tokio::test]
 async fn the_admin_form_creates_edits_and_cancels_races_without_javascript() {
-    let app = TestApp::builder()
-        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
-        .clock(Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap())
-        .start()
-        .await;
-    app.wait_for_players(12).await;
-    let admin = admin_session(&app, "formracer").await;
+    let (app, admin) = race_site(Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap()).await;
     let player = register(&app, "formpunter").await;
     let own = app.url("").trim_end_matches('/').to_string();
+    // The admin's form post from the site itself.
+    let post = |path: String, body: String| {
+        let (app, admin, own) = (&app, admin.clone(), own.clone());
+        async move { form_post(app, &path, &admin, Some(&own), &body).await }
+    };
 
     let (status, _, body) = page(&app, "/admin", Some(&admin)).await;
     assert_eq!(status, 200);
@@ -84,12 +84,9 @@ async fn the_admin_form_creates_edits_and_cancels_races_without_javascript() {
     assert!(body.contains("Admins only"));
 
     // A refused field: the form again, as typed, with the message next to the field.
-    let (status, body) = form_post(
-        &app,
-        "/admin/races",
-        &admin,
-        Some(&own),
-        &weekend_with("prize_percentages", "60, 50"),
+    let (status, body) = post(
+        "/admin/races".into(),
+        weekend_with("prize_percentages", "60, 50"),
     )
     .await;
     assert_eq!(status, 400, "{body}");
@@ -104,26 +101,12 @@ async fn the_admin_form_creates_edits_and_cancels_races_without_javascript() {
         body.contains("The places add up to 110 %"),
         "the preview says it too"
     );
-    let (status, body) = form_post(
-        &app,
-        "/admin/races",
-        &admin,
-        Some(&own),
-        &weekend_with("title", ""),
-    )
-    .await;
+    let (status, body) = post("/admin/races".into(), weekend_with("title", "")).await;
     assert_eq!(status, 400);
     assert!(body.contains("id=\"race-title-error\"") && body.contains("must not be empty"));
 
     // Created: back on /admin, which lists it.
-    let (status, _) = form_post(
-        &app,
-        "/admin/races",
-        &admin,
-        Some(&own),
-        &race_form(&WEEKEND),
-    )
-    .await;
+    let (status, _) = post("/admin/races".into(), race_form(&WEEKEND)).await;
     assert_eq!(status, 303);
     let id = "weekend-sprint-20261205";
     let (_, _, body) = page(&app, &format!("/admin?race={id}"), Some(&admin)).await;
@@ -147,29 +130,17 @@ async fn the_admin_form_creates_edits_and_cancels_races_without_javascript() {
         body.contains("$1,250.00"),
         "the prize table is rendered: {body}"
     );
-    let (status, _) = form_post(
-        &app,
-        &format!("/admin/races/{id}"),
-        &admin,
-        Some(&own),
-        &weekend_with("prize_pool", "3000"),
+    let (status, _) = post(
+        format!("/admin/races/{id}"),
+        weekend_with("prize_pool", "3000"),
     )
     .await;
     assert_eq!(status, 303);
-    let (_, audit) = get_with(&app, "/api/admin/audit", Some(&admin)).await;
-    let edit = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action"] == "race.edit")
-        .expect("the edit is audited");
+    let edit = audited(&app, &admin, "race.edit").await;
     assert_eq!(edit["detail"]["changed"], serde_json::json!(["prize_pool"]));
-    let (status, body) = form_post(
-        &app,
-        &format!("/admin/races/{id}"),
-        &admin,
-        Some(&own),
-        &weekend_with("ends_at", "2026-12-04T00:00"),
+    let (status, body) = post(
+        format!("/admin/races/{id}"),
+        weekend_with("ends_at", "2026-12-04T00:00"),
     )
     .await;
     assert_eq!(status, 400);
@@ -183,28 +154,14 @@ async fn the_admin_form_creates_edits_and_cancels_races_without_javascript() {
     );
 
     // Cancelled: the card says so, and the race no longer has a form.
-    let (status, _) = form_post(
-        &app,
-        &format!("/admin/races/{id}/cancel"),
-        &admin,
-        Some(&own),
-        "",
-    )
-    .await;
+    let (status, _) = post(format!("/admin/races/{id}/cancel"), String::new()).await;
     assert_eq!(status, 303);
     let (_, _, body) = page(&app, &format!("/admin/races/{id}"), Some(&admin)).await;
     assert!(
         body.contains("is cancelled: it no longer changes")
             && !body.contains("<form class=\"race-form\"")
     );
-    let (status, body) = form_post(
-        &app,
-        &format!("/admin/races/{id}/cancel"),
-        &admin,
-        Some(&own),
-        "",
-    )
-    .await;
+    let (status, body) = post(format!("/admin/races/{id}/cancel"), String::new()).await;
     assert_eq!(status, 409);
     assert!(body.contains("never changes"));
     let (status, _, _) = page(&app, "/admin/races/no-such-race", Some(&admin)).await;

@@ -182,6 +182,11 @@ pub enum PayoutsCsv {
     ),
 }
 
+/// The admin behind a change, from `ip`; 401 or 403 for anyone else.
+fn admin_actor(auth: &SessionAuth, ip: &ClientIp) -> Result<Actor, SessionError> {
+    Ok(Actor::user(auth.0.require_admin()?, ip.text()))
+}
+
 pub struct AdminRacesApi;
 
 #[OpenApi]
@@ -225,8 +230,7 @@ impl AdminRacesApi {
         auth: SessionAuth,
         body: Json<CreateRace>,
     ) -> Result<CreatedRace, SessionError> {
-        let admin = auth.0.require_admin()?;
-        let actor = Actor::user(admin, ip.text());
+        let actor = admin_actor(&auth, &ip)?;
         let def = state.races.create(&body.0.into(), &actor).await?;
         Ok(CreatedRace::Created(Json(state.races.view_of(&def))))
     }
@@ -252,8 +256,7 @@ impl AdminRacesApi {
         id: Path<String>,
         body: Json<UpdateRace>,
     ) -> Result<ChangedRace, SessionError> {
-        let admin = auth.0.require_admin()?;
-        let actor = Actor::user(admin, ip.text());
+        let actor = admin_actor(&auth, &ip)?;
         let def = state.races.edit(&id.0, &body.0.into(), &actor).await?;
         Ok(ChangedRace::Ok(Json(state.races.view_of(&def))))
     }
@@ -276,8 +279,7 @@ impl AdminRacesApi {
         #[oai(validator(pattern = "^[a-z0-9][a-z0-9-]{0,63}$"))]
         id: Path<String>,
     ) -> Result<ChangedRace, SessionError> {
-        let admin = auth.0.require_admin()?;
-        let actor = Actor::user(admin, ip.text());
+        let actor = admin_actor(&auth, &ip)?;
         let def = state.races.cancel(&id.0, &actor).await?;
         Ok(ChangedRace::Ok(Json(state.races.view_of(&def))))
     }
