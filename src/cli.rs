@@ -56,6 +56,9 @@ pub enum Command {
     /// Manage accounts in the database (passwords from a prompt or standard input).
     #[command(subcommand)]
     User(UserArgs),
+    /// Create, list and cancel races (running daemons show a change at once).
+    #[command(subcommand, after_help = crate::races::cli::EXIT_CODES)]
+    Race(crate::races::cli::RaceCommand),
     /// Restore a backup made by `ctl backup` (stop the daemon first, or use --into).
     Restore(Box<RestoreArgs>),
     /// Import the old GoatedVIPs app's database: accounts, links, race history, bonus codes.
@@ -238,6 +241,7 @@ pub fn main() -> i32 {
         Command::Ctl(args) => ctl(&source, args),
         Command::Restore(args) => with_config(&source, |loaded| restore(loaded, args)),
         Command::User(args) => with_config(&source, |loaded| user(loaded, args)),
+        Command::Race(command) => with_config(&source, |loaded| race(loaded, command)),
         Command::ImportLegacy(args) => with_config(&source, |loaded| import_legacy(loaded, *args)),
     }
 }
@@ -496,8 +500,32 @@ fn user(loaded: LoadedConfig, args: UserArgs) -> i32 {
         UserArgs::Enable { username } => UserCommand::Enable { username },
         UserArgs::ResetLink { username } => UserCommand::ResetLink { username },
     };
-    let mut failed = None;
-    let code = run_logged(&loaded, |rt, logging| {
+    let config = std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(loaded.clone()));
+    database_command(&loaded, "user", |pool, log| async move {
+        let clock = std::sync::Arc::new(crate::clock::SystemClock);
+        let log = log.new(slog::o!("component" => "accounts"));
+        let accounts = crate::accounts::Accounts::new(pool, clock, config, log);
+        user_cli::run(&accounts, command).await
+    })
+}
+
+fn race(loaded: LoadedConfig, command: crate::races::cli::RaceCommand) -> i32 {
+    let config = std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(loaded.clone()));
+    database_command(&loaded, "race", |pool, _| async move {
+        let done = crate::races::cli::run(pool, config, command).await;
+        done.map_err(|e| e.to_string())
+    })
+}
+
+/// Runs `work` with a pool of `database.url` (migrated first) and prints what it returns; a
+/// refusal is printed on stderr after `goatedvips <name>:` and exits with 1.
+fn database_command<Work, Done>(loaded: &LoadedConfig, name: &str, work: Work) -> i32
+where
+    Work: FnOnce(crate::db::Pool, slog::Logger) -> Done,
+    Done: std::future::Future<Output = Result<String, String>>,
+{
+    let mut refused = None;
+    let code = run_logged(loaded, |rt, logging| {
         rt.block_on(async {
             let log = &logging.logger;
             let pool = crate::db::connect(&loaded.config.database, log, |_, _| {})
@@ -506,23 +534,16 @@ fn user(loaded: LoadedConfig, args: UserArgs) -> i32 {
             crate::db::migrate::run(&pool, log)
                 .await
                 .map_err(|e| e.to_string())?;
-            let shared = std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(loaded.clone()));
-            let accounts = crate::accounts::Accounts::new(
-                pool,
-                std::sync::Arc::new(crate::clock::SystemClock),
-                shared,
-                log.new(slog::o!("component" => "accounts")),
-            );
-            match user_cli::run(&accounts, command).await {
+            match work(pool, log.clone()).await {
                 Ok(out) => print!("{out}"),
-                Err(e) => failed = Some(e),
+                Err(e) => refused = Some(e),
             }
             Ok(())
         })
     });
-    match failed {
+    match refused {
         Some(e) => {
-            eprintln!("goatedvips user: {e}");
+            eprintln!("goatedvips {name}: {e}");
             exit::FAILURE
         }
         None => code,

@@ -19,7 +19,8 @@
 //! - [`memo`]: values per key kept until their data changes (history and race charts).
 //! - [`upstream`]: Goated API client, demo source, document validation, sync loop.
 //! - [`board`]: the served in-memory snapshot and its cached responses (plain and encoded).
-//! - [`races`]: the wager races of any window as shown, closed and run (the service).
+//! - [`races`]: the wager races of any window as shown, closed and run (create, edit, cancel,
+//!   payouts) from the API, `/admin` and `goatedvips race` (the service).
 //! - [`history`]: players' wager history per day as shown, cached per snapshot.
 //! - [`site_pages`]: the site's own Markdown pages, read from `web.pages_dir`, held rendered.
 //! - [`compress`]: gzip and brotli encoding of response bodies.

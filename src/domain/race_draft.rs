@@ -131,6 +131,16 @@ pub fn percentages(values: &[String]) -> Result<Vec<Decimal>, FieldError> {
     Ok(out)
 }
 
+/// A prize split written as text, as the `/admin` form and the command line take it:
+/// `50, 30, 20` (places separated by commas, semicolons or spaces).
+pub fn percentages_from_text(s: &str) -> Vec<String> {
+    s.split([',', ';', ' ', '\t'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 fn title(s: &str) -> Result<String, FieldError> {
     let t = s.trim();
     if t.is_empty() {
@@ -456,6 +466,12 @@ mod tests {
             "starts_at",
             "a measured window cannot start in the past"
         );
+    }
+
+    #[test]
+    fn a_split_as_text_is_its_places() {
+        assert_eq!(percentages_from_text(" 50, 30 ;20\t"), ["50", "30", "20"]);
+        assert!(percentages_from_text(" , ").is_empty());
     }
 
     #[test]

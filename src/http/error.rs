@@ -406,6 +406,26 @@ impl From<crate::accounts::AccountError> for ApiError {
     }
 }
 
+/// A race the service refused: a wrong field answers 400 with the message `field: what was
+/// wrong`, a race that is not there 404, a state that forbids the change 409.
+impl From<crate::races::RaceError> for ApiError {
+    fn from(e: crate::races::RaceError) -> Self {
+        use crate::races::RaceError as R;
+        match e {
+            R::Invalid(field) => Self::invalid(field.to_string()),
+            e @ R::NotFound(_) => Self::not_found(e.to_string()),
+            R::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            R::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::races::RaceError> for SessionError {
+    fn from(e: crate::races::RaceError) -> Self {
+        Self(e.into())
+    }
+}
+
 impl From<crate::accounts::AccountError> for PublicWriteError {
     fn from(e: crate::accounts::AccountError) -> Self {
         Self(e.into())

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use crate::state::AppState;
 use api::account::AccountApi;
 use api::admin::AdminApi;
+use api::admin_races::AdminRacesApi;
 use api::auth::AuthApi;
 use api::bonus_codes::BonusCodesApi;
 use api::health::HealthApi;
@@ -42,6 +43,7 @@ pub type Apis = (
     AuthApi,
     AccountApi,
     AdminApi,
+    AdminRacesApi,
     BonusCodesApi,
     TelegramApi,
     UpstreamTokenApi,
@@ -58,6 +60,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             AuthApi,
             AccountApi,
             AdminApi,
+            AdminRacesApi,
             BonusCodesApi,
             TelegramApi,
             UpstreamTokenApi,

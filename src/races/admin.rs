@@ -5,8 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{config_settings, Races};
+use super::{config_settings, view, RaceView, Races};
 use crate::accounts::audit::Actor;
+use crate::board::RaceEntry;
 use crate::db::accounts::insert_audit;
 use crate::db::leaderboard::conn;
 use crate::db::races::defs;
@@ -79,6 +80,29 @@ impl Races {
         let fallback = config_settings(&self.config.load().config.race);
         let conn = conn(&self.pool).await?;
         Ok(defs::open_races(&*conn, &fallback).await?)
+    }
+
+    /// The `limit` races closed or cancelled last, listed or not, newest first.
+    pub async fn finished_definitions(&self, limit: i64) -> Result<Vec<RaceDef>, RaceError> {
+        let fallback = config_settings(&self.config.load().config.race);
+        let conn = conn(&self.pool).await?;
+        Ok(defs::recently_finished(&*conn, limit, &fallback).await?)
+    }
+
+    /// Race `def` as shown, as admins act on it: an open race with the standings the snapshot
+    /// has for it (none before it reached the snapshot), any other without standings. A
+    /// definition newer than the snapshot's (just edited) is shown as it is now.
+    pub fn view_of(&self, def: &RaceDef) -> RaceView {
+        let cx = self.view_context(self.now());
+        let snap = self.board.snapshot();
+        match snap.race.open_race(&def.id) {
+            Some(entry) if entry.def == *def => view::open_race(entry, &cx),
+            Some(entry) => view::open_race(
+                &RaceEntry::new(def.clone(), entry.players.clone(), entry.taken_at),
+                &cx,
+            ),
+            None => view::open_race(&RaceEntry::new(def.clone(), Vec::new(), None), &cx),
+        }
     }
 
     /// Creates a race from `draft`; audited as `race.create`.

@@ -7,7 +7,8 @@
 //! - Closing: every race whose end has passed is closed exactly once, and a recurring race's
 //!   successor created (`db::races::close_due`); the `[race]` section becomes the recurring
 //!   monthly race on first start.
-//! - Running: admins create, edit and cancel races and read the payouts ([`admin`]).
+//! - Running: admins create, edit and cancel races and read the payouts ([`admin`]), also
+//!   from the command line ([`cli`]).
 //! - Progress: each race's leaders over time as a chart ([`progress`]).
 //!
 //! The API, the pages, the follower and the bot call [`Races`]; it calls `domain::race`,
@@ -15,6 +16,7 @@
 //! every race it shows is built in [`view`].
 
 pub mod admin;
+pub mod cli;
 pub mod progress;
 pub mod view;
 

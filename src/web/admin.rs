@@ -41,6 +41,16 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
         .get("q")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
+    let unavailable = |what: &str, e: &dyn std::fmt::Display| {
+        slog::error!(state.log, "admin page"; "loading" => what, "error" => %e);
+        error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "The admin page could not be loaded just now.",
+            v,
+        )
+        .into_response()
+    };
     let a = &state.accounts;
     let loaded = async {
         let pending = a.link_requests(Some("pending"), 50, 0).await?;
@@ -54,19 +64,15 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
     .await;
     let ((pending, _), (codes, _), (users, users_total), (audit, _)) = match loaded {
         Ok(x) => x,
-        Err(e) => {
-            slog::error!(state.log, "admin page"; "error" => %e);
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "The admin page could not be loaded just now.",
-                v,
-            )
-            .into_response();
-        }
+        Err(e) => return unavailable("accounts", &e),
     };
     let now = state.clock.now();
     let upstream = upstream_card(&state, now);
+    let saved_race = query(req).remove("race");
+    let races = match super::admin_races::races_card(&state, saved_race.as_deref(), now).await {
+        Ok(card) => card,
+        Err(e) => return unavailable("races", &e),
+    };
     Page::new(
         "Admin",
         Nav::Admin,
@@ -74,6 +80,7 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
         html! {
             h1 { "Admin" }
             (upstream)
+            (races)
             section.card #links aria-labelledby="links-h" {
                 h2 #links-h { "Pending link requests" }
                 @if pending.is_empty() { p { "Nothing waiting." } }
@@ -226,7 +233,7 @@ fn upstream_card(state: &State<'_>, now: chrono::DateTime<chrono::Utc>) -> maud:
 }
 
 /// The admin behind a form post, or the page that refuses the visitor.
-async fn admin_for_form(
+pub(super) async fn admin_for_form(
     req: &Request,
     state: &State<'_>,
 ) -> Result<crate::accounts::CurrentUser, Response> {
@@ -235,7 +242,7 @@ async fn admin_for_form(
         Some(me) => Err(error_page(
             StatusCode::FORBIDDEN,
             "Admins only",
-            "Your account may not change users.",
+            "Your account may not use the admin pages.",
             visitor_of(Some(&me)),
         )
         .into_response()),
@@ -249,7 +256,8 @@ async fn admin_for_form(
     }
 }
 
-fn form(body: &str) -> std::collections::HashMap<String, String> {
+/// The fields of a posted form.
+pub(super) fn form(body: &str) -> std::collections::HashMap<String, String> {
     url::form_urlencoded::parse(body.as_bytes())
         .into_owned()
         .collect()

@@ -13,11 +13,13 @@
 //! - `races`: the current race, past races, one race;
 //! - `account`: login, register, the reset-link form, account;
 //! - `admin`: the admin pages;
+//! - `admin_races`: the admin page's races card and race form;
 //! - `old_addresses`: the old app's page addresses (301s, old profile ids);
 //! - `overlay`: the stream overlays and the embeddable widget.
 
 pub mod account;
 pub mod admin;
+pub mod admin_races;
 pub mod assets;
 pub mod chart;
 pub mod layout;
@@ -78,6 +80,15 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
             Method::POST,
             page(admin::reset_link),
         ),
+        ("/admin/races", Method::GET, page(admin_races::races_home)),
+        ("/admin/races", Method::POST, page(admin_races::create)),
+        ("/admin/races/:id", Method::GET, page(admin_races::edit)),
+        ("/admin/races/:id", Method::POST, page(admin_races::save)),
+        (
+            "/admin/races/:id/cancel",
+            Method::POST,
+            page(admin_races::cancel),
+        ),
         ("/overlay/race", Method::GET, page(overlay::race)),
         ("/overlay/race/:id", Method::GET, page(overlay::race_by_id)),
         (
@@ -106,13 +117,22 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
     ]
 }
 
-/// The site's routes, added to the daemon's routes by `http::routes`.
+/// The site's routes, added to the daemon's routes by `http::routes` (the methods of a path
+/// listed more than once, such as a form's page and its post, on one route).
 pub fn add_routes(route: Route) -> Route {
-    site_routes()
+    let mut paths: Vec<(&'static str, RouteMethod)> = Vec::new();
+    for (path, method, endpoint) in site_routes() {
+        match paths.iter().position(|(p, _)| *p == path) {
+            Some(i) => {
+                let (_, methods) = paths.swap_remove(i);
+                paths.push((path, methods.method(method, endpoint)));
+            }
+            None => paths.push((path, RouteMethod::new().method(method, endpoint))),
+        }
+    }
+    paths
         .into_iter()
-        .fold(route, |route, (path, method, endpoint)| {
-            route.at(path, RouteMethod::new().method(method, endpoint))
-        })
+        .fold(route, |route, (path, methods)| route.at(path, methods))
 }
 
 /// Each route of the site as an OpenAPI-style template (`/race/{id}`) with its method.

@@ -121,6 +121,37 @@ check((await boss.textContent("#links")).includes("journey_player"), "the reques
 await boss.click("#links button[data-post$='/approve']");
 await boss.waitForFunction(() => document.querySelector("#links").textContent.includes("Nothing waiting"));
 
+step("create a race on /admin, its prize table previewed as it is typed");
+const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+await boss.goto("/admin");
+await boss.fill("#race-title", "Journey weekend");
+await boss.fill("#race-starts_at", `${day(1)}T00:00`);
+await boss.fill("#race-ends_at", `${day(3)}T00:00`);
+await boss.fill("#race-timezone", "UTC");
+await boss.fill("#race-prize_pool", "2500");
+await boss.fill("#race-prize_percentages", "50, 30, 30");
+await boss.waitForFunction(() => document.querySelector(".split-over").textContent.includes("110 %, more than 100 %"));
+await (await boss.$("#races form.race-form")).screenshot({ path: `${shots}/admin-race-over-100-desktop.png` });
+await boss.fill("#race-prize_percentages", "50, 30, 20");
+await boss.waitForFunction(() => document.querySelectorAll("#race-preview tbody tr").length === 3);
+const preview = await boss.$$eval("#race-preview tbody tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent).join(" ")));
+check(preview.join(" | ") === "#1 50 % $1,250.00 | #2 30 % $750.00 | #3 20 % $500.00", `the preview shows each place's amount (${preview.join(" | ")})`);
+check((await boss.textContent(".split-total")).includes("Total: 100 %"), "the preview totals the split");
+check((await boss.textContent(".split-over")) === "", "no error at 100 %");
+await boss.screenshot({ path: `${shots}/admin-race-form-desktop.png`, fullPage: true });
+await Promise.all([boss.waitForURL("**/admin?race=*"), boss.click("#races form.race-form button[type=submit]")]);
+const raceId = new URL(boss.url()).searchParams.get("race");
+check(/^journey-weekend-\d{8}$/.test(raceId), `the race got its id (${raceId})`);
+check((await boss.textContent("#races")).includes("Journey weekend"), "the admin page lists the race");
+
+step("the race is on /races");
+for (let deadline = Date.now() + 15000; ; ) {
+  await player.goto("/races");
+  if ((await player.textContent("#main")).includes("Journey weekend")) break;
+  check(Date.now() < deadline, "the races page lists the new race");
+  await player.waitForTimeout(250);
+}
+
 step("the player's account shows the link");
 await player.goto("/account");
 check((await player.textContent("#goated .linked")).includes("LuckyLlama"), "the account shows the linked player");
@@ -175,7 +206,7 @@ const pages = [
   ["races", "/races", player], ["player", "/players/aX93kQ2mZp0LrT7vWb1c", player],
   ["vip", "/vip", player], ["page-faq", "/p/faq", player],
   ["bonus-codes", "/bonus-codes", player], ["account", "/account", player],
-  ["admin", "/admin", boss], ["not-found", "/no-such-page", player],
+  ["admin", "/admin", boss], ["admin-race", `/admin/races/${raceId}`, boss], ["not-found", "/no-such-page", player],
   ["overlay-race", "/overlay/race", player], ["embed", "/embed/leaderboard", player],
 ];
 const anon = await newPage(desktop);

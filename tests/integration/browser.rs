@@ -1,8 +1,9 @@
 //! The web site in a real browser: the journey of `tests/browser/journey.mjs` (register, log
 //! in, a live leaderboard update over the WebSocket, periods, a player, a Goated link approved
-//! by an admin in a second session, a Telegram code, the race countdown, the overlay, the VIP
-//! page and the site's own pages), axe-core on the main pages, and screenshots at phone and
-//! desktop widths in `target/screenshots/`.
+//! by an admin in a second session, a race created on `/admin` (its prize table previewed) and
+//! seen on `/races`, a Telegram code, the race countdown, the overlay, the VIP page and the
+//! site's own pages), axe-core on the main pages, and screenshots at phone and desktop widths
+//! in `target/screenshots/`.
 //!
 //! Needs Debian's `chromium` and the npm packages of `tests/browser` (`packaging/run-tests`
 //! installs both). Without them the test fails in CI (`CI=true`) and is skipped elsewhere.
@@ -141,6 +142,7 @@ async fn journey_in_headless_chromium() {
         "race",
         "account",
         "admin",
+        "admin-race",
         "overlay-race",
         "vip",
         "page-faq",

@@ -28,6 +28,8 @@ mod nul_text;
 mod old_addresses;
 mod openapi;
 mod password_reset;
+mod race_admin;
+mod race_admin_site;
 mod races;
 mod reload;
 mod request_security;

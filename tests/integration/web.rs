@@ -281,7 +281,7 @@ async fn account_and_admin_pages_know_who_is_asking() {
 }
 
 /// A form post to the site, as a browser sends it.
-async fn form_post(
+pub(crate) async fn form_post(
     app: &TestApp,
     path: &str,
     session: &str,

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_races;
 pub mod auth;
 pub mod bonus_codes;
 pub mod choice;

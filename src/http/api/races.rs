@@ -65,12 +65,13 @@ impl RacesApi {
         req: &poem::Request,
         state: Data<&Arc<AppState>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
-    ) -> Result<CachedResponse<RaceView>, ApiError> {
+    ) -> Result<CachedResponse<RaceView>, LookupError> {
         let snap = state.board.snapshot();
         let now = state.clock.now();
         // seconds_left changes every second: one serialisation per second at most.
+        // (None when every listed race has closed or been cancelled by an admin.)
         if state.races.featured_entry(&snap, now).is_none() {
-            return Err(ApiError::not_found("no race is running or scheduled"));
+            return Err(ApiError::not_found("no race is running or scheduled").into());
         }
         let cached = snap.cached_timed("race-current", now.timestamp().to_string(), |s| {
             to_bytes(&state.races.featured(s, now))

@@ -96,7 +96,56 @@
     }).catch(function () { if (status) status.textContent = "Could not reach the server. Try again."; });
   }
 
+  // The race form's prize table ([data-prize-preview]), redrawn as the admin types: each
+  // place's amount is pool × share / 100 rounded down to the cent, as the server computes it
+  // (exact: decimals are read into integers, never floats).
+  function decimal(text) {
+    var m = /^\s*(\d+)(?:\.(\d+))?\s*$/.exec(text);
+    if (!m) return null;
+    var frac = m[2] || "";
+    return { n: BigInt(m[1] + frac), scale: frac.length };
+  }
+  function decimalText(d) {
+    var s = d.n.toString();
+    while (s.length <= d.scale) s = "0" + s;
+    var whole = s.slice(0, s.length - d.scale), frac = s.slice(s.length - d.scale).replace(/0+$/, "");
+    return frac ? whole + "." + frac : whole;
+  }
+  function centsText(cents) {
+    var whole = (cents / 100n).toString(), frac = (cents % 100n).toString();
+    return "$" + whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + (frac.length < 2 ? "0" + frac : frac);
+  }
+  function drawPreview(form) {
+    var box = form.querySelector(".prize-preview");
+    if (!box) return;
+    var pool = decimal(form.elements.prize_pool.value);
+    var shares = form.elements.prize_percentages.value.split(/[,;\s]+/).filter(function (p) { return p; }).map(decimal);
+    var body = box.querySelector("tbody"), total = box.querySelector(".split-total"), over = box.querySelector(".split-over");
+    body.textContent = ""; total.textContent = ""; over.textContent = "";
+    if (!pool || shares.length === 0 || shares.some(function (p) { return !p; })) return;
+    var scale = Math.max.apply(null, shares.map(function (p) { return p.scale; }));
+    var sum = { n: 0n, scale: scale };
+    shares.forEach(function (p, i) {
+      sum.n += p.n * 10n ** BigInt(scale - p.scale);
+      var cents = pool.n * p.n / 10n ** BigInt(pool.scale + p.scale);
+      var tr = document.createElement("tr");
+      [["#" + (i + 1), ""], [decimalText(p) + " %", "num"], [centsText(cents), "num"]].forEach(function (c) {
+        var td = document.createElement("td"); td.textContent = c[0]; if (c[1]) td.className = c[1]; tr.append(td);
+      });
+      body.append(tr);
+    });
+    total.textContent = "Total: " + decimalText(sum) + " % of the pool";
+    if (sum.n > 100n * 10n ** BigInt(scale)) over.textContent = "The places add up to " + decimalText(sum) + " %, more than 100 %.";
+  }
+
   function wire() {
+    document.querySelectorAll("form[data-prize-preview]").forEach(function (form) {
+      form.addEventListener("input", function () { drawPreview(form); });
+      drawPreview(form);
+    });
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (ev) { if (!window.confirm(form.dataset.confirm)) ev.preventDefault(); });
+    });
     document.querySelectorAll("form[data-api]").forEach(function (form) {
       form.addEventListener("submit", function (ev) {
         ev.preventDefault();
