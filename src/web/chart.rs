@@ -23,6 +23,16 @@ fn short_date(d: NaiveDate) -> String {
     d.format("%b %-d").to_string()
 }
 
+/// A name cut to fit the room beside the plot (the legend has it whole).
+fn short_name(name: &str) -> String {
+    const ROOM: usize = 13;
+    if name.chars().count() <= ROOM {
+        name.to_string()
+    } else {
+        format!("{}…", name.chars().take(ROOM - 1).collect::<String>())
+    }
+}
+
 /// `$1.2M`, `$35K`, `$900` for an axis label.
 fn compact(d: Decimal) -> String {
     let v = d.to_f64().unwrap_or(0.0);
@@ -159,6 +169,40 @@ fn marker(kind: &str, x: f64, y: f64) -> Markup {
     }
 }
 
+/// Label heights near `wanted` (one per line; `None` for a line with no point) at least `gap`
+/// apart, inside `bounds`: names at the lines' ends never overlap.
+fn spread_labels(wanted: &[Option<f64>], gap: f64, bounds: (f64, f64)) -> Vec<Option<f64>> {
+    let mut order: Vec<(usize, f64)> = wanted
+        .iter()
+        .enumerate()
+        .filter_map(|(i, y)| y.map(|y| (i, y)))
+        .collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1));
+    // Push down from the top, then back up from the bottom bound.
+    let mut placed: Vec<f64> = Vec::with_capacity(order.len());
+    for (k, (_, y)) in order.iter().enumerate() {
+        let floor = if k == 0 {
+            bounds.0
+        } else {
+            placed[k - 1] + gap
+        };
+        placed.push(y.max(floor));
+    }
+    for k in (0..placed.len()).rev() {
+        let ceiling = if k + 1 == placed.len() {
+            bounds.1
+        } else {
+            placed[k + 1] - gap
+        };
+        placed[k] = placed[k].min(ceiling);
+    }
+    let mut out = vec![None; wanted.len()];
+    for ((i, _), y) in order.iter().zip(placed) {
+        out[*i] = Some(y);
+    }
+    out
+}
+
 /// The race's leaders over time as lines from `start` to `end` (the race's end, or now while
 /// it runs), each labelled with its name at its last point and in the legend; a table with
 /// each leader's last figure beside it.
@@ -188,6 +232,14 @@ pub fn race_lines(
         };
         TOP + plot_h - f * plot_h
     };
+    let label_ys = spread_labels(
+        &lines
+            .iter()
+            .map(|l| l.points.last().map(|(_, v)| y(*v)))
+            .collect::<Vec<_>>(),
+        14.0,
+        (TOP + 6.0, TOP + plot_h),
+    );
     let description = match lines.first().and_then(|l| l.points.last().map(|p| (l, p))) {
         Some((l, p)) => format!("{} leads with {}.", l.name, money(p.1)),
         None => "No wagers in this race yet.".to_string(),
@@ -207,9 +259,9 @@ pub fn race_lines(
                 @for (i, l) in lines.iter().enumerate() {
                     g class=(format!("series s{}", i + 1)) {
                         polyline.line points=(l.points.iter().map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v))).collect::<Vec<_>>().join(" ")) {}
-                        @if let Some((t, v)) = l.points.last() {
+                        @if let (Some((t, v)), Some(label_y)) = (l.points.last(), label_ys[i]) {
                             (marker(MARKERS[i % MARKERS.len()], x(*t), y(*v)))
-                            text.label.name x=(format!("{:.1}", x(*t) + 8.0)) y=(format!("{:.1}", y(*v) + 4.0)) { (l.name) }
+                            text.label.name x=(format!("{:.1}", x(*t) + 8.0)) y=(format!("{:.1}", label_y + 4.0)) { (short_name(&l.name)) }
                         }
                     }
                 }
@@ -241,6 +293,24 @@ pub fn cached(cell: &std::sync::OnceLock<String>, make: impl FnOnce() -> Markup)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn end_labels_never_overlap() {
+        let ys = spread_labels(
+            &[Some(100.0), Some(101.0), None, Some(100.5)],
+            14.0,
+            (0.0, 200.0),
+        );
+        let mut placed: Vec<f64> = ys.iter().flatten().copied().collect();
+        placed.sort_by(f64::total_cmp);
+        assert!(
+            placed.windows(2).all(|w| w[1] - w[0] >= 14.0 - 1e-9),
+            "{placed:?}"
+        );
+        assert_eq!(ys[2], None);
+        let low = spread_labels(&[Some(199.0), Some(200.0)], 14.0, (0.0, 200.0));
+        assert!(low.iter().flatten().all(|y| *y <= 200.0), "{low:?}");
+    }
 
     #[test]
     fn one_bar_per_day_and_well_formed() {

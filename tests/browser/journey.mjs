@@ -102,6 +102,11 @@ await player.click("#live tbody tr:first-child td:nth-child(2) a");
 await player.waitForURL("**/players/**");
 check((await player.textContent("h1")).includes(first.trim()), "the player page shows the player");
 check(await player.isVisible("progress#tier-progress") || (await player.content()).includes("top tier"), "tier progress shown");
+check((await player.$$("#history svg rect.bar")).length === 30, "the wager history chart has a bar per day for 30 days");
+await player.click("#history nav.spans >> text=90 days");
+await player.waitForURL("**days=90**");
+check((await player.$$("#history svg rect.bar")).length === 90, "90 days on asking");
+check((await player.textContent("#history svg title")).startsWith("Daily wagers"), "the chart has its title");
 
 step("request a Goated link");
 await player.goto("/account");
