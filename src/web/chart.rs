@@ -98,9 +98,14 @@ pub fn daily_wagers(name: &str, points: &[DayPoint], id: &str) -> Markup {
                         title { (short_date(p.date)) ": " (money(p.wagered)) }
                     }
                 }
-                @for i in labels {
-                    text.label x=(format!("{:.1}", LEFT + (i as f64 + 0.5) * slot)) y=(HEIGHT - 8.0)
-                        text-anchor="middle" { (short_date(points[i].date)) }
+                // The first date starts at the plot's left, the last ends at its right.
+                @for (k, i) in labels.iter().copied().enumerate() {
+                    @let (x, anchor) = match k {
+                        0 => (LEFT, "start"),
+                        2 => (WIDTH, "end"),
+                        _ => (LEFT + (i as f64 + 0.5) * slot, "middle"),
+                    };
+                    text.label x=(format!("{x:.1}")) y=(HEIGHT - 8.0) text-anchor=(anchor) { (short_date(points[i].date)) }
                 }
             }
             figcaption { (description) }
