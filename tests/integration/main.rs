@@ -28,6 +28,7 @@ mod nul_text;
 mod old_addresses;
 mod openapi;
 mod password_reset;
+mod race_windows;
 mod races;
 mod reload;
 mod request_security;
