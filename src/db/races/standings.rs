@@ -24,9 +24,11 @@ fn wager_expr(measure: Measure) -> &'static str {
     }
 }
 
-/// Records the start figures of a race measured by delta from the sync `sync_id` (the players
-/// table holds that sync's rows), unless it has them already; `figure` says which (a race
-/// created after its start may take the start of an upstream bucket).
+/// Records the start figures of a race measured by delta from the sync `sync_id` (the newest:
+/// the players table holds its rows), unless it has them already; `figure` says which (a race
+/// created after its start may take the start of an upstream bucket). A player seen before but
+/// missing from that sync starts from their last known all-time figure: only a player never
+/// seen before counts from 0.
 pub async fn capture_base<C: GenericClient>(
     c: &C,
     race_id: &str,
@@ -45,7 +47,9 @@ pub async fn capture_base<C: GenericClient>(
         c.execute(
             &format!(
                 "INSERT INTO race_bases (race_id, uid, all_time)
-                 SELECT $1, p.uid, greatest(p.all_time - {subtrahend}, 0) FROM players p WHERE p.sync_id = $2
+                 SELECT $1, p.uid, CASE WHEN p.sync_id = $2
+                     THEN greatest(p.all_time - {subtrahend}, 0) ELSE p.all_time END
+                 FROM players p WHERE p.sync_id <= $2
                  ON CONFLICT DO NOTHING"
             ),
             &[&race_id, &sync_id],

@@ -81,6 +81,13 @@ impl Upstream {
         self
     }
 
+    /// `name` is no longer in the document; returns their row.
+    fn leave(&mut self, name: &str) -> Value {
+        let rows = self.rows();
+        let i = rows.iter().position(|r| r["name"] == name).unwrap();
+        rows.remove(i)
+    }
+
     fn bytes(&self) -> Vec<u8> {
         self.0.to_string().into_bytes()
     }
@@ -400,6 +407,33 @@ async fn a_player_first_seen_mid_race_counts_their_whole_all_time() {
     )
     .await;
     assert_eq!(race["participant_count"], 2);
+    app.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_player_missing_from_the_start_sync_counts_from_their_last_known_figures() {
+    let mut up = Upstream::small();
+    let mut app = start(&up, utc(2026, 12, 4, 12, 0, 0), &[]).await;
+    let id = create(
+        &app,
+        draft("Friday Night", "2026-12-04T08:00", "2026-12-05T08:00"),
+    )
+    .await;
+    // Zé_Ñandú (21,000,000 all time) is missing from the document the race starts from,
+    // and back later having wagered 75: 75 is their race wager, not their lifetime.
+    let ze = up.leave("Zé_Ñandú");
+    app.clock().set(utc(2026, 12, 4, 13, 0, 0));
+    sync(&app, &up).await;
+    up.rows().push(ze);
+    up.wager("Zé_Ñandú", "75").wager("crashqueen", "50");
+    app.clock().set(utc(2026, 12, 4, 15, 0, 0));
+    sync(&app, &up).await;
+    wait_places(
+        &app,
+        &id,
+        &[("Zé_Ñandú", "75", "600"), ("crashqueen", "50", "400")],
+    )
+    .await;
     app.stop(Duration::from_secs(5)).await.unwrap();
 }
 
