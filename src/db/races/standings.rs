@@ -68,12 +68,18 @@ pub async fn record<C: GenericClient>(
     taken_at: DateTime<Utc>,
     upstream_tz: Tz,
 ) -> Result<usize, DbError> {
+    // `first_sync`: set up before its start, and no sync since the start before this one (a
+    // race whose end moved while it ran was measured by the upstream's week or month until
+    // now: it had syncs, none of them a start for deltas).
     let live = c
         .query(
-            "SELECT id, starts_at, ends_at, created_at FROM races
+            "SELECT id, starts_at, ends_at, CASE WHEN base_sync_id IS NULL AND created_at <= starts_at
+                 THEN NOT EXISTS (SELECT 1 FROM syncs s WHERE s.taken_at >= races.starts_at AND s.id < $2)
+                 ELSE false END
+             FROM races
              WHERE closed_at IS NULL AND cancelled_at IS NULL AND starts_at <= $1 AND ends_at > $1
              ORDER BY id",
-            &[&taken_at],
+            &[&taken_at, &sync_id],
         )
         .await
         .map_err(q)?;

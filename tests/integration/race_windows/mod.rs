@@ -385,6 +385,74 @@ async fn a_window_off_the_buckets_uses_deltas_and_the_upstream_month_uses_this_m
 }
 
 #[tokio::test]
+async fn a_week_race_extended_while_live_keeps_the_wagers_since_its_start() {
+    let mut up = Upstream::small();
+    // Set up on Sunday for the upstream's week from Monday.
+    let mut app = start(&up, utc(2026, 11, 29, 12, 0, 0), &[]).await;
+    let id = create(
+        &app,
+        draft("Goated Week", "2026-11-30T00:00:00Z", "2026-12-07T00:00:00Z"),
+    )
+    .await;
+    app.clock().set(utc(2026, 12, 4, 12, 0, 0));
+    sync(&app, &up).await;
+    wait_places(
+        &app,
+        &id,
+        &[
+            ("big_bertha", "150000.5", "600"),
+            ("weekly_wendy", "20000", "400"),
+        ]
+        .iter()
+        .chain(&[
+            ("crashqueen", "12000", "-"),
+            ("LuckyLlama", "9800.25", "-"),
+            ("tie_alpha", "5000", "-"),
+            ("tie_beta", "5000", "-"),
+            ("Zé_Ñandú", "250", "-"),
+            ("<script>alert(1)</script>", "40", "-"),
+            ("emoji🐐king", "3", "-"),
+            ("tiny_tim", "0.0001", "-"),
+        ])
+        .copied()
+        .collect::<Vec<_>>(),
+    )
+    .await;
+    // The admin extends it through Monday: no longer the upstream's week, so measured by
+    // deltas from now on, from the start of the upstream's week (its start), not from now.
+    app.state()
+        .races
+        .edit(
+            &id,
+            &RaceDraft {
+                ends_at: Some("2026-12-08T00:00:00Z".into()),
+                ..RaceDraft::default()
+            },
+            &Actor::cli(),
+        )
+        .await
+        .expect("the end moves");
+    up.wager("LuckyLlama", "10");
+    app.clock().set(utc(2026, 12, 4, 13, 0, 0));
+    sync(&app, &up).await;
+    let race = wait_race(app.state(), &id, "LuckyLlama's new wager", |r| {
+        places(r).get(3).is_some_and(|p| p.1 == "9810.25")
+    })
+    .await;
+    assert_eq!(race["measured_by"], "all_time_delta");
+    assert_eq!(
+        places(&race)[..4],
+        expect(&[
+            ("big_bertha", "150000.5", "600"),
+            ("weekly_wendy", "20000", "400"),
+            ("crashqueen", "12000", "-"),
+            ("LuckyLlama", "9810.25", "-"),
+        ])[..]
+    );
+    app.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
 async fn a_player_first_seen_mid_race_counts_their_whole_all_time() {
     let mut up = Upstream::small();
     let mut app = start(&up, utc(2026, 12, 4, 12, 0, 0), &[]).await;
