@@ -35,10 +35,7 @@ async fn after_downtime_two_daemons_close_a_custom_race_exactly_once() {
     up.wager("LuckyLlama", "42.42").wager("crashqueen", "4.2");
     app.clock().set(utc(2026, 12, 5, 12, 0, 0));
     sync(&app, &up).await;
-    let last = [
-        ("LuckyLlama", "42.42", "600"),
-        ("crashqueen", "4.2", "400"),
-    ];
+    let last = [("LuckyLlama", "42.42", "600"), ("crashqueen", "4.2", "400")];
     wait_places(&app, &id, &last).await;
     app.stop(Duration::from_secs(5)).await.unwrap();
 
@@ -52,7 +49,10 @@ async fn after_downtime_two_daemons_close_a_custom_race_exactly_once() {
     )];
     let (a, b) = tokio::join!(app.start_another(&[]), app.start_another(&second));
     for d in [&a, &b] {
-        let closed = wait_race(&d.state, &id, "the race closed", |r| r["status"] == "closed").await;
+        let closed = wait_race(&d.state, &id, "the race closed", |r| {
+            r["status"] == "closed"
+        })
+        .await;
         assert_eq!(places(&closed), expect(&last));
         assert_eq!(closed["closed_late"], true);
         assert_eq!(closed["updated_at"], "2026-12-05T12:00:00+00:00");
@@ -106,7 +106,10 @@ async fn a_weekly_race_creates_its_successor_once_with_two_daemons() {
     wait_places(
         &app,
         &id,
-        &[("weekly_wendy", "2000", "1250"), ("tie_alpha", "20.5", "750")],
+        &[
+            ("weekly_wendy", "2000", "1250"),
+            ("tie_alpha", "20.5", "750"),
+        ],
     )
     .await;
 

@@ -148,12 +148,7 @@ async fn race_json(state: &AppState, id: &str) -> Option<Value> {
 }
 
 /// Race `id` on the daemon of `state` once `done` holds for it.
-async fn wait_race(
-    state: &AppState,
-    id: &str,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
+async fn wait_race(state: &AppState, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let race = race_json(state, id).await;
@@ -176,8 +171,10 @@ async fn sync(app: &TestApp, up: &Upstream) {
 /// The upstream stops answering well; returns after a poll failed. Nothing is stored until
 /// the next [`sync`].
 async fn gap(app: &TestApp) {
-    app.fake()
-        .set(FakeMode::Status(503, "{\"message\":\"maintenance\"}".into()));
+    app.fake().set(FakeMode::Status(
+        503,
+        "{\"message\":\"maintenance\"}".into(),
+    ));
     app.wait_for_syncs(1).await;
 }
 
@@ -318,12 +315,20 @@ async fn a_window_off_the_buckets_uses_deltas_and_the_upstream_month_uses_this_m
     let mut app = start(&up, utc(2026, 12, 4, 12, 0, 0), &[]).await;
     let month = create(
         &app,
-        draft("December Cup", "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"),
+        draft(
+            "December Cup",
+            "2026-12-01T00:00:00Z",
+            "2027-01-01T00:00:00Z",
+        ),
     )
     .await;
     let week = create(
         &app,
-        draft("Goated Week", "2026-11-30T00:00:00Z", "2026-12-07T00:00:00Z"),
+        draft(
+            "Goated Week",
+            "2026-11-30T00:00:00Z",
+            "2026-12-07T00:00:00Z",
+        ),
     )
     .await;
     // 08:00 Friday to 08:00 Sunday in New York.
@@ -341,7 +346,10 @@ async fn a_window_off_the_buckets_uses_deltas_and_the_upstream_month_uses_this_m
     let delta = wait_places(
         &app,
         &custom,
-        &[("LuckyLlama", "100.5", "600"), ("tiny_tim", "0.0002", "400")],
+        &[
+            ("LuckyLlama", "100.5", "600"),
+            ("tiny_tim", "0.0002", "400"),
+        ],
     )
     .await;
     assert_eq!(delta["measured_by"], "all_time_delta");
@@ -365,7 +373,10 @@ async fn a_window_off_the_buckets_uses_deltas_and_the_upstream_month_uses_this_m
             ("LuckyLlama", "41351.25", "-"),
         ])[..]
     );
-    assert_eq!(m["participant_count"], 10, "dormant_dan and zero_zoe have 0");
+    assert_eq!(
+        m["participant_count"], 10,
+        "dormant_dan and zero_zoe have 0"
+    );
     let w = wait_race(app.state(), &week, "the week's wagers", |_| true).await;
     assert_eq!(w["measured_by"], "this_week");
     assert_eq!(
@@ -391,7 +402,11 @@ async fn a_week_race_extended_while_live_keeps_the_wagers_since_its_start() {
     let mut app = start(&up, utc(2026, 11, 29, 12, 0, 0), &[]).await;
     let id = create(
         &app,
-        draft("Goated Week", "2026-11-30T00:00:00Z", "2026-12-07T00:00:00Z"),
+        draft(
+            "Goated Week",
+            "2026-11-30T00:00:00Z",
+            "2026-12-07T00:00:00Z",
+        ),
     )
     .await;
     app.clock().set(utc(2026, 12, 4, 12, 0, 0));
@@ -589,10 +604,14 @@ async fn no_race_shows_a_negative_wager_when_all_time_goes_down() {
     // The guard holds it, then applies it when the next poll says the same.
     app.clock().set(utc(2026, 12, 4, 15, 0, 0));
     app.fake().set(FakeMode::Body(glitch.bytes()));
-    wait_for("the lower figure applied", Duration::from_secs(30), || async {
-        let (_, p) = app.get_json("/api/players/aX93kQ2mZp0LrT7vWb1c").await;
-        (p["wagered"]["all_time"].to_string() == "911700.1").then_some(())
-    })
+    wait_for(
+        "the lower figure applied",
+        Duration::from_secs(30),
+        || async {
+            let (_, p) = app.get_json("/api/players/aX93kQ2mZp0LrT7vWb1c").await;
+            (p["wagered"]["all_time"].to_string() == "911700.1").then_some(())
+        },
+    )
     .await;
     app.wait_for_syncs(1).await;
     let race = wait_places(&app, &id, &[("crashqueen", "10", "600")]).await;

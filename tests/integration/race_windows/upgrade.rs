@@ -47,11 +47,7 @@ async fn migrate_to_previous_schema(app: &TestApp) {
         client
             .execute(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                &[
-                    &version,
-                    name,
-                    &goatedvips::db::migrate::checksum(&sql),
-                ],
+                &[&version, name, &goatedvips::db::migrate::checksum(&sql)],
             )
             .await
             .unwrap();
@@ -161,10 +157,7 @@ async fn an_upgraded_database_keeps_closed_races_and_makes_the_open_month_recurr
     .await;
     assert_eq!(december["participants"][0]["name"], "big_bertha");
     assert_eq!(december["participants"][0]["prize"], 1250);
-    let january = wait_api(&app, "current", "January featured", |r| {
-        r["id"] == "202701"
-    })
-    .await;
+    let january = wait_api(&app, "current", "January featured", |r| r["id"] == "202701").await;
     assert_eq!(january["recurrence"], "monthly");
     assert_eq!(january["end"], "2027-02-01T00:00:00+00:00");
     assert_eq!(
