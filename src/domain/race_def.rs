@@ -100,8 +100,8 @@ impl Measure {
                 "Goated reports wagers per day, week, month and all time, and this race's window is none of those. \
                  A player's race wager is their all-time wager now minus their all-time wager at the first update \
                  at or after the start (up to {} late, the poll interval); a player first seen after the start \
-                 counts from 0. A race set up after its start counts from the nearest of that update and the start \
-                 of Goated's day, week or month.",
+                 counts from 0. A race set up after its start, or whose end moved while it ran, counts from the \
+                 nearest of that update and the start of Goated's day, week or month.",
                 human_duration(poll_secs)
             ),
         }
