@@ -12,6 +12,8 @@
 //!
 //! It prints figures; it asserts nothing about speed.
 
+mod support;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
 use std::collections::HashSet;
@@ -27,6 +29,7 @@ use goatedvips::domain::race::RaceSettings;
 use goatedvips::domain::race_def::RaceDef;
 use goatedvips::domain::Amount;
 use goatedvips::races::Races;
+use support::{admin_url, connect, create_db};
 
 fn env_list(name: &str, default: &str) -> Vec<usize> {
     std::env::var(name)
@@ -111,17 +114,6 @@ fn race(k: usize) -> RaceDef {
         cancelled_at: None,
         closed_at: None,
     }
-}
-
-async fn create_db(admin: &tokio_postgres::Client, admin_url: &str) -> (String, String) {
-    let name = format!("gv_bench_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(admin_url).unwrap();
-    url.set_path(&format!("/{name}"));
-    (name, url.to_string())
 }
 
 fn median_and_range(mut ms: Vec<f64>) -> String {
@@ -224,12 +216,8 @@ fn main() {
     let runs = env_num("BENCH_RUNS", 5).max(1);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let (admin, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
-            .await
-            .expect("PostgreSQL for the benchmark");
-        tokio::spawn(conn);
+        let admin_url = admin_url();
+        let admin = connect(&admin_url).await;
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
         println!(
             "goatedvips {} race sync ({}), {runs} runs, {cores} cores",

@@ -7,8 +7,8 @@ use goatedvips::accounts::audit::Actor;
 use goatedvips::domain::race_draft::RaceDraft;
 
 use super::{
-    create, draft, expect, places, race_json, sql, start, sync, utc, wait_places, wait_race,
-    Upstream,
+    create, draft, expect, places, race_json, result_count, sql, start, sync_at, utc, wait_closed,
+    wait_places, wait_race, weekend_sprint, with_race, Upstream,
 };
 use crate::harness::{FakeMode, TestApp};
 
@@ -30,11 +30,9 @@ async fn after_downtime_two_daemons_close_a_custom_race_exactly_once() {
         draft("Stream 48h", "2026-12-04T08:00", "2026-12-06T08:00"),
     )
     .await;
-    app.clock().set(utc(2026, 12, 4, 13, 30, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 13, 30, 0)).await;
     up.wager("LuckyLlama", "42.42").wager("crashqueen", "4.2");
-    app.clock().set(utc(2026, 12, 5, 12, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 5, 12, 0, 0)).await;
     let last = [("LuckyLlama", "42.42", "600"), ("crashqueen", "4.2", "400")];
     wait_places(&app, &id, &last).await;
     app.stop(Duration::from_secs(5)).await.unwrap();
@@ -49,22 +47,14 @@ async fn after_downtime_two_daemons_close_a_custom_race_exactly_once() {
     )];
     let (a, b) = tokio::join!(app.start_another(&[]), app.start_another(&second));
     for d in [&a, &b] {
-        let closed = wait_race(&d.state, &id, "the race closed", |r| {
-            r["status"] == "closed"
-        })
-        .await;
+        let closed = wait_closed(&d.state, &id).await;
         assert_eq!(places(&closed), expect(&last));
         assert_eq!(closed["closed_late"], true);
         assert_eq!(closed["updated_at"], "2026-12-05T12:00:00+00:00");
     }
     app.wait_for_syncs(2).await;
     let (results, closers): (i64, i64) = (
-        sql(
-            &app,
-            "SELECT count(*) FROM race_results WHERE race_id = $1",
-            &[&id],
-        )
-        .await,
+        result_count(&app, &id).await,
         sql(
             &app,
             "SELECT count(DISTINCT closed_by) FROM races WHERE id = $1",
@@ -93,16 +83,14 @@ async fn a_weekly_race_creates_its_successor_once_with_two_daemons() {
             min_wager: Some("10".into()),
             description: Some("Top three paid.\nGood luck!".into()),
             recurrence: Some("weekly".into()),
-            ..draft("Weekend Sprint", "2026-12-05T00:00", "2026-12-07T00:00")
+            ..weekend_sprint()
         },
     )
     .await;
     assert_eq!(id, "weekend-sprint-20261205");
-    app.clock().set(utc(2026, 12, 5, 6, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 5, 6, 0, 0)).await;
     up.wager("weekly_wendy", "2000").wager("tie_alpha", "20.5");
-    app.clock().set(utc(2026, 12, 7, 4, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 7, 4, 0, 0)).await;
     wait_places(
         &app,
         &id,
@@ -117,7 +105,7 @@ async fn a_weekly_race_creates_its_successor_once_with_two_daemons() {
     app.clock().set(utc(2026, 12, 7, 5, 0, 5));
     let next = "weekend-sprint-20261212";
     for state in [app.state(), &second.state] {
-        wait_race(state, &id, "the race closed", |r| r["status"] == "closed").await;
+        wait_closed(state, &id).await;
         let n = wait_race(state, next, "the successor", |_| true).await;
         assert_eq!(n["status"], "scheduled");
         assert_eq!(n["title"], "Weekend Sprint");
@@ -166,20 +154,18 @@ async fn a_weekly_race_creates_its_successor_once_with_two_daemons() {
 #[tokio::test]
 async fn a_cancelled_race_stops_updating_never_closes_and_has_no_successor() {
     let mut up = Upstream::small();
-    let mut app = start(&up, utc(2026, 12, 4, 12, 0, 0), &[]).await;
-    let id = create(
-        &app,
+    let (mut app, id) = with_race(
+        &up,
         RaceDraft {
             recurrence: Some("weekly".into()),
-            ..draft("Weekend Sprint", "2026-12-05T00:00", "2026-12-07T00:00")
+            ..weekend_sprint()
         },
+        &[],
     )
     .await;
-    app.clock().set(utc(2026, 12, 5, 6, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 5, 6, 0, 0)).await;
     up.wager("LuckyLlama", "12.5");
-    app.clock().set(utc(2026, 12, 5, 12, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 5, 12, 0, 0)).await;
     wait_places(&app, &id, &[("LuckyLlama", "12.5", "600")]).await;
     let standings = "SELECT standings_sync_id FROM races WHERE id = $1";
     let written: i64 = sql(&app, standings, &[&id]).await;
@@ -197,8 +183,7 @@ async fn a_cancelled_race_stops_updating_never_closes_and_has_no_successor() {
 
     // Wagers after the cancel change nothing; the end passes; it never closes.
     up.wager("LuckyLlama", "1000");
-    app.clock().set(utc(2026, 12, 6, 12, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 6, 12, 0, 0)).await;
     app.clock().set(utc(2026, 12, 7, 5, 0, 5));
     app.wait_for_syncs(2).await;
     let after: i64 = sql(&app, standings, &[&id]).await;
@@ -217,12 +202,7 @@ async fn a_cancelled_race_stops_updating_never_closes_and_has_no_successor() {
             &[&id],
         )
         .await,
-        sql(
-            &app,
-            "SELECT count(*) FROM race_results WHERE race_id = $1",
-            &[&id],
-        )
-        .await,
+        result_count(&app, &id).await,
         sql(
             &app,
             "SELECT count(*) FROM races WHERE series = 'weekend-sprint'",

@@ -137,6 +137,37 @@ async fn create(app: &TestApp, draft: RaceDraft) -> String {
     def.id
 }
 
+/// A daemon at 07:00 on Friday December 4th in New York (12:00 UTC) serving `up` (with
+/// `config`), and a race created there from `draft`.
+async fn with_race(
+    up: &Upstream,
+    draft: RaceDraft,
+    config: &[(&str, toml::Value)],
+) -> (TestApp, String) {
+    let app = start(up, utc(2026, 12, 4, 12, 0, 0), config).await;
+    let id = create(&app, draft).await;
+    (app, id)
+}
+
+/// 08:00 on Friday December 4th to 08:00 on Saturday in New York (13:00 UTC).
+fn friday_night() -> RaceDraft {
+    draft("Friday Night", "2026-12-04T08:00", "2026-12-05T08:00")
+}
+
+/// 00:00 on Saturday December 5th to 00:00 on Monday in New York.
+fn weekend_sprint() -> RaceDraft {
+    draft("Weekend Sprint", "2026-12-05T00:00", "2026-12-07T00:00")
+}
+
+/// The upstream's week from Monday November 30th.
+fn goated_week() -> RaceDraft {
+    draft(
+        "Goated Week",
+        "2026-11-30T00:00:00Z",
+        "2026-12-07T00:00:00Z",
+    )
+}
+
 /// Race `id` as the race API shows it: the service's view (`Races::lookup`) in its JSON
 /// form. Read in-process: `GET /api/wager-races/{id}` takes `YYYYMM` ids only, and the API
 /// for every race id is being built beside this.
@@ -162,10 +193,21 @@ async fn wait_race(state: &AppState, id: &str, what: &str, done: impl Fn(&Value)
     }
 }
 
+/// Race `id` once it is closed.
+async fn wait_closed(state: &AppState, id: &str) -> Value {
+    wait_race(state, id, "the race to close", |r| r["status"] == "closed").await
+}
+
 /// Serves `up` and waits until a sync stored it (the daemon asks again only after storing).
 async fn sync(app: &TestApp, up: &Upstream) {
     app.fake().set(FakeMode::Body(up.bytes()));
     app.wait_for_syncs(1).await;
+}
+
+/// Moves the clock to `at` and waits until a sync stored `up` then.
+async fn sync_at(app: &TestApp, up: &Upstream, at: DateTime<Utc>) {
+    app.clock().set(at);
+    sync(app, up).await;
 }
 
 /// The upstream stops answering well; returns after a poll failed. Nothing is stored until
@@ -219,17 +261,22 @@ async fn sql<T: for<'a> tokio_postgres::types::FromSql<'a>>(
     client.query_one(query, params).await.unwrap().get(0)
 }
 
+/// How many places race `id` closed with.
+async fn result_count(app: &TestApp, id: &str) -> i64 {
+    sql(
+        app,
+        "SELECT count(*) FROM race_results WHERE race_id = $1",
+        &[&id],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_weekend_race_counts_from_the_first_good_sync_after_its_start_and_closes_from_the_last_before_its_end(
 ) {
     let mut up = Upstream::small();
     // Friday 07:00 in New York.
-    let mut app = start(&up, utc(2026, 12, 4, 12, 0, 0), &[]).await;
-    let id = create(
-        &app,
-        draft("Weekend Sprint", "2026-12-05T00:00", "2026-12-07T00:00"),
-    )
-    .await;
+    let (mut app, id) = with_race(&up, weekend_sprint(), &[]).await;
     assert_eq!(id, "weekend-sprint-20261205");
     let race = wait_race(app.state(), &id, "the race", |_| true).await;
     assert_eq!(race["status"], "scheduled");
@@ -244,8 +291,7 @@ async fn a_weekend_race_counts_from_the_first_good_sync_after_its_start_and_clos
     app.clock().set(utc(2026, 12, 5, 5, 0, 0));
     app.wait_for_syncs(1).await;
     up.wager("LuckyLlama", "500");
-    app.clock().set(utc(2026, 12, 5, 6, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 5, 6, 0, 0)).await;
     let race = wait_race(app.state(), &id, "the first good sync", |r| {
         r["updated_at"] == "2026-12-05T06:00:00+00:00"
     })
@@ -254,10 +300,9 @@ async fn a_weekend_race_counts_from_the_first_good_sync_after_its_start_and_clos
     assert_eq!(race["participant_count"], 0, "{race}");
 
     // Sunday noon: wagers since count, to the last digit.
-    app.clock().set(utc(2026, 12, 6, 17, 0, 0));
     up.wager("crashqueen", "1234.5678")
         .wager("LuckyLlama", "250.25");
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 6, 17, 0, 0)).await;
     wait_places(
         &app,
         &id,
@@ -273,8 +318,7 @@ async fn a_weekend_race_counts_from_the_first_good_sync_after_its_start_and_clos
     app.clock().set(utc(2026, 12, 7, 1, 0, 0));
     up.wager("big_bertha", "10000.01");
     // 23:59 on Sunday in New York: the last sync before the end.
-    app.clock().set(utc(2026, 12, 7, 4, 59, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 7, 4, 59, 0)).await;
     let last = [
         ("big_bertha", "10000.01", "600"),
         ("crashqueen", "1234.5678", "400"),
@@ -286,10 +330,7 @@ async fn a_weekend_race_counts_from_the_first_good_sync_after_its_start_and_clos
     app.clock().set(utc(2026, 12, 7, 5, 0, 5));
     up.wager("LuckyLlama", "1000000");
     app.fake().set(FakeMode::Body(up.bytes()));
-    let closed = wait_race(app.state(), &id, "the race to close", |r| {
-        r["status"] == "closed"
-    })
-    .await;
+    let closed = wait_closed(app.state(), &id).await;
     assert_eq!(places(&closed), expect(&last));
     assert_eq!(closed["participant_count"], 3);
     assert_eq!(closed["total_wagered"].to_string(), "11484.8278");
@@ -298,12 +339,7 @@ async fn a_weekend_race_counts_from_the_first_good_sync_after_its_start_and_clos
     app.wait_for_syncs(2).await;
     let later = race_json(app.state(), &id).await.unwrap();
     assert_eq!(later["participants"], closed["participants"]);
-    let results: i64 = sql(
-        &app,
-        "SELECT count(*) FROM race_results WHERE race_id = $1",
-        &[&id],
-    )
-    .await;
+    let results: i64 = result_count(&app, &id).await;
     assert_eq!(results, 3);
     app.stop(Duration::from_secs(5)).await.unwrap();
 }
@@ -322,26 +358,16 @@ async fn a_window_off_the_buckets_uses_deltas_and_the_upstream_month_uses_this_m
         ),
     )
     .await;
-    let week = create(
-        &app,
-        draft(
-            "Goated Week",
-            "2026-11-30T00:00:00Z",
-            "2026-12-07T00:00:00Z",
-        ),
-    )
-    .await;
+    let week = create(&app, goated_week()).await;
     // 08:00 Friday to 08:00 Sunday in New York.
     let custom = create(
         &app,
         draft("Forty-Eight", "2026-12-04T08:00", "2026-12-06T08:00"),
     )
     .await;
-    app.clock().set(utc(2026, 12, 4, 13, 30, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 13, 30, 0)).await;
     up.wager("LuckyLlama", "100.5").wager("tiny_tim", "0.0002");
-    app.clock().set(utc(2026, 12, 4, 14, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 14, 0, 0)).await;
 
     let delta = wait_places(
         &app,
@@ -400,17 +426,8 @@ async fn a_week_race_extended_while_live_keeps_the_wagers_since_its_start() {
     let mut up = Upstream::small();
     // Set up on Sunday for the upstream's week from Monday.
     let mut app = start(&up, utc(2026, 11, 29, 12, 0, 0), &[]).await;
-    let id = create(
-        &app,
-        draft(
-            "Goated Week",
-            "2026-11-30T00:00:00Z",
-            "2026-12-07T00:00:00Z",
-        ),
-    )
-    .await;
-    app.clock().set(utc(2026, 12, 4, 12, 0, 0));
-    sync(&app, &up).await;
+    let id = create(&app, goated_week()).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 12, 0, 0)).await;
     wait_places(
         &app,
         &id,
@@ -448,8 +465,7 @@ async fn a_week_race_extended_while_live_keeps_the_wagers_since_its_start() {
         .await
         .expect("the end moves");
     up.wager("LuckyLlama", "10");
-    app.clock().set(utc(2026, 12, 4, 13, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 13, 0, 0)).await;
     let race = wait_race(app.state(), &id, "LuckyLlama's new wager", |r| {
         places(r).get(3).is_some_and(|p| p.1 == "9810.25")
     })
@@ -470,19 +486,12 @@ async fn a_week_race_extended_while_live_keeps_the_wagers_since_its_start() {
 #[tokio::test]
 async fn a_player_first_seen_mid_race_counts_their_whole_all_time() {
     let mut up = Upstream::small();
-    let mut app = start(&up, utc(2026, 12, 4, 12, 0, 0), &[]).await;
-    let id = create(
-        &app,
-        draft("Friday Night", "2026-12-04T08:00", "2026-12-05T08:00"),
-    )
-    .await;
-    app.clock().set(utc(2026, 12, 4, 13, 0, 0));
-    sync(&app, &up).await;
+    let (mut app, id) = with_race(&up, friday_night(), &[]).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 13, 0, 0)).await;
     // They had nothing at the start: all their wager is the race's.
     up.join("Mz5EyG6dJh3SuV0oWx4p", "new_nora", "777.77")
         .wager("LuckyLlama", "1");
-    app.clock().set(utc(2026, 12, 4, 15, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 15, 0, 0)).await;
     let race = wait_places(
         &app,
         &id,
@@ -496,21 +505,14 @@ async fn a_player_first_seen_mid_race_counts_their_whole_all_time() {
 #[tokio::test]
 async fn a_player_missing_from_the_start_sync_counts_from_their_last_known_figures() {
     let mut up = Upstream::small();
-    let mut app = start(&up, utc(2026, 12, 4, 12, 0, 0), &[]).await;
-    let id = create(
-        &app,
-        draft("Friday Night", "2026-12-04T08:00", "2026-12-05T08:00"),
-    )
-    .await;
+    let (mut app, id) = with_race(&up, friday_night(), &[]).await;
     // Zé_Ñandú (21,000,000 all time) is missing from the document the race starts from,
     // and back later having wagered 75: 75 is their race wager, not their lifetime.
     let ze = up.leave("Zé_Ñandú");
-    app.clock().set(utc(2026, 12, 4, 13, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 13, 0, 0)).await;
     up.rows().push(ze);
     up.wager("Zé_Ñandú", "75").wager("crashqueen", "50");
-    app.clock().set(utc(2026, 12, 4, 15, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 15, 0, 0)).await;
     wait_places(
         &app,
         &id,
@@ -523,31 +525,26 @@ async fn a_player_missing_from_the_start_sync_counts_from_their_last_known_figur
 #[tokio::test]
 async fn the_minimum_wager_keeps_a_player_out_of_places_prizes_and_count() {
     let mut up = Upstream::small();
-    let mut app = start(&up, utc(2026, 12, 4, 12, 0, 0), &[]).await;
-    let id = create(
-        &app,
+    let (mut app, id) = with_race(
+        &up,
         RaceDraft {
             min_wager: Some("500".into()),
             prize_percentages: Some(vec!["70".into(), "30".into()]),
             ..draft("High Rollers", "2026-12-04T08:00", "2026-12-05T08:00")
         },
+        &[],
     )
     .await;
-    app.clock().set(utc(2026, 12, 4, 13, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 13, 0, 0)).await;
     up.wager("LuckyLlama", "499.99").wager("crashqueen", "500");
-    app.clock().set(utc(2026, 12, 4, 20, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 20, 0, 0)).await;
     let race = wait_places(&app, &id, &[("crashqueen", "500", "700")]).await;
     assert_eq!(race["min_wager"], 500);
     assert_eq!(race["participant_count"], 1);
     assert_eq!(race["total_wagered"], 500);
 
     app.clock().set(utc(2026, 12, 5, 13, 0, 5));
-    let closed = wait_race(app.state(), &id, "the race to close", |r| {
-        r["status"] == "closed"
-    })
-    .await;
+    let closed = wait_closed(app.state(), &id).await;
     assert_eq!(places(&closed), expect(&[("crashqueen", "500", "700")]));
     assert_eq!(closed["participant_count"], 1);
     let paid: Vec<String> = app
@@ -576,16 +573,10 @@ async fn no_race_shows_a_negative_wager_when_all_time_goes_down() {
         &[("upstream.confirm_polls", toml::Value::from(2))],
     )
     .await;
-    let id = create(
-        &app,
-        draft("Friday Night", "2026-12-04T08:00", "2026-12-05T08:00"),
-    )
-    .await;
-    app.clock().set(utc(2026, 12, 4, 13, 0, 0));
-    sync(&app, &up).await;
+    let id = create(&app, friday_night()).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 13, 0, 0)).await;
     up.wager("LuckyLlama", "300").wager("crashqueen", "10");
-    app.clock().set(utc(2026, 12, 4, 14, 0, 0));
-    sync(&app, &up).await;
+    sync_at(&app, &up, utc(2026, 12, 4, 14, 0, 0)).await;
     wait_places(
         &app,
         &id,
