@@ -387,7 +387,7 @@ async fn a_window_off_the_buckets_uses_deltas_and_the_upstream_month_uses_this_m
         "{delta}"
     );
     let m = wait_race(app.state(), &month, "the month's wagers", |r| {
-        r["participants"][2]["wagered"].to_string() == "41351.25"
+        r["participants"][2]["wagered"] == number(dec("41351.25"))
     })
     .await;
     assert_eq!(m["measured_by"], "this_month");
@@ -600,7 +600,7 @@ async fn no_race_shows_a_negative_wager_when_all_time_goes_down() {
         Duration::from_secs(30),
         || async {
             let (_, p) = app.get_json("/api/players/aX93kQ2mZp0LrT7vWb1c").await;
-            (p["wagered"]["all_time"].to_string() == "911700.1").then_some(())
+            (p["wagered"]["all_time"] == number(dec("911700.1"))).then_some(())
         },
     )
     .await;
