@@ -1,9 +1,10 @@
 //! How races of any window are measured and closed, with the driven clock and the fake
-//! upstream, checked as a user would check them: exact decimal wagers and places from
-//! `GET /api/wager-races/{id}`.
+//! upstream, checked as a user would check them: exact decimal wagers and places in the race's
+//! JSON view (the `RaceView` the race API serves, read from the races service: see
+//! [`race_json`]; the monthly races through `GET /api/wager-races/{id}`).
 //!
-//! - here: the weekend race across sync gaps, aligned windows against deltas, new and
-//!   returning players, the minimum wager, never a negative wager;
+//! - here: the weekend race across sync gaps, aligned windows against deltas, a week race
+//!   extended while live, new and returning players, the minimum wager, never a negative wager;
 //! - `closing`: two daemons closing a race once, a weekly race's successor, cancelling;
 //! - `upgrade`: a database of the previous schema with its monthly races.
 //!
