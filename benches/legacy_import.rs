@@ -6,8 +6,12 @@
 //! really encrypted, so its figure is the decryption (PBKDF2, 100,000 rounds) and argon2id of
 //! every account on every core. It prints figures; it asserts nothing about speed.
 
+mod support;
+
 use aes_gcm::aead::{Aead, KeyInit};
 use std::time::Instant;
+
+use support::{admin_url, connect, create_db};
 
 const BIN: &str = env!("CARGO_BIN_EXE_goatedvips");
 const KEY: &str = "bench-encryption-key";
@@ -18,25 +22,6 @@ fn fixture(shape: &str) -> String {
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(path).expect("fixture")
-}
-
-async fn create_db(admin: &tokio_postgres::Client, admin_url: &str) -> (String, String) {
-    let name = format!("gv_bench_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(admin_url).unwrap();
-    url.set_path(&format!("/{name}"));
-    (name, url.to_string())
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL for the benchmark");
-    tokio::spawn(conn);
-    client
 }
 
 /// Shape b's encryption as the old app did it; one key derivation for every row (the
@@ -167,8 +152,7 @@ fn main() {
     let shapes = std::env::var("BENCH_SHAPES").unwrap_or_else(|_| "c,v,b".into());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin_url = admin_url();
         let admin = connect(&admin_url).await;
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
         println!("goatedvips {} import-legacy (release), {n} accounts per shape, {cores} cores", env!("CARGO_PKG_VERSION"));

@@ -100,8 +100,8 @@ impl Measure {
                 "Goated reports wagers per day, week, month and all time, and this race's window is none of those. \
                  A player's race wager is their all-time wager now minus their all-time wager at the first update \
                  at or after the start (up to {} late, the poll interval); a player first seen after the start \
-                 counts from 0. A race set up after its start counts from the nearest of that update and the start \
-                 of Goated's day, week or month.",
+                 counts from 0. A race set up after its start, or whose end moved while it ran, counts from the \
+                 nearest of that update and the start of Goated's day, week or month.",
                 human_duration(poll_secs)
             ),
         }
@@ -137,18 +137,22 @@ pub enum StartFigure {
 }
 
 impl StartFigure {
-    /// For a race created before its start, the first sync at or after the start is its start
-    /// (up to one poll interval late). A race created after its start (the `[race]` month on
-    /// first start, the successor of a race closed after downtime) never had that sync: its
-    /// start is whichever is closest to it, that sync or the start of one of the upstream's
-    /// buckets (day, week, month) the sync reports.
+    /// The start figures of a race measured by delta, from the sync taken at `sync_at`.
+    ///
+    /// `first_sync`: the race was set up before its start and this is the first sync at or
+    /// after the start; that sync is its start (up to one poll interval late). Otherwise the
+    /// race never had that sync: it was created after its start (the `[race]` month on first
+    /// start, the successor of a race closed after downtime), or its end moved while it ran so
+    /// that it is no longer the upstream's week or month it was measured by until now. Its
+    /// start is then whichever is closest to it: this sync or the start of one of the
+    /// upstream's buckets (day, week, month) the sync reports.
     pub fn choose(
         start: DateTime<Utc>,
-        created_at: DateTime<Utc>,
+        first_sync: bool,
         sync_at: DateTime<Utc>,
         upstream_tz: Tz,
     ) -> StartFigure {
-        if created_at <= start {
+        if first_sync {
             return StartFigure::AllTime;
         }
         let local = sync_at.with_timezone(&upstream_tz);
@@ -462,10 +466,11 @@ mod tests {
     #[test]
     fn a_race_created_late_starts_from_the_closest_upstream_bucket() {
         let utc = chrono_tz::UTC;
-        // Created before its start: the first sync after it, whatever the buckets.
+        // The first sync after the start of a race set up before it: that sync, whatever the
+        // buckets.
         let f = StartFigure::choose(
             at("2026-12-05T05:00:00Z"),
-            at("2026-12-04T00:00:00Z"),
+            true,
             at("2026-12-05T11:00:00Z"),
             utc,
         );
@@ -473,7 +478,7 @@ mod tests {
         // A New York month created on the 30th: Goated's month began 4 hours before it.
         let f = StartFigure::choose(
             at("2026-11-01T04:00:00Z"),
-            at("2026-11-30T23:00:00Z"),
+            false,
             at("2026-11-30T23:00:00Z"),
             utc,
         );
@@ -482,15 +487,23 @@ mod tests {
         // A Berlin month created 30 minutes after it began: the sync is closest.
         let f = StartFigure::choose(
             at("2026-11-30T23:00:00Z"),
-            at("2026-11-30T23:30:00Z"),
+            false,
             at("2026-11-30T23:30:00Z"),
             utc,
         );
         assert_eq!(f, StartFigure::AllTime);
-        // A weekly race created on Wednesday for a Monday start: Goated's week.
+        // A weekly race created on Wednesday for a Monday start, or Goated's week extended
+        // on Wednesday by a day: Goated's week.
         let f = StartFigure::choose(
             at("2026-11-30T02:00:00Z"),
+            false,
             at("2026-12-02T10:00:00Z"),
+            utc,
+        );
+        assert_eq!(f, StartFigure::WeekStart);
+        let f = StartFigure::choose(
+            at("2026-11-30T00:00:00Z"),
+            false,
             at("2026-12-02T10:00:00Z"),
             utc,
         );

@@ -30,6 +30,7 @@ mod openapi;
 mod password_reset;
 mod race_admin;
 mod race_admin_site;
+mod race_windows;
 mod races;
 mod reload;
 mod request_security;

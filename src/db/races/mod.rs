@@ -182,8 +182,9 @@ pub async fn close_due(
                 .await
                 .map_err(q)?;
             if let Some(sync) = newest {
+                // Created after its start: it never had the first sync after it.
                 let figure =
-                    StartFigure::choose(next.starts_at, now, sync.get(1), rules.upstream_tz);
+                    StartFigure::choose(next.starts_at, false, sync.get(1), rules.upstream_tz);
                 standings::capture_base(&tx, &next_id, sync.get(0), figure).await?;
             }
         }
