@@ -42,6 +42,29 @@ impl From<tokio_postgres::Error> for RaceError {
     }
 }
 
+/// Records `actor`'s `action` on race `target` in the caller's transaction.
+async fn audit(
+    tx: &tokio_postgres::Transaction<'_>,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: &serde_json::Value,
+) -> Result<(), DbError> {
+    let ip = actor.ip.as_deref();
+    insert_audit(
+        tx,
+        now,
+        actor.user_id,
+        &actor.name,
+        action,
+        target,
+        detail,
+        ip,
+    )
+    .await
+}
+
 /// What the audit log keeps of a race.
 fn audit_detail(def: &RaceDef) -> serde_json::Value {
     json!({
@@ -127,17 +150,7 @@ impl Races {
                 )
             })?;
         def.id = id;
-        insert_audit(
-            &tx,
-            now,
-            actor.user_id,
-            &actor.name,
-            "race.create",
-            &def.id,
-            &audit_detail(&def),
-            actor.ip.as_deref(),
-        )
-        .await?;
+        audit(&tx, now, actor, "race.create", &def.id, &audit_detail(&def)).await?;
         tx.commit().await?;
         Ok(def)
     }
@@ -188,17 +201,7 @@ impl Races {
             "after": pick(&after),
             "state": race.state(now).name(),
         });
-        insert_audit(
-            &tx,
-            now,
-            actor.user_id,
-            &actor.name,
-            "race.edit",
-            id,
-            &detail,
-            actor.ip.as_deref(),
-        )
-        .await?;
+        audit(&tx, now, actor, "race.edit", id, &detail).await?;
         tx.commit().await?;
         Ok(next)
     }
@@ -223,15 +226,13 @@ impl Races {
         if !defs::cancel(&tx, id, now, &actor.name).await? {
             return Err(RaceError::Conflict(format!("race {id} closed meanwhile")));
         }
-        insert_audit(
+        audit(
             &tx,
             now,
-            actor.user_id,
-            &actor.name,
+            actor,
             "race.cancel",
             id,
             &json!({ "state": state.name() }),
-            actor.ip.as_deref(),
         )
         .await?;
         tx.commit().await?;

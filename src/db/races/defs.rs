@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 
 use super::q;
@@ -106,6 +107,29 @@ pub async fn race<C: GenericClient>(
     Ok(row.map(|r| def_from_row(&r, fallback)))
 }
 
+/// The definition's columns after its id, in the order `insert` and `update` write them:
+/// title, window, time zone, prize settings, description, listing, recurrence, series.
+fn definition_params<'a>(
+    def: &'a RaceDef,
+    tz: &'a &'static str,
+    recurrence: &'a Option<&'static str>,
+) -> [&'a (dyn ToSql + Sync); 12] {
+    [
+        &def.title,
+        &def.starts_at,
+        &def.ends_at,
+        tz,
+        &def.settings.prize_pool,
+        &def.settings.currency,
+        &def.settings.prize_percentages,
+        &def.settings.min_wager,
+        &def.description,
+        &def.public,
+        recurrence,
+        &def.series,
+    ]
+}
+
 /// Stores a new race under `def.id`, or when empty under the title's slug and the local start
 /// date; `-2`, `-3`… when that is taken. Returns the id stored (`None`: 99 taken).
 pub async fn insert<C: GenericClient>(
@@ -120,6 +144,7 @@ pub async fn insert<C: GenericClient>(
         def.id.clone()
     };
     let candidates = std::iter::once(base.clone()).chain((2..100).map(|n| format!("{base}-{n}")));
+    let (tz, recurrence) = (def.timezone.name(), def.recurrence.map(Recurrence::name));
     for id in candidates {
         let stored = c
             .execute(
@@ -128,23 +153,11 @@ pub async fn insert<C: GenericClient>(
                      created_at, created_by)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                  ON CONFLICT (id) DO NOTHING",
-                &[
-                    &id,
-                    &def.title,
-                    &def.starts_at,
-                    &def.ends_at,
-                    &def.timezone.name(),
-                    &def.settings.prize_pool,
-                    &def.settings.currency,
-                    &def.settings.prize_percentages,
-                    &def.settings.min_wager,
-                    &def.description,
-                    &def.public,
-                    &def.recurrence.map(Recurrence::name),
-                    &def.series,
-                    &now,
-                    &created_by,
-                ],
+                &[&id as &(dyn ToSql + Sync)]
+                    .into_iter()
+                    .chain(definition_params(def, &tz, &recurrence))
+                    .chain([&now as &(dyn ToSql + Sync), &created_by])
+                    .collect::<Vec<_>>(),
             )
             .await
             .map_err(q)?;
@@ -158,27 +171,17 @@ pub async fn insert<C: GenericClient>(
 
 /// Writes an edited open race; `false` when it closed or was cancelled meanwhile.
 pub async fn update<C: GenericClient>(c: &C, def: &RaceDef) -> Result<bool, DbError> {
+    let (tz, recurrence) = (def.timezone.name(), def.recurrence.map(Recurrence::name));
     let n = c
         .execute(
             "UPDATE races SET title = $2, starts_at = $3, ends_at = $4, timezone = $5,
                  prize_pool = $6, currency = $7, prize_percentages = $8, min_wager = $9,
                  description = $10, public = $11, recurrence = $12, series = $13
              WHERE id = $1 AND closed_at IS NULL AND cancelled_at IS NULL",
-            &[
-                &def.id,
-                &def.title,
-                &def.starts_at,
-                &def.ends_at,
-                &def.timezone.name(),
-                &def.settings.prize_pool,
-                &def.settings.currency,
-                &def.settings.prize_percentages,
-                &def.settings.min_wager,
-                &def.description,
-                &def.public,
-                &def.recurrence.map(Recurrence::name),
-                &def.series,
-            ],
+            &[&def.id as &(dyn ToSql + Sync)]
+                .into_iter()
+                .chain(definition_params(def, &tz, &recurrence))
+                .collect::<Vec<_>>(),
         )
         .await
         .map_err(q)?;
