@@ -191,11 +191,18 @@ impl Races {
         if !is_race_id(id) {
             return Ok(Lookup::NotARaceId);
         }
-        if let Some(race) = self.open(&self.board.snapshot(), id, now) {
-            return Ok(Lookup::Open(race));
+        let open = self.open(&self.board.snapshot(), id, now);
+        // A race that has ended may be closed already, before this instance reloads its races:
+        // then the database has its final places.
+        match open {
+            Some(race) if race.status != RaceStatusName::Closing => return Ok(Lookup::Open(race)),
+            _ => {}
         }
         if let Some(race) = self.closed(id).await? {
             return Ok(Lookup::Closed(race));
+        }
+        if let Some(race) = open {
+            return Ok(Lookup::Open(race));
         }
         let cfg = self.config.load_full();
         let fallback = config_settings(&cfg.config.race);

@@ -231,13 +231,15 @@ async fn absent_fields_are_omitted_and_documented_constraints_are_enforced() {
         health["503"]
     );
 
-    // A race id is YYYYMM, documented as a pattern.
+    // A race id (`YYYYMM` or a lowercase slug) is documented as a pattern.
     let id = spec["paths"]["/api/wager-races/{id}"]["get"]["parameters"][0]["schema"]["pattern"]
         .as_str()
         .expect("a pattern");
     assert!(id.starts_with('^') && id.ends_with('$'), "{id}");
-    let (status, _) = get_json(addr, "/api/wager-races/abc").await;
+    let (status, _) = get_json(addr, "/api/wager-races/Not_An_Id").await;
     assert_eq!(status, 400);
+    let (status, _) = get_json(addr, "/api/wager-races/no-such-race").await;
+    assert_eq!(status, 404);
     let (status, _) = get_json(addr, "/api/wager-races/201001").await;
     assert_eq!(status, 404);
     app.stop(Duration::from_secs(5)).await.unwrap();
