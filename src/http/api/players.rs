@@ -7,7 +7,6 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
 
 use super::ApiTags;
-use crate::domain::history::{span, SPANS};
 use crate::domain::Amount;
 use crate::history::{HistoryError, Seen};
 use crate::http::error::{ApiError, LookupError};
@@ -26,6 +25,27 @@ pub enum SearchResponse {
     /// Players whose name contains the query (case-insensitive), best all-time first.
     #[oai(status = 200)]
     Ok(Json<PlayerSearch>),
+}
+
+/// The spans a history is shown for, in days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+pub enum HistorySpan {
+    #[oai(rename = "30")]
+    Days30,
+    #[oai(rename = "90")]
+    Days90,
+    #[oai(rename = "365")]
+    Days365,
+}
+
+impl HistorySpan {
+    pub fn days(self) -> u16 {
+        match self {
+            HistorySpan::Days30 => 30,
+            HistorySpan::Days90 => 90,
+            HistorySpan::Days365 => 365,
+        }
+    }
 }
 
 /// One day of a player's wager history.
@@ -128,16 +148,9 @@ impl PlayersApi {
         /// The player's Goated uid.
         uid: Path<String>,
         /// The span in days: 30, 90 or 365 (default 30).
-        #[oai(validator(minimum(value = "30"), maximum(value = "365")))]
-        days: Query<Option<u16>>,
+        days: Query<Option<HistorySpan>>,
     ) -> Result<HistoryResponse, LookupError> {
-        let asked = days.0.unwrap_or(30);
-        let Some(days) = span(asked) else {
-            return Err(ApiError::invalid_parameter(format!(
-                "days must be one of {SPANS:?}, not {asked}"
-            ))
-            .into());
-        };
+        let days = days.0.unwrap_or(HistorySpan::Days30).days();
         let snap = state.board.snapshot();
         let history = match state
             .history
