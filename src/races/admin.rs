@@ -98,6 +98,18 @@ impl Races {
             .ok_or_else(|| RaceError::NotFound(id.to_string()))
     }
 
+    /// Race `id` locked `FOR UPDATE` in `tx`, for a change.
+    async fn locked(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        id: &str,
+    ) -> Result<RaceDef, RaceError> {
+        let fallback = config_settings(&self.config.load().config.race);
+        defs::race(tx, id, &fallback, true)
+            .await?
+            .ok_or_else(|| RaceError::NotFound(id.to_string()))
+    }
+
     /// Every race not closed or cancelled, listed or not (for admins), soonest end first.
     pub async fn open_definitions(&self) -> Result<Vec<RaceDef>, RaceError> {
         let fallback = config_settings(&self.config.load().config.race);
@@ -164,12 +176,9 @@ impl Races {
         actor: &Actor,
     ) -> Result<RaceDef, RaceError> {
         let now = self.now();
-        let fallback = config_settings(&self.config.load().config.race);
         let mut conn = conn(&self.pool).await?;
         let tx = conn.transaction().await?;
-        let race = defs::race(&tx, id, &fallback, true)
-            .await?
-            .ok_or_else(|| RaceError::NotFound(id.to_string()))?;
+        let race = self.locked(&tx, id).await?;
         let (next, changed) = draft.edit(&race, now).map_err(|e| match e.field {
             "id" => RaceError::Conflict(e.message),
             _ => RaceError::Invalid(e),
@@ -210,12 +219,9 @@ impl Races {
     /// recurrence ends with it; audited as `race.cancel`.
     pub async fn cancel(&self, id: &str, actor: &Actor) -> Result<RaceDef, RaceError> {
         let now = self.now();
-        let fallback = config_settings(&self.config.load().config.race);
         let mut conn = conn(&self.pool).await?;
         let tx = conn.transaction().await?;
-        let race = defs::race(&tx, id, &fallback, true)
-            .await?
-            .ok_or_else(|| RaceError::NotFound(id.to_string()))?;
+        let race = self.locked(&tx, id).await?;
         let state = race.state(now);
         if matches!(state, RaceState::Closed | RaceState::Cancelled) {
             return Err(RaceError::Conflict(format!(

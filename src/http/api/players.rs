@@ -39,12 +39,9 @@ pub enum HistorySpan {
 }
 
 impl HistorySpan {
+    /// Its days: the domain's span of the same place (`domain::history::SPANS`).
     pub fn days(self) -> u16 {
-        match self {
-            HistorySpan::Days30 => 30,
-            HistorySpan::Days90 => 90,
-            HistorySpan::Days365 => 365,
-        }
+        crate::domain::history::SPANS[self as usize]
     }
 }
 
