@@ -105,7 +105,7 @@ impl WagerHistory {
                 uid: uid.to_string(),
                 name: player.name.clone(),
                 days,
-                points: fill(&stored, before, first, today),
+                points: fill(&stored, before, player.wagered.all_time.0, first, today),
                 chart: OnceLock::new(),
             },
         ))

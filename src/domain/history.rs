@@ -30,15 +30,21 @@ pub fn first_day(today: NaiveDate, days: u16) -> NaiveDate {
 
 /// Every day from `first` to `last`, oldest first: the stored ones (`stored`, oldest first, as
 /// `(date, wagered, all_time)`) as they are, the others as 0 wagered with the all-time total
-/// of the day before (`before` for days before the first stored one).
+/// of the day before. Before the first stored day that total is `before` (the last stored day
+/// earlier); without one, the first stored day's total less its wager, or with no stored day
+/// at all the player's total now (`current`): a player with no point yet is not shown at 0.
 pub fn fill(
     stored: &[(NaiveDate, Decimal, Decimal)],
     before: Option<Decimal>,
+    current: Decimal,
     first: NaiveDate,
     last: NaiveDate,
 ) -> Vec<DayPoint> {
     let mut out = Vec::new();
-    let mut carried = before.unwrap_or(Decimal::ZERO);
+    let mut carried = before.unwrap_or_else(|| match stored.first() {
+        Some((_, wagered, all_time)) => all_time - wagered,
+        None => current,
+    });
     let mut next = stored.iter().peekable();
     let mut date = first;
     while date <= last {
@@ -85,6 +91,7 @@ mod tests {
         let days = fill(
             &stored,
             Some(Decimal::from(100)),
+            Decimal::from(115),
             d("2026-12-01"),
             d("2026-12-05"),
         );
@@ -109,6 +116,25 @@ mod tests {
                 (5, 0, 115, false),
             ]
         );
+        // Nothing stored earlier: the first day's total before its wager, or the total now.
+        let early = fill(
+            &stored,
+            None,
+            Decimal::from(115),
+            d("2026-12-01"),
+            d("2026-12-01"),
+        );
+        assert_eq!(early[0].all_time, Decimal::from(100));
+        let none = fill(
+            &[],
+            None,
+            Decimal::from(7),
+            d("2026-12-01"),
+            d("2026-12-02"),
+        );
+        assert!(none
+            .iter()
+            .all(|p| p.all_time == Decimal::from(7) && !p.recorded));
         assert_eq!(first_day(d("2026-12-30"), 30), d("2026-12-01"));
         assert_eq!(span(90), Some(90));
         assert_eq!(span(31), None);
