@@ -225,7 +225,7 @@ impl Telegram {
         let cfg = &loaded.telegram;
         let mut params = json!({
             "url": cfg.webhook_url,
-            "allowed_updates": ["message", "callback_query"],
+            "allowed_updates": ["message", "callback_query", "channel_post", "inline_query"],
             "drop_pending_updates": false,
         });
         if cfg.webhook_secret.is_set() {

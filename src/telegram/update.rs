@@ -28,6 +28,13 @@ pub enum UpdateKind {
     Message(Message),
     /// A press of an inline button (`callback_query`).
     Callback(CallbackQuery),
+    /// A new post in a channel the bot is a member of (`channel_post`); an edited post
+    /// (`edited_channel_post`) is [`Other`], so it is never re-posted twice.
+    ///
+    /// [`Other`]: UpdateKind::Other
+    ChannelPost(ChannelPost),
+    /// `@bot text` typed in any chat (`inline_query`).
+    InlineQuery(InlineQuery),
     /// Every other kind, and a message or button press without the fields the bot needs.
     Other,
 }
@@ -49,6 +56,47 @@ pub struct Chat {
     /// `private`, `group`, `supergroup` or `channel`.
     #[serde(rename = "type", default)]
     pub kind: String,
+    /// The public `@name` of a channel or group, without `@`.
+    pub username: Option<String>,
+}
+
+/// A link or other formatting in a text or caption (a Telegram `MessageEntity`); offsets and
+/// lengths count UTF-16 code units.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct MessageEntity {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub offset: usize,
+    pub length: usize,
+    /// The target of a `text_link`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Every other field of the entity (`user`, `language`, `custom_emoji_id`), kept as sent.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+/// The fields of a channel post the bot reads: a text with its entities, or media with a
+/// caption and its entities.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChannelPost {
+    pub message_id: i64,
+    pub chat: Chat,
+    pub text: Option<String>,
+    #[serde(default)]
+    pub entities: Vec<MessageEntity>,
+    pub caption: Option<String>,
+    #[serde(default)]
+    pub caption_entities: Vec<MessageEntity>,
+}
+
+/// The fields of a Telegram `InlineQuery` the bot reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InlineQuery {
+    pub id: String,
+    pub from: Sender,
+    #[serde(default)]
+    pub query: String,
 }
 
 impl Chat {
@@ -112,6 +160,10 @@ impl Update {
             Message::deserialize(m).map_or(UpdateKind::Other, UpdateKind::Message)
         } else if let Some(q) = raw.get("callback_query") {
             CallbackQuery::deserialize(q).map_or(UpdateKind::Other, UpdateKind::Callback)
+        } else if let Some(p) = raw.get("channel_post") {
+            ChannelPost::deserialize(p).map_or(UpdateKind::Other, UpdateKind::ChannelPost)
+        } else if let Some(q) = raw.get("inline_query") {
+            InlineQuery::deserialize(q).map_or(UpdateKind::Other, UpdateKind::InlineQuery)
         } else {
             UpdateKind::Other
         };
@@ -216,12 +268,43 @@ mod tests {
     }
 
     #[test]
+    fn reads_channel_posts_and_inline_queries() {
+        let u = Update::parse(
+            br#"{"update_id":1,"channel_post":{"message_id":40,"chat":{"id":-1001,"type":"channel",
+                "username":"goatedcom"},"text":"Go https://goated.com","entities":[{"type":"url",
+                "offset":3,"length":18}]}}"#,
+        )
+        .unwrap();
+        let UpdateKind::ChannelPost(p) = u.kind else {
+            panic!("not a channel post: {:?}", u.kind)
+        };
+        assert_eq!((p.message_id, p.chat.id), (40, -1001));
+        assert_eq!(p.chat.username.as_deref(), Some("goatedcom"));
+        assert_eq!((p.entities[0].offset, p.entities[0].length), (3, 18));
+        assert_eq!(u.chat_id, Some(-1001));
+
+        let u = Update::parse(
+            br#"{"update_id":2,"inline_query":{"id":"iq","from":{"id":7},"query":"llama","offset":""}}"#,
+        )
+        .unwrap();
+        let UpdateKind::InlineQuery(q) = u.kind else {
+            panic!("not an inline query: {:?}", u.kind)
+        };
+        assert_eq!(
+            (q.id.as_str(), q.from.id, q.query.as_str()),
+            ("iq", 7, "llama")
+        );
+    }
+
+    #[test]
     fn odd_messages_and_other_kinds_are_kept_raw() {
         for body in [
             r#"{"update_id":1,"message":{"text":"no chat"}}"#,
             r#"{"update_id":2,"message":"not an object"}"#,
             r#"{"update_id":3,"edited_message":{"chat":{"id":5},"text":"/stats"}}"#,
             r#"{"update_id":4,"callback_query":{"from":{"id":7}}}"#,
+            r#"{"update_id":5,"edited_channel_post":{"message_id":1,"chat":{"id":-1001},"text":"x"}}"#,
+            r#"{"update_id":6,"channel_post":{"chat":{"id":-1001}}}"#,
         ] {
             let u = Update::parse(body.as_bytes()).unwrap();
             assert_eq!(u.kind, UpdateKind::Other, "{body}");

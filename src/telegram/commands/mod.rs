@@ -143,7 +143,8 @@ pub async fn handle(ctx: &mut Ctx<'_, '_>, update: &UpdateKind) -> Result<Handle
     match update {
         UpdateKind::Message(message) => on_message(ctx, message).await,
         UpdateKind::Callback(query) => on_callback(ctx, query).await.map(Handled::from),
-        // Edited messages (commands are not run twice), channel posts, membership changes and
+        UpdateKind::ChannelPost(_) | UpdateKind::InlineQuery(_) => Ok(Handled::default()),
+        // Edited messages and posts (never run or re-posted twice), membership changes and
         // every other kind: stored and acknowledged, nothing to answer.
         UpdateKind::Other => Ok(Handled::default()),
     }

@@ -35,6 +35,21 @@ impl Outgoing {
         self.params["reply_markup"] = json!({ "inline_keyboard": rows });
         self
     }
+
+    /// The same call for each group of `telegram.allowed_groups`, in their order: what a
+    /// bonus drop, a challenge, a forwarded post or a scheduled post becomes. The outbox paces
+    /// them per group (`telegram.group_messages_per_minute`).
+    pub fn to_allowed_groups(
+        config: &crate::config::Config,
+        make: impl Fn(i64) -> Self,
+    ) -> Vec<Self> {
+        config
+            .telegram
+            .allowed_groups
+            .iter()
+            .map(|&g| make(g))
+            .collect()
+    }
 }
 
 /// Escapes text for Telegram's HTML parse mode (also inside attribute values). Only `<`, `>`,
