@@ -2,7 +2,7 @@
 //! command it builds, the answers so far and when the current step times out.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
+use tokio_postgres::{GenericClient, Row};
 
 use crate::db::DbError;
 
@@ -12,6 +12,15 @@ pub struct OpenWizard {
     pub command: String,
     pub answers: Vec<String>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A row of `command, answers, expires_at`.
+fn open_wizard_row(r: Row) -> OpenWizard {
+    OpenWizard {
+        command: r.get(0),
+        answers: r.get(1),
+        expires_at: r.get(2),
+    }
 }
 
 /// The wizard of `telegram_id`, timed out or not, locked until the transaction ends.
@@ -26,11 +35,7 @@ pub async fn wizard_for<C: GenericClient>(
             &[&telegram_id],
         )
         .await?;
-    Ok(row.map(|r| OpenWizard {
-        command: r.get(0),
-        answers: r.get(1),
-        expires_at: r.get(2),
-    }))
+    Ok(row.map(open_wizard_row))
 }
 
 /// Opens `command`'s wizard for `telegram_id` with no answers, replacing the one open; returns
@@ -88,11 +93,7 @@ pub async fn close_wizard<C: GenericClient>(
             &[&telegram_id],
         )
         .await?;
-    Ok(row.map(|r| OpenWizard {
-        command: r.get(0),
-        answers: r.get(1),
-        expires_at: r.get(2),
-    }))
+    Ok(row.map(open_wizard_row))
 }
 
 /// Deletes at most `batch` wizards that timed out before `before`; returns how many went.
