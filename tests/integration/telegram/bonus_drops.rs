@@ -1,6 +1,6 @@
 //! Bonus drops: `/createbonus` step by step (a bad answer repeated, `/cancel`, a timeout on the
-//! driven clock, old wizards pruned) and in one line, creating a code the site lists;
-//! `/deploybonus` to two groups; players refused both.
+//! driven clock, old wizards pruned, answers counted by the per-user limit) and in one line,
+//! creating a code the site lists; `/deploybonus` to two groups; players refused both.
 
 use super::*;
 
