@@ -1,14 +1,15 @@
 //! Bonus codes: the public list of active codes, and their creation, update and expiry by
 //! admins (audited). Validation: code 4–16 uppercase letters or digits and unique; reward and
 //! wager requirement positive; expiry in the future (by the injectable clock); at least one
-//! claim.
+//! claim. Each field's rule is a function here (`check_description`, `check_amount`,
+//! `check_max_claims`; the code's is `domain::accounts::validate_bonus_code`), so the bot
+//! checks one answer of its `/createbonus` wizard with the very rule creation applies.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::users::User;
 use super::{AccountError, Accounts, Actor};
-use crate::db::accounts::unique_violation;
 use crate::db::bonus_codes::{self as q, BonusCodeValues};
 use crate::domain::accounts as rules;
 
@@ -35,25 +36,48 @@ pub struct BonusCodeChanges {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// The rule of a description: 1 to 500 characters once trimmed.
+pub fn check_description(description: &str) -> Result<(), String> {
+    let description = description.trim();
+    if description.is_empty() || description.chars().count() > 500 {
+        return Err("description must be 1 to 500 characters".into());
+    }
+    Ok(())
+}
+
+/// The rule of the reward and of the wager requirement (`field` names which): positive.
+pub fn check_amount(field: &str, amount: Decimal) -> Result<(), String> {
+    if amount <= Decimal::ZERO {
+        return Err(format!("{field} must be a positive amount"));
+    }
+    Ok(())
+}
+
+/// The rule of the number of claims: at least one, and no more than the database holds.
+pub fn check_max_claims(n: i64) -> Result<(), String> {
+    if n < 1 {
+        return Err("max_claims must be at least 1".into());
+    }
+    if n > i64::from(i32::MAX) {
+        return Err("max_claims is too large".into());
+    }
+    Ok(())
+}
+
 fn check_values(
     v: &BonusCodeValues,
     now: DateTime<Utc>,
     expiry_changed: bool,
 ) -> Result<(), AccountError> {
-    let mut problems = Vec::new();
-    let description = v.description.trim();
-    if description.is_empty() || description.chars().count() > 500 {
-        problems.push("description must be 1 to 500 characters".to_string());
-    }
-    if v.reward <= Decimal::ZERO {
-        problems.push("reward must be a positive amount".into());
-    }
-    if v.wager_requirement <= Decimal::ZERO {
-        problems.push("wager_requirement must be a positive amount".into());
-    }
-    if v.max_claims < 1 {
-        problems.push("max_claims must be at least 1".into());
-    }
+    let mut problems: Vec<String> = [
+        check_description(&v.description),
+        check_amount("reward", v.reward),
+        check_amount("wager_requirement", v.wager_requirement),
+        check_max_claims(v.max_claims.into()),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect();
     if expiry_changed && v.expires_at <= now {
         problems.push("expires_at must be in the future".into());
     }
@@ -93,10 +117,29 @@ impl Accounts {
         Ok(q::all(&*conn, i64::from(limit), i64::from(offset)).await?)
     }
 
+    /// Creates a code (audited as `bonus_code.create`) by an admin of the API.
     pub async fn create_bonus_code(
         &self,
         admin: &User,
         ip: Option<String>,
+        new: NewBonusCode,
+    ) -> Result<BonusCode, AccountError> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        let row = self
+            .create_bonus_code_in(&tx, &Actor::user(admin, ip), new)
+            .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// [`Accounts::create_bonus_code`] on the caller's client (the bot's update transaction),
+    /// by any actor: the code and its audit entry exist only if that transaction commits. A
+    /// code that exists is refused without an SQL error, so the transaction goes on.
+    pub async fn create_bonus_code_in<C: tokio_postgres::GenericClient>(
+        &self,
+        c: &C,
+        actor: &Actor,
         new: NewBonusCode,
     ) -> Result<BonusCode, AccountError> {
         let code = new.code.trim().to_string();
@@ -110,16 +153,12 @@ impl Accounts {
         };
         let now = self.now();
         check_values(&values, now, true)?;
-        let conn = self.conn().await?;
-        let row = q::insert(&*conn, &code, &values, admin.id, now)
-            .await
-            .map_err(|e| match unique_violation(&e) {
-                Some(_) => AccountError::Conflict(format!("bonus code {code} exists")),
-                None => e.into(),
-            })?;
-        drop(conn);
-        self.audit(
-            &Actor::user(admin, ip),
+        let row = q::insert(c, &code, &values, actor.user_id, now)
+            .await?
+            .ok_or_else(|| AccountError::Conflict(format!("bonus code {code} exists")))?;
+        self.audit_in(
+            c,
+            actor,
             "bonus_code.create",
             &format!("bonus_code:{code}"),
             serde_json::json!({"reward": row.reward.to_string(), "max_claims": row.max_claims,

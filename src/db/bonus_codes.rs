@@ -97,19 +97,22 @@ pub struct BonusCodeValues {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Inserts a new code; `None` when the code exists (no SQL error: the caller's transaction
+/// goes on).
 pub async fn insert<C: GenericClient>(
     c: &C,
     code: &str,
     v: &BonusCodeValues,
-    created_by: i64,
+    created_by: Option<i64>,
     now: DateTime<Utc>,
-) -> Result<BonusCodeRow, DbError> {
+) -> Result<Option<BonusCodeRow>, DbError> {
     let r = c
-        .query_one(
+        .query_opt(
             &format!(
                 "INSERT INTO bonus_codes (code, description, reward, wager_requirement, max_claims,
                      expires_at, created_by, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+                 ON CONFLICT (code) DO NOTHING RETURNING {COLUMNS}"
             ),
             &[
                 &code,
@@ -123,7 +126,7 @@ pub async fn insert<C: GenericClient>(
             ],
         )
         .await?;
-    Ok(row(&r))
+    Ok(r.as_ref().map(row))
 }
 
 pub async fn update<C: GenericClient>(

@@ -1,5 +1,6 @@
 //! Retention: once an hour, handled updates, sent or given-up messages and old command
-//! windows older than `telegram.retention_days` are deleted, a batch at a time (each batch its
+//! windows older than `telegram.retention_days`, and wizards that timed out over a day ago
+//! ([`WIZARD_KEPT_AFTER_TIMEOUT`]), are deleted, a batch at a time (each batch its
 //! own short statement, so the webhook and the sender never wait long behind it). Any daemon
 //! may run it; two deleting the same rows is harmless.
 
@@ -14,15 +15,21 @@ use crate::db::{self, telegram as q, DbError};
 /// Rows of each kind deleted per statement.
 const BATCH: i64 = 1000;
 
+/// How long a timed-out wizard is kept: an answer within it is told the wizard timed out (one
+/// after it is a plain message, as if none had been open).
+pub const WIZARD_KEPT_AFTER_TIMEOUT: chrono::Duration = chrono::Duration::days(1);
+
 impl Telegram {
     /// Deletes everything past retention; returns how many rows went.
     pub async fn prune_once(&self) -> Result<u64, DbError> {
         let days = i64::from(self.deps.config.load().telegram.retention_days);
-        let before = self.deps.clock.now() - chrono::Duration::days(days);
+        let now = self.deps.clock.now();
+        let before = now - chrono::Duration::days(days);
         let mut total = 0;
         loop {
             let conn = db::leaderboard::conn(&self.deps.pool).await?;
-            let deleted = q::prune_batch(&*conn, before, BATCH).await?;
+            let deleted = q::prune_batch(&*conn, before, BATCH).await?
+                + q::prune_wizards(&*conn, now - WIZARD_KEPT_AFTER_TIMEOUT, BATCH).await?;
             total += deleted;
             if deleted == 0 {
                 return Ok(total);

@@ -25,7 +25,8 @@ pub struct TelegramConfig {
     pub max_attempts: u32,
     /// The site's public URL (`/website`, the `/start` buttons); empty hides it.
     pub site_url: String,
-    /// The affiliate sign-up link (`/play`, the `/start` buttons); empty hides it.
+    /// The affiliate sign-up link (`/play`, the `/start` buttons, a `/deploybonus`
+    /// announcement's button); empty hides it.
     pub affiliate_url: String,
     /// Most commands one user may send per `command_window_secs`; over it the bot says so once.
     pub command_limit: u32,

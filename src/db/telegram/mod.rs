@@ -1,9 +1,9 @@
 //! Queries of the Telegram bot, one file per concern, matching `telegram/`: the stored updates
 //! (`updates`), the outbound queue (`outbox`) and its shared send slots (`send_slots`), the
 //! command windows (`limits`), who the bot talks to (`chats`), the link requests it announces
-//! (`link_requests`), broadcasts (`broadcasts`), what the race notifier saw (`race_watch`), what is
-//! deleted after `telegram.retention_days` (`retention`) and the figures of the status
-//! (`status`). Each takes any client, so the bot runs them on the
+//! (`link_requests`), broadcasts (`broadcasts`), what the race notifier saw (`race_watch`), the
+//! open wizards (`wizards`), what is deleted after `telegram.retention_days` (`retention`) and
+//! the figures of the status (`status`). Each takes any client, so the bot runs them on the
 //! transaction of the update or message at hand.
 
 mod broadcasts;
@@ -16,6 +16,7 @@ mod retention;
 mod send_slots;
 mod status;
 mod updates;
+mod wizards;
 
 pub use broadcasts::*;
 pub use chats::*;
@@ -27,3 +28,4 @@ pub use retention::*;
 pub use send_slots::*;
 pub use status::*;
 pub use updates::*;
+pub use wizards::*;

@@ -1,6 +1,7 @@
 //! The admin commands: `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`
-//! (and the text of its report) and `/bonus`, who counts as an admin, and the card of a link
-//! request (with its Approve and Reject buttons) that `/pending` and the notifications show.
+//! (and the text of its report) and `/bonus` (the bonus drops are in `bonus_drops`), who counts
+//! as an admin, and the card of a link request (with its Approve and Reject buttons) that
+//! `/pending` and the notifications show.
 //! Every decision goes through the accounts service, which audits it.
 
 use serde_json::json;
@@ -16,7 +17,11 @@ use crate::db::telegram::{self as q, Delivery};
 pub(super) const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waiting\n\
 /approve <id> - approve a link request\n/reject <id> [note] - reject one\n\
 /broadcast <text> - a message to every linked user (alone: how the last one went)\n\
-/bonus - the active bonus codes";
+/bonus - the active bonus codes\n\
+/createbonus CODE | reward | wager | max claims | days | description - create a bonus code \
+(alone, in private: step by step)\n\
+/deploybonus CODE [N] - announce a code to the groups, the first N in each\n\
+/cancel - leave a step-by-step command";
 
 /// What an admin is shown of a pending link request.
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,8 @@
 //! default; a Refresh button edits it in place), `/race [ID]`, `/play`, `/website`, `/help`.
 //! Admins (an admin account linked to this Telegram account, or `telegram.admin_ids`):
 //! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`, and the
-//! Approve / Reject buttons of a notification.
+//! Approve / Reject buttons of a notification; the bonus drops `/createbonus` (in one line, or
+//! alone for its wizard) and `/deploybonus CODE [N]`; `/cancel` leaves a wizard.
 //!
 //! Every answer comes from the services (`accounts`, `races`) and views (`views`, `domain`)
 //! the HTTP API uses; nothing here decides a rule. A command gets a narrow [`Ctx`]: the
@@ -15,16 +16,20 @@
 //!
 //! `parse` recognises a command, `player`, `race` and `admin` answer the commands, `callbacks` the
 //! inline buttons, `old_bot` what the old app's bot left behind (its deep link, buttons and
-//! `/verify_user`), and `outgoing` holds the calls they return and the HTML escaping; this module
-//! dispatches an update to them and applies the per-user limits.
+//! `/verify_user`), `bonus_drops` the bonus drops, `wizard` the commands asked step by step (a
+//! plain message in private answers the open one), and `outgoing` holds the calls they return
+//! and the HTML escaping; this module dispatches an update to them and applies the per-user
+//! limits.
 
 mod admin;
+mod bonus_drops;
 mod callbacks;
 mod old_bot;
 mod outgoing;
 mod parse;
 mod player;
 mod race;
+mod wizard;
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::Transaction;
@@ -34,11 +39,12 @@ pub use outgoing::{escape, Outgoing};
 pub use parse::{parse_command, Command};
 
 use admin::{admin_actor, admin_command, ADMIN_HELP};
+use bonus_drops::bonus_drop_command;
 use callbacks::on_callback;
 use player::{bonus_codes, leaderboard, link_reply, notify, stats, verify, welcome, HELP};
 use race::race;
 
-use super::update::{Message, UpdateKind};
+use super::update::{Message, Sender, UpdateKind};
 use crate::accounts::{AccountError, Accounts, User};
 use crate::board::Snapshot;
 use crate::config::Config;
@@ -165,10 +171,17 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
             return Ok(Handled::default());
         }
     }
-    let Some(cmd) = parse_command(text, ctx.bot_username) else {
-        return Ok(Handled::default());
+    let origin = Origin {
+        chat_id,
+        from,
+        private,
     };
-    let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)]);
+    let Some(cmd) = parse_command(text, ctx.bot_username) else {
+        return match private {
+            true => wizard::on_answer(ctx, origin, text).await,
+            false => Ok(Handled::default()),
+        };
+    };
     if private {
         // Writing to the bot again means it is not blocked (any more).
         q::clear_blocked(&*ctx.tx, chat_id).await?;
@@ -180,7 +193,38 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
             .collect();
         return Ok(note.into());
     }
+    dispatch(ctx, origin, &cmd).await
+}
+
+/// Who wrote a message, and where.
+#[derive(Debug, Clone, Copy)]
+struct Origin<'a> {
+    chat_id: i64,
+    from: &'a Sender,
+    private: bool,
+}
+
+/// Answers one command (typed, or the one-line form a wizard's last answer builds).
+async fn dispatch(
+    ctx: &mut Ctx<'_, '_>,
+    origin: Origin<'_>,
+    cmd: &Command<'_>,
+) -> Result<Handled, HandleError> {
+    let Origin {
+        chat_id,
+        from,
+        private,
+    } = origin;
+    let from_id = from.id;
+    let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)]);
     let user = ctx.linked_user(from_id).await?;
+    if cmd.args.is_empty() {
+        if let Some(w) = wizard::find(&cmd.name) {
+            return wizard::start(ctx, origin, user.as_ref(), w)
+                .await
+                .map(Handled::from);
+        }
+    }
     let tg = &ctx.config.telegram;
     let replies: Result<Vec<Outgoing>, HandleError> = match cmd.name.as_str() {
         // The old bot's deep link `t.me/<bot>?start=verify`: not a link code.
@@ -241,8 +285,12 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
             None => reply("Only admins may do that.".into()),
         },
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
-            return admin_command(ctx, chat_id, from_id, user.as_ref(), &cmd).await;
+            return admin_command(ctx, chat_id, from_id, user.as_ref(), cmd).await;
         }
+        "createbonus" | "deploybonus" => {
+            bonus_drop_command(ctx, chat_id, from_id, user.as_ref(), cmd).await
+        }
+        "cancel" => reply(wizard::cancel(ctx, from_id).await?),
         // In a group, `/typo` may be meant for another bot there: answered only when it names us.
         _ if private || cmd.addressed => {
             reply("Unknown command. /help lists what I can do.".into())

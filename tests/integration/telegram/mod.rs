@@ -1,6 +1,6 @@
-//! The Telegram bot, one file per flow: an update in (`updates`), the commands (`commands`), a
-//! message out (`sender`), broadcasts and notifications (`notifications`) and the status
-//! (`status`); the helpers they share are here.
+//! The Telegram bot, one file per flow: an update in (`updates`), the commands (`commands`),
+//! bonus drops and the wizard (`bonus_drops`), a message out (`sender`), broadcasts and
+//! notifications (`notifications`) and the status (`status`); the helpers they share are here.
 
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -11,6 +11,7 @@ use crate::harness::{
     WEBHOOK_SECRET,
 };
 
+mod bonus_drops;
 mod commands;
 mod notifications;
 mod old_bot;
