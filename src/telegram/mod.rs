@@ -18,6 +18,7 @@
 //! send or an update in half. The wiring hands this service what it needs (it knows nothing of
 //! the daemon state or HTTP).
 
+pub mod affiliate_links;
 pub mod bot_api;
 pub mod broadcast;
 pub mod commands;
@@ -25,6 +26,7 @@ mod handling;
 mod link_notify;
 pub mod race_notify;
 mod retention;
+pub mod schedules;
 pub mod sender;
 pub mod status;
 mod token_notify;

@@ -3,8 +3,10 @@
 //! an admin approves), `/stats`, `/leaderboard [today|week|month|all]` (the race's top 10 by
 //! default; a Refresh button edits it in place), `/race [ID]`, `/play`, `/website`, `/help`.
 //! Admins (an admin account linked to this Telegram account, or `telegram.admin_ids`):
-//! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`, and the
-//! Approve / Reject buttons of a notification.
+//! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`,
+//! `/schedule every 6h | text` or `/schedule daily 18:00 | text`, `/schedules`, `/unschedule
+//! <id>` (scheduled group posts), and the Approve / Reject buttons of a notification. A post of
+//! a channel in `telegram.forward_channels` is re-posted to the groups (`forward`).
 //!
 //! Every answer comes from the services (`accounts`, `races`) and views (`views`, `domain`)
 //! the HTTP API uses; nothing here decides a rule. A command gets a narrow [`Ctx`]: the
@@ -13,18 +15,21 @@
 //! Bot API calls to queue (and a broadcast's messages); the caller queues them in the same
 //! transaction, which marks the update handled, so each is sent once.
 //!
-//! `parse` recognises a command, `player`, `race` and `admin` answer the commands, `callbacks` the
+//! `parse` recognises a command, `player`, `race`, `admin` and `schedule` answer the commands,
+//! `forward` re-posts channel posts, `callbacks` the
 //! inline buttons, `old_bot` what the old app's bot left behind (its deep link, buttons and
 //! `/verify_user`), and `outgoing` holds the calls they return and the HTML escaping; this module
 //! dispatches an update to them and applies the per-user limits.
 
 mod admin;
 mod callbacks;
+mod forward;
 mod old_bot;
 mod outgoing;
 mod parse;
 mod player;
 mod race;
+mod schedule;
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::Transaction;
@@ -143,7 +148,8 @@ pub async fn handle(ctx: &mut Ctx<'_, '_>, update: &UpdateKind) -> Result<Handle
     match update {
         UpdateKind::Message(message) => on_message(ctx, message).await,
         UpdateKind::Callback(query) => on_callback(ctx, query).await.map(Handled::from),
-        UpdateKind::ChannelPost(_) | UpdateKind::InlineQuery(_) => Ok(Handled::default()),
+        UpdateKind::ChannelPost(post) => forward::on_channel_post(ctx, post).await,
+        UpdateKind::InlineQuery(_) => Ok(Handled::default()),
         // Edited messages and posts (never run or re-posted twice), membership changes and
         // every other kind: stored and acknowledged, nothing to answer.
         UpdateKind::Other => Ok(Handled::default()),
@@ -240,6 +246,9 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
             Some(_) => reply(old_bot::VERIFY_USER_HINT.into()),
             None => reply("Only admins may do that.".into()),
         },
+        "schedule" | "schedules" | "unschedule" => {
+            schedule::schedule_command(ctx, chat_id, from_id, user.as_ref(), &cmd).await
+        }
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
             return admin_command(ctx, chat_id, from_id, user.as_ref(), &cmd).await;
         }
