@@ -1,5 +1,6 @@
 //! The Telegram bot, one file per flow: an update in (`updates`), the commands (`commands`), a
-//! message out (`sender`), broadcasts and notifications (`notifications`) and the status
+//! message out (`sender`), broadcasts and notifications (`notifications`), what the bot posts
+//! to the groups on its own (`group_posts`: forwarded channel posts, scheduled posts) and the status
 //! (`status`); the helpers they share are here.
 
 use serde_json::{json, Value};
@@ -12,6 +13,7 @@ use crate::harness::{
 };
 
 mod commands;
+mod group_posts;
 mod notifications;
 mod old_bot;
 mod races;
