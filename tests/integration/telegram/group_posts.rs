@@ -406,3 +406,114 @@ async fn schedule_commands_answer_bad_arguments_with_the_usage_and_refuse_player
         .get(0);
     assert_eq!(stored, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_page_lists_makes_and_removes_scheduled_posts_without_javascript() {
+    use crate::web::{form_post, page};
+    let start = utc("2026-12-04T10:00:00Z");
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .clock(start)
+        .config("telegram.allowed_groups", vec![LOUNGE])
+        .config("telegram.chat_interval_ms", 0)
+        .start()
+        .await;
+    let admin = admin_session(&app, "boss").await;
+    let player = register(&app, "punter").await;
+    let own = app.url("").trim_end_matches('/').to_string();
+    let form = |spec: &str, text: &str| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("spec", spec), ("text", text)])
+            .finish()
+    };
+
+    let (status, _, body) = page(&app, "/admin", Some(&admin)).await;
+    assert_eq!(status, 200);
+    for want in [
+        "id=\"schedules\"",
+        "action=\"/admin/schedules\"",
+        "No scheduled posts.",
+    ] {
+        assert!(body.contains(want), "the admin page has {want}");
+    }
+
+    // Refused: the form again as typed, with what was wrong; players and other sites refused.
+    let (status, body) = form_post(
+        &app,
+        "/admin/schedules",
+        &admin,
+        Some(&own),
+        &form("every 10m", "Too often"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("Not scheduled: the period must be at least 15 minutes and at most 30 days")
+    );
+    assert!(body.contains("value=\"every 10m\"") && body.contains("Too often"));
+    let (status, _) = form_post(
+        &app,
+        "/admin/schedules",
+        &player,
+        Some(&own),
+        &form("every 2h", "x"),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = form_post(
+        &app,
+        "/admin/schedules",
+        &admin,
+        Some("https://evil.example"),
+        &form("every 2h", "x"),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    let (status, _) = form_post(
+        &app,
+        "/admin/schedules",
+        &admin,
+        Some(&own),
+        &form("every 2h", "Race <tonight>"),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, _, body) = page(&app, "/admin?schedule=1", Some(&admin)).await;
+    assert!(body.contains("Scheduled post #1 saved."), "{body}");
+    assert!(body.contains("every 2h") && body.contains("Race &lt;tonight&gt;"));
+    assert!(body.contains("Fri 4 Dec 2026 12:00 UTC"), "the next time");
+    assert!(body.contains("action=\"/admin/schedules/1/remove\""));
+
+    // Due two hours later: posted to the group.
+    app.clock().set(start + chrono::Duration::hours(2));
+    assert_eq!(app.bot().wait_texts(LOUNGE, 1).await, ["Race <tonight>"]);
+
+    let (status, _) = form_post(&app, "/admin/schedules/1/remove", &player, Some(&own), "").await;
+    assert_eq!(status, 403);
+    let (status, _) = form_post(&app, "/admin/schedules/1/remove", &admin, Some(&own), "").await;
+    assert_eq!(status, 303);
+    let (_, _, body) = page(&app, "/admin", Some(&admin)).await;
+    assert!(body.contains("No scheduled posts."));
+    let (status, body) = form_post(&app, "/admin/schedules/1/remove", &admin, Some(&own), "").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("There is no scheduled post #1."));
+    let db = app.db().client().await;
+    let audited: Vec<String> = db
+        .query(
+            "SELECT action || ' ' || actor FROM audit_log WHERE action LIKE 'telegram.schedule%' ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        audited,
+        [
+            "telegram.schedule.create boss",
+            "telegram.schedule.remove boss"
+        ]
+    );
+}
