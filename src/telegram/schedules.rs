@@ -120,6 +120,13 @@ pub fn preview(text: &str) -> String {
     shown
 }
 
+/// A due time as admins read it, in `tz`: `Fri 4 Dec 2026 18:00 EST`.
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .format("%a %-d %b %Y %H:%M %Z")
+        .to_string()
+}
+
 impl Telegram {
     /// Posts every schedule due now that no other daemon claimed: one post per schedule, and
     /// its next due time the first after now. Returns how many schedules were posted.

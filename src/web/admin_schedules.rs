@@ -4,7 +4,6 @@
 //! without JavaScript; they call `telegram::schedules` as `/schedule` and `/unschedule` do,
 //! which audits. A refused form comes back filled, with what was wrong.
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use maud::{html, Markup};
 use poem::http::StatusCode;
@@ -18,7 +17,7 @@ use crate::accounts::{Actor, CurrentUser};
 use crate::db::telegram::{self as q, Schedule};
 use crate::db::{self, DbError};
 use crate::telegram::schedules::{
-    create_schedule, preview, remove_schedule, ScheduleError, MAX_TEXT_CHARS,
+    create_schedule, local_time, preview, remove_schedule, ScheduleError, MAX_TEXT_CHARS,
 };
 
 /// The form for a new schedule, as typed.
@@ -83,7 +82,7 @@ fn schedule_row(s: &Schedule, tz: Tz) -> Markup {
     html! { tr {
         td data-label="#" { (s.id) }
         td data-label="When" { (s.spec) }
-        td data-label="Next" { (local(s.next_due, tz)) br; small { (time_el(s.next_due)) } }
+        td data-label="Next" { (local_time(s.next_due, tz)) br; small { (time_el(s.next_due)) } }
         td data-label="Text" { (preview(&s.text)) }
         td.actions data-label="Actions" {
             form.inline method="post" action={ "/admin/schedules/" (s.id) "/remove" } {
@@ -91,12 +90,6 @@ fn schedule_row(s: &Schedule, tz: Tz) -> Markup {
             }
         }
     } }
-}
-
-fn local(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%a %-d %b %Y %H:%M %Z")
-        .to_string()
 }
 
 /// The page for a refused form or change.

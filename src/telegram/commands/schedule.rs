@@ -3,7 +3,6 @@
 //! go through `telegram::schedules`, which the admin page's card uses too and which audits;
 //! the posting itself is that module's loop.
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::admin::admin_actor;
@@ -12,7 +11,9 @@ use super::parse::Command;
 use super::{Ctx, HandleError};
 use crate::accounts::User;
 use crate::db::telegram as q;
-use crate::telegram::schedules::{create_schedule, preview, remove_schedule, ScheduleError};
+use crate::telegram::schedules::{
+    create_schedule, local_time, preview, remove_schedule, ScheduleError,
+};
 
 /// How `/schedule` is written, with the time zone of `daily`.
 fn schedule_usage(tz: Tz) -> String {
@@ -25,13 +26,6 @@ fn schedule_usage(tz: Tz) -> String {
 }
 
 const UNSCHEDULE_USAGE: &str = "Usage: /unschedule <id>, with an id from /schedules.";
-
-/// A due time as admins read it, in `tz`.
-fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%a %-d %b %Y %H:%M %Z")
-        .to_string()
-}
 
 /// `/schedule`, `/schedules` and `/unschedule` for admins; players are refused.
 pub(super) async fn schedule_command(

@@ -301,18 +301,7 @@ async fn scheduled_posts_go_out_once_per_due_time_on_two_daemons_and_once_after_
     }
     wait_idle(&app, 4).await;
     assert_eq!(app.bot().texts_to(LOUNGE).len(), 4);
-    let db = app.db().client().await;
-    let actions: Vec<String> = db
-        .query(
-            "SELECT action || ' ' || target || ' ' || actor FROM audit_log \
-             WHERE action LIKE 'telegram.schedule%' ORDER BY id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let actions = schedule_audit(&app).await;
     let admin = format!("telegram:{ADMIN_TG}");
     assert_eq!(
         actions,
@@ -421,10 +410,13 @@ async fn the_admin_page_lists_makes_and_removes_scheduled_posts_without_javascri
     let admin = admin_session(&app, "boss").await;
     let player = register(&app, "punter").await;
     let own = app.url("").trim_end_matches('/').to_string();
-    let form = |spec: &str, text: &str| {
-        url::form_urlencoded::Serializer::new(String::new())
+    // The new-schedule form posted by `session` from `origin`.
+    let schedule = |session: &str, origin: &str, spec: &str, text: &str| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs([("spec", spec), ("text", text)])
-            .finish()
+            .finish();
+        let (app, session, origin) = (&app, session.to_string(), origin.to_string());
+        async move { form_post(app, "/admin/schedules", &session, Some(&origin), &body).await }
     };
 
     let (status, _, body) = page(&app, "/admin", Some(&admin)).await;
@@ -438,46 +430,18 @@ async fn the_admin_page_lists_makes_and_removes_scheduled_posts_without_javascri
     }
 
     // Refused: the form again as typed, with what was wrong; players and other sites refused.
-    let (status, body) = form_post(
-        &app,
-        "/admin/schedules",
-        &admin,
-        Some(&own),
-        &form("every 10m", "Too often"),
-    )
-    .await;
+    let (status, body) = schedule(&admin, &own, "every 10m", "Too often").await;
     assert_eq!(status, 400, "{body}");
     assert!(
         body.contains("Not scheduled: the period must be at least 15 minutes and at most 30 days")
     );
     assert!(body.contains("value=\"every 10m\"") && body.contains("Too often"));
-    let (status, _) = form_post(
-        &app,
-        "/admin/schedules",
-        &player,
-        Some(&own),
-        &form("every 2h", "x"),
-    )
-    .await;
+    let (status, _) = schedule(&player, &own, "every 2h", "x").await;
     assert_eq!(status, 403);
-    let (status, _) = form_post(
-        &app,
-        "/admin/schedules",
-        &admin,
-        Some("https://evil.example"),
-        &form("every 2h", "x"),
-    )
-    .await;
+    let (status, _) = schedule(&admin, "https://evil.example", "every 2h", "x").await;
     assert_eq!(status, 403);
 
-    let (status, _) = form_post(
-        &app,
-        "/admin/schedules",
-        &admin,
-        Some(&own),
-        &form("every 2h", "Race <tonight>"),
-    )
-    .await;
+    let (status, _) = schedule(&admin, &own, "every 2h", "Race <tonight>").await;
     assert_eq!(status, 303);
     let (_, _, body) = page(&app, "/admin?schedule=1", Some(&admin)).await;
     assert!(body.contains("Scheduled post #1 saved."), "{body}");
@@ -498,22 +462,27 @@ async fn the_admin_page_lists_makes_and_removes_scheduled_posts_without_javascri
     let (status, body) = form_post(&app, "/admin/schedules/1/remove", &admin, Some(&own), "").await;
     assert_eq!(status, 404);
     assert!(body.contains("There is no scheduled post #1."));
-    let db = app.db().client().await;
-    let audited: Vec<String> = db
-        .query(
-            "SELECT action || ' ' || actor FROM audit_log WHERE action LIKE 'telegram.schedule%' ORDER BY id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let audited = schedule_audit(&app).await;
     assert_eq!(
         audited,
         [
-            "telegram.schedule.create boss",
-            "telegram.schedule.remove boss"
+            "telegram.schedule.create schedule:1 boss",
+            "telegram.schedule.remove schedule:1 boss"
         ]
     );
+}
+
+/// The audit of scheduled posts: `action target actor`, oldest first.
+async fn schedule_audit(app: &TestApp) -> Vec<String> {
+    let db = app.db().client().await;
+    db.query(
+        "SELECT action || ' ' || target || ' ' || actor FROM audit_log \
+         WHERE action LIKE 'telegram.schedule%' ORDER BY id",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
