@@ -39,7 +39,8 @@ impl Repeat {
         match kind.to_ascii_lowercase().as_str() {
             "every" => {
                 let value = value.to_ascii_lowercase();
-                let split = value.len().saturating_sub(1);
+                // The unit is the last character, whatever its width.
+                let split = value.char_indices().last().map_or(0, |(i, _)| i);
                 let (number, unit) = value.split_at(split);
                 let Ok(n) = number.parse::<i64>() else {
                     return err("the period is a whole number and a unit: 30m, 6h or 2d");
@@ -169,6 +170,9 @@ mod tests {
             "every h",
             "every -6h",
             "every 6w",
+            "every 6ч",
+            "every é",
+            "daily 1é:00",
             "daily 24:00",
             "daily 18:60",
             "daily 18",

@@ -138,6 +138,15 @@ impl LinkRewriter {
             }
         }
         spans.sort_unstable();
+        // Entities from Telegram never overlap; should two `url` ones, the first is kept.
+        let mut end = 0;
+        spans.retain(|&(s, e)| {
+            let apart = s >= end;
+            if apart {
+                end = e;
+            }
+            apart
+        });
         if spans.is_empty() {
             return Rewritten {
                 text: text.to_string(),
