@@ -18,7 +18,7 @@ pub(super) const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waitin
 /broadcast <text> - a message to every linked user (alone: how the last one went)\n\
 /bonus - the active bonus codes\n\
 /schedule every 6h | <text> - post to the groups every 6 hours (m, h, d)\n\
-/schedule daily 18:00 | <text> - post to the groups each day at 18:00\n\
+/schedule daily 18:00 | <text> - post to the groups each day at 18:00 (race time zone)\n\
 /schedules - the scheduled posts\n/unschedule <id> - remove one";
 
 /// What an admin is shown of a pending link request.
