@@ -208,7 +208,7 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
             ),
         ),
         // The bot: updates stored by any daemon (or before a restart), the outbound queue,
-        // and the notifications.
+        // the notifications and the scheduled posts.
         (
             "telegram updates",
             tokio::spawn(state.telegram.clone().run_updates(stop.clone())),
@@ -233,6 +233,15 @@ pub async fn run(opts: RunOptions) -> Result<(), AppError> {
                     .telegram
                     .clone()
                     .run_notifications(Duration::from_secs(2), stop.clone()),
+            ),
+        ),
+        (
+            "telegram schedules",
+            tokio::spawn(
+                state
+                    .telegram
+                    .clone()
+                    .run_schedules(Duration::from_secs(1), stop.clone()),
             ),
         ),
     ];

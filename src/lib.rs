@@ -27,7 +27,8 @@
 //! - [`views`]: JSON views (leaderboards, players) for the API and WebSocket.
 //! - [`ws`]: the WebSocket hub.
 //! - [`telegram`]: the bot: an update in (typed, stored, handled on its transaction), a
-//!   message out (the queue and its paced sender), notifications, the Bot API client.
+//!   message out (the queue and its paced sender), notifications, channel posts re-posted to the
+//!   groups and scheduled group posts, the Bot API client.
 //! - [`clock`]: the injectable wall clock.
 //! - `openapi_type`: `scalar_type!`, poem-openapi's `Type` for hand-written scalar schemas.
 //! - [`state`]: `AppState`, what the running daemon shares (config, pool, services) and reload.

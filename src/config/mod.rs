@@ -33,9 +33,9 @@ pub use error::{ConfigError, ConfigErrors, Origin};
 pub use mask::{mask_database_url, SECRET_KEYS};
 pub use sections::DatabaseTls;
 pub use sections::{
-    AdminConfig, BackupConfig, Config, DatabaseConfig, LeaderboardConfig, LogConfig, MetricsConfig,
-    RaceConfig, SecurityConfig, ServerConfig, TelegramConfig, UpstreamConfig, WebConfig,
-    WebSocketConfig,
+    AdminConfig, BackupConfig, Config, DatabaseConfig, ForwardChannel, LeaderboardConfig,
+    LogConfig, MetricsConfig, RaceConfig, SecurityConfig, ServerConfig, TelegramConfig,
+    UpstreamConfig, WebConfig, WebSocketConfig,
 };
 pub use values::{
     DatabaseUrl, Environment, IpNet, LogLevel, Secret, SourceKind, SslMode, UpstreamSource,

@@ -1,7 +1,7 @@
 //! Pure domain logic: amounts, leaderboard ranking, tiers, race periods and prizes, races of
 //! any window (their state, measure, recurrence and the admin's input), account
 //! rules (usernames, emails, passwords, bonus codes, name masking), the login throttle, the
-//! leaderboard's `period` / old `timeframe` parameters.
+//! leaderboard's `period` / old `timeframe` parameters, when a scheduled group post is due.
 //! No I/O here; everything is unit-tested next to it.
 
 pub mod accounts;
@@ -14,6 +14,7 @@ pub mod plausibility;
 pub mod race;
 pub mod race_def;
 pub mod race_draft;
+pub mod schedule;
 pub mod tiers;
 
 pub use amount::Amount;

@@ -8,8 +8,12 @@
 //! update's transaction with a narrow context, and queues their replies in the same
 //! transaction. Nothing reaches the network while that transaction is open.
 //!
-//! **A message out.** Replies, notifications (`link_notify`, `race_notify`, `token_notify`)
-//! and broadcasts (`broadcast`) wait in the outbound queue; the sender (`sender`) locks the next one whose
+//! A post of a channel in `telegram.forward_channels` is an update too: the commands re-post it
+//! to the groups, its goated.com links rewritten to the affiliate link (`affiliate_links`).
+//!
+//! **A message out.** Replies, notifications (`link_notify`, `race_notify`, `token_notify`),
+//! broadcasts (`broadcast`) and scheduled group posts (`schedules`, each due time claimed by
+//! one daemon) wait in the outbound queue; the sender (`sender`) locks the next one whose
 //! chat is free, takes a send slot that all daemons count, calls the Bot API (`bot_api`) and
 //! records the outcome. `status` reports both flows, read at most once a second; what is
 //! past `telegram.retention_days` is deleted every hour (`retention`).
@@ -18,6 +22,7 @@
 //! send or an update in half. The wiring hands this service what it needs (it knows nothing of
 //! the daemon state or HTTP).
 
+pub mod affiliate_links;
 pub mod bot_api;
 pub mod broadcast;
 pub mod commands;
@@ -25,6 +30,7 @@ mod handling;
 mod link_notify;
 pub mod race_notify;
 mod retention;
+pub mod schedules;
 pub mod sender;
 pub mod status;
 mod token_notify;

@@ -14,12 +14,14 @@
 //! - `account`: login, register, the reset-link form, account;
 //! - `admin`: the admin pages;
 //! - `admin_races`: the admin page's races card and race form;
+//! - `admin_schedules`: the admin page's card of scheduled group posts;
 //! - `old_addresses`: the old app's page addresses (301s, old profile ids);
 //! - `overlay`: the stream overlays and the embeddable widget.
 
 pub mod account;
 pub mod admin;
 pub mod admin_races;
+pub mod admin_schedules;
 pub mod assets;
 pub mod chart;
 pub mod layout;
@@ -88,6 +90,21 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
             "/admin/races/:id/cancel",
             Method::POST,
             page(admin_races::cancel),
+        ),
+        (
+            "/admin/schedules",
+            Method::GET,
+            page(admin_schedules::schedules_home),
+        ),
+        (
+            "/admin/schedules",
+            Method::POST,
+            page(admin_schedules::create),
+        ),
+        (
+            "/admin/schedules/:id/remove",
+            Method::POST,
+            page(admin_schedules::remove),
         ),
         ("/overlay/race", Method::GET, page(overlay::race)),
         ("/overlay/race/:id", Method::GET, page(overlay::race_by_id)),

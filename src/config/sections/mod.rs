@@ -31,7 +31,7 @@ pub use race::RaceConfig;
 pub(super) use race::DECIMAL_KEYS;
 pub use security::SecurityConfig;
 pub use server::ServerConfig;
-pub use telegram::TelegramConfig;
+pub use telegram::{ForwardChannel, TelegramConfig};
 pub use upstream::{UpstreamConfig, LIVE_URL};
 pub use web::WebConfig;
 pub use websocket::WebSocketConfig;

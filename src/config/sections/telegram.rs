@@ -42,6 +42,43 @@ pub struct TelegramConfig {
     /// Handled updates, sent or given-up messages and old command windows are deleted after
     /// this many days (in batches, every hour).
     pub retention_days: u32,
+    /// Channels whose posts are re-posted to every allowed group, goated.com links rewritten to
+    /// `affiliate_url` (the bot must be a member of each).
+    pub forward_channels: Vec<ForwardChannel>,
+}
+
+/// A channel of `telegram.forward_channels`: its id (negative, e.g. -1001234567890) or its
+/// public `@name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ForwardChannel {
+    Id(i64),
+    Name(String),
+}
+
+impl ForwardChannel {
+    /// Whether a post from the channel `id`, whose public name (without `@`) is `username`,
+    /// comes from this one; names compare without case, as Telegram's do.
+    pub fn is(&self, id: i64, username: Option<&str>) -> bool {
+        match self {
+            Self::Id(listed) => *listed == id,
+            Self::Name(name) => username.is_some_and(|u| {
+                name.trim_start_matches('@')
+                    .eq_ignore_ascii_case(u.trim_start_matches('@'))
+            }),
+        }
+    }
+
+    fn is_valid(&self) -> bool {
+        match self {
+            Self::Id(id) => *id < 0,
+            // Telegram's public names: 5 to 32 letters, digits and underscores.
+            Self::Name(name) => name.strip_prefix('@').is_some_and(|n| {
+                (5..=32).contains(&n.len())
+                    && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            }),
+        }
+    }
 }
 
 impl Default for TelegramConfig {
@@ -64,6 +101,7 @@ impl Default for TelegramConfig {
             allowed_groups: Vec::new(),
             group_messages_per_minute: 20,
             retention_days: 30,
+            forward_channels: Vec::new(),
         }
     }
 }
@@ -126,6 +164,12 @@ impl TelegramConfig {
                 "must be empty or an http(s) URL",
             );
         }
+        s.check(
+            self.forward_channels.iter().all(ForwardChannel::is_valid),
+            "forward_channels",
+            "each must be a channel id (a negative integer such as -1001234567890) or a \
+             public channel name with its @, such as @goatedcom",
+        );
         self.bot_username = self.bot_username.trim_start_matches('@').to_string();
         self.api_url = self.api_url.trim_end_matches('/').to_string();
     }

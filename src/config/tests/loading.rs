@@ -452,3 +452,43 @@ fn security_values_are_typed() {
     assert_eq!(Config::default().security.rate_limit_requests, 100);
     assert_eq!(Config::default().security.session_ttl_days, 30);
 }
+
+#[test]
+fn forward_channels_take_ids_and_names_from_the_file_and_the_environment() {
+    use crate::config::ForwardChannel;
+    let c = from_text(
+        "[telegram]\nforward_channels = [-1001234567890, \"@goatedcom\"]\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        c.telegram.forward_channels,
+        [
+            ForwardChannel::Id(-1001234567890),
+            ForwardChannel::Name("@goatedcom".into())
+        ]
+    );
+    assert!(c.telegram.forward_channels[1].is(-5, Some("GoatedCom")));
+    assert!(!c.telegram.forward_channels[1].is(-5, None));
+    let c = from_text(
+        "",
+        &[(
+            "GOATEDVIPS_TELEGRAM__FORWARD_CHANNELS",
+            "-100777, @goated_news",
+        )],
+    )
+    .unwrap();
+    assert_eq!(c.telegram.forward_channels.len(), 2);
+    for bad in [
+        "[42]",
+        "[\"goatedcom\"]",
+        "[\"@no\"]",
+        "[\"@bad-name\"]",
+        "[1.5]",
+    ] {
+        let text = from_text(&format!("[telegram]\nforward_channels = {bad}\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("telegram.forward_channels"), "{bad}: {text}");
+    }
+}

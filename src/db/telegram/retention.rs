@@ -7,7 +7,8 @@ use tokio_postgres::GenericClient;
 use crate::db::DbError;
 
 /// Deletes at most `batch` rows of each kind from before `before`: handled (or given-up)
-/// updates, sent or given-up messages, and command windows that started before it. Returns
+/// updates, sent or given-up messages, command windows that started before it, and the
+/// records of channel posts re-posted before it. Returns
 /// how many rows went. Unhandled updates and queued messages are never deleted.
 pub async fn prune_batch<C: GenericClient>(
     c: &C,
@@ -35,5 +36,13 @@ pub async fn prune_batch<C: GenericClient>(
             &[&before, &batch],
         )
         .await?;
-    Ok(updates + messages + windows)
+    // A channel post is not delivered again after a day: its record may go with the rest.
+    let forwards = c
+        .execute(
+            "DELETE FROM telegram_forwards WHERE (channel_id, message_id) IN \
+             (SELECT channel_id, message_id FROM telegram_forwards WHERE forwarded_at < $1 LIMIT $2)",
+            &[&before, &batch],
+        )
+        .await?;
+    Ok(updates + messages + windows + forwards)
 }

@@ -21,7 +21,10 @@ pub(super) const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waitin
 /createbonus CODE | reward | wager | max claims | days | description - create a bonus code \
 (alone, in private: step by step)\n\
 /deploybonus CODE [N] - announce a code to the groups, the first N in each\n\
-/cancel - leave a step-by-step command";
+/cancel - leave a step-by-step command\n\
+/schedule every 6h | <text> - post to the groups every 6 hours (m, h, d)\n\
+/schedule daily 18:00 | <text> - post to the groups each day at 18:00 (race time zone)\n\
+/schedules - the scheduled posts\n/unschedule <id> - remove one";
 
 /// What an admin is shown of a pending link request.
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,10 @@
 //! Admins (an admin account linked to this Telegram account, or `telegram.admin_ids`):
 //! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`, and the
 //! Approve / Reject buttons of a notification; the bonus drops `/createbonus` (in one line, or
-//! alone for its wizard) and `/deploybonus CODE [N]`; `/cancel` leaves a wizard.
+//! alone for its wizard) and `/deploybonus CODE [N]`; `/cancel` leaves a wizard;
+//! `/schedule every 6h | text` or `/schedule daily 18:00 | text`, `/schedules`, `/unschedule
+//! <id>` (scheduled group posts). A post of a channel in `telegram.forward_channels` is
+//! re-posted to the groups (`forward`).
 //!
 //! Every answer comes from the services (`accounts`, `races`) and views (`views`, `domain`)
 //! the HTTP API uses; nothing here decides a rule. A command gets a narrow [`Ctx`]: the
@@ -14,7 +17,8 @@
 //! Bot API calls to queue (and a broadcast's messages); the caller queues them in the same
 //! transaction, which marks the update handled, so each is sent once.
 //!
-//! `parse` recognises a command, `player`, `race` and `admin` answer the commands, `callbacks` the
+//! `parse` recognises a command, `player`, `race`, `admin` and `schedule` answer the commands,
+//! `forward` re-posts channel posts, `callbacks` the
 //! inline buttons, `old_bot` what the old app's bot left behind (its deep link, buttons and
 //! `/verify_user`), `bonus_drops` the bonus drops, `wizard` the commands asked step by step (a
 //! plain message in private answers the open one), and `outgoing` holds the calls they return
@@ -24,11 +28,13 @@
 mod admin;
 mod bonus_drops;
 mod callbacks;
+mod forward;
 mod old_bot;
 mod outgoing;
 mod parse;
 mod player;
 mod race;
+mod schedule;
 mod wizard;
 
 use chrono::{DateTime, Utc};
@@ -149,7 +155,8 @@ pub async fn handle(ctx: &mut Ctx<'_, '_>, update: &UpdateKind) -> Result<Handle
     match update {
         UpdateKind::Message(message) => on_message(ctx, message).await,
         UpdateKind::Callback(query) => on_callback(ctx, query).await.map(Handled::from),
-        UpdateKind::ChannelPost(_) | UpdateKind::InlineQuery(_) => Ok(Handled::default()),
+        UpdateKind::ChannelPost(post) => forward::on_channel_post(ctx, post).await,
+        UpdateKind::InlineQuery(_) => Ok(Handled::default()),
         // Edited messages and posts (never run or re-posted twice), membership changes and
         // every other kind: stored and acknowledged, nothing to answer.
         UpdateKind::Other => Ok(Handled::default()),
@@ -284,6 +291,9 @@ async fn dispatch(
             Some(_) => reply(old_bot::VERIFY_USER_HINT.into()),
             None => reply("Only admins may do that.".into()),
         },
+        "schedule" | "schedules" | "unschedule" => {
+            schedule::schedule_command(ctx, chat_id, from_id, user.as_ref(), &cmd).await
+        }
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
             return admin_command(ctx, chat_id, from_id, user.as_ref(), cmd).await;
         }

@@ -1,6 +1,8 @@
 //! The Telegram bot, one file per flow: an update in (`updates`), the commands (`commands`),
 //! bonus drops and the wizard (`bonus_drops`), a message out (`sender`), broadcasts and
-//! notifications (`notifications`) and the status (`status`); the helpers they share are here.
+//! notifications (`notifications`), what the bot posts to the groups on its own (`group_posts`:
+//! forwarded channel posts, scheduled posts) and the status (`status`); the helpers they share
+//! are here.
 
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -13,6 +15,7 @@ use crate::harness::{
 
 mod bonus_drops;
 mod commands;
+mod group_posts;
 mod notifications;
 mod old_bot;
 mod races;
