@@ -16,7 +16,11 @@ use crate::db::telegram::{self as q, Delivery};
 pub(super) const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waiting\n\
 /approve <id> - approve a link request\n/reject <id> [note] - reject one\n\
 /broadcast <text> - a message to every linked user (alone: how the last one went)\n\
-/bonus - the active bonus codes";
+/bonus - the active bonus codes\n\
+/check_stats <name> - any player's stats (masked ones by their real name)\n\
+/user_info <id|@name> - what we know of a Telegram user\n\
+/message_user <id|@name> <text> - a private message to a Telegram user\n\
+/broadcast_groups <text> - a message to every allowed group";
 
 /// What an admin is shown of a pending link request.
 #[derive(Debug, Clone, Copy)]

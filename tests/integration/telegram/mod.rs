@@ -1,5 +1,6 @@
 //! The Telegram bot, one file per flow: an update in (`updates`), the commands (`commands`), a
-//! message out (`sender`), broadcasts and notifications (`notifications`) and the status
+//! message out (`sender`), broadcasts and notifications (`notifications`), the lookups and group
+//! news (`lookups`) and the status
 //! (`status`); the helpers they share are here.
 
 use serde_json::{json, Value};
@@ -12,6 +13,7 @@ use crate::harness::{
 };
 
 mod commands;
+mod lookups;
 mod notifications;
 mod old_bot;
 mod races;
