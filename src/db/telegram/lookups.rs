@@ -12,9 +12,12 @@ pub async fn account_of_telegram<C: GenericClient>(
     c: &C,
     telegram_id: i64,
 ) -> Result<Option<i64>, DbError> {
-    Ok(c.query_opt("SELECT id FROM users WHERE telegram_id = $1", &[&telegram_id])
-        .await?
-        .map(|r| r.get(0)))
+    Ok(c.query_opt(
+        "SELECT id FROM users WHERE telegram_id = $1",
+        &[&telegram_id],
+    )
+    .await?
+    .map(|r| r.get(0)))
 }
 
 /// The Telegram user whose `@name` (without `@`, any case) a linked account recorded.

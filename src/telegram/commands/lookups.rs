@@ -1,7 +1,8 @@
 //! The lookups: `/check_stats NAME` (a player their own linked Goated player, admins anyone,
 //! masked players by their real name included), and for admins, audited: `/user_info ID|@name`
 //! (what we know of a Telegram user), `/message_user ID|@name text` (a private message through
-//! the outbox) and `/broadcast_groups text` (to every group of `telegram.allowed_groups`).
+//! the outbox), both answered in private only, and `/broadcast_groups text` (to every group of
+//! `telegram.allowed_groups`).
 //! The figures are `/stats`'s (`player::stats_text`); nothing here reaches the network.
 
 use chrono::{DateTime, Utc};
@@ -12,8 +13,8 @@ use super::outgoing::Outgoing;
 use super::parse::Command;
 use super::player::{stats_text, NOT_LINKED};
 use super::{Ctx, HandleError};
-use crate::accounts::{AccountError, Actor, User};
 use crate::accounts::linking::GoatedRef;
+use crate::accounts::{AccountError, Actor, User};
 use crate::db::telegram as q;
 use crate::views;
 
@@ -26,14 +27,20 @@ const BROADCAST_GROUPS_USAGE: &str = "Send /broadcast_groups <text>.";
 pub(super) async fn lookup_command(
     ctx: &mut Ctx<'_, '_>,
     chat_id: i64,
+    private: bool,
     from_id: i64,
     user: Option<&User>,
     cmd: &Command<'_>,
 ) -> Result<Vec<Outgoing>, HandleError> {
     let admin = admin_actor(ctx, from_id, user);
-    let text = match (cmd.name.as_str(), &admin) {
+    let name = cmd.name.as_str();
+    let text = match (name, &admin) {
         ("check_stats", _) => check_stats(ctx, user, admin.is_some(), cmd.args).await?,
         (_, None) => "Only admins may do that.".into(),
+        // What we know of a user is for the admin's eyes: never answered in a group.
+        ("user_info" | "message_user", Some(_)) if !private => {
+            format!("Send /{name} to me in a private chat.")
+        }
         ("user_info", Some(admin)) => user_info(ctx, admin, cmd.args).await?,
         ("message_user", Some(admin)) => return message_user(ctx, chat_id, admin, cmd.args).await,
         (_, Some(admin)) => return broadcast_groups(ctx, chat_id, admin, cmd.args).await,
@@ -60,9 +67,7 @@ async fn check_stats(
             return Ok(NOT_LINKED.into());
         };
         let Some(own) = &user.goated_uid else {
-            return Ok(
-                "No Goated account is linked yet: send /verify <your Goated name>.".into(),
-            );
+            return Ok("No Goated account is linked yet: send /verify <your Goated name>.".into());
         };
         let own_names = own_player_names(ctx, user, own).await?;
         if !own_names.iter().any(|n| n.eq_ignore_ascii_case(name)) && own != name {
@@ -156,19 +161,20 @@ fn parse_target(arg: &str) -> Result<Target, &'static str> {
     }
 }
 
-/// The Telegram id of `target`: `None` for a `@username` no linked account recorded.
-async fn resolve(ctx: &Ctx<'_, '_>, target: &Target) -> Result<Option<i64>, HandleError> {
+/// The Telegram id of `target`, or what the admin is told when a `@username` is recorded by no
+/// linked account.
+async fn resolve(ctx: &Ctx<'_, '_>, target: &Target) -> Result<Result<i64, String>, HandleError> {
     Ok(match target {
-        Target::Id(id) => Some(*id),
-        Target::Username(name) => q::telegram_by_username(&*ctx.tx, name).await?,
+        Target::Id(id) => Ok(*id),
+        Target::Username(name) => q::telegram_by_username(&*ctx.tx, name)
+            .await?
+            .ok_or_else(|| {
+                format!(
+                    "I know no Telegram user @{name}: only the usernames of linked accounts are \
+                     known. Use their Telegram id."
+                )
+            }),
     })
-}
-
-fn unknown_username(name: &str) -> String {
-    format!(
-        "I know no Telegram user @{name}: only the usernames of linked accounts are known. \
-         Use their Telegram id."
-    )
 }
 
 fn when(at: DateTime<Utc>) -> String {
@@ -184,11 +190,9 @@ async fn user_info(ctx: &Ctx<'_, '_>, admin: &Actor, arg: &str) -> Result<String
         Err(why) => return Ok(format!("{USER_INFO_USAGE} {}: {why}.", arg.trim())),
     };
     let tx = &*ctx.tx;
-    let Some(tg) = resolve(ctx, &target).await? else {
-        let Target::Username(name) = &target else {
-            unreachable!("an id always resolves")
-        };
-        return Ok(unknown_username(name));
+    let tg = match resolve(ctx, &target).await? {
+        Ok(tg) => tg,
+        Err(unknown) => return Ok(unknown),
     };
     ctx.accounts
         .audit_in(
@@ -283,11 +287,9 @@ async fn message_user(
         return reply(format!("{MESSAGE_USER_USAGE} The text is missing."));
     }
     let tx = &*ctx.tx;
-    let Some(tg) = resolve(ctx, &target).await? else {
-        let Target::Username(name) = &target else {
-            unreachable!("an id always resolves")
-        };
-        return reply(unknown_username(name));
+    let tg = match resolve(ctx, &target).await? {
+        Ok(tg) => tg,
+        Err(unknown) => return reply(unknown),
     };
     if let Some(at) = q::blocked_since(tx, tg).await? {
         return reply(format!(

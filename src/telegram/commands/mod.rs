@@ -152,9 +152,9 @@ pub async fn handle(ctx: &mut Ctx<'_, '_>, update: &UpdateKind) -> Result<Handle
     match update {
         UpdateKind::Message(message) => on_message(ctx, message).await,
         UpdateKind::Callback(query) => on_callback(ctx, query).await.map(Handled::from),
-        UpdateKind::InlineQuery(query) => inline::on_inline_query(ctx, query)
-            .await
-            .map(Handled::from),
+        UpdateKind::InlineQuery(query) => {
+            inline::on_inline_query(ctx, query).await.map(Handled::from)
+        }
         UpdateKind::ChannelPost(_) => Ok(Handled::default()),
         // Edited messages and posts (never run or re-posted twice), membership changes and
         // every other kind: stored and acknowledged, nothing to answer.
@@ -253,9 +253,11 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
             None => reply("Only admins may do that.".into()),
         },
         "check_stats" | "user_info" | "message_user" | "broadcast_groups" => {
-            lookups::lookup_command(ctx, chat_id, from_id, user.as_ref(), &cmd).await
+            lookups::lookup_command(ctx, chat_id, private, from_id, user.as_ref(), &cmd).await
         }
-        "groupnews" => group_news::group_news(ctx, chat_id, private, from_id, user.as_ref(), cmd.args).await,
+        "groupnews" => {
+            group_news::group_news(ctx, chat_id, private, from_id, user.as_ref(), cmd.args).await
+        }
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
             return admin_command(ctx, chat_id, from_id, user.as_ref(), &cmd).await;
         }
