@@ -406,23 +406,9 @@ async fn admin_lookups_are_refused_to_players_and_audited() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn group_news_by_a_group_admin_reaches_the_group_once_on_two_daemons() {
-    const ZE: &str = "underdog000000000013";
-    // Twelve players, the underdog (13th) at `underdog` wagered this month.
-    let board = |underdog: u32| {
-        let mut data: Vec<Value> = (1..=12u32)
-            .map(|i| {
-                let w = 13_000 - i * 1000;
-                json!({"uid": format!("player{i:014}"), "name": format!("Player{i}"),
-                       "wagered": {"today": 0, "this_week": 0, "this_month": w, "all_time": 100_000}})
-            })
-            .collect();
-        data.push(json!({"uid": ZE, "name": "Zé_Ñandú",
-            "wagered": {"today": 0, "this_week": 0, "this_month": underdog, "all_time": 100_000}}));
-        serde_json::to_vec(&json!({"success": true, "data": data})).unwrap()
-    };
     let app = TestApp::builder()
         .in_process()
-        .with_fake_goated(FakeMode::Body(board(100)))
+        .with_fake_goated(FakeMode::Body(underdog_board(100)))
         .with_fake_telegram()
         .config("upstream.poll_interval_secs", 1)
         .config("telegram.allowed_groups", vec![LOUNGE])
@@ -476,7 +462,7 @@ async fn group_news_by_a_group_admin_reaches_the_group_once_on_two_daemons() {
     .await;
 
     // Zé takes the lead: the group hears it once, whatever the two daemons do.
-    app.fake().set(FakeMode::Body(board(20_000)));
+    app.fake().set(FakeMode::Body(underdog_board(20_000)));
     let texts = app.bot().wait_texts(LOUNGE, 4).await;
     assert!(
         texts[3].starts_with("New Race Leader: Zé_Ñandú leads race"),
@@ -486,17 +472,7 @@ async fn group_news_by_a_group_admin_reaches_the_group_once_on_two_daemons() {
     app.wait_for_syncs(3).await;
 
     // A race closes: its final standings, once.
-    db.batch_execute(&format!(
-        "INSERT INTO races (id, starts_at, ends_at, timezone, closed_at, closed_by, closed_late, \
-             prize_pool, currency, total_wagered, participant_count) \
-         VALUES ('202510', '2025-10-01', '2025-11-01', 'UTC', now(), 'test', false, 1000, 'USD', \
-             5000, 2); \
-         INSERT INTO race_results (race_id, rank, uid, name, wagered, prize) VALUES \
-             ('202510', 1, 'player00000000000001', 'Player1', 4000, 600), \
-             ('202510', 2, '{ZE}', 'Zé_Ñandú', 1000, 400);"
-    ))
-    .await
-    .unwrap();
+    close_october_race(&app).await;
     let texts = app.bot().wait_texts(LOUNGE, 5).await;
     assert_eq!(
         texts[4],
@@ -513,7 +489,7 @@ async fn group_news_by_a_group_admin_reaches_the_group_once_on_two_daemons() {
         "Group news off: no more race news in this group."
     );
     let queen_before = app.bot().texts_to(QUEEN).len();
-    app.fake().set(FakeMode::Body(board(100)));
+    app.fake().set(FakeMode::Body(underdog_board(100)));
     let queen = app.bot().wait_texts(QUEEN, queen_before + 1).await;
     assert!(
         queen[queen_before].starts_with("New Race Leader: Player1"),
