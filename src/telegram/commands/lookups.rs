@@ -3,7 +3,8 @@
 //! (what we know of a Telegram user), `/message_user ID|@name text` (a private message through
 //! the outbox), both answered in private only, and `/broadcast_groups text` (to every group of
 //! `telegram.allowed_groups`).
-//! The figures are `/stats`'s (`player::stats_text`); nothing here reaches the network.
+//! The figures are `/stats`'s (`player::stats`, `player::stats_text`); nothing here reaches the
+//! network.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -11,7 +12,7 @@ use serde_json::json;
 use super::admin::admin_actor;
 use super::outgoing::Outgoing;
 use super::parse::Command;
-use super::player::{stats_text, NOT_LINKED};
+use super::player::{stats, stats_text};
 use super::{Ctx, HandleError};
 use crate::accounts::linking::GoatedRef;
 use crate::accounts::{AccountError, Actor, User};
@@ -63,23 +64,17 @@ async fn check_stats(
     let snap = ctx.snapshot;
     let masked = &snap.race.masked;
     if !admin {
-        let Some(user) = user else {
-            return Ok(NOT_LINKED.into());
-        };
-        let Some(own) = &user.goated_uid else {
-            return Ok("No Goated account is linked yet: send /verify <your Goated name>.".into());
-        };
-        let own_names = own_player_names(ctx, user, own).await?;
-        if !own_names.iter().any(|n| n.eq_ignore_ascii_case(name)) && own != name {
-            return Ok(
-                "You may only check your own stats (or send /stats). Admins may check anyone."
-                    .into(),
-            );
+        // `/stats` itself says what is missing when nothing is linked.
+        if let Some((user, own)) = user.and_then(|u| u.goated_uid.as_ref().map(|uid| (u, uid))) {
+            let own_names = own_player_names(ctx, user.id, own).await?;
+            if !own_names.iter().any(|n| n.eq_ignore_ascii_case(name)) && own != name {
+                return Ok(
+                    "You may only check your own stats (or send /stats). Admins may check anyone."
+                        .into(),
+                );
+            }
         }
-        return Ok(match views::player(snap, ctx.config, ctx.now, own) {
-            Some(p) => stats_text(&p),
-            None => "Your Goated account is not in the current leaderboard data.".into(),
-        });
+        return Ok(stats(ctx, user));
     }
     // Admins: a public name, a uid, or the real name of a masked player.
     let public = views::find_goated(snap, &GoatedRef::Name(name.to_string()))
@@ -111,7 +106,7 @@ async fn check_stats(
 /// name when they chose to be masked.
 async fn own_player_names(
     ctx: &Ctx<'_, '_>,
-    user: &User,
+    user_id: i64,
     uid: &str,
 ) -> Result<Vec<String>, HandleError> {
     let mut names: Vec<String> = ctx
@@ -121,7 +116,7 @@ async fn own_player_names(
         .map(|p| p.name.clone())
         .into_iter()
         .collect();
-    if let Some((real, _)) = q::approved_goated_link(&*ctx.tx, user.id).await? {
+    if let Some((real, _)) = q::approved_goated_link(&*ctx.tx, user_id).await? {
         names.push(real);
     }
     Ok(names)

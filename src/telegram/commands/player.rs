@@ -100,8 +100,7 @@ pub(super) async fn notify(
     ))
 }
 
-pub(super) const NOT_LINKED: &str =
-    "This Telegram account is not linked yet: log in on the website, open \
+const NOT_LINKED: &str = "This Telegram account is not linked yet: log in on the website, open \
 your account page, get a link code and send /link <code> here.";
 
 pub(super) async fn verify(
