@@ -45,6 +45,15 @@ async fn give_player(app: &TestApp, username: &str, uid: &str, name: &str) {
         .unwrap();
 }
 
+/// [`give_player`] for the account `username` linked to the Telegram user `tg`, who is told
+/// (as after an admin's approval) before this returns.
+async fn give_linked_player(app: &TestApp, tg: i64, username: &str, uid: &str, name: &str) {
+    let seen = app.bot().texts_to(tg).len();
+    give_player(app, username, uid, name).await;
+    let texts = app.bot().wait_texts(tg, seen + 1).await;
+    assert!(texts[seen].contains("is now linked"), "{texts:?}");
+}
+
 /// Registers `llama.fan`, gives it LuckyLlama and masks the name (through the API, so every
 /// view masks it); waits until the leaderboard shows `Lu***ma`.
 async fn masked_llama(app: &TestApp) {
@@ -212,7 +221,7 @@ async fn check_stats_is_own_for_players_and_any_for_admins() {
     let app = daemon().await;
     masked_llama(&app).await;
     link_telegram(&app, LUCY, "queen.fan", 1).await;
-    give_player(&app, "queen.fan", CRASHQUEEN, "crashqueen").await;
+    give_linked_player(&app, LUCY, "queen.fan", CRASHQUEEN, "crashqueen").await;
 
     app.telegram_update(&message(2, LUCY, None, "/stats")).await;
     app.telegram_update(&message(3, LUCY, None, "/check_stats CrashQueen"))
@@ -221,15 +230,16 @@ async fn check_stats_is_own_for_players_and_any_for_admins() {
         .await;
     app.telegram_update(&message(5, LUCY, None, "/check_stats"))
         .await;
-    let texts = app.bot().wait_texts(LUCY, 5).await;
-    assert!(texts[1].starts_with("crashqueen\nWagered: "), "{texts:?}");
-    assert_eq!(texts[2], texts[1], "the same figures as /stats");
+    // After "Linked" and the Goated link's notice.
+    let texts = app.bot().wait_texts(LUCY, 6).await;
+    assert!(texts[2].starts_with("crashqueen\nWagered: "), "{texts:?}");
+    assert_eq!(texts[3], texts[2], "the same figures as /stats");
     assert!(
-        texts[3].starts_with("You may only check your own stats"),
+        texts[4].starts_with("You may only check your own stats"),
         "{texts:?}"
     );
     assert_eq!(
-        texts[4],
+        texts[5],
         "Send /check_stats <Goated name>. A name is missing."
     );
     // Not linked: told how to link.
@@ -264,6 +274,7 @@ async fn check_stats_is_own_for_players_and_any_for_admins() {
 async fn admin_lookups_are_refused_to_players_and_audited() {
     let app = daemon().await;
     link_telegram(&app, LUCY, "lucy.fan", 1).await;
+    give_linked_player(&app, LUCY, "lucy.fan", CRASHQUEEN, "crashqueen").await;
     let db = app.db().client().await;
     db.execute(
         "UPDATE users SET telegram_username = 'lucy_tg' WHERE username = 'lucy.fan'",
@@ -290,8 +301,8 @@ async fn admin_lookups_are_refused_to_players_and_audited() {
         app.telegram_update(&message(2 + i as i64, LUCY, None, cmd))
             .await;
     }
-    let texts = app.bot().wait_texts(LUCY, 4).await;
-    assert_eq!(texts[1..], ["Only admins may do that."; 3], "{texts:?}");
+    let texts = app.bot().wait_texts(LUCY, 5).await;
+    assert_eq!(texts[2..], ["Only admins may do that."; 3], "{texts:?}");
 
     let admin = |update_id: i64, text: &str| message(update_id, ADMIN_TG, None, text);
     app.telegram_update(&admin(10, &format!("/user_info {LUCY}")))
@@ -310,7 +321,8 @@ async fn admin_lookups_are_refused_to_players_and_audited() {
     );
     for line in [
         "), player, enabled\nTelegram linked: 20",
-        "\nGoated: not linked\nRace notifications: off\nBlocked the bot: no",
+        format!("\nGoated: crashqueen ({CRASHQUEEN}), linked 20").as_str(),
+        "\nRace notifications: off\nBlocked the bot: no",
     ] {
         assert!(texts[0].contains(line), "{line:?} in {}", texts[0]);
     }
@@ -362,7 +374,7 @@ async fn admin_lookups_are_refused_to_players_and_audited() {
         texts[7],
         "Send /message_user <Telegram id or @username> <text>. The text is missing."
     );
-    assert_eq!(app.bot().wait_texts(LUCY, 5).await[4], "Hello <b>there</b>");
+    assert_eq!(app.bot().wait_texts(LUCY, 6).await[5], "Hello <b>there</b>");
 
     // To both allowed groups.
     app.telegram_update(&admin(18, "/broadcast_groups Race night at 8 & more"))
