@@ -15,6 +15,8 @@ CREATE TABLE telegram_group_news_checks (
     user_id    bigint NOT NULL,
     turn_on    boolean NOT NULL,
     created_at timestamptz NOT NULL,
+    -- Telegram could not answer yet (5xx, network, 429): asked again from then on.
+    next_ask_at timestamptz,
     decided_at timestamptz
 );
 CREATE INDEX telegram_group_news_checks_waiting ON telegram_group_news_checks (update_id)

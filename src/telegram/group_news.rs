@@ -19,6 +19,9 @@ const BATCH: i64 = 20;
 /// member is told it could not be checked.
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::minutes(5);
 
+/// How long a request waits before Telegram is asked again after a 5xx or network error.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 const CANNOT_CHECK: &str = "I could not check that you are one of this group's admins. Try \
 again later.";
 
@@ -33,7 +36,7 @@ impl Telegram {
     pub async fn group_admin_checks_once(&self) -> Result<u32, TaskError> {
         let waiting = {
             let conn = db::leaderboard::conn(&self.deps.pool).await?;
-            q::waiting_admin_checks(&*conn, BATCH).await?
+            q::waiting_admin_checks(&*conn, self.deps.clock.now(), BATCH).await?
         };
         let mut decided = 0;
         for check in waiting {
@@ -62,6 +65,13 @@ impl Telegram {
                 Err(e) if e.retryable() && now - check.created_at < GIVE_UP_AFTER => {
                     warn!(self.deps.log, "cannot check a group admin yet"; "chat" => check.chat_id,
                         "error" => %e);
+                    let wait = match e {
+                        BotError::RateLimited(wait) => wait,
+                        _ => RETRY_AFTER,
+                    };
+                    let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                    let conn = db::leaderboard::conn(&self.deps.pool).await?;
+                    q::defer_admin_check(&*conn, check.update_id, at).await?;
                     continue;
                 }
                 Err(e) => {

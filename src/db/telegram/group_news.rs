@@ -84,16 +84,18 @@ pub async fn insert_admin_check<C: GenericClient>(
     Ok(())
 }
 
-/// The checks not decided yet, oldest first (read without a lock: deciding one is
-/// [`decide_admin_check`]).
+/// The checks not decided yet that are due at `now`, oldest first (read without a lock:
+/// deciding one is [`decide_admin_check`]).
 pub async fn waiting_admin_checks<C: GenericClient>(
     c: &C,
+    now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<AdminCheck>, DbError> {
     Ok(c.query(
         "SELECT update_id, chat_id, user_id, turn_on, created_at FROM telegram_group_news_checks \
-             WHERE decided_at IS NULL ORDER BY update_id LIMIT $1",
-        &[&limit],
+             WHERE decided_at IS NULL AND (next_ask_at IS NULL OR next_ask_at <= $1) \
+             ORDER BY update_id LIMIT $2",
+        &[&now, &limit],
     )
     .await?
     .iter()
@@ -105,6 +107,21 @@ pub async fn waiting_admin_checks<C: GenericClient>(
         created_at: r.get(4),
     })
     .collect())
+}
+
+/// Telegram could not answer about this check yet: asked again from `at`.
+pub async fn defer_admin_check<C: GenericClient>(
+    c: &C,
+    update_id: i64,
+    at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE telegram_group_news_checks SET next_ask_at = $2 \
+             WHERE update_id = $1 AND decided_at IS NULL",
+        &[&update_id, &at],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Marks a check decided; false when another daemon decided it first.
