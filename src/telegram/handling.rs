@@ -12,6 +12,8 @@
 //!    the update handled and commits: the replies exist if and only if the update is handled.
 //!    A failure rolls the savepoint back and records the attempt; the update is tried again,
 //!    and given up after five attempts.
+//! 5. Between updates, the task decides the `/groupnews` requests of group members, asking
+//!    Telegram whether they are the group's admins with no transaction open (`group_news`).
 
 use futures_util::FutureExt;
 use slog::warn;
@@ -120,6 +122,11 @@ impl Telegram {
                         break;
                     }
                 }
+            }
+            // The `/groupnews` of group members just handled: Telegram is asked here, between
+            // updates, never while an update's transaction is open.
+            if let Err(e) = self.group_admin_checks_once().await {
+                warn!(self.deps.log, "Telegram group admin checks paused"; "error" => %e);
             }
             tokio::select! {
                 _ = stop.cancelled() => {}

@@ -15,7 +15,8 @@
 //! broadcasts (`broadcast`) and scheduled group posts (`schedules`, each due time claimed by
 //! one daemon) wait in the outbound queue; the sender (`sender`) locks the next one whose
 //! chat is free, takes a send slot that all daemons count, calls the Bot API (`bot_api`) and
-//! records the outcome. `status` reports both flows, read at most once a second; what is
+//! records the outcome. A `/groupnews` of a group member is decided after the updates are
+//! handled, once Telegram says whether they are a group admin (`group_news`). `status` reports both flows, read at most once a second; what is
 //! past `telegram.retention_days` is deleted every hour (`retention`).
 //!
 //! Every loop stops on its cancellation token after the step under way, so a stop never cuts a
@@ -26,6 +27,7 @@ pub mod affiliate_links;
 pub mod bot_api;
 pub mod broadcast;
 pub mod commands;
+mod group_news;
 mod handling;
 mod link_notify;
 pub mod race_notify;

@@ -1,8 +1,10 @@
 //! Race notifications for users who sent `/notify on`, in every listed live race and naming it
 //! by its title: a new race leader, their own player entering or leaving the paid places, and
-//! their result when a race closes. Every daemon looks; a change is claimed by one atomic
-//! update per race ([`q::observe`], keyed by the race's id) and each message is queued under a
-//! unique key with the race's id, so each event is sent once through the outbound queue.
+//! their result when a race closes. Groups that opted in with `/groupnews on` get the race
+//! news: a new leader, and a race's final standings (names masked as on the site) when it
+//! closes after they opted in. Every daemon looks; a change is claimed by one atomic update per
+//! race ([`q::observe`], keyed by the race's id) and each message is queued under a unique key
+//! with the race's id and the chat, so each event is sent once through the outbound queue.
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
@@ -32,9 +34,13 @@ impl Telegram {
         };
         let conn = db::leaderboard::conn(&self.deps.pool).await?;
         let subscribers = q::notify_subscribers(&*conn).await?;
+        let groups = news_groups(q::group_news_chats(&*conn).await?, &self.deps.config);
+        // Groups hear of a new leader as the subscribers do (no player of their own).
+        let mut leader_chats = subscribers.to_vec();
+        leader_chats.extend(groups.iter().map(|&(chat, _)| (chat, None)));
         let mut out: Vec<Notice> = Vec::new();
         for entry in self.deps.races.live(&snap, now) {
-            race_changes(&*conn, entry, &subscribers, as_of, &mut out).await?;
+            race_changes(&*conn, entry, &leader_chats, as_of, &mut out).await?;
         }
         drop(conn);
 
@@ -46,6 +52,9 @@ impl Telegram {
             .await?;
         for race in &closed {
             results(race, &subscribers, &mut out);
+            let mut shown = race.clone();
+            shown.mask_names(&snap.race.masked);
+            final_standings(&shown, &groups, &mut out);
         }
 
         let mut queued = 0;
@@ -113,6 +122,53 @@ async fn race_changes<C: GenericClient>(
         }
     }
     Ok(())
+}
+
+/// The opted-in groups still allowed (all when `telegram.allowed_groups` is empty), with when
+/// each opted in.
+fn news_groups(
+    groups: Vec<(i64, DateTime<Utc>)>,
+    config: &crate::config::SharedConfig,
+) -> Vec<(i64, DateTime<Utc>)> {
+    let allowed = &config.load().config.telegram.allowed_groups;
+    groups
+        .into_iter()
+        .filter(|(chat, _)| allowed.is_empty() || allowed.contains(chat))
+        .collect()
+}
+
+/// Places shown in a group's final standings.
+const FINAL_PLACES: usize = 10;
+
+/// The final standings of closed `race` (names as shown), to each group that opted in before
+/// it closed.
+fn final_standings(race: &ClosedRace, groups: &[(i64, DateTime<Utc>)], out: &mut Vec<Notice>) {
+    let text = final_standings_text(race);
+    for &(chat, since) in groups {
+        if since > race.closed_at {
+            continue;
+        }
+        out.push((
+            Outgoing::message(chat, &text),
+            format!("race:{}:final:{chat}", race.id),
+        ));
+    }
+}
+
+/// `Race <title> closed. Final standings:` and the first places with their wager and prize.
+fn final_standings_text(race: &ClosedRace) -> String {
+    let title = display_title(&race.id, &race.title);
+    if race.results.is_empty() {
+        return format!("Race {title} closed: nobody wagered in it.");
+    }
+    let mut text = format!("Race {title} closed. Final standings:");
+    for r in race.results.iter().take(FINAL_PLACES) {
+        text.push_str(&format!("\n{}. {} - {}", r.rank, r.name, r.wagered));
+        if let Some(prize) = r.prize {
+            text.push_str(&format!(" (prize {prize})"));
+        }
+    }
+    text
 }
 
 /// Each linked subscriber's result in closed `race`.

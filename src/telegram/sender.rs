@@ -3,7 +3,8 @@
 //! 1. Replies, notifications and broadcast messages are queued in `telegram_outbox`, each in
 //!    the transaction that decided it and, where it must go once, under a unique key.
 //! 2. [`Telegram::send_one`] locks the oldest due message whose chat is free (per-chat order and
-//!    pacing, a group's messages per minute), skipping those another daemon holds.
+//!    pacing, a group's messages per minute), skipping those another daemon holds; an inline
+//!    query's answer (chat 0, no chat) goes first and unpaced.
 //! 3. It takes one of the send slots of `telegram.messages_per_second` that every daemon
 //!    counts, committed before the call so the others see it while the call is under way.
 //! 4. It calls the Bot API, then records the outcome in the message's transaction: sent;
@@ -100,7 +101,8 @@ impl Telegram {
                     }
                     _ => None,
                 };
-                if matches!(e, BotError::Forbidden(_)) {
+                // Chat 0 is no chat (an inline answer): nobody to mark.
+                if matches!(e, BotError::Forbidden(_)) && m.chat_id != super::commands::NO_CHAT {
                     q::mark_blocked(&tx, m.chat_id, now).await?;
                 }
                 let counted = !matches!(e, BotError::RateLimited(_) | BotError::NotConfigured);

@@ -39,8 +39,9 @@ pub struct ClaimedMessage {
 
 /// Locks the oldest message that is due, whose chat has no older pending message and got no
 /// message since `chat_free_since` (per-chat pacing) and, for a group (negative id), fewer than
-/// `group_per_minute` in the last minute; skips those another daemon holds. Run
-/// in a transaction kept open while the message is sent.
+/// `group_per_minute` in the last minute; skips those another daemon holds. A call of no chat
+/// (chat 0: an inline query's answer, which Telegram wants within seconds) is neither ordered
+/// nor paced, and is taken first. Run in a transaction kept open while the message is sent.
 pub async fn claim_message<C: GenericClient>(
     c: &C,
     now: DateTime<Utc>,
@@ -52,13 +53,13 @@ pub async fn claim_message<C: GenericClient>(
             "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts, o.broadcast_id \
              FROM telegram_outbox o \
              WHERE o.status = 'pending' AND o.not_before <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM telegram_outbox e WHERE e.status = 'pending' \
-                 AND e.chat_id = o.chat_id AND e.id < o.id) \
-             AND NOT EXISTS (SELECT 1 FROM telegram_outbox s WHERE s.status = 'sent' \
-                 AND s.chat_id = o.chat_id AND s.sent_at > $2) \
-             AND (o.chat_id > 0 OR (SELECT count(*) FROM telegram_outbox g WHERE g.status = 'sent' \
+             AND (o.chat_id = 0 OR NOT EXISTS (SELECT 1 FROM telegram_outbox e \
+                 WHERE e.status = 'pending' AND e.chat_id = o.chat_id AND e.id < o.id)) \
+             AND (o.chat_id = 0 OR NOT EXISTS (SELECT 1 FROM telegram_outbox s \
+                 WHERE s.status = 'sent' AND s.chat_id = o.chat_id AND s.sent_at > $2)) \
+             AND (o.chat_id >= 0 OR (SELECT count(*) FROM telegram_outbox g WHERE g.status = 'sent' \
                  AND g.chat_id = o.chat_id AND g.sent_at > $1 - interval '1 minute') < $3) \
-             ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED",
+             ORDER BY o.chat_id <> 0, o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED",
             &[&now, &chat_free_since, &group_per_minute],
         )
         .await?;

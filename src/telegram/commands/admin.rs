@@ -24,7 +24,11 @@ pub(super) const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waitin
 /cancel - leave a step-by-step command\n\
 /schedule every 6h | <text> - post to the groups every 6 hours (m, h, d)\n\
 /schedule daily 18:00 | <text> - post to the groups each day at 18:00 (race time zone)\n\
-/schedules - the scheduled posts\n/unschedule <id> - remove one";
+/schedules - the scheduled posts\n/unschedule <id> - remove one\n\
+/check_stats <name> - any player's stats (masked ones by their real name)\n\
+/user_info <id|@name> - what we know of a Telegram user\n\
+/message_user <id|@name> <text> - a private message to a Telegram user\n\
+/broadcast_groups <text> - a message to every allowed group";
 
 /// What an admin is shown of a pending link request.
 #[derive(Debug, Clone, Copy)]

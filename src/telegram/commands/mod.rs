@@ -1,9 +1,12 @@
 //! What the bot answers. Players: `/start [code]` and `/link <code>` (link this Telegram account
 //! with a code from the account page), `/verify <Goated name>` (ask to link a Goated account;
 //! an admin approves), `/stats`, `/leaderboard [today|week|month|all]` (the race's top 10 by
-//! default; a Refresh button edits it in place), `/race [ID]`, `/play`, `/website`, `/help`.
+//! default; a Refresh button edits it in place), `/race [ID]`, `/play`, `/website`, `/help`,
+//! `/check_stats <name>` (their own player), `/groupnews on|off` (a group's admins), and the
+//! inline query `@bot name`.
 //! Admins (an admin account linked to this Telegram account, or `telegram.admin_ids`):
-//! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`, and the
+//! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`,
+//! `/check_stats` of anyone, `/user_info`, `/message_user`, `/broadcast_groups`, and the
 //! Approve / Reject buttons of a notification; the bonus drops `/createbonus` (in one line, or
 //! alone for its wizard) and `/deploybonus CODE [N]`; `/cancel` leaves a wizard;
 //! `/schedule every 6h | text` or `/schedule daily 18:00 | text`, `/schedules`, `/unschedule
@@ -18,7 +21,8 @@
 //! transaction, which marks the update handled, so each is sent once.
 //!
 //! `parse` recognises a command, `player`, `race`, `admin` and `schedule` answer the commands,
-//! `forward` re-posts channel posts, `callbacks` the
+//! `forward` re-posts channel posts, `lookups` the stats and user lookups, `group_news` the
+//! group's race news switch, `inline` the inline query, `callbacks` the
 //! inline buttons, `old_bot` what the old app's bot left behind (its deep link, buttons and
 //! `/verify_user`), `bonus_drops` the bonus drops, `wizard` the commands asked step by step (a
 //! plain message in private answers the open one), and `outgoing` holds the calls they return
@@ -29,6 +33,9 @@ mod admin;
 mod bonus_drops;
 mod callbacks;
 mod forward;
+mod group_news;
+mod inline;
+mod lookups;
 mod old_bot;
 mod outgoing;
 mod parse;
@@ -41,6 +48,8 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Transaction;
 
 pub use admin::{broadcast_report, request_card, RequestCard};
+pub use group_news::{news_switched, NOT_GROUP_ADMIN};
+pub use inline::NO_CHAT;
 pub use outgoing::{escape, Outgoing};
 pub use parse::{parse_command, Command};
 
@@ -156,7 +165,9 @@ pub async fn handle(ctx: &mut Ctx<'_, '_>, update: &UpdateKind) -> Result<Handle
         UpdateKind::Message(message) => on_message(ctx, message).await,
         UpdateKind::Callback(query) => on_callback(ctx, query).await.map(Handled::from),
         UpdateKind::ChannelPost(post) => forward::on_channel_post(ctx, post).await,
-        UpdateKind::InlineQuery(_) => Ok(Handled::default()),
+        UpdateKind::InlineQuery(query) => {
+            inline::on_inline_query(ctx, query).await.map(Handled::from)
+        }
         // Edited messages and posts (never run or re-posted twice), membership changes and
         // every other kind: stored and acknowledged, nothing to answer.
         UpdateKind::Other => Ok(Handled::default()),
@@ -292,7 +303,13 @@ async fn dispatch(
             None => reply("Only admins may do that.".into()),
         },
         "schedule" | "schedules" | "unschedule" => {
-            schedule::schedule_command(ctx, chat_id, from_id, user.as_ref(), &cmd).await
+            schedule::schedule_command(ctx, chat_id, from_id, user.as_ref(), cmd).await
+        }
+        "check_stats" | "user_info" | "message_user" | "broadcast_groups" => {
+            lookups::lookup_command(ctx, chat_id, private, from_id, user.as_ref(), cmd).await
+        }
+        "groupnews" => {
+            group_news::group_news(ctx, chat_id, private, from_id, user.as_ref(), cmd.args).await
         }
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
             return admin_command(ctx, chat_id, from_id, user.as_ref(), cmd).await;

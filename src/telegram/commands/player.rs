@@ -1,5 +1,5 @@
 //! The player commands: `/start` (the welcome and its buttons), `/help`, `/play`, `/website`,
-//! `/notify on|off`, `/verify <Goated name>`, `/stats`, `/leaderboard` and `/bonuscodes`
+//! `/notify on|off`, `/verify <Goated name>`, `/stats` (its text also `/check_stats`'s), `/leaderboard` and `/bonuscodes`
 //! (whose list admins get with claims from `/bonus`); `/race` is in `race`. Each reads the
 //! views (`views`) and services (`accounts`) the HTTP API uses.
 
@@ -19,11 +19,14 @@ pub(super) const HELP: &str = "GoatedVIPs bot\n\
 /race [ID] - the live races and your place, or your place in one\n\
 /bonuscodes - the active bonus codes\n\
 /play - the affiliate link to play on Goated\n\
+/check_stats <Goated name> - your own stats by your player's name\n\
 /notify on|off - race notifications (new leader, your paid place, your result)\n\
+/groupnews on|off - race news in a group (the group's admins)\n\
 /website - the GoatedVIPs website\n\
 /link <code> - link this Telegram account (get the code on your account page)\n\
 /verify <Goated name> - ask to link your Goated account (an admin approves)\n\
-/help - this list";
+/help - this list\n\
+Inline: type @<this bot> <name> in any chat for a player's wagers and tier";
 
 const WELCOME: &str = "Welcome to GoatedVIPs!\n\n\
 I show the Goated wager leaderboard and the monthly wager race, your own wager, ranks and VIP \
@@ -134,9 +137,15 @@ pub(super) fn stats(ctx: &Ctx<'_, '_>, user: Option<&User>) -> String {
     let Some(uid) = &user.goated_uid else {
         return "No Goated account is linked yet: send /verify <your Goated name>.".into();
     };
-    let Some(p) = views::player(ctx.snapshot, ctx.config, ctx.now, uid) else {
-        return "Your Goated account is not in the current leaderboard data.".into();
-    };
+    match views::player(ctx.snapshot, ctx.config, ctx.now, uid) {
+        Some(p) => stats_text(&p),
+        None => "Your Goated account is not in the current leaderboard data.".into(),
+    }
+}
+
+/// What `/stats` shows of a player (also `/check_stats`): name, wager and rank in each period,
+/// VIP tier with the way to the next, and the place in the month's race.
+pub(super) fn stats_text(p: &views::PlayerView) -> String {
     let mut text = format!(
         "{}\nWagered: today {} (#{}), this week {} (#{}), this month {} (#{}), all time {} (#{})\nVIP tier: {}",
         p.name,
@@ -152,7 +161,7 @@ pub(super) fn stats(ctx: &Ctx<'_, '_>, user: Option<&User>) -> String {
             p.tier.progress_percent
         ));
     }
-    match p.race {
+    match &p.race {
         Some(r) => {
             text.push_str(&format!(
                 "\nRace {}: #{} with {}",

@@ -1,6 +1,7 @@
 //! A fake Telegram Bot API on 127.0.0.1: `POST /bot{token}/{method}` records each call and
 //! answers `{"ok":true,...}`, or the scripted answers the test queued (429 with `retry_after`,
-//! 403, 5xx …), or the standing answer of a chat (a user who blocked the bot); and the helpers
+//! 403, 5xx …), or the standing answer of a chat (a user who blocked the bot), and
+//! `getChatMember` from the statuses the test set; and the helpers
 //! that post webhook updates with the secret.
 
 use serde_json::{json, Value};
@@ -39,6 +40,8 @@ struct Shared {
     webhook_info_calls: Mutex<u32>,
     /// How long each call takes to answer once recorded (see [`FakeBotApi::set_delay`]).
     delay: Mutex<Duration>,
+    /// `getChatMember`'s status per (chat, user); `member` when not set.
+    members: Mutex<HashMap<(i64, i64), String>>,
 }
 
 /// The fake Bot API.
@@ -91,6 +94,25 @@ impl FakeBotApi {
                 return poem::Response::builder()
                     .content_type("application/json")
                     .body(json!({"ok": true, "result": info}).to_string());
+            }
+            if method == "getChatMember" {
+                let key = (
+                    body.0["chat_id"].as_i64().unwrap_or_default(),
+                    body.0["user_id"].as_i64().unwrap_or_default(),
+                );
+                let status = shared.members.lock().unwrap().get(&key).cloned();
+                let status = status.unwrap_or_else(|| "member".into());
+                shared.calls.lock().unwrap().push(BotCall {
+                    token: bot.trim_start_matches("bot").to_string(),
+                    method,
+                    params: body.0,
+                    at: Instant::now(),
+                    status: 200,
+                });
+                let member = json!({"status": status, "user": {"id": key.1, "is_bot": false}});
+                return poem::Response::builder()
+                    .content_type("application/json")
+                    .body(json!({"ok": true, "result": member}).to_string());
             }
             let standing = body.0["chat_id"]
                 .as_i64()
@@ -164,6 +186,16 @@ impl FakeBotApi {
     /// Every call (but `getWebhookInfo`) is answered `delay` after it arrived, from now on.
     pub fn set_delay(&self, delay: Duration) {
         *self.shared.delay.lock().unwrap() = delay;
+    }
+
+    /// What `getChatMember` answers for `user` in `chat` from now on (`administrator`,
+    /// `creator`, `member` …; `member` when never set).
+    pub fn set_member_status(&self, chat: i64, user: i64, status: &str) {
+        self.shared
+            .members
+            .lock()
+            .unwrap()
+            .insert((chat, user), status.to_string());
     }
 
     /// What `getWebhookInfo` answers from now on.

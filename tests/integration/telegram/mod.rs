@@ -1,8 +1,8 @@
 //! The Telegram bot, one file per flow: an update in (`updates`), the commands (`commands`),
 //! bonus drops and the wizard (`bonus_drops`), a message out (`sender`), broadcasts and
 //! notifications (`notifications`), what the bot posts to the groups on its own (`group_posts`:
-//! forwarded channel posts, scheduled posts) and the status (`status`); the helpers they share
-//! are here.
+//! forwarded channel posts, scheduled posts), the lookups and group news (`lookups`) and the
+//! status (`status`); the helpers they share are here.
 
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -16,6 +16,7 @@ use crate::harness::{
 mod bonus_drops;
 mod commands;
 mod group_posts;
+mod lookups;
 mod notifications;
 mod old_bot;
 mod races;
@@ -131,4 +132,41 @@ async fn metrics_text(app: &TestApp) -> String {
         .text()
         .await
         .unwrap()
+}
+
+/// The uid of the underdog of [`underdog_board`].
+const UNDERDOG: &str = "underdog000000000013";
+
+/// A leaderboard of twelve players ahead of the ten paid places of the month's race, and the
+/// underdog Zé_Ñandú (13th) at `underdog` wagered this month: at 20 000 they lead.
+fn underdog_board(underdog: u32) -> Vec<u8> {
+    let mut data: Vec<Value> = (1..=12u32)
+        .map(|i| {
+            let w = 13_000 - i * 1000;
+            json!({"uid": format!("player{i:014}"), "name": format!("Player{i}"),
+                   "wagered": {"today": 0, "this_week": 0, "this_month": w, "all_time": 100_000}})
+        })
+        .collect();
+    data.push(json!({"uid": UNDERDOG, "name": "Zé_Ñandú",
+        "wagered": {"today": 0, "this_week": 0, "this_month": underdog, "all_time": 100_000}}));
+    serde_json::to_vec(&json!({"success": true, "data": data})).unwrap()
+}
+
+/// Records the race of October 2025 as closed now (as the closing daemon would): Player1 first
+/// with 4000 (prize 600), the underdog second with 1000 (prize 400).
+async fn close_october_race(app: &TestApp) {
+    app.db()
+        .client()
+        .await
+        .batch_execute(&format!(
+            "INSERT INTO races (id, starts_at, ends_at, timezone, closed_at, closed_by, \
+                 closed_late, prize_pool, currency, total_wagered, participant_count) \
+             VALUES ('202510', '2025-10-01', '2025-11-01', 'UTC', now(), 'test', false, 1000, \
+                 'USD', 5000, 2); \
+             INSERT INTO race_results (race_id, rank, uid, name, wagered, prize) VALUES \
+                 ('202510', 1, 'player00000000000001', 'Player1', 4000, 600), \
+                 ('202510', 2, '{UNDERDOG}', 'Zé_Ñandú', 1000, 400);"
+        ))
+        .await
+        .unwrap();
 }

@@ -172,23 +172,9 @@ async fn broadcast_reports_sent_and_failed_once_on_two_daemons() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn race_notifications_for_opted_in_users_once_on_two_daemons() {
-    const ZE: &str = "underdog000000000013";
-    // Twelve players above the ten paid places, and the underdog (13th) at `underdog` wagered.
-    let board = |underdog: u32| {
-        let mut data: Vec<Value> = (1..=12u32)
-            .map(|i| {
-                let w = 13_000 - i * 1000;
-                json!({"uid": format!("player{i:014}"), "name": format!("Player{i}"),
-                       "wagered": {"today": 0, "this_week": 0, "this_month": w, "all_time": 100_000}})
-            })
-            .collect();
-        data.push(json!({"uid": ZE, "name": "Zé_Ñandú",
-            "wagered": {"today": 0, "this_week": 0, "this_month": underdog, "all_time": 100_000}}));
-        serde_json::to_vec(&json!({"success": true, "data": data})).unwrap()
-    };
     let app = TestApp::builder()
         .in_process()
-        .with_fake_goated(FakeMode::Body(board(100)))
+        .with_fake_goated(FakeMode::Body(underdog_board(100)))
         .with_fake_telegram()
         .config("upstream.poll_interval_secs", 1)
         .config(
@@ -215,7 +201,7 @@ async fn race_notifications_for_opted_in_users_once_on_two_daemons() {
     let db = app.db().client().await;
     db.execute(
         "UPDATE users SET goated_uid = $1 WHERE username = 'ze.fan'",
-        &[&ZE],
+        &[&UNDERDOG],
     )
     .await
     .unwrap();
@@ -244,7 +230,7 @@ async fn race_notifications_for_opted_in_users_once_on_two_daemons() {
     .await;
 
     // Zé wagers enough to lead: a new leader for both, and LUCY's player enters the paid places.
-    app.fake().set(FakeMode::Body(board(20_000)));
+    app.fake().set(FakeMode::Body(underdog_board(20_000)));
     let texts = app.bot().wait_texts(LUCY, 4).await;
     assert!(
         texts[2..]
@@ -281,17 +267,7 @@ async fn race_notifications_for_opted_in_users_once_on_two_daemons() {
 
     // A race closes (recorded as the closing daemon would): LUCY hears her result, once;
     // QUEEN (no linked player) nothing.
-    db.batch_execute(&format!(
-        "INSERT INTO races (id, starts_at, ends_at, timezone, closed_at, closed_by, closed_late, \
-             prize_pool, currency, total_wagered, participant_count) \
-         VALUES ('202510', '2025-10-01', '2025-11-01', 'UTC', now(), 'test', false, 1000, 'USD', \
-             5000, 2); \
-         INSERT INTO race_results (race_id, rank, uid, name, wagered, prize) VALUES \
-             ('202510', 1, 'player00000000000001', 'Player1', 4000, 600), \
-             ('202510', 2, '{ZE}', 'Zé_Ñandú', 1000, 400);"
-    ))
-    .await
-    .unwrap();
+    close_october_race(&app).await;
     let texts = app.bot().wait_texts(LUCY, 5).await;
     assert_eq!(
         texts[4],
