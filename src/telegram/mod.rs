@@ -8,8 +8,8 @@
 //! update's transaction with a narrow context, and queues their replies in the same
 //! transaction. Nothing reaches the network while that transaction is open.
 //!
-//! **A message out.** Replies, notifications (`link_notify`, `race_notify`, `token_notify`)
-//! and broadcasts (`broadcast`) wait in the outbound queue; the sender (`sender`) locks the next one whose
+//! **A message out.** Replies, notifications (`link_notify`, `race_notify`, `token_notify`,
+//! `challenge_notify`) and broadcasts (`broadcast`) wait in the outbound queue; the sender (`sender`) locks the next one whose
 //! chat is free, takes a send slot that all daemons count, calls the Bot API (`bot_api`) and
 //! records the outcome. `status` reports both flows, read at most once a second; what is
 //! past `telegram.retention_days` is deleted every hour (`retention`).
@@ -20,6 +20,7 @@
 
 pub mod bot_api;
 pub mod broadcast;
+mod challenge_notify;
 pub mod commands;
 mod handling;
 mod link_notify;

@@ -1,7 +1,7 @@
 //! The admin page: the upstream token (its expiry countdown, the last sync, a form to replace
 //! it through `PUT /api/admin/upstream/token`; the token is never shown, only its uid and
 //! expiry), pending Goated link requests (approve, reject), bonus codes (list, create,
-//! expire), users (search, role, disable, a password reset link) and the audit log. Players and anonymous visitors are
+//! expire), challenges (the card of `challenges`: create, verify, reject), users (search, role, disable, a password reset link) and the audit log. Players and anonymous visitors are
 //! refused. Link and bonus-code buttons call the `/api/admin` operations (JSON, the admin's
 //! session); role, disable and the reset link are plain form posts to `/admin/users/…` (the
 //! API has no such operation), which call the same `accounts` service as `goatedvips user` and
@@ -73,6 +73,10 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
         Ok(card) => card,
         Err(e) => return unavailable("races", &e),
     };
+    let challenges = match super::challenges::admin_card(&state).await {
+        Ok(card) => card,
+        Err(e) => return unavailable("challenges", &e),
+    };
     Page::new(
         "Admin",
         Nav::Admin,
@@ -81,6 +85,7 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
             h1 { "Admin" }
             (upstream)
             (races)
+            (challenges)
             section.card #links aria-labelledby="links-h" {
                 h2 #links-h { "Pending link requests" }
                 @if pending.is_empty() { p { "Nothing waiting." } }

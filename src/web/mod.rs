@@ -14,6 +14,7 @@
 //! - `account`: login, register, the reset-link form, account;
 //! - `admin`: the admin pages;
 //! - `admin_races`: the admin page's races card and race form;
+//! - `challenges`: the challenges page with its entry form, and the admin page's challenges card;
 //! - `old_addresses`: the old app's page addresses (301s, old profile ids);
 //! - `overlay`: the stream overlays and the embeddable widget.
 
@@ -21,6 +22,7 @@ pub mod account;
 pub mod admin;
 pub mod admin_races;
 pub mod assets;
+pub mod challenges;
 pub mod chart;
 pub mod layout;
 pub mod old_addresses;
@@ -57,6 +59,12 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
         ("/race/:id", Method::GET, page(races::race_by_id)),
         ("/players/:uid", Method::GET, page(public::player)),
         ("/bonus-codes", Method::GET, page(public::bonus_codes)),
+        (
+            "/challenges",
+            Method::GET,
+            page(challenges::challenges_page),
+        ),
+        ("/challenges/enter", Method::POST, page(challenges::enter)),
         ("/vip", Method::GET, page(vip::vip)),
         ("/p/:name", Method::GET, page(site_pages::site_page)),
         ("/login", Method::GET, page(account::login)),
@@ -88,6 +96,17 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
             "/admin/races/:id/cancel",
             Method::POST,
             page(admin_races::cancel),
+        ),
+        ("/admin/challenges", Method::POST, page(challenges::create)),
+        (
+            "/admin/challenge-entries/:id/verify",
+            Method::POST,
+            page(challenges::verify),
+        ),
+        (
+            "/admin/challenge-entries/:id/reject",
+            Method::POST,
+            page(challenges::reject),
         ),
         ("/overlay/race", Method::GET, page(overlay::race)),
         ("/overlay/race/:id", Method::GET, page(overlay::race_by_id)),

@@ -16,7 +16,11 @@ use crate::db::telegram::{self as q, Delivery};
 pub(super) const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waiting\n\
 /approve <id> - approve a link request\n/reject <id> [note] - reject one\n\
 /broadcast <text> - a message to every linked user (alone: how the last one went)\n\
-/bonus - the active bonus codes";
+/bonus - the active bonus codes\n\
+/createchallenge game | multiplier | min bet | prize | winners | hours | description - a \
+challenge (hours, or filled: open until the winners are all verified)\n\
+/pendingchallenges - challenge entries waiting\n/verifychallenge <entry> <code> - a winner, \
+who gets the code\n/rejectchallenge <entry> <reason> - refuse an entry";
 
 /// What an admin is shown of a pending link request.
 #[derive(Debug, Clone, Copy)]

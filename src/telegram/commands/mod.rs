@@ -4,7 +4,10 @@
 //! default; a Refresh button edits it in place), `/race [ID]`, `/play`, `/website`, `/help`.
 //! Admins (an admin account linked to this Telegram account, or `telegram.admin_ids`):
 //! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`, and the
-//! Approve / Reject buttons of a notification.
+//! Approve / Reject buttons of a notification. Challenges (`challenges`): the
+//! `#ChallengeComplete [ID] <bet link>` message that enters one (not a command, limited like
+//! one), `/challenges`, `/claim`; admins' `/createchallenge`, `/pendingchallenges`,
+//! `/verifychallenge` and `/rejectchallenge`.
 //!
 //! Every answer comes from the services (`accounts`, `races`) and views (`views`, `domain`)
 //! the HTTP API uses; nothing here decides a rule. A command gets a narrow [`Ctx`]: the
@@ -20,6 +23,7 @@
 
 mod admin;
 mod callbacks;
+mod challenges;
 mod old_bot;
 mod outgoing;
 mod parse;
@@ -30,6 +34,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Transaction;
 
 pub use admin::{broadcast_report, request_card, RequestCard};
+pub use challenges::card_html as challenge_card_html;
 pub use outgoing::{escape, Outgoing};
 pub use parse::{parse_command, Command};
 
@@ -165,9 +170,12 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
             return Ok(Handled::default());
         }
     }
-    let Some(cmd) = parse_command(text, ctx.bot_username) else {
+    // `#ChallengeComplete <link>` is a message, not a command, but limited like one.
+    let entry = challenges::entry_text(text);
+    let cmd = parse_command(text, ctx.bot_username);
+    if entry.is_none() && cmd.is_none() {
         return Ok(Handled::default());
-    };
+    }
     let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)]);
     if private {
         // Writing to the bot again means it is not blocked (any more).
@@ -181,6 +189,12 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
         return Ok(note.into());
     }
     let user = ctx.linked_user(from_id).await?;
+    if let Some(rest) = entry {
+        return challenges::enter(ctx, chat_id, user.as_ref(), rest).await;
+    }
+    let Some(cmd) = cmd else {
+        return Ok(Handled::default());
+    };
     let tg = &ctx.config.telegram;
     let replies: Result<Vec<Outgoing>, HandleError> = match cmd.name.as_str() {
         // The old bot's deep link `t.me/<bot>?start=verify`: not a link code.
@@ -240,6 +254,11 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
             Some(_) => reply(old_bot::VERIFY_USER_HINT.into()),
             None => reply("Only admins may do that.".into()),
         },
+        "challenges" | "claim" | "createchallenge" | "pendingchallenges" | "verifychallenge"
+        | "rejectchallenge" => {
+            let user = user.as_ref();
+            return challenges::command(ctx, chat_id, from_id, private, user, &cmd).await;
+        }
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
             return admin_command(ctx, chat_id, from_id, user.as_ref(), &cmd).await;
         }

@@ -1,4 +1,5 @@
-//! The Telegram bot, one file per flow: an update in (`updates`), the commands (`commands`), a
+//! The Telegram bot, one file per flow: an update in (`updates`), the commands (`commands`),
+//! challenges (`challenges`), a
 //! message out (`sender`), broadcasts and notifications (`notifications`) and the status
 //! (`status`); the helpers they share are here.
 
@@ -11,6 +12,7 @@ use crate::harness::{
     WEBHOOK_SECRET,
 };
 
+mod challenges;
 mod commands;
 mod notifications;
 mod old_bot;
