@@ -7,6 +7,7 @@
 
 use super::commands::{challenge_card_html, escape, Outgoing};
 use super::{TaskError, Telegram};
+use crate::accounts::challenges::state_at;
 use crate::db::{self, challenges as q, telegram as outbox};
 
 /// How many winners' names a close announcement lists at most.
@@ -21,6 +22,11 @@ impl Telegram {
         let tx = conn.transaction().await?;
         let mut out: Vec<(Outgoing, String)> = Vec::new();
         for c in q::claim_new(&tx, now).await? {
+            // Claimed, but not told when it no longer takes entries (created while the bot
+            // was not running, and over since).
+            if state_at(&c, now) != "open" {
+                continue;
+            }
             let html = format!("New challenge!\n{}", challenge_card_html(&c, now));
             for o in
                 Outgoing::to_allowed_groups(&config.config, |g| Outgoing::html(g, html.clone()))

@@ -17,6 +17,12 @@ use crate::accounts::challenges::{label, places_left, Challenge};
 use crate::accounts::User;
 use crate::domain::challenge::{ChallengeDraft, ONE_LINE_USAGE};
 
+/// How many open challenges `/challenges` shows (one message each).
+const OPEN_SHOWN: usize = 10;
+
+/// What a list may fill of a message, leaving room for its last line (Telegram: 4096).
+const MESSAGE_ROOM: usize = 3600;
+
 /// The hashtag of an entry, matched without regard to case.
 const ENTRY_TAG: &str = "#challengecomplete";
 
@@ -103,8 +109,13 @@ pub(super) async fn command(
             if open.is_empty() {
                 return reply("No challenge is open right now.".into());
             }
-            let cards: Vec<String> = open.iter().map(|c| card_html(c, ctx.now)).collect();
-            Ok(vec![Outgoing::html(chat_id, cards.join("\n\n"))].into())
+            // One message each: a long description must not push a list over Telegram's
+            // 4096 characters.
+            let cards = open
+                .iter()
+                .take(OPEN_SHOWN)
+                .map(|c| Outgoing::html(chat_id, card_html(c, ctx.now)));
+            Ok(cards.collect::<Vec<_>>().into())
         }
         "claim" => claim(ctx, chat_id, private, user).await,
         _ => {
@@ -159,11 +170,20 @@ async fn pending(ctx: &mut Ctx<'_, '_>) -> Result<String, HandleError> {
         "{total} challenge entr{} waiting.",
         plural(total, "y", "ies")
     );
-    for e in &entries {
-        text.push_str(&format!(
+    for (shown, e) in entries.iter().enumerate() {
+        let line = format!(
             "\nEntry #{} - challenge #{} ({}) - {} (Goated {}) - {}",
             e.id, e.challenge_id, e.game, e.username, e.goated_name, e.link
-        ));
+        );
+        // Telegram takes 4096 characters at most; the rest waits for the next /pendingchallenges.
+        if text.chars().count() + line.chars().count() > MESSAGE_ROOM {
+            text.push_str(&format!(
+                "\n... and {} more (see /admin).",
+                total - shown as i64
+            ));
+            break;
+        }
+        text.push_str(&line);
     }
     if total > 0 {
         text.push_str(
@@ -278,13 +298,21 @@ async fn claim(
         )));
     }
     let mut html = format!("Your challenge codes ({}):", won.len());
-    for (e, code) in won {
-        html.push_str(&format!(
+    for (shown, (e, code)) in won.iter().enumerate() {
+        let line = format!(
             "\nChallenge #{} ({}): <code>{}</code>",
             e.challenge_id,
             escape(&e.game),
             escape(code)
-        ));
+        );
+        if html.chars().count() + line.chars().count() > MESSAGE_ROOM {
+            html.push_str(&format!(
+                "\n... and {} older (on the site's /challenges page).",
+                won.len() - shown
+            ));
+            break;
+        }
+        html.push_str(&line);
     }
     reply(html)
 }
