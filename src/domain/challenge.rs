@@ -59,31 +59,49 @@ impl ChallengeDraft {
     /// Checks every field; the error lists each wrong one (`"multiplier must be …; winners
     /// must be …"`), each message starting with the field's name.
     pub fn check(f: &ChallengeFields<'_>) -> Result<Self, String> {
-        let mut problems = Vec::new();
-        let mut keep = |r: Result<(), String>| {
-            if let Err(e) = r {
-                problems.push(e)
-            }
-        };
-        let (mut g, mut m, mut b, mut p, mut w, mut o, mut d) = Default::default();
-        keep(game(f.game).map(|v| g = v));
-        keep(multiplier(f.multiplier).map(|v| m = v));
-        keep(min_bet(f.min_bet).map(|v| b = v));
-        keep(prize(f.prize).map(|v| p = v));
-        keep(winners(f.winners).map(|v| w = v));
-        keep(open_for(f.hours).map(|v| o = Some(v)));
-        keep(description(f.description).map(|v| d = v));
-        match (problems.is_empty(), o) {
-            (true, Some(open_for)) => Ok(Self {
-                game: g,
-                multiplier: m,
-                min_bet: b,
-                prize: p,
-                winners: w,
+        let checked = (
+            game(f.game),
+            multiplier(f.multiplier),
+            min_bet(f.min_bet),
+            prize(f.prize),
+            winners(f.winners),
+            open_for(f.hours),
+            description(f.description),
+        );
+        match checked {
+            (
+                Ok(game),
+                Ok(multiplier),
+                Ok(min_bet),
+                Ok(prize),
+                Ok(winners),
+                Ok(open_for),
+                Ok(description),
+            ) => Ok(Self {
+                game,
+                multiplier,
+                min_bet,
+                prize,
+                winners,
                 open_for,
-                description: d,
+                description,
             }),
-            _ => Err(problems.join("; ")),
+            (g, m, b, p, w, o, d) => {
+                let problems = [
+                    g.err(),
+                    m.err(),
+                    b.err(),
+                    p.err(),
+                    w.err(),
+                    o.err(),
+                    d.err(),
+                ];
+                Err(problems
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("; "))
+            }
         }
     }
 
@@ -194,14 +212,19 @@ pub fn open_for(s: &str) -> Result<OpenFor, String> {
     }
 }
 
-/// What the challenge asks, shown to players: 1 to 1000 characters.
-pub fn description(s: &str) -> Result<String, String> {
+/// Text of 1 to `max` characters, line breaks allowed, no other control character.
+fn lines(field: &str, s: &str, max: usize) -> Result<String, String> {
     let s = s.trim();
     let n = s.chars().count();
-    if n == 0 || n > 1000 || s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err("description must be 1 to 1000 characters".into());
+    if n == 0 || n > max || s.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(format!("{field} must be 1 to {max} characters"));
     }
     Ok(s.to_string())
+}
+
+/// What the challenge asks, shown to players: 1 to 1000 characters.
+pub fn description(s: &str) -> Result<String, String> {
+    lines("description", s, 1000)
 }
 
 /// A bet link on Goated: `https`, on `goated.com` or one of its subdomains (never
@@ -248,12 +271,7 @@ pub fn prize_code(s: &str) -> Result<String, String> {
 
 /// Why an entry is rejected, told to the player: 1 to 500 characters.
 pub fn reason(s: &str) -> Result<String, String> {
-    let s = s.trim();
-    let n = s.chars().count();
-    if n == 0 || n > 500 || s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err("reason must be 1 to 500 characters".into());
-    }
-    Ok(s.to_string())
+    lines("reason", s, 500)
 }
 
 #[cfg(test)]
