@@ -353,10 +353,16 @@ impl Accounts {
         entry: i64,
     ) -> Result<(Entry, Challenge), AccountError> {
         let found = self.entry_in(c, entry).await?;
-        let challenge = q::by_id(c, found.challenge_id, true)
+        let gone = || AccountError::NotFound(format!("no challenge entry #{entry}"));
+        q::by_id(c, found.challenge_id, true)
             .await?
-            .ok_or_else(|| AccountError::NotFound(format!("no challenge entry #{entry}")))?;
-        // Read again under the challenge's lock: another review may have come first.
+            .ok_or_else(gone)?;
+        // Read both again under the challenge's lock, in new statements: a review another
+        // admin committed while this one waited counts (the locking statement's own count
+        // was taken before it waited).
+        let challenge = q::by_id(c, found.challenge_id, false)
+            .await?
+            .ok_or_else(gone)?;
         let found = self.entry_in(c, entry).await?;
         if found.state != "pending" {
             return Err(AccountError::Conflict(format!(

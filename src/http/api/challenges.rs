@@ -203,16 +203,24 @@ pub struct NewEntry {
 /// `POST /api/admin/challenge-entries/{id}/verify`.
 #[derive(Debug, Object)]
 pub struct VerifyEntry {
-    /// The prize code the winner gets by private message: 1 to 64 characters, no spaces.
-    #[oai(validator(max_length = 64))]
+    /// The prize code the winner gets by private message: 1 to 64 characters, no spaces or
+    /// control characters.
+    #[oai(validator(
+        pattern = "^[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]{1,64}$"
+    ))]
     pub code: JsonString,
 }
 
 /// `POST /api/admin/challenge-entries/{id}/reject`.
 #[derive(Debug, Object)]
 pub struct RejectEntry {
-    /// Why, as the player is told: 1 to 500 characters.
-    #[oai(validator(max_length = 500))]
+    /// Why, as the player is told: 1 to 500 characters (line breaks allowed, no other
+    /// control character), not only spaces.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"
+    ))]
     pub reason: JsonString,
 }
 

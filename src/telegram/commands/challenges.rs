@@ -249,7 +249,8 @@ async fn review(
         e.id, e.goated_name, e.challenge_id, e.state
     );
     text.push_str(if verify {
-        " The winner gets the code in a private message."
+        " The winner gets the code in a private message (once their Telegram is linked) and \
+         sees it on the site's /challenges page."
     } else {
         " The player is told why."
     });
