@@ -3,7 +3,8 @@
 //! private) or rejected (the player is told why), closed when its winners are all verified
 //! (the groups told once), `/claim`; the refusals: an unlinked player, a bad link, a second
 //! entry, a closed challenge, admin commands from a player; the admin API's entries and the
-//! `/challenges` page.
+//! `/challenges` page; the site's forms without JavaScript; a challenge past its hours (on the
+//! driven clock).
 
 use super::*;
 
@@ -561,5 +562,88 @@ async fn the_sites_forms_create_enter_and_verify_without_javascript() {
     assert!(
         others.contains(r#"href="/challenges""#),
         "in the navigation"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_challenge_past_its_hours_takes_no_entry_but_its_entries_are_still_reviewed() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-12-04T18:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
+        .clock(start)
+        .start()
+        .await;
+    app.wait_for_players(12).await;
+    let admin = admin_session(&app, "boss").await;
+    let fan = register(&app, "hours.fan").await;
+    let (_, _, request) = post_json(
+        &app,
+        "/api/account/goated-link",
+        Some(&fan),
+        json!({"goated_name": "luckyllama"}),
+    )
+    .await;
+    let approve = format!("/api/admin/link-requests/{}/approve", request["id"]);
+    let (status, _, _) = post_json(&app, &approve, Some(&admin), json!({})).await;
+    assert_eq!(status, 200);
+    let (status, _, created) = post_json(
+        &app,
+        "/api/admin/challenges",
+        Some(&admin),
+        json!({"game": "Plinko", "multiplier": "100", "min_bet": "1", "prize": "50",
+               "winners": 3, "hours": 2, "description": "x100 on Plinko"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["open_until"], "2026-12-04T20:00:00+00:00");
+    assert_eq!(created["seconds_left"], 7200);
+
+    // Entered within its hours; after them it takes no entry and leaves the public list.
+    app.clock().set(start + chrono::Duration::hours(1));
+    let enter = |link: &'static str| {
+        let (app, fan) = (&app, fan.clone());
+        async move {
+            post_json(
+                app,
+                "/api/challenges/1/entries",
+                Some(&fan),
+                json!({"link": link}),
+            )
+            .await
+        }
+    };
+    let (status, _, entry) = enter("https://goated.com/bet/77").await;
+    assert_eq!(status, 201, "{entry}");
+    app.clock().set(start + chrono::Duration::hours(3));
+    let (status, _, refused) = enter("https://goated.com/bet/78").await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is over"),
+        "{refused}"
+    );
+    let (_, public) = app.get_json("/api/challenges").await;
+    assert_eq!(public["open"], json!([]), "{public}");
+    let (_, list) = get_with(&app, "/api/admin/challenges", Some(&admin)).await;
+    assert_eq!(list["challenges"][0]["state"], "expired", "{list}");
+
+    // The entry made in time is still verified.
+    let (status, _, verified) = post_json(
+        &app,
+        &format!("/api/admin/challenge-entries/{}/verify", entry["id"]),
+        Some(&admin),
+        json!({"code": "PLINKO-100"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{verified}");
+    let (_, public) = app.get_json("/api/challenges").await;
+    assert_eq!(
+        public["recent_winners"][0]["name"], "LuckyLlama",
+        "{public}"
     );
 }
