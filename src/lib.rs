@@ -10,7 +10,7 @@
 //! - [`http`]: routes, OpenAPI, middleware, errors, the listener.
 //! - [`web`]: the site: server-rendered pages, stream overlays, embedded hashed assets.
 //! - [`admin`]: the admin socket, its protocol and commands, and the `ctl` client.
-//! - [`accounts`]: users, sessions, roles, linking, bonus codes, audit (the service).
+//! - [`accounts`]: users, sessions, roles, linking, bonus codes, challenges, audit (the service).
 //! - [`legacy`]: `goatedvips import-legacy`, the old app's database (three shapes) brought in.
 //! - [`backup`]: pg_dump backups, verified and pruned; [`restore`]: `goatedvips restore`.
 //! - [`metrics`]: Prometheus metrics and their registry (served by `http::scrape`).

@@ -2,12 +2,14 @@
 //! (`passwords`, and the old app's schemes in `legacy_passwords`), the per-account login
 //! throttle (`login_throttle`), password reset links (`password_reset`), Goated and Telegram
 //! linking and privacy (`linking`), the race notifications of the linked Telegram account
-//! (`notifications`), bonus codes (`bonus_codes`), the audit log (`audit`) and the `user`
+//! (`notifications`), bonus codes (`bonus_codes`),
+//! challenges and their entries (`challenges`), the audit log (`audit`) and the `user`
 //! commands (`cli`). HTTP handlers, the command line and the Telegram bot all call this one
 //! layer; it calls `domain` for the rules and `db` for storage.
 
 pub mod audit;
 pub mod bonus_codes;
+pub mod challenges;
 pub mod cli;
 pub mod legacy_passwords;
 pub mod linking;

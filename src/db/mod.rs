@@ -1,9 +1,10 @@
 //! PostgreSQL access: the bb8 pool, start-up connection with retry, the health probe, and
 //! the queries of each area (`leaderboard`, `races`, `hold`, `accounts`, `links`,
-//! `password_resets`, `bonus_codes`, `telegram`, `upstream_token`).
+//! `password_resets`, `bonus_codes`, `challenges`, `telegram`, `upstream_token`).
 
 pub mod accounts;
 pub mod bonus_codes;
+pub mod challenges;
 pub mod history;
 pub mod hold;
 pub mod leaderboard;

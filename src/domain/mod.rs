@@ -1,11 +1,13 @@
 //! Pure domain logic: amounts, leaderboard ranking, tiers, race periods and prizes, races of
 //! any window (their state, measure, recurrence and the admin's input), account
-//! rules (usernames, emails, passwords, bonus codes, name masking), the login throttle, the
-//! leaderboard's `period` / old `timeframe` parameters, when a scheduled group post is due.
+//! rules (usernames, emails, passwords, bonus codes, name masking), a challenge's fields and
+//! bet link (`challenge`), the login throttle, the leaderboard's `period` / old `timeframe`
+//! parameters, when a scheduled group post is due.
 //! No I/O here; everything is unit-tested next to it.
 
 pub mod accounts;
 pub mod amount;
+pub mod challenge;
 pub mod history;
 pub mod leaderboard;
 pub mod login_throttle;

@@ -27,6 +27,7 @@ use api::admin::AdminApi;
 use api::admin_races::AdminRacesApi;
 use api::auth::AuthApi;
 use api::bonus_codes::BonusCodesApi;
+use api::challenges::ChallengesApi;
 use api::health::HealthApi;
 use api::leaderboard::LeaderboardApi;
 use api::players::PlayersApi;
@@ -45,6 +46,7 @@ pub type Apis = (
     AdminApi,
     AdminRacesApi,
     BonusCodesApi,
+    ChallengesApi,
     TelegramApi,
     UpstreamTokenApi,
 );
@@ -62,6 +64,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             AdminApi,
             AdminRacesApi,
             BonusCodesApi,
+            ChallengesApi,
             TelegramApi,
             UpstreamTokenApi,
         ),

@@ -1,7 +1,7 @@
 //! The link-request notifications: a new request to every bot admin (with Approve / Reject
 //! buttons), a decision to the player, each queued once under a unique key whatever the
 //! number of daemons; and the notifier's turn, which also looks for race events
-//! (`race_notify`) and finished broadcasts (`broadcast`).
+//! (`race_notify`), challenges' news (`challenge_notify`) and finished broadcasts (`broadcast`).
 
 use slog::{info, warn};
 use std::sync::Arc;
@@ -81,8 +81,8 @@ impl Telegram {
         Ok(admins)
     }
 
-    /// Runs [`Telegram::notify_once`], the race notifications, the token warnings and the
-    /// broadcast reports every
+    /// Runs [`Telegram::notify_once`], the race notifications, the token warnings, the
+    /// challenges' messages and the broadcast reports every
     /// `every` until `stop` (a turn under way is finished first).
     pub async fn run_notifications(self: Arc<Self>, every: Duration, stop: CancellationToken) {
         while !stop.is_cancelled() {
@@ -100,6 +100,11 @@ impl Telegram {
                 Ok(0) => {}
                 Ok(n) => info!(self.deps.log, "Telegram token warnings queued"; "count" => n),
                 Err(e) => warn!(self.deps.log, "Telegram token warnings paused"; "error" => %e),
+            }
+            match self.challenge_notify_once().await {
+                Ok(0) => {}
+                Ok(n) => info!(self.deps.log, "Telegram challenge messages queued"; "count" => n),
+                Err(e) => warn!(self.deps.log, "Telegram challenge messages paused"; "error" => %e),
             }
             match self.report_broadcasts_once().await {
                 Ok(0) => {}

@@ -11,7 +11,8 @@
 //! A post of a channel in `telegram.forward_channels` is an update too: the commands re-post it
 //! to the groups, its goated.com links rewritten to the affiliate link (`affiliate_links`).
 //!
-//! **A message out.** Replies, notifications (`link_notify`, `race_notify`, `token_notify`),
+//! **A message out.** Replies, notifications (`link_notify`, `race_notify`, `token_notify`,
+//! `challenge_notify`),
 //! broadcasts (`broadcast`) and scheduled group posts (`schedules`, each due time claimed by
 //! one daemon) wait in the outbound queue; the sender (`sender`) locks the next one whose
 //! chat is free, takes a send slot that all daemons count, calls the Bot API (`bot_api`) and
@@ -26,6 +27,7 @@
 pub mod affiliate_links;
 pub mod bot_api;
 pub mod broadcast;
+mod challenge_notify;
 pub mod commands;
 mod group_news;
 mod handling;

@@ -1,7 +1,8 @@
 //! The admin page: the upstream token (its expiry countdown, the last sync, a form to replace
 //! it through `PUT /api/admin/upstream/token`; the token is never shown, only its uid and
 //! expiry), pending Goated link requests (approve, reject), bonus codes (list, create,
-//! expire), the scheduled group posts (`admin_schedules`), users (search, role, disable, a
+//! expire), the scheduled group posts (`admin_schedules`), challenges (the card of `challenges`: create, verify,
+//! reject), users (search, role, disable, a
 //! password reset link) and the audit log. Players and anonymous visitors are
 //! refused. Link and bonus-code buttons call the `/api/admin` operations (JSON, the admin's
 //! session); role, disable and the reset link are plain form posts to `/admin/users/…` (the
@@ -80,6 +81,10 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
             Ok(card) => card,
             Err(e) => return unavailable("scheduled posts", &e),
         };
+    let challenges = match super::challenges::admin_card(&state).await {
+        Ok(card) => card,
+        Err(e) => return unavailable("challenges", &e),
+    };
     Page::new(
         "Admin",
         Nav::Admin,
@@ -89,6 +94,7 @@ pub async fn admin(req: &Request, state: State<'_>) -> Response {
             (upstream)
             (races)
             (schedules)
+            (challenges)
             section.card #links aria-labelledby="links-h" {
                 h2 #links-h { "Pending link requests" }
                 @if pending.is_empty() { p { "Nothing waiting." } }

@@ -45,6 +45,7 @@ pub enum Nav {
     Race,
     Races,
     Bonus,
+    Challenges,
     Vip,
     Account,
     Admin,
@@ -160,6 +161,7 @@ impl IntoResponse for Page {
                             (nav_link("/race", "Wager race", n == Nav::Race))
                             (nav_link("/races", "Races", n == Nav::Races))
                             (nav_link("/bonus-codes", "Bonus codes", n == Nav::Bonus))
+                            (nav_link("/challenges", "Challenges", n == Nav::Challenges))
                             (nav_link("/vip", "VIP", n == Nav::Vip))
                             @if self.visitor.admin { (nav_link("/admin", "Admin", n == Nav::Admin)) }
                             @if self.visitor.logged_in { (nav_link("/account", "Account", n == Nav::Account)) }

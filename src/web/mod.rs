@@ -15,6 +15,7 @@
 //! - `admin`: the admin pages;
 //! - `admin_races`: the admin page's races card and race form;
 //! - `admin_schedules`: the admin page's card of scheduled group posts;
+//! - `challenges`: the challenges page with its entry form, and the admin page's challenges card;
 //! - `old_addresses`: the old app's page addresses (301s, old profile ids);
 //! - `overlay`: the stream overlays and the embeddable widget.
 
@@ -23,6 +24,7 @@ pub mod admin;
 pub mod admin_races;
 pub mod admin_schedules;
 pub mod assets;
+pub mod challenges;
 pub mod chart;
 pub mod layout;
 pub mod old_addresses;
@@ -59,6 +61,12 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
         ("/race/:id", Method::GET, page(races::race_by_id)),
         ("/players/:uid", Method::GET, page(public::player)),
         ("/bonus-codes", Method::GET, page(public::bonus_codes)),
+        (
+            "/challenges",
+            Method::GET,
+            page(challenges::challenges_page),
+        ),
+        ("/challenges/enter", Method::POST, page(challenges::enter)),
         ("/vip", Method::GET, page(vip::vip)),
         ("/p/:name", Method::GET, page(site_pages::site_page)),
         ("/login", Method::GET, page(account::login)),
@@ -105,6 +113,17 @@ fn site_routes() -> Vec<(&'static str, Method, BoxEndpoint<'static>)> {
             "/admin/schedules/:id/remove",
             Method::POST,
             page(admin_schedules::remove),
+        ),
+        ("/admin/challenges", Method::POST, page(challenges::create)),
+        (
+            "/admin/challenge-entries/:id/verify",
+            Method::POST,
+            page(challenges::verify),
+        ),
+        (
+            "/admin/challenge-entries/:id/reject",
+            Method::POST,
+            page(challenges::reject),
         ),
         ("/overlay/race", Method::GET, page(overlay::race)),
         ("/overlay/race/:id", Method::GET, page(overlay::race_by_id)),

@@ -50,6 +50,7 @@ async fn public_pages_render_with_escaped_names_and_a_strict_csp() {
         ("/races", "Races"),
         ("/players/aX93kQ2mZp0LrT7vWb1c", "LuckyLlama"),
         ("/bonus-codes", "Bonus codes"),
+        ("/challenges", "No challenge is open right now"),
         ("/login", "Log in"),
         ("/register", "Create an account"),
         ("/overlay/race", "Ends in"),
@@ -270,6 +271,7 @@ async fn account_and_admin_pages_know_who_is_asking() {
     for part in [
         "Pending link requests",
         "Bonus codes",
+        "New challenge",
         "Users",
         "Audit log",
         "webplayer",

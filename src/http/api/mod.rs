@@ -5,6 +5,7 @@ pub mod admin;
 pub mod admin_races;
 pub mod auth;
 pub mod bonus_codes;
+pub mod challenges;
 pub mod choice;
 pub mod health;
 pub mod leaderboard;
@@ -33,6 +34,9 @@ pub enum ApiTags {
     Account,
     /// Bonus codes: the active ones for everybody; admins create, change and expire them.
     BonusCodes,
+    /// Challenges: the open ones and their winners for everybody, a player's entry; admins
+    /// create them and review the entries.
+    Challenges,
     /// The Telegram bot: the webhook Telegram posts updates to, and the bot's status.
     Telegram,
     /// Administration (an admin session is required): users, link requests, bonus codes,

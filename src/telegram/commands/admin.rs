@@ -28,7 +28,11 @@ pub(super) const ADMIN_HELP: &str = "\n\nAdmin:\n/pending - link requests waitin
 /check_stats <name> - any player's stats (masked ones by their real name)\n\
 /user_info <id|@name> - what we know of a Telegram user\n\
 /message_user <id|@name> <text> - a private message to a Telegram user\n\
-/broadcast_groups <text> - a message to every allowed group";
+/broadcast_groups <text> - a message to every allowed group\n\
+/createchallenge game | multiplier | min bet | prize | winners | hours | description - a \
+challenge (hours, or filled: open until the winners are all verified)\n\
+/pendingchallenges - challenge entries waiting\n/verifychallenge <entry> <code> - a winner, \
+who gets the code\n/rejectchallenge <entry> <reason> - refuse an entry";
 
 /// What an admin is shown of a pending link request.
 #[derive(Debug, Clone, Copy)]

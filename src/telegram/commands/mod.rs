@@ -12,6 +12,9 @@
 //! `/schedule every 6h | text` or `/schedule daily 18:00 | text`, `/schedules`, `/unschedule
 //! <id>` (scheduled group posts). A post of a channel in `telegram.forward_channels` is
 //! re-posted to the groups (`forward`).
+//! Challenges (`challenges`): the `#ChallengeComplete [ID] <bet link>` message that enters one
+//! (not a command, limited like one), `/challenges`, `/claim`; admins' `/createchallenge`,
+//! `/pendingchallenges`, `/verifychallenge` and `/rejectchallenge`.
 //!
 //! Every answer comes from the services (`accounts`, `races`) and views (`views`, `domain`)
 //! the HTTP API uses; nothing here decides a rule. A command gets a narrow [`Ctx`]: the
@@ -20,7 +23,7 @@
 //! Bot API calls to queue (and a broadcast's messages); the caller queues them in the same
 //! transaction, which marks the update handled, so each is sent once.
 //!
-//! `parse` recognises a command, `player`, `race`, `admin` and `schedule` answer the commands,
+//! `parse` recognises a command, `player`, `race`, `admin`, `challenges` and `schedule` answer the commands,
 //! `forward` re-posts channel posts, `lookups` the stats and user lookups, `group_news` the
 //! group's race news switch, `inline` the inline query, `callbacks` the
 //! inline buttons, `old_bot` what the old app's bot left behind (its deep link, buttons and
@@ -32,6 +35,7 @@
 mod admin;
 mod bonus_drops;
 mod callbacks;
+mod challenges;
 mod forward;
 mod group_news;
 mod inline;
@@ -48,6 +52,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Transaction;
 
 pub use admin::{broadcast_report, request_card, RequestCard};
+pub use challenges::card_html as challenge_card_html;
 pub use group_news::{news_switched, NOT_GROUP_ADMIN};
 pub use inline::NO_CHAT;
 pub use outgoing::{escape, Outgoing};
@@ -194,12 +199,15 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
         from,
         private,
     };
-    let Some(cmd) = parse_command(text, ctx.bot_username) else {
+    // `#ChallengeComplete <link>` is a message, not a command, but limited like one.
+    let entry = challenges::entry_text(text);
+    let cmd = parse_command(text, ctx.bot_username);
+    if entry.is_none() && cmd.is_none() {
         return match private {
             true => wizard::on_answer(ctx, origin, text).await,
             false => Ok(Handled::default()),
         };
-    };
+    }
     if private {
         // Writing to the bot again means it is not blocked (any more).
         q::clear_blocked(&*ctx.tx, chat_id).await?;
@@ -211,7 +219,14 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
             .collect();
         return Ok(note.into());
     }
-    dispatch(ctx, origin, &cmd).await
+    match (entry, cmd) {
+        (Some(rest), _) => {
+            let user = ctx.linked_user(from_id).await?;
+            challenges::enter(ctx, chat_id, user.as_ref(), rest).await
+        }
+        (None, Some(cmd)) => dispatch(ctx, origin, &cmd).await,
+        (None, None) => Ok(Handled::default()),
+    }
 }
 
 /// Who wrote a message, and where.
@@ -304,6 +319,11 @@ async fn dispatch(
         },
         "schedule" | "schedules" | "unschedule" => {
             schedule::schedule_command(ctx, chat_id, from_id, user.as_ref(), cmd).await
+        }
+        "challenges" | "claim" | "createchallenge" | "pendingchallenges" | "verifychallenge"
+        | "rejectchallenge" => {
+            let user = user.as_ref();
+            return challenges::command(ctx, chat_id, from_id, private, user, cmd).await;
         }
         "check_stats" | "user_info" | "message_user" | "broadcast_groups" => {
             lookups::lookup_command(ctx, chat_id, private, from_id, user.as_ref(), cmd).await

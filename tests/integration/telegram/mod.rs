@@ -1,5 +1,5 @@
 //! The Telegram bot, one file per flow: an update in (`updates`), the commands (`commands`),
-//! bonus drops and the wizard (`bonus_drops`), a message out (`sender`), broadcasts and
+//! bonus drops and the wizard (`bonus_drops`), challenges (`challenges`), a message out (`sender`), broadcasts and
 //! notifications (`notifications`), what the bot posts to the groups on its own (`group_posts`:
 //! forwarded channel posts, scheduled posts), the lookups and group news (`lookups`) and the
 //! status (`status`); the helpers they share are here.
@@ -14,6 +14,7 @@ use crate::harness::{
 };
 
 mod bonus_drops;
+mod challenges;
 mod commands;
 mod group_posts;
 mod lookups;
