@@ -2,8 +2,9 @@
 //! command, in an allowed group or in private) enters the linked player's bet, `/challenges`
 //! lists the open ones and `/claim` (in private) the codes they won. Admins:
 //! `/createchallenge game | multiplier | min bet | prize | winners | hours | description`,
-//! `/pendingchallenges`, `/verifychallenge ENTRY CODE` and `/rejectchallenge ENTRY reason`.
-//! The rules and the storage are the accounts service's (`accounts::challenges`); what the
+//! `/pendingchallenges`, `/verifychallenge ENTRY CODE` and `/rejectchallenge ENTRY reason`;
+//! `/createchallenge` alone, in private, asks the seven fields one by one ([`CREATE_CHALLENGE`],
+//! a wizard). The rules and the storage are the accounts service's (`accounts::challenges`); what the
 //! groups and the players are told afterwards (the new challenge, the review, the close) is
 //! queued once by the notifier (`telegram::challenge_notify`), whatever created it.
 
@@ -12,10 +13,49 @@ use chrono::{DateTime, Utc};
 use super::admin::admin_actor;
 use super::outgoing::{escape, Outgoing};
 use super::parse::Command;
+use super::wizard::{Step, Wizard};
 use super::{refusal, Ctx, HandleError, Handled};
 use crate::accounts::challenges::{label, places_left, Challenge};
 use crate::accounts::User;
-use crate::domain::challenge::{ChallengeDraft, ONE_LINE_USAGE};
+use crate::domain::challenge::{self, ChallengeDraft, ONE_LINE_USAGE};
+
+/// `/createchallenge` step by step: one step per field of the one-line form, each checked by
+/// the field's own rule.
+pub(super) const CREATE_CHALLENGE: Wizard = Wizard {
+    command: "createchallenge",
+    admins_only: true,
+    steps: &[
+        Step {
+            prompt: "the game (e.g. Limbo).",
+            check: |a| challenge::game(a).map(drop),
+        },
+        Step {
+            prompt: "the target multiplier (e.g. x50).",
+            check: |a| challenge::multiplier(a).map(drop),
+        },
+        Step {
+            prompt: "the minimum bet (e.g. $1).",
+            check: |a| challenge::min_bet(a).map(drop),
+        },
+        Step {
+            prompt: "the prize for each winner (e.g. $20).",
+            check: |a| challenge::prize(a).map(drop),
+        },
+        Step {
+            prompt: "how many winners (e.g. 5).",
+            check: |a| challenge::winners(a).map(drop),
+        },
+        Step {
+            prompt: "how many hours it stays open (e.g. 24), or filled to keep it open until \
+                     the winners are all verified.",
+            check: |a| challenge::open_for(a).map(drop),
+        },
+        Step {
+            prompt: "the description players see (e.g. Hit x50 on Limbo with a $1 bet).",
+            check: |a| challenge::description(a).map(drop),
+        },
+    ],
+};
 
 /// How many open challenges `/challenges` shows (one message each).
 const OPEN_SHOWN: usize = 10;

@@ -24,6 +24,7 @@ use chrono::Duration;
 
 use super::admin::admin_actor;
 use super::bonus_drops::CREATE_BONUS;
+use super::challenges::CREATE_CHALLENGE;
 use super::outgoing::Outgoing;
 use super::parse::Command;
 use super::{capitalise, dispatch, over_limit, Ctx, HandleError, Handled, Origin};
@@ -31,7 +32,7 @@ use crate::accounts::User;
 use crate::db::telegram as q;
 
 /// Every wizard, found by its command.
-const WIZARDS: &[&Wizard] = &[&CREATE_BONUS];
+const WIZARDS: &[&Wizard] = &[&CREATE_BONUS, &CREATE_CHALLENGE];
 
 /// How long each step waits for its answer.
 pub(super) const STEP_TIMEOUT: Duration = Duration::minutes(5);

@@ -647,3 +647,61 @@ async fn a_challenge_past_its_hours_takes_no_entry_but_its_entries_are_still_rev
         "{public}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn createchallenge_step_by_step_checks_each_answer_and_announces_the_challenge() {
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_telegram()
+        .config("telegram.admin_ids", vec![ADMIN_TG])
+        .config("telegram.allowed_groups", vec![LOUNGE])
+        .config("telegram.group_cooldown_secs", 0)
+        .start()
+        .await;
+    // A player may not open the wizard; in a group an admin is sent to the private chat.
+    assert_eq!(
+        say(&app, 1, LUCY, None, "/createchallenge").await,
+        "Only admins may do that."
+    );
+    let group = say(&app, 2, ADMIN_TG, Some(LOUNGE), "/createchallenge").await;
+    assert!(group.contains("private chat"), "{group}");
+
+    let first = say(&app, 3, ADMIN_TG, None, "/createchallenge").await;
+    assert!(
+        first.contains("7 steps, 5 minutes to answer each"),
+        "{first}"
+    );
+    assert!(first.contains("Step 1 of 7: the game"), "{first}");
+    let answers = [
+        ("Limbo", "Step 2 of 7"),
+        // Each answer is checked by its field's rule; a bad one repeats the step.
+        ("x0.5", "multiplier must be a number above 1"),
+        ("x50", "Step 3 of 7"),
+        ("one dollar", "min_bet must be a positive amount"),
+        ("$1", "Step 4 of 7"),
+        ("$20", "Step 5 of 7"),
+        ("5000", "winners must be a whole number from 1 to 1000"),
+        ("5", "Step 6 of 7"),
+        ("forever", "hours must be a whole number of hours"),
+        ("24", "Step 7 of 7"),
+    ];
+    for (i, (answer, expected)) in answers.into_iter().enumerate() {
+        let reply = say(&app, 4 + i as i64, ADMIN_TG, None, answer).await;
+        assert!(
+            reply.to_lowercase().contains(&expected.to_lowercase()),
+            "{answer:?} -> {reply}"
+        );
+    }
+    let done = say(&app, 20, ADMIN_TG, None, "Hit x50 on Limbo with a $1 bet").await;
+    assert!(done.contains("It is announced to 1 group(s)."), "{done}");
+
+    // The challenge is the one the answers describe, listed by the API and told to the group.
+    let (status, body) = app.get_json("/api/challenges").await;
+    assert_eq!(status, 200, "{body}");
+    let open = body["open"].as_array().cloned().unwrap_or_default();
+    assert_eq!(open.len(), 1, "{body}");
+    assert_eq!(open[0]["game"], "Limbo", "{body}");
+    assert_eq!(open[0]["winners"], 5, "{body}");
+    let told = wait_text_with(&app, LOUNGE, "Limbo").await;
+    assert!(told.contains("Hit x50 on Limbo with a $1 bet"), "{told}");
+}
