@@ -157,6 +157,34 @@ for (let deadline = Date.now() + 15000; ; ) {
   await player.waitForTimeout(250);
 }
 
+step("a challenge made on /admin, entered on /challenges, verified on /admin");
+await boss.goto("/admin");
+await boss.fill("#ch-game", "Limbo");
+await boss.fill("#ch-mult", "x50");
+await boss.fill("#ch-min", "1");
+await boss.fill("#ch-prize", "20");
+await boss.fill("#ch-winners", "1");
+await boss.fill("#ch-hours", "24");
+await boss.fill("#ch-desc", "Hit x50 on Limbo with a $1 bet");
+await Promise.all([boss.waitForURL("**/admin#challenges"), boss.click("#challenges form[action='/admin/challenges'] button[type=submit]")]);
+check((await boss.textContent("#challenges")).includes("Limbo x50"), "the admin card lists the new challenge");
+await player.goto("/challenges");
+check((await player.textContent("#main")).includes("Hit x50 on Limbo with a $1 bet"), "the challenges page shows the open challenge");
+await player.screenshot({ path: `${shots}/challenges-open-desktop.png`, fullPage: true });
+await player.fill("#ch-link", "https://goated.com/bets/4815162342");
+await Promise.all([player.waitForURL("**/challenges?entered=*"), player.click("#enter button[type=submit]")]);
+check((await player.textContent("#enter")).includes("pending"), "the player sees their entry waiting");
+await boss.goto("/admin");
+check((await boss.textContent("#challenges")).includes("https://goated.com/bets/4815162342"), "the entry waits on the admin card with its link");
+await boss.fill("#challenges .entry input[name=code]", "LIMBO20");
+await (await boss.$("#challenges")).screenshot({ path: `${shots}/admin-challenges-desktop.png` });
+await (await boss.$("#schedules")).screenshot({ path: `${shots}/admin-schedules-desktop.png` });
+await Promise.all([boss.waitForURL("**/admin#challenges"), boss.click("#challenges .entry form[action$='/verify'] button[type=submit]")]);
+check((await boss.textContent("#challenges")).includes("1 / 1"), "the challenge has its winner");
+await player.goto("/challenges");
+check((await player.textContent("#enter")).includes("LIMBO20"), "the winner sees their code");
+check((await player.textContent("#winners")).includes("LuckyLlama"), "the winner is listed");
+
 step("the player's account shows the link");
 await player.goto("/account");
 check((await player.textContent("#goated .linked")).includes("LuckyLlama"), "the account shows the linked player");
@@ -209,7 +237,7 @@ step("accessibility and screenshots");
 const pages = [
   ["home", "/", player], ["leaderboard", "/leaderboard", player], ["race", "/race", player],
   ["races", "/races", player], ["player", "/players/aX93kQ2mZp0LrT7vWb1c", player],
-  ["vip", "/vip", player], ["page-faq", "/p/faq", player],
+  ["vip", "/vip", player], ["page-faq", "/p/faq", player], ["challenges", "/challenges", player],
   ["bonus-codes", "/bonus-codes", player], ["account", "/account", player],
   ["admin", "/admin", boss], ["admin-race", `/admin/races/${raceId}`, boss], ["not-found", "/no-such-page", player],
   ["overlay-race", "/overlay/race", player], ["embed", "/embed/leaderboard", player],

@@ -1,7 +1,8 @@
 //! The web site in a real browser: the journey of `tests/browser/journey.mjs` (register, log
 //! in, a live leaderboard update over the WebSocket, periods, a player, a Goated link approved
 //! by an admin in a second session, a race created on `/admin` (its prize table previewed) and
-//! seen on `/races`, a Telegram code, the race countdown, the overlay, the VIP page and the
+//! seen on `/races`, a challenge created on `/admin`, entered on `/challenges` and verified, a
+//! Telegram code, the race countdown, the overlay, the VIP page and the
 //! site's own pages), axe-core on the main pages, and screenshots at phone and desktop widths
 //! in `target/screenshots/`.
 //!
@@ -146,6 +147,7 @@ async fn journey_in_headless_chromium() {
         "overlay-race",
         "vip",
         "page-faq",
+        "challenges",
     ] {
         for width in ["desktop", "phone"] {
             let f = shots.join(format!("{name}-{width}.png"));
