@@ -19,16 +19,16 @@ async fn api_challenge(app: &TestApp, admin: &str, game: &str, winners: i64) {
     assert_eq!(status, 201, "{body}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn entries_in_a_busy_group_are_all_recorded_and_challenges_there_is_one_list() {
+/// The app with the group LOUNGE (its cooldown `group_cooldown_secs`), the admin's session, and
+/// LuckyLlama (LUCY) and crashqueen (QUEEN) linked.
+async fn app_with_players(group_cooldown_secs: i64) -> (TestApp, String) {
     let app = TestApp::builder()
         .in_process()
         .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
         .with_fake_telegram()
         .config("telegram.admin_ids", vec![ADMIN_TG])
         .config("telegram.allowed_groups", vec![LOUNGE])
-        // One command a minute in the group: every entry below comes within it.
-        .config("telegram.group_cooldown_secs", 60)
+        .config("telegram.group_cooldown_secs", group_cooldown_secs)
         .config("telegram.command_limit", 1000)
         .start()
         .await;
@@ -36,6 +36,13 @@ async fn entries_in_a_busy_group_are_all_recorded_and_challenges_there_is_one_li
     let admin = admin_session(&app, "boss").await;
     linked_player(&app, &admin, LUCY, "llama.fan", "luckyllama", 1).await;
     linked_player(&app, &admin, QUEEN, "queen.fan", "crashqueen", 3).await;
+    (app, admin)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entries_in_a_busy_group_are_all_recorded_and_challenges_there_is_one_list() {
+    // One command a minute in the group: every entry below comes within it.
+    let (app, admin) = app_with_players(60).await;
     api_challenge(&app, &admin, "Limbo", 1).await;
     api_challenge(&app, &admin, "Dice", 2).await;
     wait_text_with(&app, LOUNGE, "Challenge #2: Dice").await;
@@ -123,18 +130,7 @@ async fn entries_in_a_busy_group_are_all_recorded_and_challenges_there_is_one_li
 #[tokio::test(flavor = "multi_thread")]
 async fn closing_a_challenge_rejects_the_entries_still_pending_and_tells_each_once() {
     const TIE: i64 = 424242003;
-    let app = TestApp::builder()
-        .in_process()
-        .with_fake_goated(FakeMode::Body(fixture("leaderboard-small.json")))
-        .with_fake_telegram()
-        .config("telegram.admin_ids", vec![ADMIN_TG])
-        .config("telegram.command_limit", 1000)
-        .start()
-        .await;
-    app.wait_for_players(12).await;
-    let admin = admin_session(&app, "boss").await;
-    linked_player(&app, &admin, LUCY, "llama.fan", "luckyllama", 1).await;
-    linked_player(&app, &admin, QUEEN, "queen.fan", "crashqueen", 3).await;
+    let (app, admin) = app_with_players(2).await;
     linked_player(&app, &admin, TIE, "tie.fan", "tie_alpha", 5).await;
     api_challenge(&app, &admin, "Limbo", 1).await;
     for (i, tg) in [LUCY, QUEEN, TIE].into_iter().enumerate() {
