@@ -1,7 +1,8 @@
 //! Challenges ("hit x50 on Limbo with a $1 minimum bet, first 5 winners get $20"): created by
 //! admins (audited), entered once per player with a Goated bet link by an account whose Goated
 //! link is approved, reviewed by admins (verified with the prize code, or rejected with a
-//! reason; audited). The challenge closes when its winners are all verified. The bot, the API
+//! reason; audited). The challenge closes when its winners are all verified, and the entries
+//! still pending are rejected then ([`WINNERS_COMPLETE`]), in the same transaction. The bot, the API
 //! and the site call these; the fields are checked by `domain::challenge`, and what the groups
 //! and players are told is queued by the bot's notifier (`telegram::challenge_notify`), which
 //! claims each announcement once.
@@ -49,11 +50,16 @@ pub struct Winner {
     pub verified_at: DateTime<Utc>,
 }
 
-/// A review done: the entry as it is now, and whether it closed its challenge.
+/// Why the entries still pending when a challenge closes are rejected (the players are told).
+pub const WINNERS_COMPLETE: &str = "the challenge's winners are complete";
+
+/// A review done: the entry as it is now, whether it closed its challenge and, if so, how many
+/// other entries still pending it rejected ([`WINNERS_COMPLETE`]).
 #[derive(Debug, Clone)]
 pub struct Reviewed {
     pub entry: Entry,
     pub closed: bool,
+    pub others_rejected: u64,
 }
 
 impl Accounts {
@@ -180,7 +186,7 @@ impl Accounts {
                         let ids: Vec<String> = several.iter().map(label).collect();
                         return Err(AccountError::Invalid(format!(
                             "several challenges are open ({}): say which one, as \
-                             #ChallengeComplete ID <link>",
+                             /challengecomplete ID <link>",
                             ids.join(", ")
                         )));
                     }
@@ -231,8 +237,8 @@ impl Accounts {
     }
 
     /// Verifies a pending entry with the prize code the winner gets (audited as
-    /// `challenge.verify`); the challenge closes when this was its last winner. Refused: an
-    /// entry already reviewed, or a challenge whose winners are all verified (409).
+    /// `challenge.verify`); the challenge closes when this was its last winner, rejecting its
+    /// other pending entries ([`WINNERS_COMPLETE`]). Refused: an entry already reviewed, or a challenge whose winners are all verified (409).
     pub async fn verify_entry(
         &self,
         actor: &Actor,
@@ -276,8 +282,20 @@ impl Accounts {
         )
         .await?;
         let closed = places_left(&challenge) == 1;
+        let mut others_rejected = 0;
         if closed {
             q::close(c, challenge.id, now).await?;
+            // No place is left for them: told once, as any rejection, rather than left
+            // pending for ever.
+            others_rejected = q::reject_pending_of(
+                c,
+                challenge.id,
+                WINNERS_COMPLETE,
+                reviewer.0,
+                reviewer.1,
+                now,
+            )
+            .await?;
         }
         self.audit_in(
             c,
@@ -286,12 +304,14 @@ impl Accounts {
             &format!("challenge_entry:{entry}"),
             serde_json::json!({"challenge": challenge.id, "player": pending.username,
                                "goated_uid": pending.goated_uid, "code": code,
-                               "closed_challenge": closed}),
+                               "closed_challenge": closed,
+                               "others_rejected": others_rejected}),
         )
         .await?;
         Ok(Reviewed {
             entry: self.entry_in(c, entry).await?,
             closed,
+            others_rejected,
         })
     }
 
@@ -343,6 +363,7 @@ impl Accounts {
         Ok(Reviewed {
             entry: self.entry_in(c, entry).await?,
             closed: false,
+            others_rejected: 0,
         })
     }
 

@@ -307,6 +307,24 @@ pub async fn review_entry<C: GenericClient>(
     Ok(n == 1)
 }
 
+/// Rejects every entry of challenge `id` still pending, with `reason` (its winners are all
+/// verified); returns how many.
+pub async fn reject_pending_of<C: GenericClient>(
+    c: &C,
+    id: i64,
+    reason: &str,
+    reviewer: Option<i64>,
+    reviewer_name: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, DbError> {
+    Ok(c.execute(
+        "UPDATE challenge_entries SET state = 'rejected', reason = $2, reviewed_by = $3, \
+         reviewed_by_name = $4, reviewed_at = $5 WHERE challenge_id = $1 AND state = 'pending'",
+        &[&id, &reason, &reviewer, &reviewer_name, &now],
+    )
+    .await?)
+}
+
 /// Closes a challenge whose winners are all verified.
 pub async fn close<C: GenericClient>(c: &C, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
     c.execute(
@@ -405,10 +423,12 @@ pub struct ReviewNotice {
     pub state: String,
     pub code: Option<String>,
     pub reason: Option<String>,
-    pub telegram_id: Option<i64>,
+    pub telegram_id: i64,
 }
 
-/// Claims the reviewed entries whose player was not told yet (marking them told).
+/// Claims the reviewed entries whose player was not told yet and has a linked Telegram
+/// (marking them told). An entry whose player has none (entered on the site) waits: it is
+/// claimed once they link Telegram, so the winner still gets the code in private.
 pub async fn claim_reviewed<C: GenericClient>(
     c: &C,
     now: DateTime<Utc>,
@@ -416,9 +436,10 @@ pub async fn claim_reviewed<C: GenericClient>(
     let rows = c
         .query(
             "UPDATE challenge_entries e SET notified_at = $1 FROM challenges c, users u \
-             WHERE c.id = e.challenge_id AND u.id = e.user_id AND e.id IN (SELECT id \
-             FROM challenge_entries WHERE notified_at IS NULL AND state <> 'pending' \
-             ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED) \
+             WHERE c.id = e.challenge_id AND u.id = e.user_id AND e.id IN (SELECT x.id \
+             FROM challenge_entries x JOIN users p ON p.id = x.user_id \
+             WHERE x.notified_at IS NULL AND x.state <> 'pending' AND p.telegram_id IS NOT NULL \
+             ORDER BY x.id LIMIT 100 FOR UPDATE OF x SKIP LOCKED) \
              RETURNING e.id, e.challenge_id, c.game, e.state, e.code, e.reason, u.telegram_id",
             &[&now],
         )

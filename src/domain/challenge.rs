@@ -237,13 +237,7 @@ pub fn bet_link(s: &str) -> Result<String, String> {
         return Err(WRONG.into());
     }
     let url = url::Url::parse(s).map_err(|_| WRONG.to_string())?;
-    let on_goated = match url.host() {
-        Some(url::Host::Domain(host)) => {
-            let host = host.trim_end_matches('.').to_ascii_lowercase();
-            host == "goated.com" || host.ends_with(".goated.com")
-        }
-        _ => false,
-    };
+    let on_goated = super::goated::is_goated_url(&url);
     let names_a_bet = !url.path().trim_matches('/').is_empty() || url.query().is_some();
     if url.scheme() != "https"
         || !on_goated

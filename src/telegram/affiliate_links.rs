@@ -3,7 +3,7 @@
 //!
 //! A goated.com link is an http(s) URL (or one written without its scheme, as Telegram shows
 //! `goated.com/promo`) whose host is `goated.com` or a subdomain of it: `goated.com.evil.com`
-//! and `evilgoated.com` are not. Three places hold links:
+//! and `evilgoated.com` are not (`domain::goated`, the rule challenges' bet links use too). Three places hold links:
 //! - a `text_link` entity's `url` (the text shown is kept, only the target changes);
 //! - a `url` entity: the link is the text itself, which is replaced;
 //! - a bare link in the text that no `url` entity covers.
@@ -20,6 +20,7 @@
 //! link) grow or shrink by the difference.
 
 use super::update::MessageEntity;
+use crate::domain::goated::is_goated_url;
 
 /// The query parameters that may carry an affiliate code.
 const CODE_PARAMS: [&str; 4] = ["ref", "r", "code", "referral"];
@@ -43,14 +44,6 @@ fn parse_link(link: &str) -> Option<url::Url> {
     url::Url::parse(&with_scheme)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-}
-
-/// Whether `url` points at goated.com or one of its subdomains.
-fn is_goated(url: &url::Url) -> bool {
-    url.host_str().is_some_and(|h| {
-        let h = h.trim_end_matches('.').to_ascii_lowercase();
-        h == "goated.com" || h.ends_with(".goated.com")
-    })
 }
 
 /// The affiliate code of `affiliate_url` (see the module doc).
@@ -88,7 +81,7 @@ impl LinkRewriter {
         let Some(url) = parse_link(link) else {
             return false;
         };
-        if !is_goated(&url) {
+        if !is_goated_url(&url) {
             return false;
         }
         if link.trim_end_matches('/') == self.affiliate_url.trim_end_matches('/') {

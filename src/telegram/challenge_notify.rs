@@ -1,6 +1,7 @@
 //! What challenges tell the groups and the players, whatever created or reviewed them (the
 //! bot, the API, `/admin`): a new challenge to every group of `telegram.allowed_groups`, a
-//! verified entry's code (or a rejected entry's reason) to the player's linked Telegram, and
+//! verified entry's code (or a rejected entry's reason) to the player's linked Telegram (once
+//! they link it, for an entry made on the site before), and
 //! the close of a challenge whose winners are all verified to every group. Each is claimed by
 //! one atomic update (`db::challenges::claim_*`) in the transaction that queues its messages,
 //! under unique keys too, so it is told once whatever the number of daemons.
@@ -35,8 +36,10 @@ impl Telegram {
                 out.push((o, key));
             }
         }
+        // Only entries whose player has a linked Telegram are claimed: the others wait until
+        // the player links it.
         for n in q::claim_reviewed(&tx, now).await? {
-            let Some(chat) = n.telegram_id else { continue };
+            let chat = n.telegram_id;
             let html = match (n.state.as_str(), &n.code) {
                 ("verified", Some(code)) => format!(
                     "Your entry #{} in challenge #{} ({}) is verified: you won! Your code: \

@@ -17,6 +17,7 @@ use super::{current_user, visitor, visitor_of, State};
 use crate::accounts::challenges::{places_left, state_at};
 use crate::accounts::{AccountError, Actor};
 use crate::domain::challenge::ChallengeFields;
+use crate::domain::text::capitalise;
 
 /// How many winners the page lists.
 const WINNERS_SHOWN: i64 = 20;
@@ -37,14 +38,7 @@ fn refused(e: AccountError, v: Visitor, state: &State<'_>, back: &str) -> Respon
         StatusCode::SERVICE_UNAVAILABLE => {
             "This could not be done just now. Please try again.".into()
         }
-        _ => {
-            let m = e.to_string();
-            let mut c = m.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
-                + "."
-        }
+        _ => capitalise(&e.to_string()) + ".",
     };
     Page::new(
         title,
@@ -103,7 +97,7 @@ pub async fn challenges_page(req: &Request, state: State<'_>) -> Response {
         html! {
             h1 { "Challenges" }
             p.lead { "Hit the multiplier on the game with at least the minimum bet, then enter your bet link here or post "
-                code { "#ChallengeComplete ID your-bet-link" } " in the Telegram group. An admin checks each entry; the winners get their code." }
+                code { "/challengecomplete ID your-bet-link" } " in the Telegram group. An admin checks each entry; the winners get their code." }
             @if let Some(id) = &entered { p.saved role="status" { "Entry #" (id) " received: an admin will check it." } }
             @if open.is_empty() { p.card { "No challenge is open right now. Check back soon." } }
             ul.codes {

@@ -400,8 +400,9 @@ impl ChallengesApi {
     }
 
     /// Verify a pending entry with the prize code (audited as `challenge.verify`): the winner
-    /// gets it by private message; the challenge closes (and the groups are told) when its
-    /// winners are all verified. 409 when the entry was reviewed or the winners are complete.
+    /// gets it by private message (once their Telegram is linked); the challenge closes (and
+    /// the groups are told) when its winners are all verified, rejecting its entries still
+    /// pending. 409 when the entry was reviewed or the winners are complete.
     #[oai(
         path = "/admin/challenge-entries/:id/verify",
         method = "post",

@@ -1,6 +1,8 @@
 //! Challenges in the bot. Players: `#ChallengeComplete [ID] <bet link>` (a message, not a
-//! command, in an allowed group or in private) enters the linked player's bet, `/challenges`
-//! lists the open ones and `/claim` (in private) the codes they won. Admins:
+//! command, in an allowed group or in private) or `/challengecomplete [ID] <bet link>` (the same,
+//! as a command: with privacy mode on, a group's bot sees only commands) enters the linked
+//! player's bet, `/challenges` lists the open ones (in private a card each, in a group one short
+//! list) and `/claim` (in private) the codes they won. Admins:
 //! `/createchallenge game | multiplier | min bet | prize | winners | hours | description`,
 //! `/pendingchallenges`, `/verifychallenge ENTRY CODE` and `/rejectchallenge ENTRY reason`;
 //! `/createchallenge` alone, in private, asks the seven fields one by one ([`CREATE_CHALLENGE`],
@@ -57,7 +59,7 @@ pub(super) const CREATE_CHALLENGE: Wizard = Wizard {
     ],
 };
 
-/// How many open challenges `/challenges` shows (one message each).
+/// How many open challenges `/challenges` shows in private (one message each).
 const OPEN_SHOWN: usize = 10;
 
 /// What a list may fill of a message, leaving room for its last line (Telegram: 4096).
@@ -66,8 +68,12 @@ const MESSAGE_ROOM: usize = 3600;
 /// The hashtag of an entry, matched without regard to case.
 const ENTRY_TAG: &str = "#challengecomplete";
 
-const ENTRY_USAGE: &str = "Send #ChallengeComplete <your bet link>, or #ChallengeComplete ID \
-<your bet link> when several challenges are open (/challenges lists them).";
+/// The command form of an entry, for groups whose bot sees only commands (privacy mode).
+const ENTRY_COMMAND: &str = "challengecomplete";
+
+const ENTRY_USAGE: &str = "Send /challengecomplete <your bet link> (or #ChallengeComplete <your \
+bet link>), with the challenge's ID before the link when several challenges are open \
+(/challenges lists them).";
 
 const NOT_LINKED: &str = "To enter a challenge, link this Telegram account to your GoatedVIPs \
 account first: log in on the website, get a link code on your account page and send /link \
@@ -82,7 +88,13 @@ pub(super) fn entry_text(text: &str) -> Option<&str> {
         .then(|| rest.trim())
 }
 
-/// `#ChallengeComplete [ID] <link>`: enters the linked player's bet.
+/// The rest of a `/challengecomplete ...` command, or `None` for any other command.
+pub(super) fn entry_command<'a>(cmd: Option<&Command<'a>>) -> Option<&'a str> {
+    cmd.filter(|c| c.name == ENTRY_COMMAND).map(|c| c.args)
+}
+
+/// `#ChallengeComplete [ID] <link>` or `/challengecomplete [ID] <link>`: enters the linked
+/// player's bet.
 pub(super) async fn enter(
     ctx: &mut Ctx<'_, '_>,
     chat_id: i64,
@@ -141,22 +153,8 @@ pub(super) async fn command(
 ) -> Result<Handled, HandleError> {
     let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)].into());
     match cmd.name.as_str() {
-        "challenges" => {
-            let open = match ctx.accounts.open_challenges_in(&*ctx.tx).await {
-                Ok(open) => open,
-                Err(e) => return reply(refusal(e)?),
-            };
-            if open.is_empty() {
-                return reply("No challenge is open right now.".into());
-            }
-            // One message each: a long description must not push a list over Telegram's
-            // 4096 characters.
-            let cards = open
-                .iter()
-                .take(OPEN_SHOWN)
-                .map(|c| Outgoing::html(chat_id, card_html(c, ctx.now)));
-            Ok(cards.collect::<Vec<_>>().into())
-        }
+        "challenges" | "claim" if !cmd.args.is_empty() => reply(no_arguments(&cmd.name)),
+        "challenges" => open_list(ctx, chat_id, private).await,
         "claim" => claim(ctx, chat_id, private, user).await,
         _ => {
             let Some(admin) = admin_actor(ctx, from_id, user) else {
@@ -164,12 +162,100 @@ pub(super) async fn command(
             };
             let text = match cmd.name.as_str() {
                 "createchallenge" => create(ctx, &admin, cmd.args).await?,
+                "pendingchallenges" if !cmd.args.is_empty() => no_arguments(&cmd.name),
                 "pendingchallenges" => pending(ctx).await?,
                 _ => review(ctx, &admin, cmd).await?,
             };
             reply(text)
         }
     }
+}
+
+/// The usage of a command that takes no arguments, and what was wrong.
+fn no_arguments(name: &str) -> String {
+    let usage = match name {
+        "challenges" => "/challenges - the open challenges",
+        "claim" => "/claim - the codes you won, in a private chat with me",
+        _ => "/pendingchallenges - the challenge entries waiting for a check",
+    };
+    format!("Usage: {usage}.\nWrong: /{name} takes no arguments.")
+}
+
+/// `/challenges`: in private a card for each open challenge (one message each, so a long
+/// description never pushes a list over Telegram's 4096 characters); in a group one message, a
+/// short line each, which the group's pacing (`telegram.group_messages_per_minute`) counts once.
+async fn open_list(
+    ctx: &mut Ctx<'_, '_>,
+    chat_id: i64,
+    private: bool,
+) -> Result<Handled, HandleError> {
+    let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)].into());
+    let open = match ctx.accounts.open_challenges_in(&*ctx.tx).await {
+        Ok(open) => open,
+        Err(e) => return reply(refusal(e)?),
+    };
+    if open.is_empty() {
+        return reply("No challenge is open right now.".into());
+    }
+    if private {
+        let cards = open
+            .iter()
+            .take(OPEN_SHOWN)
+            .map(|c| Outgoing::html(chat_id, card_html(c, ctx.now)));
+        return Ok(cards.collect::<Vec<_>>().into());
+    }
+    let head = format!(
+        "<b>Open challenges ({})</b> - enter with <code>/challengecomplete ID your-bet-link</code>:",
+        open.len()
+    );
+    let lines: Vec<String> = open.iter().map(|c| short_line(c, ctx.now)).collect();
+    let html = fill_message(head, &lines, open.len(), |left| {
+        format!("\n... and {left} more (send /challenges to me in private, or see the site).")
+    });
+    Ok(vec![Outgoing::html(chat_id, html)].into())
+}
+
+/// One open challenge in a group's `/challenges` list (Telegram HTML).
+fn short_line(c: &Challenge, now: DateTime<Utc>) -> String {
+    let left = match c.open_until {
+        Some(t) => format!(
+            "{} left",
+            super::race::time_left((t - now).num_seconds().max(0))
+        ),
+        None => "until filled".into(),
+    };
+    format!(
+        "\n#{id} {game} x{mult} - min bet ${min} - ${prize} each - {places} place(s) left - {left}",
+        id = c.id,
+        game = escape(&c.game),
+        mult = c.multiplier,
+        min = c.min_bet,
+        prize = c.prize,
+        places = places_left(c),
+    )
+}
+
+/// `text` followed by as many of `lines` as fit under [`MESSAGE_ROOM`] (Telegram takes 4096
+/// characters at most), then `more(n)` when `n` of the `total` were left out (cut here, or
+/// never read).
+fn fill_message(
+    mut text: String,
+    lines: &[String],
+    total: usize,
+    more: impl FnOnce(usize) -> String,
+) -> String {
+    let mut shown = 0;
+    for line in lines {
+        if text.chars().count() + line.chars().count() > MESSAGE_ROOM {
+            break;
+        }
+        text.push_str(line);
+        shown += 1;
+    }
+    if shown < total {
+        text.push_str(&more(total - shown));
+    }
+    text
 }
 
 async fn create(
@@ -206,25 +292,24 @@ async fn pending(ctx: &mut Ctx<'_, '_>) -> Result<String, HandleError> {
         Ok(p) => p,
         Err(e) => return refusal(e),
     };
-    let mut text = format!(
+    let text = format!(
         "{total} challenge entr{} waiting.",
         plural(total, "y", "ies")
     );
-    for (shown, e) in entries.iter().enumerate() {
-        let line = format!(
-            "\nEntry #{} - challenge #{} ({}) - {} (Goated {}) - {}",
-            e.id, e.challenge_id, e.game, e.username, e.goated_name, e.link
-        );
-        // Telegram takes 4096 characters at most; the rest waits for the next /pendingchallenges.
-        if text.chars().count() + line.chars().count() > MESSAGE_ROOM {
-            text.push_str(&format!(
-                "\n... and {} more (see /admin).",
-                total - shown as i64
-            ));
-            break;
-        }
-        text.push_str(&line);
-    }
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            format!(
+                "\nEntry #{} - challenge #{} ({}) - {} (Goated {}) - {}",
+                e.id, e.challenge_id, e.game, e.username, e.goated_name, e.link
+            )
+        })
+        .collect();
+    // The rest waits for the next /pendingchallenges.
+    let total_entries = usize::try_from(total).unwrap_or(usize::MAX);
+    let mut text = fill_message(text, &lines, total_entries, |left| {
+        format!("\n... and {left} more (see /admin).")
+    });
     if total > 0 {
         text.push_str(
             "\n/verifychallenge ENTRY CODE gives the winner the code; /rejectchallenge ENTRY \
@@ -298,6 +383,18 @@ async fn review(
         text.push_str(
             " Its winners are all verified: the challenge is closed and the groups are told.",
         );
+        if done.others_rejected > 0 {
+            text.push_str(&format!(
+                " Its {} other pending entr{} rejected ({}); the players are told.",
+                done.others_rejected,
+                if done.others_rejected == 1 {
+                    "y is"
+                } else {
+                    "ies are"
+                },
+                crate::accounts::challenges::WINNERS_COMPLETE
+            ));
+        }
     }
     Ok(text)
 }
@@ -334,28 +431,25 @@ async fn claim(
             if waiting > 0 {
                 format!(" {waiting} of your entries wait for an admin's check.")
             } else {
-                " Enter a challenge with #ChallengeComplete <your bet link>.".into()
+                " Enter a challenge with /challengecomplete <your bet link>.".into()
             }
         )));
     }
-    let mut html = format!("Your challenge codes ({}):", won.len());
-    for (shown, (e, code)) in won.iter().enumerate() {
-        let line = format!(
-            "\nChallenge #{} ({}): <code>{}</code>",
-            e.challenge_id,
-            escape(&e.game),
-            escape(code)
-        );
-        if html.chars().count() + line.chars().count() > MESSAGE_ROOM {
-            html.push_str(&format!(
-                "\n... and {} older (on the site's /challenges page).",
-                won.len() - shown
-            ));
-            break;
-        }
-        html.push_str(&line);
-    }
-    reply(html)
+    let head = format!("Your challenge codes ({}):", won.len());
+    let lines: Vec<String> = won
+        .iter()
+        .map(|(e, code)| {
+            format!(
+                "\nChallenge #{} ({}): <code>{}</code>",
+                e.challenge_id,
+                escape(&e.game),
+                escape(code)
+            )
+        })
+        .collect();
+    reply(fill_message(head, &lines, won.len(), |left| {
+        format!("\n... and {left} older (on the site's /challenges page).")
+    }))
 }
 
 /// A challenge as the groups and `/challenges` show it (Telegram HTML).
@@ -371,8 +465,8 @@ pub fn card_html(c: &Challenge, now: DateTime<Utc>) -> String {
     format!(
         "<b>Challenge #{id}: {game}</b>\nHit <b>x{mult}</b> with a bet of at least ${min}. \
          Prize: <b>${prize}</b> each for the first {winners} winner(s) ({left} place(s) \
-         left).\n{desc}\n{until}.\nEnter: post <code>#ChallengeComplete {id} your-bet-link</code> \
-         here or to me in private.",
+         left).\n{desc}\n{until}.\nEnter: send <code>/challengecomplete {id} your-bet-link</code> \
+         (or <code>#ChallengeComplete {id} your-bet-link</code>) here or to me in private.",
         id = c.id,
         game = escape(&c.game),
         mult = c.multiplier,
@@ -400,5 +494,31 @@ mod tests {
         assert_eq!(entry_text("I did #ChallengeComplete"), None);
         assert_eq!(entry_text("#Challenge"), None);
         assert_eq!(entry_text("#ChallengeCompleté"), None);
+    }
+
+    #[test]
+    fn the_command_form_is_an_entry_too() {
+        let cmd = crate::telegram::commands::parse_command("/ChallengeComplete 2 x", "");
+        assert_eq!(entry_command(cmd.as_ref()), Some("2 x"));
+        let cmd = crate::telegram::commands::parse_command("/challenges", "");
+        assert_eq!(entry_command(cmd.as_ref()), None);
+        assert_eq!(entry_command(None), None);
+    }
+
+    #[test]
+    fn a_list_stops_under_the_room_and_says_how_many_are_left() {
+        let lines: Vec<String> = (0..100).map(|i| format!("\nline {i:>60}")).collect();
+        let text = fill_message("Head".into(), &lines, 120, |n| format!("\n{n} more"));
+        assert!(text.chars().count() < 4096);
+        let shown = text.matches("line").count();
+        assert!(shown > 10 && shown < 100, "{shown}");
+        assert!(text.ends_with(&format!("\n{} more", 120 - shown)), "{text}");
+        // Everything fits: no note.
+        let text = fill_message("Head".into(), &lines[..2], 2, |n| format!("{n} more"));
+        assert_eq!(text.matches("line").count(), 2);
+        assert!(!text.contains("more"));
+        // Fewer read than there are: the note counts the others.
+        let text = fill_message("Head".into(), &lines[..2], 5, |n| format!(" {n} more"));
+        assert!(text.ends_with(" 3 more"), "{text}");
     }
 }

@@ -13,8 +13,9 @@
 //! <id>` (scheduled group posts). A post of a channel in `telegram.forward_channels` is
 //! re-posted to the groups (`forward`).
 //! Challenges (`challenges`): the `#ChallengeComplete [ID] <bet link>` message that enters one
-//! (not a command, limited like one), `/challenges`, `/claim`; admins' `/createchallenge`,
-//! `/pendingchallenges`, `/verifychallenge` and `/rejectchallenge`.
+//! (not a command, limited like one) or its command form `/challengecomplete [ID] <bet link>`
+//! (entries get the per-user limit, never the group cooldown), `/challenges`, `/claim`; admins'
+//! `/createchallenge`, `/pendingchallenges`, `/verifychallenge` and `/rejectchallenge`.
 //!
 //! Every answer comes from the services (`accounts`, `races`) and views (`views`, `domain`)
 //! the HTTP API uses; nothing here decides a rule. A command gets a narrow [`Ctx`]: the
@@ -70,6 +71,7 @@ use crate::board::Snapshot;
 use crate::config::Config;
 use crate::db::telegram as q;
 use crate::db::DbError;
+use crate::domain::text::capitalise;
 use crate::races::Races;
 
 /// A failure that makes the update be handled again later (the database is out of reach).
@@ -102,13 +104,6 @@ fn refusal(e: AccountError) -> Result<String, HandleError> {
         | AccountError::NotFound(m) => Ok(capitalise(&m)),
         e @ AccountError::Throttled(_) => Ok(capitalise(&e.to_string())),
     }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// What handling one update comes to: the calls to queue and, for `/broadcast TEXT`, the
@@ -199,9 +194,10 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
         from,
         private,
     };
-    // `#ChallengeComplete <link>` is a message, not a command, but limited like one.
-    let entry = challenges::entry_text(text);
+    // A challenge entry: `#ChallengeComplete <link>` (a message, not a command, limited like
+    // one) or `/challengecomplete <link>` (what a group's bot sees with privacy mode on).
     let cmd = parse_command(text, ctx.bot_username);
+    let entry = challenges::entry_text(text).or_else(|| challenges::entry_command(cmd.as_ref()));
     if entry.is_none() && cmd.is_none() {
         return match private {
             true => wizard::on_answer(ctx, origin, text).await,
@@ -212,7 +208,10 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
         // Writing to the bot again means it is not blocked (any more).
         q::clear_blocked(&*ctx.tx, chat_id).await?;
     }
-    if let Some(note) = over_limit(ctx, from_id, chat_id, private).await? {
+    // Entries get the per-user limit only: a burst of players entering in a busy group must
+    // all be recorded, and the group cooldown would refuse or drop all but one.
+    let group_cooldown = !private && entry.is_none();
+    if let Some(note) = over_limit(ctx, from_id, chat_id, group_cooldown).await? {
         let note: Vec<Outgoing> = note
             .map(|text| Outgoing::message(chat_id, text))
             .into_iter()
@@ -347,13 +346,14 @@ async fn dispatch(
     replies.map(Handled::from)
 }
 
-/// The per-user command limit, then the group cooldown: `None` to go on, `Some(Some(note))` to
-/// answer only the note (the first time over in a window), `Some(None)` to stay quiet.
+/// The per-user command limit, then, when `group_cooldown` (a command in a group), the group's
+/// cooldown (`telegram.group_cooldown_secs`): `None` to go on, `Some(Some(note))` to answer only
+/// the note (the first time over in a window), `Some(None)` to stay quiet.
 async fn over_limit(
     ctx: &Ctx<'_, '_>,
     from_id: i64,
     chat_id: i64,
-    private: bool,
+    group_cooldown: bool,
 ) -> Result<Option<Option<String>>, HandleError> {
     use crate::db::telegram::{hit_limit, Limit};
     let tg = &ctx.config.telegram;
@@ -378,7 +378,7 @@ async fn over_limit(
         }
         Limit::Quiet => return Ok(Some(None)),
     }
-    if private || tg.group_cooldown_secs == 0 {
+    if !group_cooldown || tg.group_cooldown_secs == 0 {
         return Ok(None);
     }
     let cooldown = tg.group_cooldown_secs;

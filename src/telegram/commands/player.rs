@@ -18,7 +18,8 @@ pub(super) const HELP: &str = "GoatedVIPs bot\n\
 /leaderboard [today|week|month|all] - the top 10\n\
 /race [ID] - the live races and your place, or your place in one\n\
 /bonuscodes - the active bonus codes\n\
-/challenges - the open challenges; enter with #ChallengeComplete [ID] <bet link>\n\
+/challenges - the open challenges\n\
+/challengecomplete [ID] <bet link> - enter a challenge (or #ChallengeComplete [ID] <bet link>)\n\
 /claim - the codes you won in challenges (in private)\n\
 /play - the affiliate link to play on Goated\n\
 /check_stats <Goated name> - your own stats by your player's name\n\

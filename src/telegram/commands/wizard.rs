@@ -135,7 +135,7 @@ pub(super) async fn on_answer(
     };
     let reply = |text: String| Ok(vec![Outgoing::message(origin.chat_id, text)].into());
     q::clear_blocked(&*ctx.tx, origin.chat_id).await?;
-    if let Some(note) = over_limit(ctx, from_id, origin.chat_id, true).await? {
+    if let Some(note) = over_limit(ctx, from_id, origin.chat_id, false).await? {
         // Not taken: the step waits for the answer to be sent again.
         return Ok(note
             .map(|text| vec![Outgoing::message(origin.chat_id, text)])
