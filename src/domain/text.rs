@@ -8,6 +8,12 @@ pub fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `n` and the noun, singular for 1 (`1 winner`, `5 winners`; nouns with a plain `s` plural).
+pub fn count(n: impl Into<i64>, noun: &str) -> String {
+    let n = n.into();
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -18,5 +24,12 @@ mod tests {
         assert_eq!(capitalise("ésta"), "Ésta");
         assert_eq!(capitalise(""), "");
         assert_eq!(capitalise("ß x"), "SS x");
+    }
+
+    #[test]
+    fn counts_are_singular_for_one_only() {
+        assert_eq!(count(1u32, "winner"), "1 winner");
+        assert_eq!(count(0u32, "place"), "0 places");
+        assert_eq!(count(5u32, "winner"), "5 winners");
     }
 }

@@ -17,7 +17,7 @@ use super::{current_user, visitor, visitor_of, State};
 use crate::accounts::challenges::{places_left, state_at};
 use crate::accounts::{AccountError, Actor};
 use crate::domain::challenge::ChallengeFields;
-use crate::domain::text::capitalise;
+use crate::domain::text::{capitalise, count};
 
 /// How many winners the page lists.
 const WINNERS_SHOWN: i64 = 20;
@@ -105,9 +105,9 @@ pub async fn challenges_page(req: &Request, state: State<'_>) -> Response {
                     li.card #{ "challenge-" (c.id) } {
                         h2 { "Challenge #" (c.id) ": " (c.game) }
                         p { "Hit " strong { "x" (c.multiplier) } " with a bet of at least " (money(c.min_bet)) ". Prize: "
-                            strong { (money(c.prize)) } " each for the first " (c.winners) " winner(s)." }
+                            strong { (money(c.prize)) } " each for the first " (count(c.winners, "winner")) "." }
                         p { (c.description) }
-                        p.meta { (places_left(c)) " of " (c.winners) " place(s) left · "
+                        p.meta { (places_left(c)) " of " (count(c.winners, "place")) " left · "
                             @if let Some(until) = c.open_until { "ends in " (countdown(until, now)) }
                             @else { "open until the winners are all verified" } }
                     }

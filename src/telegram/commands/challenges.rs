@@ -20,6 +20,7 @@ use super::{refusal, Ctx, HandleError, Handled};
 use crate::accounts::challenges::{label, places_left, Challenge};
 use crate::accounts::User;
 use crate::domain::challenge::{self, ChallengeDraft, ONE_LINE_USAGE};
+use crate::domain::text::count;
 
 /// `/createchallenge` step by step: one step per field of the one-line form, each checked by
 /// the field's own rule.
@@ -225,13 +226,13 @@ fn short_line(c: &Challenge, now: DateTime<Utc>) -> String {
         None => "until filled".into(),
     };
     format!(
-        "\n#{id} {game} x{mult} - min bet ${min} - ${prize} each - {places} place(s) left - {left}",
+        "\n#{id} {game} x{mult} - min bet ${min} - ${prize} each - {places} left - {left}",
         id = c.id,
         game = escape(&c.game),
         mult = c.multiplier,
         min = c.min_bet,
         prize = c.prize,
-        places = places_left(c),
+        places = count(places_left(c), "place"),
     )
 }
 
@@ -464,16 +465,15 @@ pub fn card_html(c: &Challenge, now: DateTime<Utc>) -> String {
     };
     format!(
         "<b>Challenge #{id}: {game}</b>\nHit <b>x{mult}</b> with a bet of at least ${min}. \
-         Prize: <b>${prize}</b> each for the first {winners} winner(s) ({left} place(s) \
-         left).\n{desc}\n{until}.\nEnter: send <code>/challengecomplete {id} your-bet-link</code> \
+         Prize: <b>${prize}</b> each for the first {winners} ({left} left).\n{desc}\n{until}.\nEnter: send <code>/challengecomplete {id} your-bet-link</code> \
          (or <code>#ChallengeComplete {id} your-bet-link</code>) here or to me in private.",
         id = c.id,
         game = escape(&c.game),
         mult = c.multiplier,
         min = c.min_bet,
         prize = c.prize,
-        winners = c.winners,
-        left = places_left(c),
+        winners = count(c.winners, "winner"),
+        left = count(places_left(c), "place"),
         desc = escape(&c.description),
     )
 }

@@ -51,9 +51,9 @@ async fn entries_in_a_busy_group_are_all_recorded_and_challenges_there_is_one_li
     let list = say(&app, 10, STRANGER, Some(LOUNGE), "/challenges").await;
     assert!(list.starts_with("Open challenges (2)"), "{list}");
     assert!(
-        list.contains("#1 Limbo x50 - min bet $1 - $20 each - 1 place(s) left")
+        list.contains("#1 Limbo x50 - min bet $1 - $20 each - 1 place left")
             && list.contains("#2 Dice x50")
-            && list.contains("2 place(s) left")
+            && list.contains("2 places left")
             && list.contains("left")
             && list.contains("/challengecomplete ID your-bet-link"),
         "{list}"
