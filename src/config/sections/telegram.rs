@@ -72,11 +72,9 @@ impl ForwardChannel {
     fn is_valid(&self) -> bool {
         match self {
             Self::Id(id) => *id < 0,
-            // Telegram's public names: 5 to 32 letters, digits and underscores.
-            Self::Name(name) => name.strip_prefix('@').is_some_and(|n| {
-                (5..=32).contains(&n.len())
-                    && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            }),
+            Self::Name(name) => name
+                .strip_prefix('@')
+                .is_some_and(crate::domain::accounts::is_telegram_username),
         }
     }
 }

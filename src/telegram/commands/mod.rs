@@ -180,7 +180,13 @@ pub async fn handle(ctx: &mut Ctx<'_, '_>, update: &UpdateKind) -> Result<Handle
 }
 
 async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled, HandleError> {
-    let Some(from) = message.from.as_ref().filter(|f| !f.is_bot) else {
+    // Bots are ignored, except the one Telegram shows for an anonymous group admin.
+    let anonymous_admin = message.from_anonymous_group_admin();
+    let Some(from) = message
+        .from
+        .as_ref()
+        .filter(|f| !f.is_bot || anonymous_admin)
+    else {
         return Ok(Handled::default());
     };
     let (chat_id, from_id) = (message.chat.id, from.id);
@@ -198,6 +204,7 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
         chat_id,
         from,
         private,
+        anonymous_admin,
     };
     // `#ChallengeComplete <link>` is a message, not a command, but limited like one.
     let entry = challenges::entry_text(text);
@@ -235,6 +242,8 @@ struct Origin<'a> {
     chat_id: i64,
     from: &'a Sender,
     private: bool,
+    /// One of the group's admins writing as the group (see `group_news`).
+    anonymous_admin: bool,
 }
 
 /// Answers one command (typed, or the one-line form a wizard's last answer builds).
@@ -247,6 +256,7 @@ async fn dispatch(
         chat_id,
         from,
         private,
+        anonymous_admin,
     } = origin;
     let from_id = from.id;
     let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)]);
@@ -329,7 +339,12 @@ async fn dispatch(
             lookups::lookup_command(ctx, chat_id, private, from_id, user.as_ref(), cmd).await
         }
         "groupnews" => {
-            group_news::group_news(ctx, chat_id, private, from_id, user.as_ref(), cmd.args).await
+            let by = group_news::By {
+                from_id,
+                user: user.as_ref(),
+                anonymous_admin,
+            };
+            group_news::group_news(ctx, chat_id, private, by, cmd.args).await
         }
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
             return admin_command(ctx, chat_id, from_id, user.as_ref(), cmd).await;
@@ -337,7 +352,7 @@ async fn dispatch(
         "createbonus" | "deploybonus" => {
             bonus_drop_command(ctx, chat_id, from_id, user.as_ref(), cmd).await
         }
-        "cancel" => reply(wizard::cancel(ctx, from_id).await?),
+        "cancel" => reply(wizard::cancel(ctx, from_id, cmd.args).await?),
         // In a group, `/typo` may be meant for another bot there: answered only when it names us.
         _ if private || cmd.addressed => {
             reply("Unknown command. /help lists what I can do.".into())
