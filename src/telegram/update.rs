@@ -28,7 +28,7 @@ pub enum UpdateKind {
     Message(Message),
     /// A press of an inline button (`callback_query`).
     Callback(CallbackQuery),
-    /// A new post in a channel the bot is a member of (`channel_post`); an edited post
+    /// A new post in a channel the bot is an administrator of (`channel_post`); an edited post
     /// (`edited_channel_post`) is [`Other`], so it is never re-posted twice.
     ///
     /// [`Other`]: UpdateKind::Other

@@ -43,7 +43,8 @@ pub struct TelegramConfig {
     /// this many days (in batches, every hour).
     pub retention_days: u32,
     /// Channels whose posts are re-posted to every allowed group, goated.com links rewritten to
-    /// `affiliate_url` (the bot must be a member of each).
+    /// `affiliate_url` (the bot must be an administrator of each, with no rights needed:
+    /// Telegram sends a channel's posts only to its administrators).
     pub forward_channels: Vec<ForwardChannel>,
 }
 

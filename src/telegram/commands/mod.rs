@@ -2,7 +2,8 @@
 //! with a code from the account page), `/verify <Goated name>` (ask to link a Goated account;
 //! an admin approves), `/stats`, `/leaderboard [today|week|month|all]` (the race's top 10 by
 //! default; a Refresh button edits it in place), `/race [ID]`, `/play`, `/website`, `/help`,
-//! `/check_stats <name>` (their own player), `/groupnews on|off` (a group's admins), and the
+//! `/check_stats <name>` (their own player), `/groupnews on|off` (a group's admins, also
+//! anonymous ones writing as the group: the one bot sender not ignored), and the
 //! inline query `@bot name`.
 //! Admins (an admin account linked to this Telegram account, or `telegram.admin_ids`):
 //! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`,
