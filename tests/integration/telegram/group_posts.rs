@@ -533,6 +533,10 @@ async fn the_admin_page_lists_makes_and_removes_scheduled_posts_without_javascri
         body.contains("Not scheduled: the period must be at least 15 minutes and at most 30 days")
     );
     assert!(body.contains("value=\"every 10m\"") && body.contains("Too often"));
+    // A period no duration can hold: the same refusal, not a 500.
+    let (status, body) = schedule(&admin, &own, "every -9999999999999h", "Never").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Not scheduled: the period is a whole number and a unit"));
     let (status, _) = schedule(&player, &own, "every 2h", "x").await;
     assert_eq!(status, 403);
     let (status, _) = schedule(&admin, "https://evil.example", "every 2h", "x").await;
