@@ -1,8 +1,8 @@
 //! Pure domain logic: amounts, leaderboard ranking, tiers, race periods and prizes, races of
-//! any window (their state, measure, recurrence and the admin's input), account
-//! rules (usernames, emails, passwords, bonus codes, name masking), a challenge's fields and
-//! bet link (`challenge`), the login throttle, the leaderboard's `period` / old `timeframe`
-//! parameters, when a scheduled group post is due.
+//! any window (their state, measure, recurrence and the admin's input), account rules
+//! (usernames, emails, passwords, bonus codes, name masking, Telegram public names), a
+//! challenge's fields and bet link (`challenge`), the login throttle, the leaderboard's
+//! `period` / old `timeframe` parameters, when a scheduled group post is due.
 //! No I/O here; everything is unit-tested next to it.
 
 pub mod accounts;
