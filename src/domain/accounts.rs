@@ -1,5 +1,5 @@
-//! Account rules: what a valid username, email, password and bonus code look like, and how a
-//! player's name is masked on public views. Pure functions, unit-tested here.
+//! Account rules: what a valid username, email, password and bonus code look like, what a
+//! Telegram public name (`@name`) looks like, and how a player's name is masked on public views. Pure functions, unit-tested here.
 
 /// Shortest accepted password, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -107,9 +107,33 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
+/// A Telegram public name (of a user, group or channel), without its `@`: 5 to 32 ASCII
+/// letters, digits and `_`. The config's forward channels and `/user_info @name` use it.
+pub fn is_telegram_username(name: &str) -> bool {
+    (5..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn telegram_usernames() {
+        for good in ["goated", "Goated_VIPs", "a2345", &"x".repeat(32)] {
+            assert!(is_telegram_username(good), "{good}");
+        }
+        for bad in [
+            "",
+            "abcd",
+            "@goated",
+            "goated-vips",
+            "goated vips",
+            "gœated",
+            &"x".repeat(33),
+        ] {
+            assert!(!is_telegram_username(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn usernames() {

@@ -42,21 +42,33 @@ impl Repeat {
                 // The unit is the last character, whatever its width.
                 let split = value.char_indices().last().map_or(0, |(i, _)| i);
                 let (number, unit) = value.split_at(split);
-                let Ok(n) = number.parse::<i64>() else {
+                if !matches!(unit, "m" | "h" | "d") {
+                    return err("the unit of the period is m (minutes), h (hours) or d (days)");
+                }
+                // Digits only: no sign, no `+`, nothing else `parse` would accept.
+                if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
                     return err("the period is a whole number and a unit: 30m, 6h or 2d");
+                }
+                let out_of_range =
+                    || err("the period must be at least 15 minutes and at most 30 days");
+                // No period longer than MAX_EVERY has more units than its count of minutes:
+                // anything above it is out of range before a duration is built from it.
+                let most_units = MAX_EVERY.num_minutes();
+                let n = match number.parse::<i64>() {
+                    Ok(n) if n <= most_units => n,
+                    _ => return out_of_range(),
                 };
                 let period = match unit {
-                    "m" => Duration::minutes(n.min(1_000_000)),
-                    "h" => Duration::hours(n.min(1_000_000)),
-                    "d" => Duration::days(n.min(1_000_000)),
-                    _ => {
-                        return err("the unit of the period is m (minutes), h (hours) or d (days)")
-                    }
+                    "m" => Duration::try_minutes(n),
+                    "h" => Duration::try_hours(n),
+                    _ => Duration::try_days(n),
                 };
-                if period < MIN_EVERY || period > MAX_EVERY {
-                    return err("the period must be at least 15 minutes and at most 30 days");
+                match period {
+                    Some(period) if (MIN_EVERY..=MAX_EVERY).contains(&period) => {
+                        Ok(Self::Every(period))
+                    }
+                    _ => out_of_range(),
                 }
-                Ok(Self::Every(period))
             }
             "daily" => {
                 let Some((h, m)) = value.split_once(':') else {
@@ -169,6 +181,12 @@ mod tests {
             "every 6",
             "every h",
             "every -6h",
+            "every +6h",
+            "every -200000000000d",
+            "every -9999999999999h",
+            "every 200000000000d",
+            "every 99999999999999999999999d",
+            "every 9223372036854775807m",
             "every 6w",
             "every 6ч",
             "every é",
@@ -185,6 +203,20 @@ mod tests {
         ] {
             let e = Repeat::parse(bad).unwrap_err();
             assert!(!e.0.is_empty(), "{bad}");
+        }
+        for out_of_range in [
+            "every 10m",
+            "every 200000000000d",
+            "every 9223372036854775807m",
+            "every 99999999999999999999999d",
+        ] {
+            assert!(
+                Repeat::parse(out_of_range)
+                    .unwrap_err()
+                    .0
+                    .contains("at least 15 minutes"),
+                "{out_of_range}"
+            );
         }
         assert!(Repeat::parse("every 10m")
             .unwrap_err()

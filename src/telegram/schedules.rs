@@ -8,6 +8,9 @@
 //! `telegram.allowed_groups` in the same transaction, under `schedule:{id}:{due}:{group}`. The
 //! next due time is the first after now (`domain::schedule`), so a daemon back from a downtime
 //! posts each schedule once, not once per missed time. Times come from the daemon's clock.
+//!
+//! A row whose rhythm cannot be read (only a hand edit makes one) is not posted: its due time
+//! is moved a century ahead once, with one warning, and `/schedules` still lists it.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -30,6 +33,10 @@ pub const MAX_TEXT_CHARS: usize = 4000;
 
 /// How many due schedules one turn posts at most (the rest on the next turn).
 const BATCH: i64 = 50;
+
+/// How far ahead a schedule whose stored rhythm cannot be read is moved: out of the way, and
+/// still a date `/schedules` can show.
+const PARKED_DAYS: i64 = 100 * 365;
 
 /// Why a schedule was not made or removed.
 #[derive(Debug, thiserror::Error)]
@@ -139,8 +146,13 @@ impl Telegram {
         let mut posted = 0;
         for s in due {
             let Ok(repeat) = Repeat::parse(&s.spec) else {
-                // Only a hand-edited row can get here; it is skipped, not retried forever.
-                warn!(self.deps.log, "scheduled post with an unreadable schedule"; "id" => s.id, "spec" => &s.spec);
+                // Only a hand-edited row can get here. It is parked far ahead, once (by one
+                // daemon), so it is neither posted nor read and warned about on every turn;
+                // `/schedules` still lists it for an admin to remove.
+                let parked_until = now + chrono::Duration::days(PARKED_DAYS);
+                if q::park_schedule(&*conn, s.id, s.next_due, parked_until).await? {
+                    warn!(self.deps.log, "scheduled post with an unreadable schedule parked"; "id" => s.id, "spec" => &s.spec, "until" => %parked_until);
+                }
                 continue;
             };
             let tx = conn.transaction().await?;

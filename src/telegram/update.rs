@@ -28,7 +28,7 @@ pub enum UpdateKind {
     Message(Message),
     /// A press of an inline button (`callback_query`).
     Callback(CallbackQuery),
-    /// A new post in a channel the bot is a member of (`channel_post`); an edited post
+    /// A new post in a channel the bot is an administrator of (`channel_post`); an edited post
     /// (`edited_channel_post`) is [`Other`], so it is never re-posted twice.
     ///
     /// [`Other`]: UpdateKind::Other
@@ -46,7 +46,18 @@ pub struct Message {
     pub message_id: i64,
     pub chat: Chat,
     pub from: Option<Sender>,
+    /// The chat the message was sent on behalf of: a channel, or the group itself when one of
+    /// its admins writes anonymously (`from` is then the `GroupAnonymousBot` bot).
+    pub sender_chat: Option<Chat>,
     pub text: Option<String>,
+}
+
+impl Message {
+    /// Sent by one of the group's admins writing anonymously, as the group: Telegram lets only
+    /// a group's admins send on behalf of the group itself.
+    pub fn from_anonymous_group_admin(&self) -> bool {
+        !self.chat.is_private() && self.sender_chat.as_ref().map(|c| c.id) == Some(self.chat.id)
+    }
 }
 
 /// The fields of a Telegram `Chat` the bot reads.

@@ -43,7 +43,8 @@ pub struct TelegramConfig {
     /// this many days (in batches, every hour).
     pub retention_days: u32,
     /// Channels whose posts are re-posted to every allowed group, goated.com links rewritten to
-    /// `affiliate_url` (the bot must be a member of each).
+    /// `affiliate_url` (the bot must be an administrator of each, with no rights needed:
+    /// Telegram sends a channel's posts only to its administrators).
     pub forward_channels: Vec<ForwardChannel>,
 }
 
@@ -72,11 +73,9 @@ impl ForwardChannel {
     fn is_valid(&self) -> bool {
         match self {
             Self::Id(id) => *id < 0,
-            // Telegram's public names: 5 to 32 letters, digits and underscores.
-            Self::Name(name) => name.strip_prefix('@').is_some_and(|n| {
-                (5..=32).contains(&n.len())
-                    && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            }),
+            Self::Name(name) => name
+                .strip_prefix('@')
+                .is_some_and(crate::domain::accounts::is_telegram_username),
         }
     }
 }

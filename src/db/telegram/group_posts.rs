@@ -117,6 +117,23 @@ pub async fn due_schedules<C: GenericClient>(
     Ok(rows.iter().map(schedule).collect())
 }
 
+/// Moves the due time `due` of schedule `id` to `parked_until` without posting: true for the
+/// one caller that moves it (any other daemon finds `next_due` changed and gets false).
+pub async fn park_schedule<C: GenericClient>(
+    c: &C,
+    id: i64,
+    due: DateTime<Utc>,
+    parked_until: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let n = c
+        .execute(
+            "UPDATE telegram_schedules SET next_due = $3 WHERE id = $1 AND next_due = $2",
+            &[&id, &due, &parked_until],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// Claims the due time `due` of schedule `id`, moving it to `next_due`: true for the one
 /// caller that moves it (any other daemon finds `next_due` changed and gets false).
 pub async fn claim_schedule<C: GenericClient>(

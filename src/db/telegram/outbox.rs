@@ -37,32 +37,52 @@ pub struct ClaimedMessage {
     pub broadcast_id: Option<i64>,
 }
 
-/// Locks the oldest message that is due, whose chat has no older pending message and got no
-/// message since `chat_free_since` (per-chat pacing) and, for a group (negative id), fewer than
-/// `group_per_minute` in the last minute; skips those another daemon holds. A call of no chat
-/// (chat 0: an inline query's answer, which Telegram wants within seconds) is neither ordered
-/// nor paced, and is taken first. Run in a transaction kept open while the message is sent.
+/// Locks a due call of no chat (chat 0: an inline query's answer, which Telegram wants within
+/// seconds and which is neither ordered nor paced) if there is one, else the oldest message
+/// that is due, whose chat has no older pending message and got no message since
+/// `chat_free_since` (per-chat pacing) and, for a group (negative id), fewer than
+/// `group_per_minute` in the last minute; skips those another daemon holds. Run in a
+/// transaction kept open while the message is sent.
+///
+/// Two queries, not one ordered by "chat 0 first": that order would make PostgreSQL check
+/// the pacing of every pending row and sort them all before taking one, on every send of a
+/// broadcast; the second query walks the pending index in id order and stops at the first
+/// free row.
 pub async fn claim_message<C: GenericClient>(
     c: &C,
     now: DateTime<Utc>,
     chat_free_since: DateTime<Utc>,
     group_per_minute: i64,
 ) -> Result<Option<ClaimedMessage>, DbError> {
-    let row = c
+    let inline_answer = c
         .query_opt(
             "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts, o.broadcast_id \
              FROM telegram_outbox o \
-             WHERE o.status = 'pending' AND o.not_before <= $1 \
-             AND (o.chat_id = 0 OR NOT EXISTS (SELECT 1 FROM telegram_outbox e \
-                 WHERE e.status = 'pending' AND e.chat_id = o.chat_id AND e.id < o.id)) \
-             AND (o.chat_id = 0 OR NOT EXISTS (SELECT 1 FROM telegram_outbox s \
-                 WHERE s.status = 'sent' AND s.chat_id = o.chat_id AND s.sent_at > $2)) \
-             AND (o.chat_id >= 0 OR (SELECT count(*) FROM telegram_outbox g WHERE g.status = 'sent' \
-                 AND g.chat_id = o.chat_id AND g.sent_at > $1 - interval '1 minute') < $3) \
-             ORDER BY o.chat_id <> 0, o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED",
-            &[&now, &chat_free_since, &group_per_minute],
+             WHERE o.status = 'pending' AND o.chat_id = 0 AND o.not_before <= $1 \
+             ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED",
+            &[&now],
         )
         .await?;
+    let row = match inline_answer {
+        Some(row) => Some(row),
+        None => {
+            c.query_opt(
+                "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts, o.broadcast_id \
+                 FROM telegram_outbox o \
+                 WHERE o.status = 'pending' AND o.not_before <= $1 \
+                 AND NOT EXISTS (SELECT 1 FROM telegram_outbox e WHERE e.status = 'pending' \
+                     AND e.chat_id = o.chat_id AND e.id < o.id) \
+                 AND NOT EXISTS (SELECT 1 FROM telegram_outbox s WHERE s.status = 'sent' \
+                     AND s.chat_id = o.chat_id AND s.sent_at > $2) \
+                 AND (o.chat_id > 0 OR (SELECT count(*) FROM telegram_outbox g \
+                     WHERE g.status = 'sent' AND g.chat_id = o.chat_id \
+                     AND g.sent_at > $1 - interval '1 minute') < $3) \
+                 ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED",
+                &[&now, &chat_free_since, &group_per_minute],
+            )
+            .await?
+        }
+    };
     Ok(row.map(|r| ClaimedMessage {
         id: r.get(0),
         chat_id: r.get(1),

@@ -2,7 +2,8 @@
 //! every group of `telegram.allowed_groups`, its goated.com links rewritten to the affiliate
 //! link (`affiliate_links`). A text post becomes a `sendMessage` with the text and its
 //! entities (no parse mode: the entities carry the formatting); any other post (photo, video,
-//! document …) a `copyMessage` with its caption and caption entities rewritten.
+//! document …) a `copyMessage` with its caption and caption entities rewritten. Telegram sends
+//! a channel's posts only to its administrators: the bot must be one (with no rights).
 //!
 //! Once: the update is handled once (by its `update_id`), and the post itself is recorded by
 //! channel and message id in the update's transaction, so the same post delivered again is not

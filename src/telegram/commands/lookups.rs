@@ -17,6 +17,7 @@ use super::{Ctx, HandleError};
 use crate::accounts::linking::GoatedRef;
 use crate::accounts::{AccountError, Actor, User};
 use crate::db::telegram as q;
+use crate::domain::accounts::is_telegram_username;
 use crate::views;
 
 const CHECK_STATS_USAGE: &str = "Send /check_stats <Goated name>.";
@@ -142,9 +143,7 @@ enum Target {
 /// Reads `ID` or `@name` (Telegram usernames: 5 to 32 letters, digits and `_`).
 fn parse_target(arg: &str) -> Result<Target, &'static str> {
     if let Some(name) = arg.strip_prefix('@') {
-        let valid = (5..=32).contains(&name.len())
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        return if valid {
+        return if is_telegram_username(name) {
             Ok(Target::Username(name.to_string()))
         } else {
             Err("a @username has 5 to 32 letters, digits or _")

@@ -2,7 +2,8 @@
 //! with a code from the account page), `/verify <Goated name>` (ask to link a Goated account;
 //! an admin approves), `/stats`, `/leaderboard [today|week|month|all]` (the race's top 10 by
 //! default; a Refresh button edits it in place), `/race [ID]`, `/play`, `/website`, `/help`,
-//! `/check_stats <name>` (their own player), `/groupnews on|off` (a group's admins), and the
+//! `/check_stats <name>` (their own player), `/groupnews on|off` (a group's admins, also
+//! anonymous ones writing as the group: the one bot sender not ignored), and the
 //! inline query `@bot name`.
 //! Admins (an admin account linked to this Telegram account, or `telegram.admin_ids`):
 //! `/pending`, `/approve <id>`, `/reject <id> [note]`, `/broadcast [text]`, `/bonus`,
@@ -175,7 +176,13 @@ pub async fn handle(ctx: &mut Ctx<'_, '_>, update: &UpdateKind) -> Result<Handle
 }
 
 async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled, HandleError> {
-    let Some(from) = message.from.as_ref().filter(|f| !f.is_bot) else {
+    // Bots are ignored, except the one Telegram shows for an anonymous group admin.
+    let anonymous_admin = message.from_anonymous_group_admin();
+    let Some(from) = message
+        .from
+        .as_ref()
+        .filter(|f| !f.is_bot || anonymous_admin)
+    else {
         return Ok(Handled::default());
     };
     let (chat_id, from_id) = (message.chat.id, from.id);
@@ -193,6 +200,7 @@ async fn on_message(ctx: &mut Ctx<'_, '_>, message: &Message) -> Result<Handled,
         chat_id,
         from,
         private,
+        anonymous_admin,
     };
     // A challenge entry: `#ChallengeComplete <link>` (a message, not a command, limited like
     // one) or `/challengecomplete <link>` (what a group's bot sees with privacy mode on).
@@ -234,6 +242,8 @@ struct Origin<'a> {
     chat_id: i64,
     from: &'a Sender,
     private: bool,
+    /// One of the group's admins writing as the group (see `group_news`).
+    anonymous_admin: bool,
 }
 
 /// Answers one command (typed, or the one-line form a wizard's last answer builds).
@@ -246,6 +256,7 @@ async fn dispatch(
         chat_id,
         from,
         private,
+        anonymous_admin,
     } = origin;
     let from_id = from.id;
     let reply = |text: String| Ok(vec![Outgoing::message(chat_id, text)]);
@@ -328,7 +339,12 @@ async fn dispatch(
             lookups::lookup_command(ctx, chat_id, private, from_id, user.as_ref(), cmd).await
         }
         "groupnews" => {
-            group_news::group_news(ctx, chat_id, private, from_id, user.as_ref(), cmd.args).await
+            let by = group_news::By {
+                from_id,
+                user: user.as_ref(),
+                anonymous_admin,
+            };
+            group_news::group_news(ctx, chat_id, private, by, cmd.args).await
         }
         "pending" | "approve" | "reject" | "broadcast" | "bonus" => {
             return admin_command(ctx, chat_id, from_id, user.as_ref(), cmd).await;
@@ -336,7 +352,7 @@ async fn dispatch(
         "createbonus" | "deploybonus" => {
             bonus_drop_command(ctx, chat_id, from_id, user.as_ref(), cmd).await
         }
-        "cancel" => reply(wizard::cancel(ctx, from_id).await?),
+        "cancel" => reply(wizard::cancel(ctx, from_id, cmd.args).await?),
         // In a group, `/typo` may be meant for another bot there: answered only when it names us.
         _ if private || cmd.addressed => {
             reply("Unknown command. /help lists what I can do.".into())

@@ -27,6 +27,8 @@ fn schedule_usage(tz: Tz) -> String {
 
 const UNSCHEDULE_USAGE: &str = "Usage: /unschedule <id>, with an id from /schedules.";
 
+const SCHEDULES_USAGE: &str = "Usage: /schedules, alone: it lists every scheduled post.";
+
 /// `/schedule`, `/schedules` and `/unschedule` for admins; players are refused.
 pub(super) async fn schedule_command(
     ctx: &mut Ctx<'_, '_>,
@@ -40,6 +42,12 @@ pub(super) async fn schedule_command(
     };
     let tz = ctx.config.race.tz();
     let result = match cmd.name.as_str() {
+        "schedules" if !cmd.args.is_empty() => {
+            format!(
+                "{SCHEDULES_USAGE} It takes no argument, not {:?}.",
+                cmd.args
+            )
+        }
         "schedules" => list(ctx, tz).await?,
         "unschedule" => {
             let Ok(id) = cmd.args.trim_start_matches('#').parse::<i64>() else {
@@ -102,21 +110,37 @@ pub(super) async fn schedule_command(
     Ok(vec![Outgoing::message(chat_id, result)])
 }
 
-/// `/schedules`: each schedule with its id, its rhythm, its next time and its text's start.
+/// What `/schedules` may fill of a message, leaving room for its last line (Telegram takes
+/// 4096 characters at most).
+const LIST_ROOM: usize = 3600;
+
+/// `/schedules`: each schedule with its id, its rhythm, its next time and its text's start;
+/// past [`LIST_ROOM`] characters, how many more there are (`/admin` shows them all).
 async fn list(ctx: &Ctx<'_, '_>, tz: Tz) -> Result<String, HandleError> {
     let all = q::schedules(&*ctx.tx).await?;
     if all.is_empty() {
         return Ok("No scheduled posts. /schedule makes one.".into());
     }
     let mut text = format!("{} scheduled post(s):", all.len());
-    for s in &all {
-        text.push_str(&format!(
+    let mut length = text.chars().count();
+    for (shown, s) in all.iter().enumerate() {
+        let line = format!(
             "\n#{} {} - next {} - {}",
             s.id,
             s.spec,
             local_time(s.next_due, tz),
             preview(&s.text)
-        ));
+        );
+        let line_length = line.chars().count();
+        if length + line_length > LIST_ROOM {
+            text.push_str(&format!(
+                "\n… and {} more (all on /admin).",
+                all.len() - shown
+            ));
+            break;
+        }
+        length += line_length;
+        text.push_str(&line);
     }
     Ok(text)
 }

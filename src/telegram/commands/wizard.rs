@@ -178,8 +178,19 @@ pub(super) async fn on_answer(
     dispatch(ctx, origin, &cmd).await
 }
 
-/// `/cancel`: leaves the sender's open wizard.
-pub(super) async fn cancel(ctx: &Ctx<'_, '_>, from_id: i64) -> Result<String, HandleError> {
+/// `/cancel`: leaves the sender's open wizard. With an argument it leaves nothing: a typo
+/// such as `/cancel 5` is answered with the usage, and the wizard stays open.
+pub(super) async fn cancel(
+    ctx: &Ctx<'_, '_>,
+    from_id: i64,
+    args: &str,
+) -> Result<String, HandleError> {
+    if !args.is_empty() {
+        return Ok(format!(
+            "Usage: /cancel, alone: it leaves the question you are answering. It takes no \
+             argument, not {args:?}: nothing was left."
+        ));
+    }
     Ok(match q::close_wizard(&*ctx.tx, from_id).await? {
         Some(open) if open.expires_at > ctx.now => {
             format!("Left /{}: nothing was done.", open.command)

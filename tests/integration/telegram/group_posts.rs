@@ -361,7 +361,30 @@ async fn schedule_commands_answer_bad_arguments_with_the_usage_and_refuse_player
             "/unschedule 99",
             "Not removed: there is no schedule #99. /schedules lists them.",
         ),
+        // Periods no duration can hold: refused, not a panic (the update would go unanswered).
+        (
+            "/schedule every -200000000000d | x",
+            "Not scheduled: the period is a whole number and a unit",
+        ),
+        (
+            "/schedule every -9999999999999h | x",
+            "Not scheduled: the period is a whole number and a unit",
+        ),
+        (
+            "/schedule every 200000000000d | x",
+            "Not scheduled: the period must be at least 15 minutes and at most 30 days.",
+        ),
         ("/schedules", "No scheduled posts. /schedule makes one."),
+        (
+            "/schedules all",
+            "Usage: /schedules, alone: it lists every scheduled post. It takes no argument, \
+             not \"all\".",
+        ),
+        (
+            "/cancel now",
+            "Usage: /cancel, alone: it leaves the question you are answering. It takes no \
+             argument, not \"now\": nothing was left.",
+        ),
     ];
     for (i, (command, expected)) in cases.iter().enumerate() {
         app.telegram_update(&message(i as i64 + 1, ADMIN_TG, None, command))
@@ -394,6 +417,80 @@ async fn schedule_commands_answer_bad_arguments_with_the_usage_and_refuse_player
         .unwrap()
         .get(0);
     assert_eq!(stored, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_list_of_schedules_fits_one_message_and_an_unreadable_one_is_parked_once() {
+    let start = utc("2026-12-04T10:00:00Z");
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .clock(start)
+        .config("telegram.allowed_groups", vec![LOUNGE])
+        .config("telegram.admin_ids", vec![ADMIN_TG])
+        .config("telegram.chat_interval_ms", 0)
+        .start()
+        .await;
+    let db = app.db().client().await;
+    // Sixty schedules with long texts: far more than one Telegram message (4096 characters).
+    db.execute(
+        "INSERT INTO telegram_schedules (spec, text, next_due, created_by, created_at) \
+         SELECT 'every 6h', 'Post ' || n || ' ' || repeat('x', 80), $1, 'test', $2 \
+         FROM generate_series(1, 60) n",
+        &[&(start + chrono::Duration::hours(6)), &start],
+    )
+    .await
+    .unwrap();
+    app.telegram_update(&message(1, ADMIN_TG, None, "/schedules"))
+        .await;
+    let listed = app.bot().wait_texts(ADMIN_TG, 1).await[0].clone();
+    assert!(
+        listed.starts_with("60 scheduled post(s):\n#1 every 6h"),
+        "{listed}"
+    );
+    assert!(listed.chars().count() <= 3700, "{}", listed.chars().count());
+    let shown = listed.lines().filter(|l| l.starts_with('#')).count();
+    assert!(shown >= 10, "{listed}");
+    assert_eq!(
+        listed.lines().last().unwrap(),
+        format!("… and {} more (all on /admin).", 60 - shown)
+    );
+
+    // A hand-edited row whose rhythm cannot be read, due now: never posted, and moved out of
+    // the way once instead of being read again on every turn.
+    db.execute("DELETE FROM telegram_schedules", &[])
+        .await
+        .unwrap();
+    db.execute(
+        "INSERT INTO telegram_schedules (spec, text, next_due, created_by, created_at) \
+         VALUES ('every now and then', 'Broken', $1, 'test', $1)",
+        &[&start],
+    )
+    .await
+    .unwrap();
+    let parked: DateTime<Utc> = wait_for(
+        "the unreadable schedule moved",
+        Duration::from_secs(10),
+        || async {
+            let due: DateTime<Utc> = db
+                .query_one("SELECT next_due FROM telegram_schedules", &[])
+                .await
+                .unwrap()
+                .get(0);
+            (due > start).then_some(due)
+        },
+    )
+    .await;
+    assert!(
+        parked > start + chrono::Duration::days(365 * 50),
+        "{parked}"
+    );
+    let posted: Option<DateTime<Utc>> = db
+        .query_one("SELECT last_posted_at FROM telegram_schedules", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(posted, None);
+    assert!(app.bot().texts_to(LOUNGE).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -436,6 +533,10 @@ async fn the_admin_page_lists_makes_and_removes_scheduled_posts_without_javascri
         body.contains("Not scheduled: the period must be at least 15 minutes and at most 30 days")
     );
     assert!(body.contains("value=\"every 10m\"") && body.contains("Too often"));
+    // A period no duration can hold: the same refusal, not a 500.
+    let (status, body) = schedule(&admin, &own, "every -9999999999999h", "Never").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Not scheduled: the period is a whole number and a unit"));
     let (status, _) = schedule(&player, &own, "every 2h", "x").await;
     assert_eq!(status, 403);
     let (status, _) = schedule(&admin, "https://evil.example", "every 2h", "x").await;

@@ -416,6 +416,77 @@ async fn admin_lookups_are_refused_to_players_and_audited() {
     assert_eq!(audited, expected);
 }
 
+/// A message in `LOUNGE` from `from` (a bot when `is_bot`) on behalf of `sender_chat`.
+fn bot_message(update_id: i64, from: i64, sender_chat: Option<i64>, text: &str) -> Value {
+    let mut update = message(update_id, from, Some(LOUNGE), text);
+    update["message"]["from"] =
+        json!({"id": from, "is_bot": true, "first_name": "Group", "username": "GroupAnonymousBot"});
+    if let Some(id) = sender_chat {
+        update["message"]["sender_chat"] =
+            json!({"id": id, "type": "supergroup", "title": "Group"});
+    }
+    update
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_anonymous_group_admin_switches_group_news_without_asking_telegram() {
+    let app = TestApp::builder()
+        .in_process()
+        .with_fake_telegram()
+        .config("telegram.allowed_groups", vec![LOUNGE])
+        .config("telegram.chat_interval_ms", 0)
+        .start()
+        .await;
+    /// Telegram's `GroupAnonymousBot`, the sender of an anonymous admin's messages.
+    const ANONYMOUS: i64 = 1087968824;
+    // Another bot, and a message on behalf of another chat: ignored.
+    app.telegram_update(&bot_message(1, 5550001, None, "/groupnews on"))
+        .await;
+    app.telegram_update(&bot_message(
+        2,
+        ANONYMOUS,
+        Some(-1005550009),
+        "/groupnews on",
+    ))
+    .await;
+    // As the group itself: one of its admins; switched at once.
+    app.telegram_update(&bot_message(3, ANONYMOUS, Some(LOUNGE), "/groupnews on"))
+        .await;
+    let texts = app.bot().wait_texts(LOUNGE, 1).await;
+    assert!(texts[0].starts_with("Group news on:"), "{texts:?}");
+    app.telegram_update(&bot_message(4, ANONYMOUS, Some(LOUNGE), "/groupnews off"))
+        .await;
+    assert_eq!(
+        app.bot().wait_texts(LOUNGE, 2).await[1],
+        "Group news off: no more race news in this group."
+    );
+    // Another command is answered as for anyone without a linked account.
+    app.telegram_update(&bot_message(5, ANONYMOUS, Some(LOUNGE), "/stats"))
+        .await;
+    let stats = app.bot().wait_texts(LOUNGE, 3).await[2].clone();
+    assert!(stats.contains("/link"), "{stats}");
+    wait_idle(&app, 5).await;
+    assert_eq!(
+        app.bot().texts_to(LOUNGE).len(),
+        3,
+        "the other bots are ignored"
+    );
+    let asked: Vec<_> = app
+        .bot()
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "getChatMember")
+        .collect();
+    assert!(asked.is_empty(), "{asked:?}");
+    let db = app.db().client().await;
+    let checks: i64 = db
+        .query_one("SELECT count(*) FROM telegram_group_news_checks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(checks, 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn group_news_by_a_group_admin_reaches_the_group_once_on_two_daemons() {
     let app = TestApp::builder()

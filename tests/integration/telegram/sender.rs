@@ -219,3 +219,44 @@ async fn messages_per_second_holds_for_two_daemons_together() {
     assert_eq!(app.bot().calls().len(), 10, "each message once");
     drop(second);
 }
+
+#[tokio::test]
+async fn an_inline_answer_is_claimed_first_then_the_oldest_free_message() {
+    use goatedvips::db::telegram::{claim_message, enqueue};
+    // No Bot API configured: no sender runs, the queue is only what this test claims.
+    let app = TestApp::builder().start().await;
+    let now = chrono::Utc::now();
+    let mut first = app.db().client().await;
+    let queue = [(11, "a"), (12, "b"), (11, "c"), (0, "inline")];
+    for (chat, text) in queue {
+        let payload = json!({"chat_id": chat, "text": text});
+        assert!(enqueue(&first, chat, "sendMessage", &payload, None, now)
+            .await
+            .unwrap());
+    }
+    // Each claim holds its row until its transaction ends, as the sender does while sending.
+    let claimed_text = |m: Option<goatedvips::db::telegram::ClaimedMessage>| {
+        m.map(|m| m.payload["text"].as_str().unwrap().to_string())
+    };
+    let since = now - chrono::Duration::seconds(1);
+    let tx1 = first.transaction().await.unwrap();
+    let m = claim_message(&tx1, now, since, 20).await.unwrap();
+    assert_eq!(
+        claimed_text(m).as_deref(),
+        Some("inline"),
+        "queued last, taken first"
+    );
+    let mut second = app.db().client().await;
+    let tx2 = second.transaction().await.unwrap();
+    let m = claim_message(&tx2, now, since, 20).await.unwrap();
+    assert_eq!(claimed_text(m).as_deref(), Some("a"), "then the oldest");
+    let mut third = app.db().client().await;
+    let tx3 = third.transaction().await.unwrap();
+    let m = claim_message(&tx3, now, since, 20).await.unwrap();
+    assert_eq!(
+        claimed_text(m).as_deref(),
+        Some("b"),
+        "\"c\" waits behind \"a\" in its chat"
+    );
+    drop((tx1, tx2, tx3));
+}
