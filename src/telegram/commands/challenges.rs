@@ -13,7 +13,7 @@
 use chrono::{DateTime, Utc};
 
 use super::admin::admin_actor;
-use super::outgoing::{escape, Outgoing};
+use super::outgoing::{escape, fill_message, Outgoing};
 use super::parse::Command;
 use super::wizard::{Step, Wizard};
 use super::{refusal, Ctx, HandleError, Handled};
@@ -62,9 +62,6 @@ pub(super) const CREATE_CHALLENGE: Wizard = Wizard {
 
 /// How many open challenges `/challenges` shows in private (one message each).
 const OPEN_SHOWN: usize = 10;
-
-/// What a list may fill of a message, leaving room for its last line (Telegram: 4096).
-const MESSAGE_ROOM: usize = 3600;
 
 /// The hashtag of an entry, matched without regard to case.
 const ENTRY_TAG: &str = "#challengecomplete";
@@ -234,29 +231,6 @@ fn short_line(c: &Challenge, now: DateTime<Utc>) -> String {
         prize = c.prize,
         places = count(places_left(c), "place"),
     )
-}
-
-/// `text` followed by as many of `lines` as fit under [`MESSAGE_ROOM`] (Telegram takes 4096
-/// characters at most), then `more(n)` when `n` of the `total` were left out (cut here, or
-/// never read).
-fn fill_message(
-    mut text: String,
-    lines: &[String],
-    total: usize,
-    more: impl FnOnce(usize) -> String,
-) -> String {
-    let mut shown = 0;
-    for line in lines {
-        if text.chars().count() + line.chars().count() > MESSAGE_ROOM {
-            break;
-        }
-        text.push_str(line);
-        shown += 1;
-    }
-    if shown < total {
-        text.push_str(&more(total - shown));
-    }
-    text
 }
 
 async fn create(

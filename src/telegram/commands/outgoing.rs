@@ -1,4 +1,5 @@
-//! The Bot API calls the commands produce ([`Outgoing`]) and the escaping of every value put in
+//! The Bot API calls the commands produce ([`Outgoing`]), a list cut to fit one message
+//! ([`fill_message`]) and the escaping of every value put in
 //! a message, for Telegram's HTML parse mode ([`escape`]).
 
 use serde_json::{json, Value};
@@ -50,6 +51,33 @@ impl Outgoing {
             .map(|&g| make(g))
             .collect()
     }
+}
+
+/// What a list may fill of a message, leaving room for its last line (Telegram takes 4096
+/// characters at most).
+pub(super) const MESSAGE_ROOM: usize = 3600;
+
+/// `text` followed by as many of `lines` as fit under [`MESSAGE_ROOM`] (Telegram takes 4096
+/// characters at most), then `more(n)` when `n` of the `total` were left out (cut here, or
+/// never read).
+pub(super) fn fill_message(
+    mut text: String,
+    lines: &[String],
+    total: usize,
+    more: impl FnOnce(usize) -> String,
+) -> String {
+    let mut shown = 0;
+    for line in lines {
+        if text.chars().count() + line.chars().count() > MESSAGE_ROOM {
+            break;
+        }
+        text.push_str(line);
+        shown += 1;
+    }
+    if shown < total {
+        text.push_str(&more(total - shown));
+    }
+    text
 }
 
 /// Escapes text for Telegram's HTML parse mode (also inside attribute values). Only `<`, `>`,

@@ -6,11 +6,12 @@
 use chrono_tz::Tz;
 
 use super::admin::admin_actor;
-use super::outgoing::Outgoing;
+use super::outgoing::{fill_message, Outgoing};
 use super::parse::Command;
 use super::{Ctx, HandleError};
 use crate::accounts::User;
 use crate::db::telegram as q;
+use crate::domain::text::count;
 use crate::telegram::schedules::{
     create_schedule, local_time, preview, remove_schedule, ScheduleError,
 };
@@ -110,37 +111,27 @@ pub(super) async fn schedule_command(
     Ok(vec![Outgoing::message(chat_id, result)])
 }
 
-/// What `/schedules` may fill of a message, leaving room for its last line (Telegram takes
-/// 4096 characters at most).
-const LIST_ROOM: usize = 3600;
-
 /// `/schedules`: each schedule with its id, its rhythm, its next time and its text's start;
-/// past [`LIST_ROOM`] characters, how many more there are (`/admin` shows them all).
+/// past what fits in one message, how many more there are (`/admin` shows them all).
 async fn list(ctx: &Ctx<'_, '_>, tz: Tz) -> Result<String, HandleError> {
     let all = q::schedules(&*ctx.tx).await?;
     if all.is_empty() {
         return Ok("No scheduled posts. /schedule makes one.".into());
     }
-    let mut text = format!("{} scheduled post(s):", all.len());
-    let mut length = text.chars().count();
-    for (shown, s) in all.iter().enumerate() {
-        let line = format!(
-            "\n#{} {} - next {} - {}",
-            s.id,
-            s.spec,
-            local_time(s.next_due, tz),
-            preview(&s.text)
-        );
-        let line_length = line.chars().count();
-        if length + line_length > LIST_ROOM {
-            text.push_str(&format!(
-                "\n… and {} more (all on /admin).",
-                all.len() - shown
-            ));
-            break;
-        }
-        length += line_length;
-        text.push_str(&line);
-    }
-    Ok(text)
+    let lines: Vec<String> = all
+        .iter()
+        .map(|s| {
+            format!(
+                "\n#{} {} - next {} - {}",
+                s.id,
+                s.spec,
+                local_time(s.next_due, tz),
+                preview(&s.text)
+            )
+        })
+        .collect();
+    let head = format!("{}:", count(all.len() as i64, "scheduled post"));
+    Ok(fill_message(head, &lines, all.len(), |n| {
+        format!("\n… and {n} more (all on /admin).")
+    }))
 }

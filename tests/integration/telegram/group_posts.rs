@@ -279,7 +279,7 @@ async fn scheduled_posts_go_out_once_per_due_time_on_two_daemons_and_once_after_
     let listed = app.bot().wait_texts(ADMIN_TG, 3).await[2].clone();
     assert_eq!(
         listed,
-        "2 scheduled post(s):\n\
+        "2 scheduled posts:\n\
          #1 every 6h - next Mon 14 Dec 2026 11:00 EST - Race ends <Sunday> & more!\n\
          #2 daily 18:00 - next Mon 14 Dec 2026 18:00 EST - Daily reminder"
     );
@@ -444,7 +444,7 @@ async fn a_long_list_of_schedules_fits_one_message_and_an_unreadable_one_is_park
         .await;
     let listed = app.bot().wait_texts(ADMIN_TG, 1).await[0].clone();
     assert!(
-        listed.starts_with("60 scheduled post(s):\n#1 every 6h"),
+        listed.starts_with("60 scheduled posts:\n#1 every 6h"),
         "{listed}"
     );
     assert!(listed.chars().count() <= 3700, "{}", listed.chars().count());
