@@ -60,6 +60,9 @@ use crate::upstream::credentials::Credentials;
 use bot_api::{BotApi, BotError};
 use update::Update;
 
+/// The kinds of update the bot reads, asked of Telegram when the webhook is set.
+pub const UPDATE_KINDS: [&str; 4] = ["message", "callback_query", "channel_post", "inline_query"];
+
 /// How often the background tasks look for work that another daemon stored.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -235,7 +238,7 @@ impl Telegram {
         let cfg = &loaded.telegram;
         let mut params = json!({
             "url": cfg.webhook_url,
-            "allowed_updates": ["message", "callback_query", "channel_post", "inline_query"],
+            "allowed_updates": UPDATE_KINDS,
             "drop_pending_updates": false,
         });
         if cfg.webhook_secret.is_set() {

@@ -21,6 +21,11 @@ pub struct WebhookInfo {
     pub last_error_date: Option<i64>,
     /// `getWebhookInfo` could not be asked (the error), so the other fields are empty.
     pub error: Option<String>,
+    /// The kinds of update the bot reads that the webhook was registered without (registered
+    /// by an older version): Telegram does not send them until `ctl telegram set-webhook` is
+    /// run again. Absent when none is missing.
+    #[oai(skip_serializing_if_is_empty)]
+    pub missing_update_kinds: Vec<String>,
 }
 
 /// How long a `getWebhookInfo` answer is reused.
@@ -136,6 +141,19 @@ impl Telegram {
     }
 }
 
+/// The kinds of [`super::UPDATE_KINDS`] not in the webhook's `allowed_updates` (absent: Telegram
+/// sends every common kind, so none is missing).
+fn missing_update_kinds(allowed: &serde_json::Value) -> Vec<String> {
+    let Some(allowed) = allowed.as_array() else {
+        return Vec::new();
+    };
+    super::UPDATE_KINDS
+        .iter()
+        .filter(|kind| !allowed.iter().any(|a| a.as_str() == Some(kind)))
+        .map(|kind| kind.to_string())
+        .collect()
+}
+
 impl Telegram {
     /// `getWebhookInfo`, asked at most once per [`WEBHOOK_INFO_TTL`] (the status is polled).
     pub async fn webhook_info(&self) -> WebhookInfo {
@@ -161,6 +179,7 @@ impl Telegram {
                 last_error_message: v["last_error_message"].as_str().map(str::to_string),
                 last_error_date: v["last_error_date"].as_i64(),
                 error: None,
+                missing_update_kinds: missing_update_kinds(&v["allowed_updates"]),
             },
             Err(e) => WebhookInfo {
                 error: Some(e.to_string()),
@@ -168,5 +187,23 @@ impl Telegram {
             },
         };
         info
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_webhook_registered_without_the_new_kinds_says_which_are_missing() {
+        let old = json!(["message", "callback_query"]);
+        assert_eq!(
+            missing_update_kinds(&old),
+            vec!["channel_post".to_string(), "inline_query".to_string()]
+        );
+        let now = json!(["message", "callback_query", "channel_post", "inline_query"]);
+        assert!(missing_update_kinds(&now).is_empty());
+        assert!(missing_update_kinds(&serde_json::Value::Null).is_empty());
     }
 }

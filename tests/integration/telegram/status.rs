@@ -80,6 +80,10 @@ async fn ctl_telegram_status_set_webhook_and_health() {
         "https://goatedvips.example/api/telegram/webhook"
     );
     assert_eq!(call.params["secret_token"], WEBHOOK_SECRET);
+    assert_eq!(
+        call.params["allowed_updates"],
+        json!(["message", "callback_query", "channel_post", "inline_query"])
+    );
     // Telegram refusing is reported, not hidden.
     app.bot().answer_next(
         400,
@@ -99,6 +103,30 @@ async fn ctl_telegram_status_set_webhook_and_health() {
             .unwrap()
             .contains("1 messages sent"),
         "{check}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_set_by_an_older_version_names_the_kinds_it_misses() {
+    let app = TestApp::builder()
+        .with_fake_telegram()
+        .config(
+            "telegram.webhook_url",
+            "https://goatedvips.example/api/telegram/webhook",
+        )
+        .start()
+        .await;
+    // Registered before channel posts and inline queries were read: Telegram keeps that list.
+    app.bot().set_webhook_info(json!({
+        "url": "https://goatedvips.example/api/telegram/webhook", "pending_update_count": 0,
+        "allowed_updates": ["message", "callback_query"]}));
+    let out = app.ctl(&["--json", "telegram", "status"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let data: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        data["data"]["webhook_info"]["missing_update_kinds"],
+        json!(["channel_post", "inline_query"]),
+        "{data}"
     );
 }
 
