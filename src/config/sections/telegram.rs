@@ -35,7 +35,8 @@ pub struct TelegramConfig {
     pub group_cooldown_secs: u64,
     /// Telegram user ids that are bot admins (besides users linked to an admin account).
     pub admin_ids: Vec<i64>,
-    /// Group chat ids the bot answers in; empty: every group.
+    /// Group chat ids the bot answers in and the only ones it posts to; empty: it answers in
+    /// every group and posts to none.
     pub allowed_groups: Vec<i64>,
     /// Most messages to one group per minute (Telegram: about 20).
     pub group_messages_per_minute: u32,
